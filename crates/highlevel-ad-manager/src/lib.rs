@@ -19562,13 +19562,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.ad_campaign_group_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for ad_campaign_group_id: {e}"
-                        )
-                    });
+                self.ad_campaign_group_id = highlevel_runtime::builder::field(
+                    value,
+                    "ad_campaign_group_id",
+                );
                 self
             }
             pub fn ad_campaign_id<T>(mut self, value: T) -> Self
@@ -19576,13 +19573,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.ad_campaign_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for ad_campaign_id: {e}"
-                        )
-                    });
+                self.ad_campaign_id = highlevel_runtime::builder::field(
+                    value,
+                    "ad_campaign_id",
+                );
                 self
             }
             pub fn ads<T>(mut self, value: T) -> Self
@@ -19590,11 +19584,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::LinkedInAdDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.ads = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for ads: {e}")
-                    });
+                self.ads = highlevel_runtime::builder::field(value, "ads");
                 self
             }
             pub fn audience<T>(mut self, value: T) -> Self
@@ -19602,11 +19592,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::AudienceDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.audience = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for audience: {e}")
-                    });
+                self.audience = highlevel_runtime::builder::field(value, "audience");
                 self
             }
             pub fn campaign_type<T>(mut self, value: T) -> Self
@@ -19614,11 +19600,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.campaign_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for campaign_type: {e}")
-                    });
+                self.campaign_type = highlevel_runtime::builder::field(
+                    value,
+                    "campaign_type",
+                );
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -19626,9 +19611,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
             pub fn linked_in_error<T>(mut self, value: T) -> Self
@@ -19636,13 +19619,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.linked_in_error = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for linked_in_error: {e}"
-                        )
-                    });
+                self.linked_in_error = highlevel_runtime::builder::field(
+                    value,
+                    "linked_in_error",
+                );
                 self
             }
             pub fn locale<T>(mut self, value: T) -> Self
@@ -19650,11 +19630,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::LocaleDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.locale = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for locale: {e}")
-                    });
+                self.locale = highlevel_runtime::builder::field(value, "locale");
                 self
             }
             pub fn media_type<T>(mut self, value: T) -> Self
@@ -19664,11 +19640,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.media_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for media_type: {e}")
-                    });
+                self.media_type = highlevel_runtime::builder::field(value, "media_type");
                 self
             }
             pub fn meta<T>(mut self, value: T) -> Self
@@ -19678,11 +19650,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.meta = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for meta: {e}")
-                    });
+                self.meta = highlevel_runtime::builder::field(value, "meta");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -19690,11 +19658,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn publishing_status<T>(mut self, value: T) -> Self
@@ -19704,13 +19668,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.publishing_status = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for publishing_status: {e}"
-                        )
-                    });
+                self.publishing_status = highlevel_runtime::builder::field(
+                    value,
+                    "publishing_status",
+                );
                 self
             }
             pub fn unit_cost<T>(mut self, value: T) -> Self
@@ -19718,11 +19679,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::UnitCostDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.unit_cost = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for unit_cost: {e}")
-                    });
+                self.unit_cost = highlevel_runtime::builder::field(value, "unit_cost");
                 self
             }
         }
@@ -19851,13 +19808,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.ad_budget_optimization = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for ad_budget_optimization: {e}"
-                        )
-                    });
+                self.ad_budget_optimization = highlevel_runtime::builder::field(
+                    value,
+                    "ad_budget_optimization",
+                );
                 self
             }
             pub fn ad_campaign_group_id<T>(mut self, value: T) -> Self
@@ -19865,13 +19819,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.ad_campaign_group_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for ad_campaign_group_id: {e}"
-                        )
-                    });
+                self.ad_campaign_group_id = highlevel_runtime::builder::field(
+                    value,
+                    "ad_campaign_group_id",
+                );
                 self
             }
             pub fn ad_campaigns<T>(mut self, value: T) -> Self
@@ -19879,11 +19830,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::AdCampaignDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.ad_campaigns = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for ad_campaigns: {e}")
-                    });
+                self.ad_campaigns = highlevel_runtime::builder::field(
+                    value,
+                    "ad_campaigns",
+                );
                 self
             }
             pub fn budget<T>(mut self, value: T) -> Self
@@ -19893,11 +19843,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.budget = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for budget: {e}")
-                    });
+                self.budget = highlevel_runtime::builder::field(value, "budget");
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -19905,9 +19851,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
             pub fn linked_in_ad_account_id<T>(mut self, value: T) -> Self
@@ -19915,13 +19859,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.linked_in_ad_account_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for linked_in_ad_account_id: {e}"
-                        )
-                    });
+                self.linked_in_ad_account_id = highlevel_runtime::builder::field(
+                    value,
+                    "linked_in_ad_account_id",
+                );
                 self
             }
             pub fn linked_in_error<T>(mut self, value: T) -> Self
@@ -19929,13 +19870,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.linked_in_error = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for linked_in_error: {e}"
-                        )
-                    });
+                self.linked_in_error = highlevel_runtime::builder::field(
+                    value,
+                    "linked_in_error",
+                );
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -19943,11 +19881,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn meta<T>(mut self, value: T) -> Self
@@ -19957,11 +19894,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.meta = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for meta: {e}")
-                    });
+                self.meta = highlevel_runtime::builder::field(value, "meta");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -19969,11 +19902,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn objective_type<T>(mut self, value: T) -> Self
@@ -19983,13 +19912,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.objective_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for objective_type: {e}"
-                        )
-                    });
+                self.objective_type = highlevel_runtime::builder::field(
+                    value,
+                    "objective_type",
+                );
                 self
             }
             pub fn publishing_status<T>(mut self, value: T) -> Self
@@ -19999,13 +19925,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.publishing_status = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for publishing_status: {e}"
-                        )
-                    });
+                self.publishing_status = highlevel_runtime::builder::field(
+                    value,
+                    "publishing_status",
+                );
                 self
             }
             pub fn unpublished_changes<T>(mut self, value: T) -> Self
@@ -20013,13 +19936,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.unpublished_changes = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for unpublished_changes: {e}"
-                        )
-                    });
+                self.unpublished_changes = highlevel_runtime::builder::field(
+                    value,
+                    "unpublished_changes",
+                );
                 self
             }
         }
@@ -20100,11 +20020,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::AdScheduleTargetDtoDayOfWeek>,
                 T::Error: ::std::fmt::Display,
             {
-                self.day_of_week = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for day_of_week: {e}")
-                    });
+                self.day_of_week = highlevel_runtime::builder::field(
+                    value,
+                    "day_of_week",
+                );
                 self
             }
             pub fn end_hour<T>(mut self, value: T) -> Self
@@ -20112,11 +20031,7 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.end_hour = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for end_hour: {e}")
-                    });
+                self.end_hour = highlevel_runtime::builder::field(value, "end_hour");
                 self
             }
             pub fn end_minute<T>(mut self, value: T) -> Self
@@ -20124,11 +20039,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::AdScheduleTargetDtoEndMinute>,
                 T::Error: ::std::fmt::Display,
             {
-                self.end_minute = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for end_minute: {e}")
-                    });
+                self.end_minute = highlevel_runtime::builder::field(value, "end_minute");
                 self
             }
             pub fn start_hour<T>(mut self, value: T) -> Self
@@ -20136,11 +20047,7 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.start_hour = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for start_hour: {e}")
-                    });
+                self.start_hour = highlevel_runtime::builder::field(value, "start_hour");
                 self
             }
             pub fn start_minute<T>(mut self, value: T) -> Self
@@ -20148,11 +20055,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::AdScheduleTargetDtoStartMinute>,
                 T::Error: ::std::fmt::Display,
             {
-                self.start_minute = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for start_minute: {e}")
-                    });
+                self.start_minute = highlevel_runtime::builder::field(
+                    value,
+                    "start_minute",
+                );
                 self
             }
         }
@@ -20201,9 +20107,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -20211,11 +20115,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
         }
@@ -20280,11 +20180,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.age_ranges = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for age_ranges: {e}")
-                    });
+                self.age_ranges = highlevel_runtime::builder::field(value, "age_ranges");
                 self
             }
             pub fn audience_segments<T>(mut self, value: T) -> Self
@@ -20294,13 +20190,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.audience_segments = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for audience_segments: {e}"
-                        )
-                    });
+                self.audience_segments = highlevel_runtime::builder::field(
+                    value,
+                    "audience_segments",
+                );
                 self
             }
             pub fn genders<T>(mut self, value: T) -> Self
@@ -20308,11 +20201,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.genders = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for genders: {e}")
-                    });
+                self.genders = highlevel_runtime::builder::field(value, "genders");
                 self
             }
             pub fn is_age_unknown<T>(mut self, value: T) -> Self
@@ -20320,13 +20209,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.is_age_unknown = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for is_age_unknown: {e}"
-                        )
-                    });
+                self.is_age_unknown = highlevel_runtime::builder::field(
+                    value,
+                    "is_age_unknown",
+                );
                 self
             }
             pub fn parental_statuses<T>(mut self, value: T) -> Self
@@ -20334,13 +20220,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.parental_statuses = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for parental_statuses: {e}"
-                        )
-                    });
+                self.parental_statuses = highlevel_runtime::builder::field(
+                    value,
+                    "parental_statuses",
+                );
                 self
             }
         }
@@ -20395,11 +20278,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::GeoLocationDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.geo_locations = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for geo_locations: {e}")
-                    });
+                self.geo_locations = highlevel_runtime::builder::field(
+                    value,
+                    "geo_locations",
+                );
                 self
             }
             pub fn target_audience<T>(mut self, value: T) -> Self
@@ -20409,13 +20291,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.target_audience = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for target_audience: {e}"
-                        )
-                    });
+                self.target_audience = highlevel_runtime::builder::field(
+                    value,
+                    "target_audience",
+                );
                 self
             }
         }
@@ -20462,9 +20341,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -20472,11 +20349,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -20484,11 +20357,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
         }
@@ -20533,11 +20402,7 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.key = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for key: {e}")
-                    });
+                self.key = highlevel_runtime::builder::field(value, "key");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -20545,11 +20410,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
         }
@@ -20620,11 +20481,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.geometry = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for geometry: {e}")
-                    });
+                self.geometry = highlevel_runtime::builder::field(value, "geometry");
                 self
             }
             pub fn key<T>(mut self, value: T) -> Self
@@ -20632,11 +20489,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.key = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for key: {e}")
-                    });
+                self.key = highlevel_runtime::builder::field(value, "key");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -20644,11 +20497,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn radius<T>(mut self, value: T) -> Self
@@ -20656,11 +20505,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.radius = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for radius: {e}")
-                    });
+                self.radius = highlevel_runtime::builder::field(value, "radius");
                 self
             }
             pub fn radius_unit<T>(mut self, value: T) -> Self
@@ -20670,11 +20515,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.radius_unit = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for radius_unit: {e}")
-                    });
+                self.radius_unit = highlevel_runtime::builder::field(
+                    value,
+                    "radius_unit",
+                );
                 self
             }
             pub fn selection_type<T>(mut self, value: T) -> Self
@@ -20682,13 +20526,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::AudienceLocationDtoSelectionType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.selection_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for selection_type: {e}"
-                        )
-                    });
+                self.selection_type = highlevel_runtime::builder::field(
+                    value,
+                    "selection_type",
+                );
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -20696,11 +20537,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::AudienceLocationDtoType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
         }
@@ -20761,11 +20598,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.location = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location: {e}")
-                    });
+                self.location = highlevel_runtime::builder::field(value, "location");
                 self
             }
             pub fn location_type<T>(mut self, value: T) -> Self
@@ -20773,11 +20606,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_type: {e}")
-                    });
+                self.location_type = highlevel_runtime::builder::field(
+                    value,
+                    "location_type",
+                );
                 self
             }
         }
@@ -20832,11 +20664,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.facebook = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for facebook: {e}")
-                    });
+                self.facebook = highlevel_runtime::builder::field(value, "facebook");
                 self
             }
             pub fn instagram<T>(mut self, value: T) -> Self
@@ -20844,11 +20672,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.instagram = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for instagram: {e}")
-                    });
+                self.instagram = highlevel_runtime::builder::field(value, "instagram");
                 self
             }
             pub fn messenger<T>(mut self, value: T) -> Self
@@ -20856,11 +20680,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.messenger = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for messenger: {e}")
-                    });
+                self.messenger = highlevel_runtime::builder::field(value, "messenger");
                 self
             }
         }
@@ -20917,13 +20737,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.custom_audiences = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for custom_audiences: {e}"
-                        )
-                    });
+                self.custom_audiences = highlevel_runtime::builder::field(
+                    value,
+                    "custom_audiences",
+                );
                 self
             }
             pub fn user_interests<T>(mut self, value: T) -> Self
@@ -20931,13 +20748,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.user_interests = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for user_interests: {e}"
-                        )
-                    });
+                self.user_interests = highlevel_runtime::builder::field(
+                    value,
+                    "user_interests",
+                );
                 self
             }
             pub fn user_lists<T>(mut self, value: T) -> Self
@@ -20945,11 +20759,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.user_lists = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for user_lists: {e}")
-                    });
+                self.user_lists = highlevel_runtime::builder::field(value, "user_lists");
                 self
             }
         }
@@ -21007,11 +20817,7 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.amount = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for amount: {e}")
-                    });
+                self.amount = highlevel_runtime::builder::field(value, "amount");
                 self
             }
             pub fn budget_type<T>(mut self, value: T) -> Self
@@ -21019,11 +20825,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::BudgetBudgetType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.budget_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for budget_type: {e}")
-                    });
+                self.budget_type = highlevel_runtime::builder::field(
+                    value,
+                    "budget_type",
+                );
                 self
             }
             pub fn schedule_end_date<T>(mut self, value: T) -> Self
@@ -21031,13 +20836,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.schedule_end_date = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for schedule_end_date: {e}"
-                        )
-                    });
+                self.schedule_end_date = highlevel_runtime::builder::field(
+                    value,
+                    "schedule_end_date",
+                );
                 self
             }
             pub fn schedule_start_date<T>(mut self, value: T) -> Self
@@ -21045,13 +20847,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.schedule_start_date = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for schedule_start_date: {e}"
-                        )
-                    });
+                self.schedule_start_date = highlevel_runtime::builder::field(
+                    value,
+                    "schedule_start_date",
+                );
                 self
             }
         }
@@ -21118,13 +20917,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::AdScheduleTargetDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.ad_schedule_targets = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for ad_schedule_targets: {e}"
-                        )
-                    });
+                self.ad_schedule_targets = highlevel_runtime::builder::field(
+                    value,
+                    "ad_schedule_targets",
+                );
                 self
             }
             pub fn call_conversion_action<T>(mut self, value: T) -> Self
@@ -21132,13 +20928,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.call_conversion_action = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for call_conversion_action: {e}"
-                        )
-                    });
+                self.call_conversion_action = highlevel_runtime::builder::field(
+                    value,
+                    "call_conversion_action",
+                );
                 self
             }
             pub fn country_code<T>(mut self, value: T) -> Self
@@ -21146,11 +20939,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.country_code = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for country_code: {e}")
-                    });
+                self.country_code = highlevel_runtime::builder::field(
+                    value,
+                    "country_code",
+                );
                 self
             }
             pub fn phone_number<T>(mut self, value: T) -> Self
@@ -21158,11 +20950,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.phone_number = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for phone_number: {e}")
-                    });
+                self.phone_number = highlevel_runtime::builder::field(
+                    value,
+                    "phone_number",
+                );
                 self
             }
             pub fn resource_name<T>(mut self, value: T) -> Self
@@ -21170,11 +20961,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.resource_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for resource_name: {e}")
-                    });
+                self.resource_name = highlevel_runtime::builder::field(
+                    value,
+                    "resource_name",
+                );
                 self
             }
         }
@@ -21328,11 +21118,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::GoogleAdGroupDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.ad_groups = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for ad_groups: {e}")
-                    });
+                self.ad_groups = highlevel_runtime::builder::field(value, "ad_groups");
                 self
             }
             pub fn ad_schedule<T>(mut self, value: T) -> Self
@@ -21340,11 +21126,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::GoogleAdScheduleDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.ad_schedule = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for ad_schedule: {e}")
-                    });
+                self.ad_schedule = highlevel_runtime::builder::field(
+                    value,
+                    "ad_schedule",
+                );
                 self
             }
             pub fn advanced_options<T>(mut self, value: T) -> Self
@@ -21354,13 +21139,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.advanced_options = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for advanced_options: {e}"
-                        )
-                    });
+                self.advanced_options = highlevel_runtime::builder::field(
+                    value,
+                    "advanced_options",
+                );
                 self
             }
             pub fn advertising_channel_sub_type<T>(mut self, value: T) -> Self
@@ -21370,13 +21152,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.advertising_channel_sub_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for advertising_channel_sub_type: {e}"
-                        )
-                    });
+                self.advertising_channel_sub_type = highlevel_runtime::builder::field(
+                    value,
+                    "advertising_channel_sub_type",
+                );
                 self
             }
             pub fn advertising_channel_type<T>(mut self, value: T) -> Self
@@ -21384,13 +21163,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::CampaignDtoAdvertisingChannelType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.advertising_channel_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for advertising_channel_type: {e}"
-                        )
-                    });
+                self.advertising_channel_type = highlevel_runtime::builder::field(
+                    value,
+                    "advertising_channel_type",
+                );
                 self
             }
             pub fn assets<T>(mut self, value: T) -> Self
@@ -21400,11 +21176,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.assets = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for assets: {e}")
-                    });
+                self.assets = highlevel_runtime::builder::field(value, "assets");
                 self
             }
             pub fn audience<T>(mut self, value: T) -> Self
@@ -21414,11 +21186,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.audience = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for audience: {e}")
-                    });
+                self.audience = highlevel_runtime::builder::field(value, "audience");
                 self
             }
             pub fn bidding_strategy<T>(mut self, value: T) -> Self
@@ -21428,13 +21196,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.bidding_strategy = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for bidding_strategy: {e}"
-                        )
-                    });
+                self.bidding_strategy = highlevel_runtime::builder::field(
+                    value,
+                    "bidding_strategy",
+                );
                 self
             }
             pub fn budget<T>(mut self, value: T) -> Self
@@ -21444,11 +21209,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.budget = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for budget: {e}")
-                    });
+                self.budget = highlevel_runtime::builder::field(value, "budget");
                 self
             }
             pub fn campaign_goal<T>(mut self, value: T) -> Self
@@ -21458,11 +21219,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.campaign_goal = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for campaign_goal: {e}")
-                    });
+                self.campaign_goal = highlevel_runtime::builder::field(
+                    value,
+                    "campaign_goal",
+                );
                 self
             }
             pub fn goal_type<T>(mut self, value: T) -> Self
@@ -21472,11 +21232,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.goal_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for goal_type: {e}")
-                    });
+                self.goal_type = highlevel_runtime::builder::field(value, "goal_type");
                 self
             }
             pub fn google_ad_account_id<T>(mut self, value: T) -> Self
@@ -21484,13 +21240,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.google_ad_account_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for google_ad_account_id: {e}"
-                        )
-                    });
+                self.google_ad_account_id = highlevel_runtime::builder::field(
+                    value,
+                    "google_ad_account_id",
+                );
                 self
             }
             pub fn google_campaign_id<T>(mut self, value: T) -> Self
@@ -21498,13 +21251,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.google_campaign_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for google_campaign_id: {e}"
-                        )
-                    });
+                self.google_campaign_id = highlevel_runtime::builder::field(
+                    value,
+                    "google_campaign_id",
+                );
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -21512,9 +21262,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
             pub fn is_eu_political_ads<T>(mut self, value: T) -> Self
@@ -21522,13 +21270,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.is_eu_political_ads = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for is_eu_political_ads: {e}"
-                        )
-                    });
+                self.is_eu_political_ads = highlevel_runtime::builder::field(
+                    value,
+                    "is_eu_political_ads",
+                );
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -21536,11 +21281,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn maximum_cpc<T>(mut self, value: T) -> Self
@@ -21548,11 +21292,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.maximum_cpc = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for maximum_cpc: {e}")
-                    });
+                self.maximum_cpc = highlevel_runtime::builder::field(
+                    value,
+                    "maximum_cpc",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -21560,11 +21303,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn network_settings<T>(mut self, value: T) -> Self
@@ -21574,13 +21313,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.network_settings = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for network_settings: {e}"
-                        )
-                    });
+                self.network_settings = highlevel_runtime::builder::field(
+                    value,
+                    "network_settings",
+                );
                 self
             }
             pub fn publishing_status<T>(mut self, value: T) -> Self
@@ -21590,13 +21326,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.publishing_status = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for publishing_status: {e}"
-                        )
-                    });
+                self.publishing_status = highlevel_runtime::builder::field(
+                    value,
+                    "publishing_status",
+                );
                 self
             }
             pub fn source<T>(mut self, value: T) -> Self
@@ -21604,11 +21337,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.source = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for source: {e}")
-                    });
+                self.source = highlevel_runtime::builder::field(value, "source");
                 self
             }
             pub fn unpublished_changes<T>(mut self, value: T) -> Self
@@ -21616,13 +21345,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.unpublished_changes = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for unpublished_changes: {e}"
-                        )
-                    });
+                self.unpublished_changes = highlevel_runtime::builder::field(
+                    value,
+                    "unpublished_changes",
+                );
                 self
             }
         }
@@ -21711,13 +21437,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.check_required = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for check_required: {e}"
-                        )
-                    });
+                self.check_required = highlevel_runtime::builder::field(
+                    value,
+                    "check_required",
+                );
                 self
             }
             pub fn consent<T>(mut self, value: T) -> Self
@@ -21725,11 +21448,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::LocalizedStringDto>,
                 T::Error: ::std::fmt::Display,
             {
-                self.consent = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for consent: {e}")
-                    });
+                self.consent = highlevel_runtime::builder::field(value, "consent");
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -21737,9 +21456,7 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
         }
@@ -21792,13 +21509,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.always_use_default_value = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for always_use_default_value: {e}"
-                        )
-                    });
+                self.always_use_default_value = highlevel_runtime::builder::field(
+                    value,
+                    "always_use_default_value",
+                );
                 self
             }
             pub fn default_currency_code<T>(mut self, value: T) -> Self
@@ -21806,13 +21520,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.default_currency_code = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for default_currency_code: {e}"
-                        )
-                    });
+                self.default_currency_code = highlevel_runtime::builder::field(
+                    value,
+                    "default_currency_code",
+                );
                 self
             }
             pub fn default_value<T>(mut self, value: T) -> Self
@@ -21820,11 +21531,10 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.default_value = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for default_value: {e}")
-                    });
+                self.default_value = highlevel_runtime::builder::field(
+                    value,
+                    "default_value",
+                );
                 self
             }
         }
@@ -21880,11 +21590,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -21892,11 +21601,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn questions<T>(mut self, value: T) -> Self
@@ -21906,11 +21611,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.questions = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for questions: {e}")
-                    });
+                self.questions = highlevel_runtime::builder::field(value, "questions");
                 self
             }
             pub fn text<T>(mut self, value: T) -> Self
@@ -21918,11 +21619,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.text = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for text: {e}")
-                    });
+                self.text = highlevel_runtime::builder::field(value, "text");
                 self
             }
         }
@@ -21980,11 +21677,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.ad_account_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for ad_account_id: {e}")
-                    });
+                self.ad_account_id = highlevel_runtime::builder::field(
+                    value,
+                    "ad_account_id",
+                );
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -21992,11 +21688,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn mcc_id<T>(mut self, value: T) -> Self
@@ -22004,11 +21699,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.mcc_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for mcc_id: {e}")
-                    });
+                self.mcc_id = highlevel_runtime::builder::field(value, "mcc_id");
                 self
             }
         }
@@ -22062,11 +21753,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.ad_account_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for ad_account_id: {e}")
-                    });
+                self.ad_account_id = highlevel_runtime::builder::field(
+                    value,
+                    "ad_account_id",
+                );
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -22074,11 +21764,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn page_id<T>(mut self, value: T) -> Self
@@ -22086,11 +21775,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.page_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for page_id: {e}")
-                    });
+                self.page_id = highlevel_runtime::builder::field(value, "page_id");
                 self
             }
         }
@@ -22184,13 +21869,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.custom_disclaimer = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for custom_disclaimer: {e}"
-                        )
-                    });
+                self.custom_disclaimer = highlevel_runtime::builder::field(
+                    value,
+                    "custom_disclaimer",
+                );
                 self
             }
             pub fn greeting_card<T>(mut self, value: T) -> Self
@@ -22198,11 +21880,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::GreetingCard>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.greeting_card = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for greeting_card: {e}")
-                    });
+                self.greeting_card = highlevel_runtime::builder::field(
+                    value,
+                    "greeting_card",
+                );
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -22210,11 +21891,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -22222,11 +21902,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn privacy_policy_link<T>(mut self, value: T) -> Self
@@ -22234,13 +21910,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.privacy_policy_link = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for privacy_policy_link: {e}"
-                        )
-                    });
+                self.privacy_policy_link = highlevel_runtime::builder::field(
+                    value,
+                    "privacy_policy_link",
+                );
                 self
             }
             pub fn privacy_policy_text<T>(mut self, value: T) -> Self
@@ -22248,13 +21921,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.privacy_policy_text = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for privacy_policy_text: {e}"
-                        )
-                    });
+                self.privacy_policy_text = highlevel_runtime::builder::field(
+                    value,
+                    "privacy_policy_text",
+                );
                 self
             }
             pub fn question_page_headline<T>(mut self, value: T) -> Self
@@ -22262,13 +21932,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.question_page_headline = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for question_page_headline: {e}"
-                        )
-                    });
+                self.question_page_headline = highlevel_runtime::builder::field(
+                    value,
+                    "question_page_headline",
+                );
                 self
             }
             pub fn questions<T>(mut self, value: T) -> Self
@@ -22276,11 +21943,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::FormQuestion>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.questions = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for questions: {e}")
-                    });
+                self.questions = highlevel_runtime::builder::field(value, "questions");
                 self
             }
             pub fn thank_you_page<T>(mut self, value: T) -> Self
@@ -22288,13 +21951,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::ThankYouPage>,
                 T::Error: ::std::fmt::Display,
             {
-                self.thank_you_page = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for thank_you_page: {e}"
-                        )
-                    });
+                self.thank_you_page = highlevel_runtime::builder::field(
+                    value,
+                    "thank_you_page",
+                );
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -22302,11 +21962,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::CreateLeadFormDtoType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
         }
@@ -22393,11 +22049,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.ad_account_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for ad_account_id: {e}")
-                    });
+                self.ad_account_id = highlevel_runtime::builder::field(
+                    value,
+                    "ad_account_id",
+                );
                 self
             }
             pub fn ad_account_name<T>(mut self, value: T) -> Self
@@ -22405,13 +22060,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.ad_account_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for ad_account_name: {e}"
-                        )
-                    });
+                self.ad_account_name = highlevel_runtime::builder::field(
+                    value,
+                    "ad_account_name",
+                );
                 self
             }
             pub fn currency_code<T>(mut self, value: T) -> Self
@@ -22419,11 +22071,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.currency_code = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for currency_code: {e}")
-                    });
+                self.currency_code = highlevel_runtime::builder::field(
+                    value,
+                    "currency_code",
+                );
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -22431,11 +22082,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn organization_id<T>(mut self, value: T) -> Self
@@ -22443,13 +22093,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.organization_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for organization_id: {e}"
-                        )
-                    });
+                self.organization_id = highlevel_runtime::builder::field(
+                    value,
+                    "organization_id",
+                );
                 self
             }
         }
@@ -22520,11 +22167,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.csv_path = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for csv_path: {e}")
-                    });
+                self.csv_path = highlevel_runtime::builder::field(value, "csv_path");
                 self
             }
             pub fn is_dynamic<T>(mut self, value: T) -> Self
@@ -22532,11 +22175,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.is_dynamic = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for is_dynamic: {e}")
-                    });
+                self.is_dynamic = highlevel_runtime::builder::field(value, "is_dynamic");
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -22544,11 +22183,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn smart_list_ids<T>(mut self, value: T) -> Self
@@ -22556,13 +22194,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.smart_list_ids = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for smart_list_ids: {e}"
-                        )
-                    });
+                self.smart_list_ids = highlevel_runtime::builder::field(
+                    value,
+                    "smart_list_ids",
+                );
                 self
             }
             pub fn user_list_id<T>(mut self, value: T) -> Self
@@ -22570,11 +22205,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.user_list_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for user_list_id: {e}")
-                    });
+                self.user_list_id = highlevel_runtime::builder::field(
+                    value,
+                    "user_list_id",
+                );
                 self
             }
         }
@@ -22627,11 +22261,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.country = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for country: {e}")
-                    });
+                self.country = highlevel_runtime::builder::field(value, "country");
                 self
             }
             pub fn language<T>(mut self, value: T) -> Self
@@ -22639,11 +22269,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.language = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for language: {e}")
-                    });
+                self.language = highlevel_runtime::builder::field(value, "language");
                 self
             }
         }
@@ -22690,11 +22316,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.body = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for body: {e}")
-                    });
+                self.body = highlevel_runtime::builder::field(value, "body");
                 self
             }
             pub fn checkboxes<T>(mut self, value: T) -> Self
@@ -22704,11 +22326,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.checkboxes = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for checkboxes: {e}")
-                    });
+                self.checkboxes = highlevel_runtime::builder::field(value, "checkboxes");
                 self
             }
             pub fn title<T>(mut self, value: T) -> Self
@@ -22716,11 +22334,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.title = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for title: {e}")
-                    });
+                self.title = highlevel_runtime::builder::field(value, "title");
                 self
             }
         }
@@ -22766,11 +22380,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.is_required = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for is_required: {e}")
-                    });
+                self.is_required = highlevel_runtime::builder::field(
+                    value,
+                    "is_required",
+                );
                 self
             }
             pub fn key<T>(mut self, value: T) -> Self
@@ -22778,11 +22391,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.key = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for key: {e}")
-                    });
+                self.key = highlevel_runtime::builder::field(value, "key");
                 self
             }
             pub fn text<T>(mut self, value: T) -> Self
@@ -22790,11 +22399,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.text = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for text: {e}")
-                    });
+                self.text = highlevel_runtime::builder::field(value, "text");
                 self
             }
         }
@@ -22850,13 +22455,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.custom_question_text = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for custom_question_text: {e}"
-                        )
-                    });
+                self.custom_question_text = highlevel_runtime::builder::field(
+                    value,
+                    "custom_question_text",
+                );
                 self
             }
             pub fn single_choice_answers<T>(mut self, value: T) -> Self
@@ -22864,13 +22466,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.single_choice_answers = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for single_choice_answers: {e}"
-                        )
-                    });
+                self.single_choice_answers = highlevel_runtime::builder::field(
+                    value,
+                    "single_choice_answers",
+                );
                 self
             }
         }
@@ -22959,11 +22558,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.age_max = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for age_max: {e}")
-                    });
+                self.age_max = highlevel_runtime::builder::field(value, "age_max");
                 self
             }
             pub fn age_min<T>(mut self, value: T) -> Self
@@ -22971,11 +22566,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.age_min = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for age_min: {e}")
-                    });
+                self.age_min = highlevel_runtime::builder::field(value, "age_min");
                 self
             }
             pub fn genders<T>(mut self, value: T) -> Self
@@ -22983,11 +22574,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.genders = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for genders: {e}")
-                    });
+                self.genders = highlevel_runtime::builder::field(value, "genders");
                 self
             }
             pub fn geo_locations<T>(mut self, value: T) -> Self
@@ -22995,11 +22582,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::AudienceLocationDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.geo_locations = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for geo_locations: {e}")
-                    });
+                self.geo_locations = highlevel_runtime::builder::field(
+                    value,
+                    "geo_locations",
+                );
                 self
             }
             pub fn interests<T>(mut self, value: T) -> Self
@@ -23007,11 +22593,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::AudienceInterestDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.interests = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for interests: {e}")
-                    });
+                self.interests = highlevel_runtime::builder::field(value, "interests");
                 self
             }
             pub fn locales<T>(mut self, value: T) -> Self
@@ -23019,11 +22601,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::AudienceLocaleDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.locales = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for locales: {e}")
-                    });
+                self.locales = highlevel_runtime::builder::field(value, "locales");
                 self
             }
             pub fn lookalike<T>(mut self, value: T) -> Self
@@ -23033,11 +22611,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.lookalike = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for lookalike: {e}")
-                    });
+                self.lookalike = highlevel_runtime::builder::field(value, "lookalike");
                 self
             }
             pub fn placement_type<T>(mut self, value: T) -> Self
@@ -23047,13 +22621,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.placement_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for placement_type: {e}"
-                        )
-                    });
+                self.placement_type = highlevel_runtime::builder::field(
+                    value,
+                    "placement_type",
+                );
                 self
             }
             pub fn placements<T>(mut self, value: T) -> Self
@@ -23063,11 +22634,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.placements = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for placements: {e}")
-                    });
+                self.placements = highlevel_runtime::builder::field(value, "placements");
                 self
             }
             pub fn retargeting<T>(mut self, value: T) -> Self
@@ -23077,11 +22644,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.retargeting = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for retargeting: {e}")
-                    });
+                self.retargeting = highlevel_runtime::builder::field(
+                    value,
+                    "retargeting",
+                );
                 self
             }
         }
@@ -23138,11 +22704,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.page_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for page_id: {e}")
-                    });
+                self.page_id = highlevel_runtime::builder::field(value, "page_id");
                 self
             }
         }
@@ -23188,11 +22750,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
+                self.description = highlevel_runtime::builder::field(
+                    value,
+                    "description",
+                );
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -23200,11 +22761,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -23212,11 +22772,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
         }
@@ -23277,13 +22833,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::RuleOperandDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.exclusive_operands = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for exclusive_operands: {e}"
-                        )
-                    });
+                self.exclusive_operands = highlevel_runtime::builder::field(
+                    value,
+                    "exclusive_operands",
+                );
                 self
             }
             pub fn inclusive_operands<T>(mut self, value: T) -> Self
@@ -23291,13 +22844,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::RuleOperandDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.inclusive_operands = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for inclusive_operands: {e}"
-                        )
-                    });
+                self.inclusive_operands = highlevel_runtime::builder::field(
+                    value,
+                    "inclusive_operands",
+                );
                 self
             }
             pub fn inclusive_rule_operator<T>(mut self, value: T) -> Self
@@ -23305,13 +22855,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.inclusive_rule_operator = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for inclusive_rule_operator: {e}"
-                        )
-                    });
+                self.inclusive_rule_operator = highlevel_runtime::builder::field(
+                    value,
+                    "inclusive_rule_operator",
+                );
                 self
             }
         }
@@ -23367,11 +22914,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.key = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for key: {e}")
-                    });
+                self.key = highlevel_runtime::builder::field(value, "key");
                 self
             }
             pub fn label<T>(mut self, value: T) -> Self
@@ -23379,11 +22922,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.label = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for label: {e}")
-                    });
+                self.label = highlevel_runtime::builder::field(value, "label");
                 self
             }
             pub fn options<T>(mut self, value: T) -> Self
@@ -23391,11 +22930,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::FormQuestionOption>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.options = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for options: {e}")
-                    });
+                self.options = highlevel_runtime::builder::field(value, "options");
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -23403,11 +22938,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::FormQuestionType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
         }
@@ -23453,11 +22984,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.key = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for key: {e}")
-                    });
+                self.key = highlevel_runtime::builder::field(value, "key");
                 self
             }
             pub fn value<T>(mut self, value: T) -> Self
@@ -23465,11 +22992,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.value = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for value: {e}")
-                    });
+                self.value = highlevel_runtime::builder::field(value, "value");
                 self
             }
         }
@@ -23522,11 +23045,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.long_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for long_name: {e}")
-                    });
+                self.long_name = highlevel_runtime::builder::field(value, "long_name");
                 self
             }
             pub fn short_name<T>(mut self, value: T) -> Self
@@ -23534,11 +23053,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.short_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for short_name: {e}")
-                    });
+                self.short_name = highlevel_runtime::builder::field(value, "short_name");
                 self
             }
             pub fn types<T>(mut self, value: T) -> Self
@@ -23546,11 +23061,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.types = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for types: {e}")
-                    });
+                self.types = highlevel_runtime::builder::field(value, "types");
                 self
             }
         }
@@ -23607,11 +23118,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::GeoLatLngDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location: {e}")
-                    });
+                self.location = highlevel_runtime::builder::field(value, "location");
                 self
             }
             pub fn location_type<T>(mut self, value: T) -> Self
@@ -23619,11 +23126,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_type: {e}")
-                    });
+                self.location_type = highlevel_runtime::builder::field(
+                    value,
+                    "location_type",
+                );
                 self
             }
             pub fn viewport<T>(mut self, value: T) -> Self
@@ -23631,11 +23137,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::GeoViewportDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.viewport = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for viewport: {e}")
-                    });
+                self.viewport = highlevel_runtime::builder::field(value, "viewport");
                 self
             }
         }
@@ -23685,11 +23187,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.lat = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for lat: {e}")
-                    });
+                self.lat = highlevel_runtime::builder::field(value, "lat");
                 self
             }
             pub fn lng<T>(mut self, value: T) -> Self
@@ -23697,11 +23195,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.lng = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for lng: {e}")
-                    });
+                self.lng = highlevel_runtime::builder::field(value, "lng");
                 self
             }
         }
@@ -23755,11 +23249,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.facet_urn = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for facet_urn: {e}")
-                    });
+                self.facet_urn = highlevel_runtime::builder::field(value, "facet_urn");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -23767,11 +23257,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn selection_type<T>(mut self, value: T) -> Self
@@ -23779,13 +23265,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::GeoLocationDtoSelectionType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.selection_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for selection_type: {e}"
-                        )
-                    });
+                self.selection_type = highlevel_runtime::builder::field(
+                    value,
+                    "selection_type",
+                );
                 self
             }
             pub fn urn<T>(mut self, value: T) -> Self
@@ -23793,11 +23276,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.urn = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for urn: {e}")
-                    });
+                self.urn = highlevel_runtime::builder::field(value, "urn");
                 self
             }
         }
@@ -23849,11 +23328,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::GeoLatLngDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.northeast = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for northeast: {e}")
-                    });
+                self.northeast = highlevel_runtime::builder::field(value, "northeast");
                 self
             }
             pub fn southwest<T>(mut self, value: T) -> Self
@@ -23861,11 +23336,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::GeoLatLngDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.southwest = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for southwest: {e}")
-                    });
+                self.southwest = highlevel_runtime::builder::field(value, "southwest");
                 self
             }
         }
@@ -24018,13 +23489,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.ad_campaign_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for ad_campaign_id: {e}"
-                        )
-                    });
+                self.ad_campaign_id = highlevel_runtime::builder::field(
+                    value,
+                    "ad_campaign_id",
+                );
                 self
             }
             pub fn ad_error<T>(mut self, value: T) -> Self
@@ -24032,11 +23500,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.ad_error = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for ad_error: {e}")
-                    });
+                self.ad_error = highlevel_runtime::builder::field(value, "ad_error");
                 self
             }
             pub fn ad_group_id<T>(mut self, value: T) -> Self
@@ -24044,11 +23508,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.ad_group_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for ad_group_id: {e}")
-                    });
+                self.ad_group_id = highlevel_runtime::builder::field(
+                    value,
+                    "ad_group_id",
+                );
                 self
             }
             pub fn ad_id<T>(mut self, value: T) -> Self
@@ -24056,11 +23519,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.ad_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for ad_id: {e}")
-                    });
+                self.ad_id = highlevel_runtime::builder::field(value, "ad_id");
                 self
             }
             pub fn business_name<T>(mut self, value: T) -> Self
@@ -24068,11 +23527,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.business_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for business_name: {e}")
-                    });
+                self.business_name = highlevel_runtime::builder::field(
+                    value,
+                    "business_name",
+                );
                 self
             }
             pub fn call_to_action_label<T>(mut self, value: T) -> Self
@@ -24082,13 +23540,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.call_to_action_label = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for call_to_action_label: {e}"
-                        )
-                    });
+                self.call_to_action_label = highlevel_runtime::builder::field(
+                    value,
+                    "call_to_action_label",
+                );
                 self
             }
             pub fn carousel_cards<T>(mut self, value: T) -> Self
@@ -24098,13 +23553,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.carousel_cards = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for carousel_cards: {e}"
-                        )
-                    });
+                self.carousel_cards = highlevel_runtime::builder::field(
+                    value,
+                    "carousel_cards",
+                );
                 self
             }
             pub fn custom_channels<T>(mut self, value: T) -> Self
@@ -24112,13 +23564,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.custom_channels = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for custom_channels: {e}"
-                        )
-                    });
+                self.custom_channels = highlevel_runtime::builder::field(
+                    value,
+                    "custom_channels",
+                );
                 self
             }
             pub fn descriptions<T>(mut self, value: T) -> Self
@@ -24126,11 +23575,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.descriptions = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for descriptions: {e}")
-                    });
+                self.descriptions = highlevel_runtime::builder::field(
+                    value,
+                    "descriptions",
+                );
                 self
             }
             pub fn final_url<T>(mut self, value: T) -> Self
@@ -24138,11 +23586,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.final_url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for final_url: {e}")
-                    });
+                self.final_url = highlevel_runtime::builder::field(value, "final_url");
                 self
             }
             pub fn google_ad_id<T>(mut self, value: T) -> Self
@@ -24150,11 +23594,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.google_ad_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for google_ad_id: {e}")
-                    });
+                self.google_ad_id = highlevel_runtime::builder::field(
+                    value,
+                    "google_ad_id",
+                );
                 self
             }
             pub fn headlines<T>(mut self, value: T) -> Self
@@ -24162,11 +23605,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.headlines = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for headlines: {e}")
-                    });
+                self.headlines = highlevel_runtime::builder::field(value, "headlines");
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -24174,9 +23613,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
             pub fn is_deleted<T>(mut self, value: T) -> Self
@@ -24184,11 +23621,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.is_deleted = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for is_deleted: {e}")
-                    });
+                self.is_deleted = highlevel_runtime::builder::field(value, "is_deleted");
                 self
             }
             pub fn long_headlines<T>(mut self, value: T) -> Self
@@ -24196,13 +23629,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.long_headlines = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for long_headlines: {e}"
-                        )
-                    });
+                self.long_headlines = highlevel_runtime::builder::field(
+                    value,
+                    "long_headlines",
+                );
                 self
             }
             pub fn media<T>(mut self, value: T) -> Self
@@ -24210,11 +23640,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::GoogleMediaDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.media = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for media: {e}")
-                    });
+                self.media = highlevel_runtime::builder::field(value, "media");
                 self
             }
             pub fn media_type<T>(mut self, value: T) -> Self
@@ -24224,11 +23650,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.media_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for media_type: {e}")
-                    });
+                self.media_type = highlevel_runtime::builder::field(value, "media_type");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -24236,11 +23658,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn path1<T>(mut self, value: T) -> Self
@@ -24248,11 +23666,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.path1 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for path1: {e}")
-                    });
+                self.path1 = highlevel_runtime::builder::field(value, "path1");
                 self
             }
             pub fn path2<T>(mut self, value: T) -> Self
@@ -24260,11 +23674,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.path2 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for path2: {e}")
-                    });
+                self.path2 = highlevel_runtime::builder::field(value, "path2");
                 self
             }
             pub fn placements<T>(mut self, value: T) -> Self
@@ -24274,11 +23684,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.placements = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for placements: {e}")
-                    });
+                self.placements = highlevel_runtime::builder::field(value, "placements");
                 self
             }
             pub fn publishing_status<T>(mut self, value: T) -> Self
@@ -24288,13 +23694,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.publishing_status = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for publishing_status: {e}"
-                        )
-                    });
+                self.publishing_status = highlevel_runtime::builder::field(
+                    value,
+                    "publishing_status",
+                );
                 self
             }
             pub fn youtube_video_links<T>(mut self, value: T) -> Self
@@ -24304,13 +23707,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.youtube_video_links = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for youtube_video_links: {e}"
-                        )
-                    });
+                self.youtube_video_links = highlevel_runtime::builder::field(
+                    value,
+                    "youtube_video_links",
+                );
                 self
             }
         }
@@ -24400,11 +23800,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::GoogleGeoLocationDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.geo_locations = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for geo_locations: {e}")
-                    });
+                self.geo_locations = highlevel_runtime::builder::field(
+                    value,
+                    "geo_locations",
+                );
                 self
             }
             pub fn locales<T>(mut self, value: T) -> Self
@@ -24412,11 +23811,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::GoogleLocaleDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.locales = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for locales: {e}")
-                    });
+                self.locales = highlevel_runtime::builder::field(value, "locales");
                 self
             }
         }
@@ -24521,13 +23916,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.ad_campaign_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for ad_campaign_id: {e}"
-                        )
-                    });
+                self.ad_campaign_id = highlevel_runtime::builder::field(
+                    value,
+                    "ad_campaign_id",
+                );
                 self
             }
             pub fn ad_content<T>(mut self, value: T) -> Self
@@ -24535,11 +23927,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::GoogleAdContentDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.ad_content = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for ad_content: {e}")
-                    });
+                self.ad_content = highlevel_runtime::builder::field(value, "ad_content");
                 self
             }
             pub fn ad_group_error<T>(mut self, value: T) -> Self
@@ -24547,13 +23935,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.ad_group_error = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for ad_group_error: {e}"
-                        )
-                    });
+                self.ad_group_error = highlevel_runtime::builder::field(
+                    value,
+                    "ad_group_error",
+                );
                 self
             }
             pub fn ad_group_id<T>(mut self, value: T) -> Self
@@ -24561,11 +23946,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.ad_group_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for ad_group_id: {e}")
-                    });
+                self.ad_group_id = highlevel_runtime::builder::field(
+                    value,
+                    "ad_group_id",
+                );
                 self
             }
             pub fn audience<T>(mut self, value: T) -> Self
@@ -24575,11 +23959,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.audience = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for audience: {e}")
-                    });
+                self.audience = highlevel_runtime::builder::field(value, "audience");
                 self
             }
             pub fn custom_channels<T>(mut self, value: T) -> Self
@@ -24587,13 +23967,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.custom_channels = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for custom_channels: {e}"
-                        )
-                    });
+                self.custom_channels = highlevel_runtime::builder::field(
+                    value,
+                    "custom_channels",
+                );
                 self
             }
             pub fn google_ad_group_id<T>(mut self, value: T) -> Self
@@ -24601,13 +23978,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.google_ad_group_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for google_ad_group_id: {e}"
-                        )
-                    });
+                self.google_ad_group_id = highlevel_runtime::builder::field(
+                    value,
+                    "google_ad_group_id",
+                );
                 self
             }
             pub fn google_audience_id<T>(mut self, value: T) -> Self
@@ -24615,13 +23989,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.google_audience_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for google_audience_id: {e}"
-                        )
-                    });
+                self.google_audience_id = highlevel_runtime::builder::field(
+                    value,
+                    "google_audience_id",
+                );
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -24629,9 +24000,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
             pub fn keywords<T>(mut self, value: T) -> Self
@@ -24641,11 +24010,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.keywords = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for keywords: {e}")
-                    });
+                self.keywords = highlevel_runtime::builder::field(value, "keywords");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -24653,11 +24018,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn publishing_status<T>(mut self, value: T) -> Self
@@ -24667,13 +24028,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.publishing_status = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for publishing_status: {e}"
-                        )
-                    });
+                self.publishing_status = highlevel_runtime::builder::field(
+                    value,
+                    "publishing_status",
+                );
                 self
             }
             pub fn selected_channels<T>(mut self, value: T) -> Self
@@ -24683,13 +24041,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.selected_channels = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for selected_channels: {e}"
-                        )
-                    });
+                self.selected_channels = highlevel_runtime::builder::field(
+                    value,
+                    "selected_channels",
+                );
                 self
             }
         }
@@ -24758,11 +24113,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::GoogleAdScheduleDtoDayOfWeek>,
                 T::Error: ::std::fmt::Display,
             {
-                self.day_of_week = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for day_of_week: {e}")
-                    });
+                self.day_of_week = highlevel_runtime::builder::field(
+                    value,
+                    "day_of_week",
+                );
                 self
             }
             pub fn from<T>(mut self, value: T) -> Self
@@ -24770,11 +24124,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.from = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for from: {e}")
-                    });
+                self.from = highlevel_runtime::builder::field(value, "from");
                 self
             }
             pub fn to<T>(mut self, value: T) -> Self
@@ -24782,9 +24132,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.to = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for to: {e}"));
+                self.to = highlevel_runtime::builder::field(value, "to");
                 self
             }
         }
@@ -24842,11 +24190,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.error = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for error: {e}")
-                    });
+                self.error = highlevel_runtime::builder::field(value, "error");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -24854,11 +24198,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn resource_name<T>(mut self, value: T) -> Self
@@ -24866,11 +24206,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.resource_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for resource_name: {e}")
-                    });
+                self.resource_name = highlevel_runtime::builder::field(
+                    value,
+                    "resource_name",
+                );
                 self
             }
             pub fn url<T>(mut self, value: T) -> Self
@@ -24878,11 +24217,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for url: {e}")
-                    });
+                self.url = highlevel_runtime::builder::field(value, "url");
                 self
             }
         }
@@ -24952,11 +24287,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.business_logo = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for business_logo: {e}")
-                    });
+                self.business_logo = highlevel_runtime::builder::field(
+                    value,
+                    "business_logo",
+                );
                 self
             }
             pub fn calls<T>(mut self, value: T) -> Self
@@ -24964,11 +24298,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.calls = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for calls: {e}")
-                    });
+                self.calls = highlevel_runtime::builder::field(value, "calls");
                 self
             }
             pub fn images<T>(mut self, value: T) -> Self
@@ -24976,11 +24306,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::GoogleAssetImageDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.images = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for images: {e}")
-                    });
+                self.images = highlevel_runtime::builder::field(value, "images");
                 self
             }
             pub fn lead_form<T>(mut self, value: T) -> Self
@@ -24988,11 +24314,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.lead_form = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for lead_form: {e}")
-                    });
+                self.lead_form = highlevel_runtime::builder::field(value, "lead_form");
                 self
             }
             pub fn sitelinks<T>(mut self, value: T) -> Self
@@ -25000,11 +24322,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.sitelinks = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for sitelinks: {e}")
-                    });
+                self.sitelinks = highlevel_runtime::builder::field(value, "sitelinks");
                 self
             }
         }
@@ -25058,11 +24376,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
             pub fn value<T>(mut self, value: T) -> Self
@@ -25070,11 +24384,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.value = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for value: {e}")
-                    });
+                self.value = highlevel_runtime::builder::field(value, "value");
                 self
             }
         }
@@ -25134,11 +24444,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.amount = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for amount: {e}")
-                    });
+                self.amount = highlevel_runtime::builder::field(value, "amount");
                 self
             }
             pub fn budget_type<T>(mut self, value: T) -> Self
@@ -25148,11 +24454,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.budget_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for budget_type: {e}")
-                    });
+                self.budget_type = highlevel_runtime::builder::field(
+                    value,
+                    "budget_type",
+                );
                 self
             }
             pub fn schedule_end_date<T>(mut self, value: T) -> Self
@@ -25160,13 +24465,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.schedule_end_date = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for schedule_end_date: {e}"
-                        )
-                    });
+                self.schedule_end_date = highlevel_runtime::builder::field(
+                    value,
+                    "schedule_end_date",
+                );
                 self
             }
             pub fn schedule_start_date<T>(mut self, value: T) -> Self
@@ -25174,13 +24476,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.schedule_start_date = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for schedule_start_date: {e}"
-                        )
-                    });
+                self.schedule_start_date = highlevel_runtime::builder::field(
+                    value,
+                    "schedule_start_date",
+                );
                 self
             }
         }
@@ -25254,11 +24553,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.age_range = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for age_range: {e}")
-                    });
+                self.age_range = highlevel_runtime::builder::field(value, "age_range");
                 self
             }
             pub fn gender<T>(mut self, value: T) -> Self
@@ -25268,11 +24563,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.gender = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for gender: {e}")
-                    });
+                self.gender = highlevel_runtime::builder::field(value, "gender");
                 self
             }
             pub fn geo_locations<T>(mut self, value: T) -> Self
@@ -25280,11 +24571,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::GoogleGeoLocationDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.geo_locations = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for geo_locations: {e}")
-                    });
+                self.geo_locations = highlevel_runtime::builder::field(
+                    value,
+                    "geo_locations",
+                );
                 self
             }
             pub fn locales<T>(mut self, value: T) -> Self
@@ -25292,11 +24582,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::GoogleLocaleDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.locales = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for locales: {e}")
-                    });
+                self.locales = highlevel_runtime::builder::field(value, "locales");
                 self
             }
             pub fn segments<T>(mut self, value: T) -> Self
@@ -25306,11 +24592,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.segments = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for segments: {e}")
-                    });
+                self.segments = highlevel_runtime::builder::field(value, "segments");
                 self
             }
             pub fn target_interests<T>(mut self, value: T) -> Self
@@ -25320,13 +24602,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.target_interests = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for target_interests: {e}"
-                        )
-                    });
+                self.target_interests = highlevel_runtime::builder::field(
+                    value,
+                    "target_interests",
+                );
                 self
             }
         }
@@ -25389,13 +24668,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.is_custom_conversion_goal = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for is_custom_conversion_goal: {e}"
-                        )
-                    });
+                self.is_custom_conversion_goal = highlevel_runtime::builder::field(
+                    value,
+                    "is_custom_conversion_goal",
+                );
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -25403,11 +24679,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::GoogleCampaignGoalDtoType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
             pub fn value<T>(mut self, value: T) -> Self
@@ -25415,11 +24687,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.value = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for value: {e}")
-                    });
+                self.value = highlevel_runtime::builder::field(value, "value");
                 self
             }
         }
@@ -25481,13 +24749,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.call_to_action_label = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for call_to_action_label: {e}"
-                        )
-                    });
+                self.call_to_action_label = highlevel_runtime::builder::field(
+                    value,
+                    "call_to_action_label",
+                );
                 self
             }
             pub fn final_url<T>(mut self, value: T) -> Self
@@ -25495,11 +24760,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.final_url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for final_url: {e}")
-                    });
+                self.final_url = highlevel_runtime::builder::field(value, "final_url");
                 self
             }
             pub fn headline<T>(mut self, value: T) -> Self
@@ -25507,11 +24768,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.headline = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for headline: {e}")
-                    });
+                self.headline = highlevel_runtime::builder::field(value, "headline");
                 self
             }
             pub fn media<T>(mut self, value: T) -> Self
@@ -25519,11 +24776,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::GoogleMediaDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.media = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for media: {e}")
-                    });
+                self.media = highlevel_runtime::builder::field(value, "media");
                 self
             }
         }
@@ -25571,11 +24824,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.enum_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for enum_: {e}")
-                    });
+                self.enum_ = highlevel_runtime::builder::field(value, "enum_");
                 self
             }
             pub fn negative<T>(mut self, value: T) -> Self
@@ -25583,11 +24832,7 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.negative = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for negative: {e}")
-                    });
+                self.negative = highlevel_runtime::builder::field(value, "negative");
                 self
             }
         }
@@ -25694,13 +24939,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.address_components = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for address_components: {e}"
-                        )
-                    });
+                self.address_components = highlevel_runtime::builder::field(
+                    value,
+                    "address_components",
+                );
                 self
             }
             pub fn country_name<T>(mut self, value: T) -> Self
@@ -25708,11 +24950,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.country_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for country_name: {e}")
-                    });
+                self.country_name = highlevel_runtime::builder::field(
+                    value,
+                    "country_name",
+                );
                 self
             }
             pub fn formatted_address<T>(mut self, value: T) -> Self
@@ -25720,13 +24961,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.formatted_address = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for formatted_address: {e}"
-                        )
-                    });
+                self.formatted_address = highlevel_runtime::builder::field(
+                    value,
+                    "formatted_address",
+                );
                 self
             }
             pub fn geometry<T>(mut self, value: T) -> Self
@@ -25734,11 +24972,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::GeoGeometryDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.geometry = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for geometry: {e}")
-                    });
+                self.geometry = highlevel_runtime::builder::field(value, "geometry");
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -25746,9 +24980,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
             pub fn key<T>(mut self, value: T) -> Self
@@ -25756,11 +24988,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.key = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for key: {e}")
-                    });
+                self.key = highlevel_runtime::builder::field(value, "key");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -25768,11 +24996,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn place_id<T>(mut self, value: T) -> Self
@@ -25780,11 +25004,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.place_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for place_id: {e}")
-                    });
+                self.place_id = highlevel_runtime::builder::field(value, "place_id");
                 self
             }
             pub fn radius<T>(mut self, value: T) -> Self
@@ -25792,11 +25012,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.radius = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for radius: {e}")
-                    });
+                self.radius = highlevel_runtime::builder::field(value, "radius");
                 self
             }
             pub fn radius_unit<T>(mut self, value: T) -> Self
@@ -25806,11 +25022,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.radius_unit = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for radius_unit: {e}")
-                    });
+                self.radius_unit = highlevel_runtime::builder::field(
+                    value,
+                    "radius_unit",
+                );
                 self
             }
             pub fn resource_name<T>(mut self, value: T) -> Self
@@ -25818,11 +25033,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.resource_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for resource_name: {e}")
-                    });
+                self.resource_name = highlevel_runtime::builder::field(
+                    value,
+                    "resource_name",
+                );
                 self
             }
             pub fn selection_type<T>(mut self, value: T) -> Self
@@ -25832,13 +25046,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.selection_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for selection_type: {e}"
-                        )
-                    });
+                self.selection_type = highlevel_runtime::builder::field(
+                    value,
+                    "selection_type",
+                );
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -25846,11 +25057,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
         }
@@ -25918,11 +25125,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.keyword = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for keyword: {e}")
-                    });
+                self.keyword = highlevel_runtime::builder::field(value, "keyword");
                 self
             }
             pub fn match_type<T>(mut self, value: T) -> Self
@@ -25930,11 +25133,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.match_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for match_type: {e}")
-                    });
+                self.match_type = highlevel_runtime::builder::field(value, "match_type");
                 self
             }
         }
@@ -25983,11 +25182,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::GoogleKeywordItemDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.negatives = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for negatives: {e}")
-                    });
+                self.negatives = highlevel_runtime::builder::field(value, "negatives");
                 self
             }
             pub fn positives<T>(mut self, value: T) -> Self
@@ -25995,11 +25190,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::GoogleKeywordItemDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.positives = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for positives: {e}")
-                    });
+                self.positives = highlevel_runtime::builder::field(value, "positives");
                 self
             }
         }
@@ -26057,9 +25248,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
             pub fn key<T>(mut self, value: T) -> Self
@@ -26067,11 +25256,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.key = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for key: {e}")
-                    });
+                self.key = highlevel_runtime::builder::field(value, "key");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -26079,11 +25264,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn resource_name<T>(mut self, value: T) -> Self
@@ -26091,11 +25272,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.resource_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for resource_name: {e}")
-                    });
+                self.resource_name = highlevel_runtime::builder::field(
+                    value,
+                    "resource_name",
+                );
                 self
             }
         }
@@ -26167,11 +25347,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.error = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for error: {e}")
-                    });
+                self.error = highlevel_runtime::builder::field(value, "error");
                 self
             }
             pub fn image_type<T>(mut self, value: T) -> Self
@@ -26179,11 +25355,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.image_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for image_type: {e}")
-                    });
+                self.image_type = highlevel_runtime::builder::field(value, "image_type");
                 self
             }
             pub fn is_logo<T>(mut self, value: T) -> Self
@@ -26191,11 +25363,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.is_logo = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for is_logo: {e}")
-                    });
+                self.is_logo = highlevel_runtime::builder::field(value, "is_logo");
                 self
             }
             pub fn src<T>(mut self, value: T) -> Self
@@ -26203,11 +25371,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.src = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for src: {e}")
-                    });
+                self.src = highlevel_runtime::builder::field(value, "src");
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -26217,11 +25381,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
             pub fn url<T>(mut self, value: T) -> Self
@@ -26229,11 +25389,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for url: {e}")
-                    });
+                self.url = highlevel_runtime::builder::field(value, "url");
                 self
             }
         }
@@ -26287,13 +25443,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.target_content_network = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for target_content_network: {e}"
-                        )
-                    });
+                self.target_content_network = highlevel_runtime::builder::field(
+                    value,
+                    "target_content_network",
+                );
                 self
             }
             pub fn target_search_network<T>(mut self, value: T) -> Self
@@ -26301,13 +25454,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.target_search_network = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for target_search_network: {e}"
-                        )
-                    });
+                self.target_search_network = highlevel_runtime::builder::field(
+                    value,
+                    "target_search_network",
+                );
                 self
             }
         }
@@ -26351,9 +25501,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -26361,11 +25509,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
         }
@@ -26415,11 +25559,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.affinity = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for affinity: {e}")
-                    });
+                self.affinity = highlevel_runtime::builder::field(value, "affinity");
                 self
             }
             pub fn in_market<T>(mut self, value: T) -> Self
@@ -26427,11 +25567,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.in_market = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for in_market: {e}")
-                    });
+                self.in_market = highlevel_runtime::builder::field(value, "in_market");
                 self
             }
         }
@@ -26478,13 +25614,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.youtube_video_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for youtube_video_id: {e}"
-                        )
-                    });
+                self.youtube_video_id = highlevel_runtime::builder::field(
+                    value,
+                    "youtube_video_id",
+                );
                 self
             }
         }
@@ -26531,11 +25664,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.content = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for content: {e}")
-                    });
+                self.content = highlevel_runtime::builder::field(value, "content");
                 self
             }
             pub fn style<T>(mut self, value: T) -> Self
@@ -26543,11 +25672,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.style = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for style: {e}")
-                    });
+                self.style = highlevel_runtime::builder::field(value, "style");
                 self
             }
             pub fn title<T>(mut self, value: T) -> Self
@@ -26555,11 +25680,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.title = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for title: {e}")
-                    });
+                self.title = highlevel_runtime::builder::field(value, "title");
                 self
             }
         }
@@ -26603,11 +25724,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn value<T>(mut self, value: T) -> Self
@@ -26615,11 +25732,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.value = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for value: {e}")
-                    });
+                self.value = highlevel_runtime::builder::field(value, "value");
                 self
             }
         }
@@ -26674,11 +25787,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.keywords = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for keywords: {e}")
-                    });
+                self.keywords = highlevel_runtime::builder::field(value, "keywords");
                 self
             }
             pub fn language_code<T>(mut self, value: T) -> Self
@@ -26686,11 +25795,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.language_code = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for language_code: {e}")
-                    });
+                self.language_code = highlevel_runtime::builder::field(
+                    value,
+                    "language_code",
+                );
                 self
             }
             pub fn locations<T>(mut self, value: T) -> Self
@@ -26698,11 +25806,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.locations = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for locations: {e}")
-                    });
+                self.locations = highlevel_runtime::builder::field(value, "locations");
                 self
             }
             pub fn url<T>(mut self, value: T) -> Self
@@ -26710,11 +25814,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for url: {e}")
-                    });
+                self.url = highlevel_runtime::builder::field(value, "url");
                 self
             }
         }
@@ -26840,13 +25940,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.background_image_asset = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for background_image_asset: {e}"
-                        )
-                    });
+                self.background_image_asset = highlevel_runtime::builder::field(
+                    value,
+                    "background_image_asset",
+                );
                 self
             }
             pub fn business_name<T>(mut self, value: T) -> Self
@@ -26854,11 +25951,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.business_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for business_name: {e}")
-                    });
+                self.business_name = highlevel_runtime::builder::field(
+                    value,
+                    "business_name",
+                );
                 self
             }
             pub fn call_to_action_description<T>(mut self, value: T) -> Self
@@ -26866,13 +25962,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.call_to_action_description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for call_to_action_description: {e}"
-                        )
-                    });
+                self.call_to_action_description = highlevel_runtime::builder::field(
+                    value,
+                    "call_to_action_description",
+                );
                 self
             }
             pub fn call_to_action_type<T>(mut self, value: T) -> Self
@@ -26882,13 +25975,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.call_to_action_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for call_to_action_type: {e}"
-                        )
-                    });
+                self.call_to_action_type = highlevel_runtime::builder::field(
+                    value,
+                    "call_to_action_type",
+                );
                 self
             }
             pub fn custom_question_fields<T>(mut self, value: T) -> Self
@@ -26898,13 +25988,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.custom_question_fields = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for custom_question_fields: {e}"
-                        )
-                    });
+                self.custom_question_fields = highlevel_runtime::builder::field(
+                    value,
+                    "custom_question_fields",
+                );
                 self
             }
             pub fn description<T>(mut self, value: T) -> Self
@@ -26912,11 +25999,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
+                self.description = highlevel_runtime::builder::field(
+                    value,
+                    "description",
+                );
                 self
             }
             pub fn desired_intent<T>(mut self, value: T) -> Self
@@ -26926,13 +26012,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.desired_intent = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for desired_intent: {e}"
-                        )
-                    });
+                self.desired_intent = highlevel_runtime::builder::field(
+                    value,
+                    "desired_intent",
+                );
                 self
             }
             pub fn fields<T>(mut self, value: T) -> Self
@@ -26940,11 +26023,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::LeadFormFieldDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.fields = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for fields: {e}")
-                    });
+                self.fields = highlevel_runtime::builder::field(value, "fields");
                 self
             }
             pub fn final_urls<T>(mut self, value: T) -> Self
@@ -26952,11 +26031,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.final_urls = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for final_urls: {e}")
-                    });
+                self.final_urls = highlevel_runtime::builder::field(value, "final_urls");
                 self
             }
             pub fn headline<T>(mut self, value: T) -> Self
@@ -26964,11 +26039,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.headline = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for headline: {e}")
-                    });
+                self.headline = highlevel_runtime::builder::field(value, "headline");
                 self
             }
             pub fn post_submit_call_to_action_type<T>(mut self, value: T) -> Self
@@ -26980,13 +26051,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.post_submit_call_to_action_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for post_submit_call_to_action_type: {e}"
-                        )
-                    });
+                self.post_submit_call_to_action_type = highlevel_runtime::builder::field(
+                    value,
+                    "post_submit_call_to_action_type",
+                );
                 self
             }
             pub fn post_submit_description<T>(mut self, value: T) -> Self
@@ -26994,13 +26062,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.post_submit_description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for post_submit_description: {e}"
-                        )
-                    });
+                self.post_submit_description = highlevel_runtime::builder::field(
+                    value,
+                    "post_submit_description",
+                );
                 self
             }
             pub fn post_submit_headline<T>(mut self, value: T) -> Self
@@ -27008,13 +26073,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.post_submit_headline = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for post_submit_headline: {e}"
-                        )
-                    });
+                self.post_submit_headline = highlevel_runtime::builder::field(
+                    value,
+                    "post_submit_headline",
+                );
                 self
             }
             pub fn privacy_policy_url<T>(mut self, value: T) -> Self
@@ -27022,13 +26084,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.privacy_policy_url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for privacy_policy_url: {e}"
-                        )
-                    });
+                self.privacy_policy_url = highlevel_runtime::builder::field(
+                    value,
+                    "privacy_policy_url",
+                );
                 self
             }
             pub fn resource_name<T>(mut self, value: T) -> Self
@@ -27036,11 +26095,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.resource_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for resource_name: {e}")
-                    });
+                self.resource_name = highlevel_runtime::builder::field(
+                    value,
+                    "resource_name",
+                );
                 self
             }
         }
@@ -27138,11 +26196,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
+                self.description = highlevel_runtime::builder::field(
+                    value,
+                    "description",
+                );
                 self
             }
             pub fn headline<T>(mut self, value: T) -> Self
@@ -27150,11 +26207,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::LocalizedStringDto>,
                 T::Error: ::std::fmt::Display,
             {
-                self.headline = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for headline: {e}")
-                    });
+                self.headline = highlevel_runtime::builder::field(value, "headline");
                 self
             }
             pub fn legal_info<T>(mut self, value: T) -> Self
@@ -27162,11 +26215,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::LegalInfoDto>,
                 T::Error: ::std::fmt::Display,
             {
-                self.legal_info = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for legal_info: {e}")
-                    });
+                self.legal_info = highlevel_runtime::builder::field(value, "legal_info");
                 self
             }
             pub fn post_submission_info<T>(mut self, value: T) -> Self
@@ -27174,13 +26223,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::PostSubmissionInfoDto>,
                 T::Error: ::std::fmt::Display,
             {
-                self.post_submission_info = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for post_submission_info: {e}"
-                        )
-                    });
+                self.post_submission_info = highlevel_runtime::builder::field(
+                    value,
+                    "post_submission_info",
+                );
                 self
             }
             pub fn questions<T>(mut self, value: T) -> Self
@@ -27188,11 +26234,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::LeadFormQuestionDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.questions = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for questions: {e}")
-                    });
+                self.questions = highlevel_runtime::builder::field(value, "questions");
                 self
             }
         }
@@ -27246,11 +26288,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.input_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for input_type: {e}")
-                    });
+                self.input_type = highlevel_runtime::builder::field(value, "input_type");
                 self
             }
             pub fn single_choice_answers<T>(mut self, value: T) -> Self
@@ -27258,13 +26296,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.single_choice_answers = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for single_choice_answers: {e}"
-                        )
-                    });
+                self.single_choice_answers = highlevel_runtime::builder::field(
+                    value,
+                    "single_choice_answers",
+                );
                 self
             }
         }
@@ -27321,11 +26356,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn predefined_field<T>(mut self, value: T) -> Self
@@ -27333,13 +26364,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.predefined_field = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for predefined_field: {e}"
-                        )
-                    });
+                self.predefined_field = highlevel_runtime::builder::field(
+                    value,
+                    "predefined_field",
+                );
                 self
             }
             pub fn question<T>(mut self, value: T) -> Self
@@ -27347,11 +26375,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::LocalizedStringDto>,
                 T::Error: ::std::fmt::Display,
             {
-                self.question = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for question: {e}")
-                    });
+                self.question = highlevel_runtime::builder::field(value, "question");
                 self
             }
             pub fn question_details<T>(mut self, value: T) -> Self
@@ -27359,13 +26383,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::QuestionDetailsDto>,
                 T::Error: ::std::fmt::Display,
             {
-                self.question_details = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for question_details: {e}"
-                        )
-                    });
+                self.question_details = highlevel_runtime::builder::field(
+                    value,
+                    "question_details",
+                );
                 self
             }
         }
@@ -27425,11 +26446,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::ConsentDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.consents = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for consents: {e}")
-                    });
+                self.consents = highlevel_runtime::builder::field(value, "consents");
                 self
             }
             pub fn legal_disclaimer<T>(mut self, value: T) -> Self
@@ -27439,13 +26456,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.legal_disclaimer = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for legal_disclaimer: {e}"
-                        )
-                    });
+                self.legal_disclaimer = highlevel_runtime::builder::field(
+                    value,
+                    "legal_disclaimer",
+                );
                 self
             }
             pub fn privacy_policy_url<T>(mut self, value: T) -> Self
@@ -27453,13 +26467,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.privacy_policy_url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for privacy_policy_url: {e}"
-                        )
-                    });
+                self.privacy_policy_url = highlevel_runtime::builder::field(
+                    value,
+                    "privacy_policy_url",
+                );
                 self
             }
         }
@@ -27579,13 +26590,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.ad_campaign_group_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for ad_campaign_group_id: {e}"
-                        )
-                    });
+                self.ad_campaign_group_id = highlevel_runtime::builder::field(
+                    value,
+                    "ad_campaign_group_id",
+                );
                 self
             }
             pub fn ad_campaign_id<T>(mut self, value: T) -> Self
@@ -27593,13 +26601,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.ad_campaign_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for ad_campaign_id: {e}"
-                        )
-                    });
+                self.ad_campaign_id = highlevel_runtime::builder::field(
+                    value,
+                    "ad_campaign_id",
+                );
                 self
             }
             pub fn ad_id<T>(mut self, value: T) -> Self
@@ -27607,11 +26612,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.ad_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for ad_id: {e}")
-                    });
+                self.ad_id = highlevel_runtime::builder::field(value, "ad_id");
                 self
             }
             pub fn call_to_action_label<T>(mut self, value: T) -> Self
@@ -27619,13 +26620,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.call_to_action_label = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for call_to_action_label: {e}"
-                        )
-                    });
+                self.call_to_action_label = highlevel_runtime::builder::field(
+                    value,
+                    "call_to_action_label",
+                );
                 self
             }
             pub fn content_reference_string<T>(mut self, value: T) -> Self
@@ -27633,13 +26631,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.content_reference_string = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for content_reference_string: {e}"
-                        )
-                    });
+                self.content_reference_string = highlevel_runtime::builder::field(
+                    value,
+                    "content_reference_string",
+                );
                 self
             }
             pub fn description<T>(mut self, value: T) -> Self
@@ -27647,11 +26642,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
+                self.description = highlevel_runtime::builder::field(
+                    value,
+                    "description",
+                );
                 self
             }
             pub fn destination_form_id<T>(mut self, value: T) -> Self
@@ -27659,13 +26653,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.destination_form_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for destination_form_id: {e}"
-                        )
-                    });
+                self.destination_form_id = highlevel_runtime::builder::field(
+                    value,
+                    "destination_form_id",
+                );
                 self
             }
             pub fn destination_url<T>(mut self, value: T) -> Self
@@ -27673,13 +26664,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.destination_url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for destination_url: {e}"
-                        )
-                    });
+                self.destination_url = highlevel_runtime::builder::field(
+                    value,
+                    "destination_url",
+                );
                 self
             }
             pub fn headline<T>(mut self, value: T) -> Self
@@ -27687,11 +26675,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.headline = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for headline: {e}")
-                    });
+                self.headline = highlevel_runtime::builder::field(value, "headline");
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -27699,9 +26683,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
             pub fn introductory_text<T>(mut self, value: T) -> Self
@@ -27709,13 +26691,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.introductory_text = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for introductory_text: {e}"
-                        )
-                    });
+                self.introductory_text = highlevel_runtime::builder::field(
+                    value,
+                    "introductory_text",
+                );
                 self
             }
             pub fn linked_in_error<T>(mut self, value: T) -> Self
@@ -27723,13 +26702,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.linked_in_error = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for linked_in_error: {e}"
-                        )
-                    });
+                self.linked_in_error = highlevel_runtime::builder::field(
+                    value,
+                    "linked_in_error",
+                );
                 self
             }
             pub fn media<T>(mut self, value: T) -> Self
@@ -27737,11 +26713,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::LinkedInMediaDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.media = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for media: {e}")
-                    });
+                self.media = highlevel_runtime::builder::field(value, "media");
                 self
             }
             pub fn meta<T>(mut self, value: T) -> Self
@@ -27751,11 +26723,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.meta = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for meta: {e}")
-                    });
+                self.meta = highlevel_runtime::builder::field(value, "meta");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -27763,11 +26731,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn publishing_status<T>(mut self, value: T) -> Self
@@ -27777,13 +26741,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.publishing_status = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for publishing_status: {e}"
-                        )
-                    });
+                self.publishing_status = highlevel_runtime::builder::field(
+                    value,
+                    "publishing_status",
+                );
                 self
             }
         }
@@ -27869,11 +26830,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.amount = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for amount: {e}")
-                    });
+                self.amount = highlevel_runtime::builder::field(value, "amount");
                 self
             }
             pub fn budget_type<T>(mut self, value: T) -> Self
@@ -27883,11 +26840,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.budget_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for budget_type: {e}")
-                    });
+                self.budget_type = highlevel_runtime::builder::field(
+                    value,
+                    "budget_type",
+                );
                 self
             }
             pub fn schedule_end_date<T>(mut self, value: T) -> Self
@@ -27895,13 +26851,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.schedule_end_date = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for schedule_end_date: {e}"
-                        )
-                    });
+                self.schedule_end_date = highlevel_runtime::builder::field(
+                    value,
+                    "schedule_end_date",
+                );
                 self
             }
             pub fn schedule_start_date<T>(mut self, value: T) -> Self
@@ -27909,13 +26862,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.schedule_start_date = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for schedule_start_date: {e}"
-                        )
-                    });
+                self.schedule_start_date = highlevel_runtime::builder::field(
+                    value,
+                    "schedule_start_date",
+                );
                 self
             }
         }
@@ -27986,11 +26936,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::LeadFormContentDto>,
                 T::Error: ::std::fmt::Display,
             {
-                self.content = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for content: {e}")
-                    });
+                self.content = highlevel_runtime::builder::field(value, "content");
                 self
             }
             pub fn creation_locale<T>(mut self, value: T) -> Self
@@ -27998,13 +26944,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::CreationLocaleDto>,
                 T::Error: ::std::fmt::Display,
             {
-                self.creation_locale = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for creation_locale: {e}"
-                        )
-                    });
+                self.creation_locale = highlevel_runtime::builder::field(
+                    value,
+                    "creation_locale",
+                );
                 self
             }
             pub fn hidden_fields<T>(mut self, value: T) -> Self
@@ -28012,11 +26955,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::HiddenFieldDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.hidden_fields = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for hidden_fields: {e}")
-                    });
+                self.hidden_fields = highlevel_runtime::builder::field(
+                    value,
+                    "hidden_fields",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -28024,11 +26966,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn owner<T>(mut self, value: T) -> Self
@@ -28036,11 +26974,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::SponsoredAccountOwnerDto>,
                 T::Error: ::std::fmt::Display,
             {
-                self.owner = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for owner: {e}")
-                    });
+                self.owner = highlevel_runtime::builder::field(value, "owner");
                 self
             }
             pub fn state<T>(mut self, value: T) -> Self
@@ -28048,11 +26982,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::LinkedInCreateLeadFormBodyDtoState>,
                 T::Error: ::std::fmt::Display,
             {
-                self.state = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for state: {e}")
-                    });
+                self.state = highlevel_runtime::builder::field(value, "state");
                 self
             }
         }
@@ -28145,13 +27075,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.destination_url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for destination_url: {e}"
-                        )
-                    });
+                self.destination_url = highlevel_runtime::builder::field(
+                    value,
+                    "destination_url",
+                );
                 self
             }
             pub fn file_size_bytes<T>(mut self, value: T) -> Self
@@ -28159,13 +27086,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.file_size_bytes = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for file_size_bytes: {e}"
-                        )
-                    });
+                self.file_size_bytes = highlevel_runtime::builder::field(
+                    value,
+                    "file_size_bytes",
+                );
                 self
             }
             pub fn frames<T>(mut self, value: T) -> Self
@@ -28173,11 +27097,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.frames = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for frames: {e}")
-                    });
+                self.frames = highlevel_runtime::builder::field(value, "frames");
                 self
             }
             pub fn headline<T>(mut self, value: T) -> Self
@@ -28185,11 +27105,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.headline = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for headline: {e}")
-                    });
+                self.headline = highlevel_runtime::builder::field(value, "headline");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -28197,11 +27113,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn selected_poster<T>(mut self, value: T) -> Self
@@ -28209,13 +27121,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.selected_poster = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for selected_poster: {e}"
-                        )
-                    });
+                self.selected_poster = highlevel_runtime::builder::field(
+                    value,
+                    "selected_poster",
+                );
                 self
             }
             pub fn src<T>(mut self, value: T) -> Self
@@ -28223,11 +27132,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.src = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for src: {e}")
-                    });
+                self.src = highlevel_runtime::builder::field(value, "src");
                 self
             }
             pub fn thumbnail_url<T>(mut self, value: T) -> Self
@@ -28235,11 +27140,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.thumbnail_url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for thumbnail_url: {e}")
-                    });
+                self.thumbnail_url = highlevel_runtime::builder::field(
+                    value,
+                    "thumbnail_url",
+                );
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -28249,11 +27153,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
         }
@@ -28319,13 +27219,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.operation_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for operation_type: {e}"
-                        )
-                    });
+                self.operation_type = highlevel_runtime::builder::field(
+                    value,
+                    "operation_type",
+                );
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -28333,11 +27230,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::LinkedInUpdateAdStatusBodyDtoType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
         }
@@ -28384,11 +27277,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.country = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for country: {e}")
-                    });
+                self.country = highlevel_runtime::builder::field(value, "country");
                 self
             }
             pub fn language<T>(mut self, value: T) -> Self
@@ -28396,11 +27285,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.language = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for language: {e}")
-                    });
+                self.language = highlevel_runtime::builder::field(value, "language");
                 self
             }
         }
@@ -28445,11 +27330,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.localized = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for localized: {e}")
-                    });
+                self.localized = highlevel_runtime::builder::field(value, "localized");
                 self
             }
         }
@@ -28490,11 +27371,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
         }
@@ -28564,11 +27444,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
+                self.description = highlevel_runtime::builder::field(
+                    value,
+                    "description",
+                );
                 self
             }
             pub fn headline<T>(mut self, value: T) -> Self
@@ -28576,11 +27455,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.headline = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for headline: {e}")
-                    });
+                self.headline = highlevel_runtime::builder::field(value, "headline");
                 self
             }
             pub fn link<T>(mut self, value: T) -> Self
@@ -28588,11 +27463,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.link = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for link: {e}")
-                    });
+                self.link = highlevel_runtime::builder::field(value, "link");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -28600,11 +27471,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn selected_poster<T>(mut self, value: T) -> Self
@@ -28612,13 +27479,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.selected_poster = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for selected_poster: {e}"
-                        )
-                    });
+                self.selected_poster = highlevel_runtime::builder::field(
+                    value,
+                    "selected_poster",
+                );
                 self
             }
             pub fn src<T>(mut self, value: T) -> Self
@@ -28626,11 +27490,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.src = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for src: {e}")
-                    });
+                self.src = highlevel_runtime::builder::field(value, "src");
                 self
             }
             pub fn thumbnail_url<T>(mut self, value: T) -> Self
@@ -28638,11 +27498,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.thumbnail_url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for thumbnail_url: {e}")
-                    });
+                self.thumbnail_url = highlevel_runtime::builder::field(
+                    value,
+                    "thumbnail_url",
+                );
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -28650,11 +27509,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::MediaDtoType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
         }
@@ -28724,11 +27579,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.app = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for app: {e}")
-                    });
+                self.app = highlevel_runtime::builder::field(value, "app");
                 self
             }
             pub fn keyword<T>(mut self, value: T) -> Self
@@ -28736,11 +27587,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.keyword = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for keyword: {e}")
-                    });
+                self.keyword = highlevel_runtime::builder::field(value, "keyword");
                 self
             }
             pub fn member_type<T>(mut self, value: T) -> Self
@@ -28748,11 +27595,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::MemberDtoMemberType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.member_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for member_type: {e}")
-                    });
+                self.member_type = highlevel_runtime::builder::field(
+                    value,
+                    "member_type",
+                );
                 self
             }
             pub fn url<T>(mut self, value: T) -> Self
@@ -28760,11 +27606,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for url: {e}")
-                    });
+                self.url = highlevel_runtime::builder::field(value, "url");
                 self
             }
         }
@@ -28813,9 +27655,7 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
             pub fn text<T>(mut self, value: T) -> Self
@@ -28823,11 +27663,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::LocalizedStringDto>,
                 T::Error: ::std::fmt::Display,
             {
-                self.text = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for text: {e}")
-                    });
+                self.text = highlevel_runtime::builder::field(value, "text");
                 self
             }
         }
@@ -28874,11 +27710,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.options = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for options: {e}")
-                    });
+                self.options = highlevel_runtime::builder::field(value, "options");
                 self
             }
         }
@@ -28928,13 +27760,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.call_to_action_label = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for call_to_action_label: {e}"
-                        )
-                    });
+                self.call_to_action_label = highlevel_runtime::builder::field(
+                    value,
+                    "call_to_action_label",
+                );
                 self
             }
             pub fn call_to_action_target<T>(mut self, value: T) -> Self
@@ -28942,13 +27771,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::PostSubmissionCallToActionTargetDto>,
                 T::Error: ::std::fmt::Display,
             {
-                self.call_to_action_target = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for call_to_action_target: {e}"
-                        )
-                    });
+                self.call_to_action_target = highlevel_runtime::builder::field(
+                    value,
+                    "call_to_action_target",
+                );
                 self
             }
         }
@@ -28995,13 +27821,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.landing_page_url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for landing_page_url: {e}"
-                        )
-                    });
+                self.landing_page_url = highlevel_runtime::builder::field(
+                    value,
+                    "landing_page_url",
+                );
                 self
             }
         }
@@ -29051,13 +27874,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::PostSubmissionCallToActionDto>,
                 T::Error: ::std::fmt::Display,
             {
-                self.call_to_action = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for call_to_action: {e}"
-                        )
-                    });
+                self.call_to_action = highlevel_runtime::builder::field(
+                    value,
+                    "call_to_action",
+                );
                 self
             }
             pub fn message<T>(mut self, value: T) -> Self
@@ -29065,11 +27885,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::LocalizedStringDto>,
                 T::Error: ::std::fmt::Display,
             {
-                self.message = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for message: {e}")
-                    });
+                self.message = highlevel_runtime::builder::field(value, "message");
                 self
             }
         }
@@ -29114,11 +27930,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
         }
@@ -29166,13 +27981,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.multiple_choice_question_details = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for multiple_choice_question_details: {e}"
-                        )
-                    });
+                self.multiple_choice_question_details = highlevel_runtime::builder::field(
+                    value,
+                    "multiple_choice_question_details",
+                );
                 self
             }
             pub fn text_question_details<T>(mut self, value: T) -> Self
@@ -29182,13 +27994,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.text_question_details = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for text_question_details: {e}"
-                        )
-                    });
+                self.text_question_details = highlevel_runtime::builder::field(
+                    value,
+                    "text_question_details",
+                );
                 self
             }
         }
@@ -29241,13 +28050,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::FlexibleRuleUserListDto>,
                 T::Error: ::std::fmt::Display,
             {
-                self.flexible_rule_user_list = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for flexible_rule_user_list: {e}"
-                        )
-                    });
+                self.flexible_rule_user_list = highlevel_runtime::builder::field(
+                    value,
+                    "flexible_rule_user_list",
+                );
                 self
             }
             pub fn prepopulation_status<T>(mut self, value: T) -> Self
@@ -29257,13 +28063,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.prepopulation_status = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for prepopulation_status: {e}"
-                        )
-                    });
+                self.prepopulation_status = highlevel_runtime::builder::field(
+                    value,
+                    "prepopulation_status",
+                );
                 self
             }
         }
@@ -29309,13 +28112,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::RuleItemGroupDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.rule_item_groups = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for rule_item_groups: {e}"
-                        )
-                    });
+                self.rule_item_groups = highlevel_runtime::builder::field(
+                    value,
+                    "rule_item_groups",
+                );
                 self
             }
         }
@@ -29360,11 +28160,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::RuleItemDtoName>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn string_rule_item<T>(mut self, value: T) -> Self
@@ -29372,13 +28168,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::StringRuleItemDto>,
                 T::Error: ::std::fmt::Display,
             {
-                self.string_rule_item = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for string_rule_item: {e}"
-                        )
-                    });
+                self.string_rule_item = highlevel_runtime::builder::field(
+                    value,
+                    "string_rule_item",
+                );
                 self
             }
         }
@@ -29421,11 +28214,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::RuleItemDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.rule_items = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for rule_items: {e}")
-                    });
+                self.rule_items = highlevel_runtime::builder::field(value, "rule_items");
                 self
             }
         }
@@ -29467,13 +28256,10 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.lookback_window_days = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for lookback_window_days: {e}"
-                        )
-                    });
+                self.lookback_window_days = highlevel_runtime::builder::field(
+                    value,
+                    "lookback_window_days",
+                );
                 self
             }
             pub fn rule<T>(mut self, value: T) -> Self
@@ -29481,11 +28267,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::RuleDto>,
                 T::Error: ::std::fmt::Display,
             {
-                self.rule = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for rule: {e}")
-                    });
+                self.rule = highlevel_runtime::builder::field(value, "rule");
                 self
             }
         }
@@ -29536,11 +28318,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.category_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for category_name: {e}")
-                    });
+                self.category_name = highlevel_runtime::builder::field(
+                    value,
+                    "category_name",
+                );
                 self
             }
             pub fn facet<T>(mut self, value: T) -> Self
@@ -29548,11 +28329,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.facet = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for facet: {e}")
-                    });
+                self.facet = highlevel_runtime::builder::field(value, "facet");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -29560,11 +28337,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn urn<T>(mut self, value: T) -> Self
@@ -29572,11 +28345,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.urn = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for urn: {e}")
-                    });
+                self.urn = highlevel_runtime::builder::field(value, "urn");
                 self
             }
         }
@@ -29659,13 +28428,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::AdScheduleTargetDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.ad_schedule_targets = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for ad_schedule_targets: {e}"
-                        )
-                    });
+                self.ad_schedule_targets = highlevel_runtime::builder::field(
+                    value,
+                    "ad_schedule_targets",
+                );
                 self
             }
             pub fn description1<T>(mut self, value: T) -> Self
@@ -29673,11 +28439,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.description1 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description1: {e}")
-                    });
+                self.description1 = highlevel_runtime::builder::field(
+                    value,
+                    "description1",
+                );
                 self
             }
             pub fn description2<T>(mut self, value: T) -> Self
@@ -29685,11 +28450,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.description2 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description2: {e}")
-                    });
+                self.description2 = highlevel_runtime::builder::field(
+                    value,
+                    "description2",
+                );
                 self
             }
             pub fn end_date<T>(mut self, value: T) -> Self
@@ -29697,11 +28461,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.end_date = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for end_date: {e}")
-                    });
+                self.end_date = highlevel_runtime::builder::field(value, "end_date");
                 self
             }
             pub fn final_urls<T>(mut self, value: T) -> Self
@@ -29709,11 +28469,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.final_urls = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for final_urls: {e}")
-                    });
+                self.final_urls = highlevel_runtime::builder::field(value, "final_urls");
                 self
             }
             pub fn link_text<T>(mut self, value: T) -> Self
@@ -29721,11 +28477,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.link_text = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for link_text: {e}")
-                    });
+                self.link_text = highlevel_runtime::builder::field(value, "link_text");
                 self
             }
             pub fn resource_name<T>(mut self, value: T) -> Self
@@ -29733,11 +28485,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.resource_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for resource_name: {e}")
-                    });
+                self.resource_name = highlevel_runtime::builder::field(
+                    value,
+                    "resource_name",
+                );
                 self
             }
             pub fn start_date<T>(mut self, value: T) -> Self
@@ -29745,11 +28496,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.start_date = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for start_date: {e}")
-                    });
+                self.start_date = highlevel_runtime::builder::field(value, "start_date");
                 self
             }
         }
@@ -29808,13 +28555,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.sponsored_account = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for sponsored_account: {e}"
-                        )
-                    });
+                self.sponsored_account = highlevel_runtime::builder::field(
+                    value,
+                    "sponsored_account",
+                );
                 self
             }
         }
@@ -29859,11 +28603,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.operator = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for operator: {e}")
-                    });
+                self.operator = highlevel_runtime::builder::field(value, "operator");
                 self
             }
             pub fn value<T>(mut self, value: T) -> Self
@@ -29871,11 +28611,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.value = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for value: {e}")
-                    });
+                self.value = highlevel_runtime::builder::field(value, "value");
                 self
             }
         }
@@ -29925,11 +28661,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.exclude = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for exclude: {e}")
-                    });
+                self.exclude = highlevel_runtime::builder::field(value, "exclude");
                 self
             }
             pub fn include<T>(mut self, value: T) -> Self
@@ -29939,11 +28671,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.include = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for include: {e}")
-                    });
+                self.include = highlevel_runtime::builder::field(value, "include");
                 self
             }
         }
@@ -30010,11 +28738,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.body = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for body: {e}")
-                    });
+                self.body = highlevel_runtime::builder::field(value, "body");
                 self
             }
             pub fn business_phone<T>(mut self, value: T) -> Self
@@ -30022,13 +28746,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.business_phone = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for business_phone: {e}"
-                        )
-                    });
+                self.business_phone = highlevel_runtime::builder::field(
+                    value,
+                    "business_phone",
+                );
                 self
             }
             pub fn button_link<T>(mut self, value: T) -> Self
@@ -30036,11 +28757,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.button_link = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for button_link: {e}")
-                    });
+                self.button_link = highlevel_runtime::builder::field(
+                    value,
+                    "button_link",
+                );
                 self
             }
             pub fn button_text<T>(mut self, value: T) -> Self
@@ -30048,11 +28768,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.button_text = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for button_text: {e}")
-                    });
+                self.button_text = highlevel_runtime::builder::field(
+                    value,
+                    "button_text",
+                );
                 self
             }
             pub fn button_type<T>(mut self, value: T) -> Self
@@ -30060,11 +28779,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.button_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for button_type: {e}")
-                    });
+                self.button_type = highlevel_runtime::builder::field(
+                    value,
+                    "button_type",
+                );
                 self
             }
             pub fn country_code<T>(mut self, value: T) -> Self
@@ -30072,11 +28790,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.country_code = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for country_code: {e}")
-                    });
+                self.country_code = highlevel_runtime::builder::field(
+                    value,
+                    "country_code",
+                );
                 self
             }
             pub fn title<T>(mut self, value: T) -> Self
@@ -30084,11 +28801,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.title = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for title: {e}")
-                    });
+                self.title = highlevel_runtime::builder::field(value, "title");
                 self
             }
         }
@@ -30138,11 +28851,7 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.amount = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for amount: {e}")
-                    });
+                self.amount = highlevel_runtime::builder::field(value, "amount");
                 self
             }
         }
@@ -30201,11 +28910,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.csv_path = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for csv_path: {e}")
-                    });
+                self.csv_path = highlevel_runtime::builder::field(value, "csv_path");
                 self
             }
             pub fn dynamic_audience<T>(mut self, value: T) -> Self
@@ -30213,13 +28918,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.dynamic_audience = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for dynamic_audience: {e}"
-                        )
-                    });
+                self.dynamic_audience = highlevel_runtime::builder::field(
+                    value,
+                    "dynamic_audience",
+                );
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -30227,11 +28929,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn operation_type<T>(mut self, value: T) -> Self
@@ -30239,13 +28940,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.operation_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for operation_type: {e}"
-                        )
-                    });
+                self.operation_type = highlevel_runtime::builder::field(
+                    value,
+                    "operation_type",
+                );
                 self
             }
             pub fn smartlist_ids<T>(mut self, value: T) -> Self
@@ -30253,11 +28951,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.smartlist_ids = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for smartlist_ids: {e}")
-                    });
+                self.smartlist_ids = highlevel_runtime::builder::field(
+                    value,
+                    "smartlist_ids",
+                );
                 self
             }
         }
@@ -30318,11 +29015,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.contact_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for contact_id: {e}")
-                    });
+                self.contact_id = highlevel_runtime::builder::field(value, "contact_id");
                 self
             }
             pub fn fb_ad_account_id<T>(mut self, value: T) -> Self
@@ -30330,13 +29023,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.fb_ad_account_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for fb_ad_account_id: {e}"
-                        )
-                    });
+                self.fb_ad_account_id = highlevel_runtime::builder::field(
+                    value,
+                    "fb_ad_account_id",
+                );
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -30344,11 +29034,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
         }
@@ -30470,11 +29159,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.adset_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for adset_id: {e}")
-                    });
+                self.adset_id = highlevel_runtime::builder::field(value, "adset_id");
                 self
             }
             pub fn campaign_id<T>(mut self, value: T) -> Self
@@ -30482,11 +29167,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.campaign_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for campaign_id: {e}")
-                    });
+                self.campaign_id = highlevel_runtime::builder::field(
+                    value,
+                    "campaign_id",
+                );
                 self
             }
             pub fn conversation_form_id<T>(mut self, value: T) -> Self
@@ -30494,13 +29178,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.conversation_form_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for conversation_form_id: {e}"
-                        )
-                    });
+                self.conversation_form_id = highlevel_runtime::builder::field(
+                    value,
+                    "conversation_form_id",
+                );
                 self
             }
             pub fn cta<T>(mut self, value: T) -> Self
@@ -30508,11 +29189,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.cta = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for cta: {e}")
-                    });
+                self.cta = highlevel_runtime::builder::field(value, "cta");
                 self
             }
             pub fn description<T>(mut self, value: T) -> Self
@@ -30520,11 +29197,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
+                self.description = highlevel_runtime::builder::field(
+                    value,
+                    "description",
+                );
                 self
             }
             pub fn destination_form_id<T>(mut self, value: T) -> Self
@@ -30532,13 +29208,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.destination_form_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for destination_form_id: {e}"
-                        )
-                    });
+                self.destination_form_id = highlevel_runtime::builder::field(
+                    value,
+                    "destination_form_id",
+                );
                 self
             }
             pub fn destination_link<T>(mut self, value: T) -> Self
@@ -30546,13 +29219,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.destination_link = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for destination_link: {e}"
-                        )
-                    });
+                self.destination_link = highlevel_runtime::builder::field(
+                    value,
+                    "destination_link",
+                );
                 self
             }
             pub fn headline<T>(mut self, value: T) -> Self
@@ -30560,11 +29230,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.headline = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for headline: {e}")
-                    });
+                self.headline = highlevel_runtime::builder::field(value, "headline");
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -30572,9 +29238,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
             pub fn image_url<T>(mut self, value: T) -> Self
@@ -30582,11 +29246,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.image_url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for image_url: {e}")
-                    });
+                self.image_url = highlevel_runtime::builder::field(value, "image_url");
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -30594,11 +29254,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn media<T>(mut self, value: T) -> Self
@@ -30606,11 +29265,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::MediaDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.media = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for media: {e}")
-                    });
+                self.media = highlevel_runtime::builder::field(value, "media");
                 self
             }
             pub fn media_type<T>(mut self, value: T) -> Self
@@ -30620,11 +29275,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.media_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for media_type: {e}")
-                    });
+                self.media_type = highlevel_runtime::builder::field(value, "media_type");
                 self
             }
             pub fn multi_advertiser_ads<T>(mut self, value: T) -> Self
@@ -30632,13 +29283,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.multi_advertiser_ads = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for multi_advertiser_ads: {e}"
-                        )
-                    });
+                self.multi_advertiser_ads = highlevel_runtime::builder::field(
+                    value,
+                    "multi_advertiser_ads",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -30646,11 +29294,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn primary_text<T>(mut self, value: T) -> Self
@@ -30658,11 +29302,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.primary_text = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for primary_text: {e}")
-                    });
+                self.primary_text = highlevel_runtime::builder::field(
+                    value,
+                    "primary_text",
+                );
                 self
             }
         }
@@ -30795,11 +29438,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.audience = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for audience: {e}")
-                    });
+                self.audience = highlevel_runtime::builder::field(value, "audience");
                 self
             }
             pub fn budget<T>(mut self, value: T) -> Self
@@ -30807,11 +29446,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::Budget>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.budget = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for budget: {e}")
-                    });
+                self.budget = highlevel_runtime::builder::field(value, "budget");
                 self
             }
             pub fn campaign_id<T>(mut self, value: T) -> Self
@@ -30819,11 +29454,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.campaign_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for campaign_id: {e}")
-                    });
+                self.campaign_id = highlevel_runtime::builder::field(
+                    value,
+                    "campaign_id",
+                );
                 self
             }
             pub fn conversion_location<T>(mut self, value: T) -> Self
@@ -30831,13 +29465,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.conversion_location = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for conversion_location: {e}"
-                        )
-                    });
+                self.conversion_location = highlevel_runtime::builder::field(
+                    value,
+                    "conversion_location",
+                );
                 self
             }
             pub fn custom_event_type<T>(mut self, value: T) -> Self
@@ -30845,13 +29476,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.custom_event_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for custom_event_type: {e}"
-                        )
-                    });
+                self.custom_event_type = highlevel_runtime::builder::field(
+                    value,
+                    "custom_event_type",
+                );
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -30859,9 +29487,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
             pub fn instagram_actor_id<T>(mut self, value: T) -> Self
@@ -30869,13 +29495,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.instagram_actor_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for instagram_actor_id: {e}"
-                        )
-                    });
+                self.instagram_actor_id = highlevel_runtime::builder::field(
+                    value,
+                    "instagram_actor_id",
+                );
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -30883,11 +29506,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn messaging_platforms<T>(mut self, value: T) -> Self
@@ -30897,13 +29519,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.messaging_platforms = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for messaging_platforms: {e}"
-                        )
-                    });
+                self.messaging_platforms = highlevel_runtime::builder::field(
+                    value,
+                    "messaging_platforms",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -30911,11 +29530,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn page_id<T>(mut self, value: T) -> Self
@@ -30923,11 +29538,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.page_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for page_id: {e}")
-                    });
+                self.page_id = highlevel_runtime::builder::field(value, "page_id");
                 self
             }
             pub fn pixel_id<T>(mut self, value: T) -> Self
@@ -30935,11 +29546,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.pixel_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for pixel_id: {e}")
-                    });
+                self.pixel_id = highlevel_runtime::builder::field(value, "pixel_id");
                 self
             }
             pub fn whatsapp_number<T>(mut self, value: T) -> Self
@@ -30947,13 +29554,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.whatsapp_number = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for whatsapp_number: {e}"
-                        )
-                    });
+                self.whatsapp_number = highlevel_runtime::builder::field(
+                    value,
+                    "whatsapp_number",
+                );
                 self
             }
         }
@@ -31028,11 +29632,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn payload<T>(mut self, value: T) -> Self
@@ -31040,11 +29643,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::UpsertAssetsDtoPayload>,
                 T::Error: ::std::fmt::Display,
             {
-                self.payload = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for payload: {e}")
-                    });
+                self.payload = highlevel_runtime::builder::field(value, "payload");
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -31052,11 +29651,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::UpsertAssetsDtoType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
         }
@@ -31120,11 +29715,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.dimensions = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for dimensions: {e}")
-                    });
+                self.dimensions = highlevel_runtime::builder::field(value, "dimensions");
                 self
             }
             pub fn exclusion_dimension<T>(mut self, value: T) -> Self
@@ -31134,13 +29725,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.exclusion_dimension = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for exclusion_dimension: {e}"
-                        )
-                    });
+                self.exclusion_dimension = highlevel_runtime::builder::field(
+                    value,
+                    "exclusion_dimension",
+                );
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -31148,11 +29736,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -31160,11 +29747,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn resource_name<T>(mut self, value: T) -> Self
@@ -31172,11 +29755,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.resource_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for resource_name: {e}")
-                    });
+                self.resource_name = highlevel_runtime::builder::field(
+                    value,
+                    "resource_name",
+                );
                 self
             }
         }
@@ -31250,9 +29832,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -31260,11 +29840,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -31272,11 +29851,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn objective<T>(mut self, value: T) -> Self
@@ -31286,11 +29861,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.objective = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for objective: {e}")
-                    });
+                self.objective = highlevel_runtime::builder::field(value, "objective");
                 self
             }
             pub fn source<T>(mut self, value: T) -> Self
@@ -31298,11 +29869,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.source = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for source: {e}")
-                    });
+                self.source = highlevel_runtime::builder::field(value, "source");
                 self
             }
             pub fn special_ad_categories<T>(mut self, value: T) -> Self
@@ -31312,13 +29879,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.special_ad_categories = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for special_ad_categories: {e}"
-                        )
-                    });
+                self.special_ad_categories = highlevel_runtime::builder::field(
+                    value,
+                    "special_ad_categories",
+                );
                 self
             }
         }
@@ -31411,13 +29975,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::UpsertConversionDtoAttributionModel>,
                 T::Error: ::std::fmt::Display,
             {
-                self.attribution_model = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for attribution_model: {e}"
-                        )
-                    });
+                self.attribution_model = highlevel_runtime::builder::field(
+                    value,
+                    "attribution_model",
+                );
                 self
             }
             pub fn category<T>(mut self, value: T) -> Self
@@ -31425,11 +29986,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.category = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for category: {e}")
-                    });
+                self.category = highlevel_runtime::builder::field(value, "category");
                 self
             }
             pub fn click_through_window<T>(mut self, value: T) -> Self
@@ -31437,13 +29994,10 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.click_through_window = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for click_through_window: {e}"
-                        )
-                    });
+                self.click_through_window = highlevel_runtime::builder::field(
+                    value,
+                    "click_through_window",
+                );
                 self
             }
             pub fn conversion_id<T>(mut self, value: T) -> Self
@@ -31451,11 +30005,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.conversion_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for conversion_id: {e}")
-                    });
+                self.conversion_id = highlevel_runtime::builder::field(
+                    value,
+                    "conversion_id",
+                );
                 self
             }
             pub fn counting_type<T>(mut self, value: T) -> Self
@@ -31463,11 +30016,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::UpsertConversionDtoCountingType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.counting_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for counting_type: {e}")
-                    });
+                self.counting_type = highlevel_runtime::builder::field(
+                    value,
+                    "counting_type",
+                );
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -31475,11 +30027,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -31487,11 +30038,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -31499,11 +30046,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::UpsertConversionDtoType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
             pub fn value_settings<T>(mut self, value: T) -> Self
@@ -31511,13 +30054,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::ConversionValueSettings>,
                 T::Error: ::std::fmt::Display,
             {
-                self.value_settings = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for value_settings: {e}"
-                        )
-                    });
+                self.value_settings = highlevel_runtime::builder::field(
+                    value,
+                    "value_settings",
+                );
                 self
             }
         }
@@ -31592,13 +30132,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.conversion_pixel_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for conversion_pixel_id: {e}"
-                        )
-                    });
+                self.conversion_pixel_id = highlevel_runtime::builder::field(
+                    value,
+                    "conversion_pixel_id",
+                );
                 self
             }
             pub fn ig_user_id<T>(mut self, value: T) -> Self
@@ -31606,11 +30143,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.ig_user_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for ig_user_id: {e}")
-                    });
+                self.ig_user_id = highlevel_runtime::builder::field(value, "ig_user_id");
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -31618,11 +30151,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -31630,11 +30162,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -31642,11 +30170,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
         }
@@ -31749,11 +30273,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.country_codes = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for country_codes: {e}")
-                    });
+                self.country_codes = highlevel_runtime::builder::field(
+                    value,
+                    "country_codes",
+                );
                 self
             }
             pub fn description<T>(mut self, value: T) -> Self
@@ -31761,11 +30284,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
+                self.description = highlevel_runtime::builder::field(
+                    value,
+                    "description",
+                );
                 self
             }
             pub fn expansion_level<T>(mut self, value: T) -> Self
@@ -31775,13 +30297,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.expansion_level = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for expansion_level: {e}"
-                        )
-                    });
+                self.expansion_level = highlevel_runtime::builder::field(
+                    value,
+                    "expansion_level",
+                );
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -31789,9 +30308,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
             pub fn members<T>(mut self, value: T) -> Self
@@ -31799,11 +30316,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::MemberDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.members = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for members: {e}")
-                    });
+                self.members = highlevel_runtime::builder::field(value, "members");
                 self
             }
             pub fn membership_life_span<T>(mut self, value: T) -> Self
@@ -31811,13 +30324,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.membership_life_span = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for membership_life_span: {e}"
-                        )
-                    });
+                self.membership_life_span = highlevel_runtime::builder::field(
+                    value,
+                    "membership_life_span",
+                );
                 self
             }
             pub fn membership_status<T>(mut self, value: T) -> Self
@@ -31825,13 +30335,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.membership_status = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for membership_status: {e}"
-                        )
-                    });
+                self.membership_status = highlevel_runtime::builder::field(
+                    value,
+                    "membership_status",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -31839,11 +30346,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn rule_based_user_list<T>(mut self, value: T) -> Self
@@ -31853,13 +30356,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.rule_based_user_list = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for rule_based_user_list: {e}"
-                        )
-                    });
+                self.rule_based_user_list = highlevel_runtime::builder::field(
+                    value,
+                    "rule_based_user_list",
+                );
                 self
             }
             pub fn seed_user_list_ids<T>(mut self, value: T) -> Self
@@ -31867,13 +30367,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.seed_user_list_ids = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for seed_user_list_ids: {e}"
-                        )
-                    });
+                self.seed_user_list_ids = highlevel_runtime::builder::field(
+                    value,
+                    "seed_user_list_ids",
+                );
                 self
             }
             pub fn status<T>(mut self, value: T) -> Self
@@ -31881,11 +30378,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.status = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for status: {e}")
-                    });
+                self.status = highlevel_runtime::builder::field(value, "status");
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -31893,11 +30386,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
         }
@@ -31965,11 +30454,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.question = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for question: {e}")
-                    });
+                self.question = highlevel_runtime::builder::field(value, "question");
                 self
             }
             pub fn response<T>(mut self, value: T) -> Self
@@ -31977,11 +30462,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.response = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for response: {e}")
-                    });
+                self.response = highlevel_runtime::builder::field(value, "response");
                 self
             }
         }

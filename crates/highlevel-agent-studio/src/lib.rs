@@ -2291,11 +2291,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.agency_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for agency_id: {e}")
-                    });
+                self.agency_id = highlevel_runtime::builder::field(value, "agency_id");
                 self
             }
             pub fn author_email<T>(mut self, value: T) -> Self
@@ -2303,11 +2299,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.author_email = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for author_email: {e}")
-                    });
+                self.author_email = highlevel_runtime::builder::field(
+                    value,
+                    "author_email",
+                );
                 self
             }
             pub fn author_id<T>(mut self, value: T) -> Self
@@ -2315,11 +2310,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.author_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for author_id: {e}")
-                    });
+                self.author_id = highlevel_runtime::builder::field(value, "author_id");
                 self
             }
             pub fn author_name<T>(mut self, value: T) -> Self
@@ -2327,11 +2318,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.author_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for author_name: {e}")
-                    });
+                self.author_name = highlevel_runtime::builder::field(
+                    value,
+                    "author_name",
+                );
                 self
             }
             pub fn description<T>(mut self, value: T) -> Self
@@ -2339,11 +2329,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
+                self.description = highlevel_runtime::builder::field(
+                    value,
+                    "description",
+                );
                 self
             }
             pub fn edges<T>(mut self, value: T) -> Self
@@ -2351,11 +2340,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.edges = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for edges: {e}")
-                    });
+                self.edges = highlevel_runtime::builder::field(value, "edges");
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -2363,11 +2348,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -2375,11 +2359,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn nodes<T>(mut self, value: T) -> Self
@@ -2387,11 +2367,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.nodes = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for nodes: {e}")
-                    });
+                self.nodes = highlevel_runtime::builder::field(value, "nodes");
                 self
             }
             pub fn status<T>(mut self, value: T) -> Self
@@ -2399,11 +2375,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::CreatePublicAgentDtoStatus>,
                 T::Error: ::std::fmt::Display,
             {
-                self.status = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for status: {e}")
-                    });
+                self.status = highlevel_runtime::builder::field(value, "status");
                 self
             }
             pub fn version<T>(mut self, value: T) -> Self
@@ -2413,11 +2385,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.version = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for version: {e}")
-                    });
+                self.version = highlevel_runtime::builder::field(value, "version");
                 self
             }
         }
@@ -2508,11 +2476,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.attachments = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for attachments: {e}")
-                    });
+                self.attachments = highlevel_runtime::builder::field(
+                    value,
+                    "attachments",
+                );
                 self
             }
             pub fn contact_id<T>(mut self, value: T) -> Self
@@ -2520,11 +2487,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.contact_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for contact_id: {e}")
-                    });
+                self.contact_id = highlevel_runtime::builder::field(value, "contact_id");
                 self
             }
             pub fn execution_id<T>(mut self, value: T) -> Self
@@ -2532,11 +2495,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.execution_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for execution_id: {e}")
-                    });
+                self.execution_id = highlevel_runtime::builder::field(
+                    value,
+                    "execution_id",
+                );
                 self
             }
             pub fn input_variables<T>(mut self, value: T) -> Self
@@ -2546,13 +2508,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.input_variables = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for input_variables: {e}"
-                        )
-                    });
+                self.input_variables = highlevel_runtime::builder::field(
+                    value,
+                    "input_variables",
+                );
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -2560,11 +2519,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn message<T>(mut self, value: T) -> Self
@@ -2572,11 +2530,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.message = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for message: {e}")
-                    });
+                self.message = highlevel_runtime::builder::field(value, "message");
                 self
             }
             pub fn version_id<T>(mut self, value: T) -> Self
@@ -2584,11 +2538,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.version_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for version_id: {e}")
-                    });
+                self.version_id = highlevel_runtime::builder::field(value, "version_id");
                 self
             }
         }
@@ -2658,11 +2608,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn user_email<T>(mut self, value: T) -> Self
@@ -2670,11 +2619,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.user_email = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for user_email: {e}")
-                    });
+                self.user_email = highlevel_runtime::builder::field(value, "user_email");
                 self
             }
             pub fn user_id<T>(mut self, value: T) -> Self
@@ -2682,11 +2627,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.user_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for user_id: {e}")
-                    });
+                self.user_id = highlevel_runtime::builder::field(value, "user_id");
                 self
             }
             pub fn user_name<T>(mut self, value: T) -> Self
@@ -2694,11 +2635,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.user_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for user_name: {e}")
-                    });
+                self.user_name = highlevel_runtime::builder::field(value, "user_name");
                 self
             }
         }
@@ -2748,11 +2685,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.image_url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for image_url: {e}")
-                    });
+                self.image_url = highlevel_runtime::builder::field(value, "image_url");
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -2760,11 +2693,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
         }
@@ -2824,11 +2753,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
+                self.description = highlevel_runtime::builder::field(
+                    value,
+                    "description",
+                );
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -2836,11 +2764,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -2848,11 +2775,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn status<T>(mut self, value: T) -> Self
@@ -2862,11 +2785,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.status = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for status: {e}")
-                    });
+                self.status = highlevel_runtime::builder::field(value, "status");
                 self
             }
         }
@@ -2975,11 +2894,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
+                self.description = highlevel_runtime::builder::field(
+                    value,
+                    "description",
+                );
                 self
             }
             pub fn edges<T>(mut self, value: T) -> Self
@@ -2991,11 +2909,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.edges = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for edges: {e}")
-                    });
+                self.edges = highlevel_runtime::builder::field(value, "edges");
                 self
             }
             pub fn global_config<T>(mut self, value: T) -> Self
@@ -3005,11 +2919,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.global_config = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for global_config: {e}")
-                    });
+                self.global_config = highlevel_runtime::builder::field(
+                    value,
+                    "global_config",
+                );
                 self
             }
             pub fn global_variables<T>(mut self, value: T) -> Self
@@ -3021,13 +2934,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.global_variables = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for global_variables: {e}"
-                        )
-                    });
+                self.global_variables = highlevel_runtime::builder::field(
+                    value,
+                    "global_variables",
+                );
                 self
             }
             pub fn input_variables<T>(mut self, value: T) -> Self
@@ -3039,13 +2949,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.input_variables = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for input_variables: {e}"
-                        )
-                    });
+                self.input_variables = highlevel_runtime::builder::field(
+                    value,
+                    "input_variables",
+                );
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -3053,11 +2960,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn nodes<T>(mut self, value: T) -> Self
@@ -3069,11 +2975,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.nodes = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for nodes: {e}")
-                    });
+                self.nodes = highlevel_runtime::builder::field(value, "nodes");
                 self
             }
             pub fn runtime_variables<T>(mut self, value: T) -> Self
@@ -3085,13 +2987,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.runtime_variables = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for runtime_variables: {e}"
-                        )
-                    });
+                self.runtime_variables = highlevel_runtime::builder::field(
+                    value,
+                    "runtime_variables",
+                );
                 self
             }
             pub fn user_id<T>(mut self, value: T) -> Self
@@ -3099,11 +2998,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.user_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for user_id: {e}")
-                    });
+                self.user_id = highlevel_runtime::builder::field(value, "user_id");
                 self
             }
             pub fn user_name<T>(mut self, value: T) -> Self
@@ -3111,11 +3006,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.user_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for user_name: {e}")
-                    });
+                self.user_name = highlevel_runtime::builder::field(value, "user_name");
                 self
             }
             pub fn version_name<T>(mut self, value: T) -> Self
@@ -3123,11 +3014,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.version_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for version_name: {e}")
-                    });
+                self.version_name = highlevel_runtime::builder::field(
+                    value,
+                    "version_name",
+                );
                 self
             }
         }

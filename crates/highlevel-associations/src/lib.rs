@@ -642,13 +642,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::serde_json::Value>,
                 T::Error: ::std::fmt::Display,
             {
-                self.first_object_key = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for first_object_key: {e}"
-                        )
-                    });
+                self.first_object_key = highlevel_runtime::builder::field(
+                    value,
+                    "first_object_key",
+                );
                 self
             }
             pub fn first_object_label<T>(mut self, value: T) -> Self
@@ -656,13 +653,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::serde_json::Value>,
                 T::Error: ::std::fmt::Display,
             {
-                self.first_object_label = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for first_object_label: {e}"
-                        )
-                    });
+                self.first_object_label = highlevel_runtime::builder::field(
+                    value,
+                    "first_object_label",
+                );
                 self
             }
             pub fn key<T>(mut self, value: T) -> Self
@@ -670,11 +664,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.key = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for key: {e}")
-                    });
+                self.key = highlevel_runtime::builder::field(value, "key");
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -682,11 +672,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn second_object_key<T>(mut self, value: T) -> Self
@@ -694,13 +683,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::serde_json::Value>,
                 T::Error: ::std::fmt::Display,
             {
-                self.second_object_key = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for second_object_key: {e}"
-                        )
-                    });
+                self.second_object_key = highlevel_runtime::builder::field(
+                    value,
+                    "second_object_key",
+                );
                 self
             }
             pub fn second_object_label<T>(mut self, value: T) -> Self
@@ -708,13 +694,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::serde_json::Value>,
                 T::Error: ::std::fmt::Display,
             {
-                self.second_object_label = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for second_object_label: {e}"
-                        )
-                    });
+                self.second_object_label = highlevel_runtime::builder::field(
+                    value,
+                    "second_object_label",
+                );
                 self
             }
         }
@@ -788,13 +771,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.association_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for association_id: {e}"
-                        )
-                    });
+                self.association_id = highlevel_runtime::builder::field(
+                    value,
+                    "association_id",
+                );
                 self
             }
             pub fn first_record_id<T>(mut self, value: T) -> Self
@@ -802,13 +782,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.first_record_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for first_record_id: {e}"
-                        )
-                    });
+                self.first_record_id = highlevel_runtime::builder::field(
+                    value,
+                    "first_record_id",
+                );
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -816,11 +793,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn second_record_id<T>(mut self, value: T) -> Self
@@ -828,13 +804,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.second_record_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for second_record_id: {e}"
-                        )
-                    });
+                self.second_record_id = highlevel_runtime::builder::field(
+                    value,
+                    "second_record_id",
+                );
                 self
             }
         }
@@ -891,13 +864,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::serde_json::Value>,
                 T::Error: ::std::fmt::Display,
             {
-                self.first_object_label = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for first_object_label: {e}"
-                        )
-                    });
+                self.first_object_label = highlevel_runtime::builder::field(
+                    value,
+                    "first_object_label",
+                );
                 self
             }
             pub fn second_object_label<T>(mut self, value: T) -> Self
@@ -905,13 +875,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::serde_json::Value>,
                 T::Error: ::std::fmt::Display,
             {
-                self.second_object_label = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for second_object_label: {e}"
-                        )
-                    });
+                self.second_object_label = highlevel_runtime::builder::field(
+                    value,
+                    "second_object_label",
+                );
                 self
             }
         }

@@ -1841,11 +1841,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.author = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for author: {e}")
-                    });
+                self.author = highlevel_runtime::builder::field(value, "author");
                 self
             }
             pub fn blog_id<T>(mut self, value: T) -> Self
@@ -1853,11 +1849,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.blog_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for blog_id: {e}")
-                    });
+                self.blog_id = highlevel_runtime::builder::field(value, "blog_id");
                 self
             }
             pub fn canonical_link<T>(mut self, value: T) -> Self
@@ -1865,13 +1857,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.canonical_link = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for canonical_link: {e}"
-                        )
-                    });
+                self.canonical_link = highlevel_runtime::builder::field(
+                    value,
+                    "canonical_link",
+                );
                 self
             }
             pub fn categories<T>(mut self, value: T) -> Self
@@ -1879,11 +1868,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.categories = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for categories: {e}")
-                    });
+                self.categories = highlevel_runtime::builder::field(value, "categories");
                 self
             }
             pub fn description<T>(mut self, value: T) -> Self
@@ -1891,11 +1876,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
+                self.description = highlevel_runtime::builder::field(
+                    value,
+                    "description",
+                );
                 self
             }
             pub fn image_alt_text<T>(mut self, value: T) -> Self
@@ -1903,13 +1887,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.image_alt_text = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for image_alt_text: {e}"
-                        )
-                    });
+                self.image_alt_text = highlevel_runtime::builder::field(
+                    value,
+                    "image_alt_text",
+                );
                 self
             }
             pub fn image_url<T>(mut self, value: T) -> Self
@@ -1917,11 +1898,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.image_url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for image_url: {e}")
-                    });
+                self.image_url = highlevel_runtime::builder::field(value, "image_url");
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -1929,11 +1906,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn published_at<T>(mut self, value: T) -> Self
@@ -1941,11 +1917,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.published_at = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for published_at: {e}")
-                    });
+                self.published_at = highlevel_runtime::builder::field(
+                    value,
+                    "published_at",
+                );
                 self
             }
             pub fn raw_html<T>(mut self, value: T) -> Self
@@ -1953,11 +1928,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.raw_html = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for raw_html: {e}")
-                    });
+                self.raw_html = highlevel_runtime::builder::field(value, "raw_html");
                 self
             }
             pub fn status<T>(mut self, value: T) -> Self
@@ -1965,11 +1936,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::CreateBlogPostParamsStatus>,
                 T::Error: ::std::fmt::Display,
             {
-                self.status = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for status: {e}")
-                    });
+                self.status = highlevel_runtime::builder::field(value, "status");
                 self
             }
             pub fn tags<T>(mut self, value: T) -> Self
@@ -1977,11 +1944,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.tags = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for tags: {e}")
-                    });
+                self.tags = highlevel_runtime::builder::field(value, "tags");
                 self
             }
             pub fn title<T>(mut self, value: T) -> Self
@@ -1989,11 +1952,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.title = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for title: {e}")
-                    });
+                self.title = highlevel_runtime::builder::field(value, "title");
                 self
             }
             pub fn url_slug<T>(mut self, value: T) -> Self
@@ -2001,11 +1960,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.url_slug = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for url_slug: {e}")
-                    });
+                self.url_slug = highlevel_runtime::builder::field(value, "url_slug");
                 self
             }
         }
@@ -2131,11 +2086,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.author = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for author: {e}")
-                    });
+                self.author = highlevel_runtime::builder::field(value, "author");
                 self
             }
             pub fn blog_id<T>(mut self, value: T) -> Self
@@ -2143,11 +2094,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.blog_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for blog_id: {e}")
-                    });
+                self.blog_id = highlevel_runtime::builder::field(value, "blog_id");
                 self
             }
             pub fn canonical_link<T>(mut self, value: T) -> Self
@@ -2155,13 +2102,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.canonical_link = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for canonical_link: {e}"
-                        )
-                    });
+                self.canonical_link = highlevel_runtime::builder::field(
+                    value,
+                    "canonical_link",
+                );
                 self
             }
             pub fn categories<T>(mut self, value: T) -> Self
@@ -2169,11 +2113,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.categories = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for categories: {e}")
-                    });
+                self.categories = highlevel_runtime::builder::field(value, "categories");
                 self
             }
             pub fn description<T>(mut self, value: T) -> Self
@@ -2181,11 +2121,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
+                self.description = highlevel_runtime::builder::field(
+                    value,
+                    "description",
+                );
                 self
             }
             pub fn image_alt_text<T>(mut self, value: T) -> Self
@@ -2193,13 +2132,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.image_alt_text = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for image_alt_text: {e}"
-                        )
-                    });
+                self.image_alt_text = highlevel_runtime::builder::field(
+                    value,
+                    "image_alt_text",
+                );
                 self
             }
             pub fn image_url<T>(mut self, value: T) -> Self
@@ -2207,11 +2143,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.image_url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for image_url: {e}")
-                    });
+                self.image_url = highlevel_runtime::builder::field(value, "image_url");
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -2219,11 +2151,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn published_at<T>(mut self, value: T) -> Self
@@ -2231,11 +2162,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.published_at = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for published_at: {e}")
-                    });
+                self.published_at = highlevel_runtime::builder::field(
+                    value,
+                    "published_at",
+                );
                 self
             }
             pub fn raw_html<T>(mut self, value: T) -> Self
@@ -2243,11 +2173,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.raw_html = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for raw_html: {e}")
-                    });
+                self.raw_html = highlevel_runtime::builder::field(value, "raw_html");
                 self
             }
             pub fn status<T>(mut self, value: T) -> Self
@@ -2255,11 +2181,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::UpdateBlogPostParamsStatus>,
                 T::Error: ::std::fmt::Display,
             {
-                self.status = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for status: {e}")
-                    });
+                self.status = highlevel_runtime::builder::field(value, "status");
                 self
             }
             pub fn tags<T>(mut self, value: T) -> Self
@@ -2267,11 +2189,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.tags = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for tags: {e}")
-                    });
+                self.tags = highlevel_runtime::builder::field(value, "tags");
                 self
             }
             pub fn title<T>(mut self, value: T) -> Self
@@ -2279,11 +2197,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.title = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for title: {e}")
-                    });
+                self.title = highlevel_runtime::builder::field(value, "title");
                 self
             }
             pub fn url_slug<T>(mut self, value: T) -> Self
@@ -2291,11 +2205,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.url_slug = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for url_slug: {e}")
-                    });
+                self.url_slug = highlevel_runtime::builder::field(value, "url_slug");
                 self
             }
         }

@@ -1799,11 +1799,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.hex = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for hex: {e}")
-                    });
+                self.hex = highlevel_runtime::builder::field(value, "hex");
                 self
             }
             pub fn hexa<T>(mut self, value: T) -> Self
@@ -1811,11 +1807,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.hexa = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for hexa: {e}")
-                    });
+                self.hexa = highlevel_runtime::builder::field(value, "hexa");
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -1823,9 +1815,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
             pub fn label<T>(mut self, value: T) -> Self
@@ -1833,11 +1823,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.label = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for label: {e}")
-                    });
+                self.label = highlevel_runtime::builder::field(value, "label");
                 self
             }
             pub fn rgb<T>(mut self, value: T) -> Self
@@ -1845,11 +1831,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.rgb = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for rgb: {e}")
-                    });
+                self.rgb = highlevel_runtime::builder::field(value, "rgb");
                 self
             }
             pub fn rgba<T>(mut self, value: T) -> Self
@@ -1857,11 +1839,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.rgba = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for rgba: {e}")
-                    });
+                self.rgba = highlevel_runtime::builder::field(value, "rgba");
                 self
             }
         }
@@ -1944,13 +1922,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.brand_board_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for brand_board_id: {e}"
-                        )
-                    });
+                self.brand_board_id = highlevel_runtime::builder::field(
+                    value,
+                    "brand_board_id",
+                );
                 self
             }
             pub fn colors<T>(mut self, value: T) -> Self
@@ -1958,11 +1933,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::Color>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.colors = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for colors: {e}")
-                    });
+                self.colors = highlevel_runtime::builder::field(value, "colors");
                 self
             }
             pub fn fonts<T>(mut self, value: T) -> Self
@@ -1970,11 +1941,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::Font>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.fonts = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for fonts: {e}")
-                    });
+                self.fonts = highlevel_runtime::builder::field(value, "fonts");
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -1982,11 +1949,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn logos<T>(mut self, value: T) -> Self
@@ -1994,11 +1960,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::Logo>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.logos = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for logos: {e}")
-                    });
+                self.logos = highlevel_runtime::builder::field(value, "logos");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -2006,11 +1968,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn parent_id<T>(mut self, value: T) -> Self
@@ -2018,11 +1976,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.parent_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for parent_id: {e}")
-                    });
+                self.parent_id = highlevel_runtime::builder::field(value, "parent_id");
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -2032,11 +1986,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
         }
@@ -2099,11 +2049,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.fallback = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for fallback: {e}")
-                    });
+                self.fallback = highlevel_runtime::builder::field(value, "fallback");
                 self
             }
             pub fn font<T>(mut self, value: T) -> Self
@@ -2111,11 +2057,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.font = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for font: {e}")
-                    });
+                self.font = highlevel_runtime::builder::field(value, "font");
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -2123,9 +2065,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
             pub fn label<T>(mut self, value: T) -> Self
@@ -2133,11 +2073,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.label = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for label: {e}")
-                    });
+                self.label = highlevel_runtime::builder::field(value, "label");
                 self
             }
         }
@@ -2187,9 +2123,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
             pub fn label<T>(mut self, value: T) -> Self
@@ -2197,11 +2131,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.label = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for label: {e}")
-                    });
+                self.label = highlevel_runtime::builder::field(value, "label");
                 self
             }
             pub fn path<T>(mut self, value: T) -> Self
@@ -2209,11 +2139,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.path = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for path: {e}")
-                    });
+                self.path = highlevel_runtime::builder::field(value, "path");
                 self
             }
             pub fn url<T>(mut self, value: T) -> Self
@@ -2221,11 +2147,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for url: {e}")
-                    });
+                self.url = highlevel_runtime::builder::field(value, "url");
                 self
             }
         }
@@ -2292,11 +2214,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::Color>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.colors = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for colors: {e}")
-                    });
+                self.colors = highlevel_runtime::builder::field(value, "colors");
                 self
             }
             pub fn fonts<T>(mut self, value: T) -> Self
@@ -2304,11 +2222,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::Font>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.fonts = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for fonts: {e}")
-                    });
+                self.fonts = highlevel_runtime::builder::field(value, "fonts");
                 self
             }
             pub fn logos<T>(mut self, value: T) -> Self
@@ -2316,11 +2230,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::Logo>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.logos = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for logos: {e}")
-                    });
+                self.logos = highlevel_runtime::builder::field(value, "logos");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -2328,11 +2238,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn parent_id<T>(mut self, value: T) -> Self
@@ -2340,11 +2246,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.parent_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for parent_id: {e}")
-                    });
+                self.parent_id = highlevel_runtime::builder::field(value, "parent_id");
                 self
             }
         }

@@ -1082,11 +1082,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.address = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for address: {e}")
-                    });
+                self.address = highlevel_runtime::builder::field(value, "address");
                 self
             }
             pub fn city<T>(mut self, value: T) -> Self
@@ -1094,11 +1090,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.city = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for city: {e}")
-                    });
+                self.city = highlevel_runtime::builder::field(value, "city");
                 self
             }
             pub fn country<T>(mut self, value: T) -> Self
@@ -1106,11 +1098,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.country = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for country: {e}")
-                    });
+                self.country = highlevel_runtime::builder::field(value, "country");
                 self
             }
             pub fn description<T>(mut self, value: T) -> Self
@@ -1118,11 +1106,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
+                self.description = highlevel_runtime::builder::field(
+                    value,
+                    "description",
+                );
                 self
             }
             pub fn email<T>(mut self, value: T) -> Self
@@ -1130,11 +1117,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.email = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for email: {e}")
-                    });
+                self.email = highlevel_runtime::builder::field(value, "email");
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -1142,11 +1125,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -1154,11 +1136,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn phone<T>(mut self, value: T) -> Self
@@ -1166,11 +1144,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.phone = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for phone: {e}")
-                    });
+                self.phone = highlevel_runtime::builder::field(value, "phone");
                 self
             }
             pub fn postal_code<T>(mut self, value: T) -> Self
@@ -1178,11 +1152,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.postal_code = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for postal_code: {e}")
-                    });
+                self.postal_code = highlevel_runtime::builder::field(
+                    value,
+                    "postal_code",
+                );
                 self
             }
             pub fn state<T>(mut self, value: T) -> Self
@@ -1190,11 +1163,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.state = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for state: {e}")
-                    });
+                self.state = highlevel_runtime::builder::field(value, "state");
                 self
             }
             pub fn website<T>(mut self, value: T) -> Self
@@ -1202,11 +1171,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.website = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for website: {e}")
-                    });
+                self.website = highlevel_runtime::builder::field(value, "website");
                 self
             }
         }
@@ -1312,11 +1277,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.address = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for address: {e}")
-                    });
+                self.address = highlevel_runtime::builder::field(value, "address");
                 self
             }
             pub fn city<T>(mut self, value: T) -> Self
@@ -1324,11 +1285,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.city = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for city: {e}")
-                    });
+                self.city = highlevel_runtime::builder::field(value, "city");
                 self
             }
             pub fn country<T>(mut self, value: T) -> Self
@@ -1336,11 +1293,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.country = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for country: {e}")
-                    });
+                self.country = highlevel_runtime::builder::field(value, "country");
                 self
             }
             pub fn description<T>(mut self, value: T) -> Self
@@ -1348,11 +1301,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
+                self.description = highlevel_runtime::builder::field(
+                    value,
+                    "description",
+                );
                 self
             }
             pub fn email<T>(mut self, value: T) -> Self
@@ -1360,11 +1312,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.email = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for email: {e}")
-                    });
+                self.email = highlevel_runtime::builder::field(value, "email");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -1372,11 +1320,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn phone<T>(mut self, value: T) -> Self
@@ -1384,11 +1328,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.phone = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for phone: {e}")
-                    });
+                self.phone = highlevel_runtime::builder::field(value, "phone");
                 self
             }
             pub fn postal_code<T>(mut self, value: T) -> Self
@@ -1396,11 +1336,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.postal_code = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for postal_code: {e}")
-                    });
+                self.postal_code = highlevel_runtime::builder::field(
+                    value,
+                    "postal_code",
+                );
                 self
             }
             pub fn state<T>(mut self, value: T) -> Self
@@ -1408,11 +1347,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.state = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for state: {e}")
-                    });
+                self.state = highlevel_runtime::builder::field(value, "state");
                 self
             }
             pub fn website<T>(mut self, value: T) -> Self
@@ -1420,11 +1355,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.website = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for website: {e}")
-                    });
+                self.website = highlevel_runtime::builder::field(value, "website");
                 self
             }
         }

@@ -17378,11 +17378,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.address = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for address: {e}")
-                    });
+                self.address = highlevel_runtime::builder::field(value, "address");
                 self
             }
             pub fn appointment_status<T>(mut self, value: T) -> Self
@@ -17394,13 +17390,10 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.appointment_status = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for appointment_status: {e}"
-                        )
-                    });
+                self.appointment_status = highlevel_runtime::builder::field(
+                    value,
+                    "appointment_status",
+                );
                 self
             }
             pub fn assigned_user_id<T>(mut self, value: T) -> Self
@@ -17408,13 +17401,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.assigned_user_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for assigned_user_id: {e}"
-                        )
-                    });
+                self.assigned_user_id = highlevel_runtime::builder::field(
+                    value,
+                    "assigned_user_id",
+                );
                 self
             }
             pub fn calendar_id<T>(mut self, value: T) -> Self
@@ -17422,11 +17412,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.calendar_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for calendar_id: {e}")
-                    });
+                self.calendar_id = highlevel_runtime::builder::field(
+                    value,
+                    "calendar_id",
+                );
                 self
             }
             pub fn contact_id<T>(mut self, value: T) -> Self
@@ -17434,11 +17423,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.contact_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for contact_id: {e}")
-                    });
+                self.contact_id = highlevel_runtime::builder::field(value, "contact_id");
                 self
             }
             pub fn description<T>(mut self, value: T) -> Self
@@ -17446,11 +17431,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
+                self.description = highlevel_runtime::builder::field(
+                    value,
+                    "description",
+                );
                 self
             }
             pub fn end_time<T>(mut self, value: T) -> Self
@@ -17458,11 +17442,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.end_time = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for end_time: {e}")
-                    });
+                self.end_time = highlevel_runtime::builder::field(value, "end_time");
                 self
             }
             pub fn ignore_date_range<T>(mut self, value: T) -> Self
@@ -17470,13 +17450,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.ignore_date_range = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for ignore_date_range: {e}"
-                        )
-                    });
+                self.ignore_date_range = highlevel_runtime::builder::field(
+                    value,
+                    "ignore_date_range",
+                );
                 self
             }
             pub fn ignore_free_slot_validation<T>(mut self, value: T) -> Self
@@ -17484,13 +17461,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.ignore_free_slot_validation = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for ignore_free_slot_validation: {e}"
-                        )
-                    });
+                self.ignore_free_slot_validation = highlevel_runtime::builder::field(
+                    value,
+                    "ignore_free_slot_validation",
+                );
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -17498,11 +17472,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn meeting_location_id<T>(mut self, value: T) -> Self
@@ -17510,13 +17483,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.meeting_location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for meeting_location_id: {e}"
-                        )
-                    });
+                self.meeting_location_id = highlevel_runtime::builder::field(
+                    value,
+                    "meeting_location_id",
+                );
                 self
             }
             pub fn meeting_location_type<T>(mut self, value: T) -> Self
@@ -17528,13 +17498,10 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.meeting_location_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for meeting_location_type: {e}"
-                        )
-                    });
+                self.meeting_location_type = highlevel_runtime::builder::field(
+                    value,
+                    "meeting_location_type",
+                );
                 self
             }
             pub fn override_location_config<T>(mut self, value: T) -> Self
@@ -17542,13 +17509,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.override_location_config = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for override_location_config: {e}"
-                        )
-                    });
+                self.override_location_config = highlevel_runtime::builder::field(
+                    value,
+                    "override_location_config",
+                );
                 self
             }
             pub fn rrule<T>(mut self, value: T) -> Self
@@ -17556,11 +17520,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.rrule = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for rrule: {e}")
-                    });
+                self.rrule = highlevel_runtime::builder::field(value, "rrule");
                 self
             }
             pub fn start_time<T>(mut self, value: T) -> Self
@@ -17568,11 +17528,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.start_time = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for start_time: {e}")
-                    });
+                self.start_time = highlevel_runtime::builder::field(value, "start_time");
                 self
             }
             pub fn title<T>(mut self, value: T) -> Self
@@ -17580,11 +17536,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.title = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for title: {e}")
-                    });
+                self.title = highlevel_runtime::builder::field(value, "title");
                 self
             }
             pub fn to_notify<T>(mut self, value: T) -> Self
@@ -17592,11 +17544,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.to_notify = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for to_notify: {e}")
-                    });
+                self.to_notify = highlevel_runtime::builder::field(value, "to_notify");
                 self
             }
         }
@@ -17743,11 +17691,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.address = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for address: {e}")
-                    });
+                self.address = highlevel_runtime::builder::field(value, "address");
                 self
             }
             pub fn appointment_status<T>(mut self, value: T) -> Self
@@ -17757,13 +17701,10 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.appointment_status = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for appointment_status: {e}"
-                        )
-                    });
+                self.appointment_status = highlevel_runtime::builder::field(
+                    value,
+                    "appointment_status",
+                );
                 self
             }
             pub fn assigned_user_id<T>(mut self, value: T) -> Self
@@ -17771,13 +17712,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.assigned_user_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for assigned_user_id: {e}"
-                        )
-                    });
+                self.assigned_user_id = highlevel_runtime::builder::field(
+                    value,
+                    "assigned_user_id",
+                );
                 self
             }
             pub fn calendar_id<T>(mut self, value: T) -> Self
@@ -17785,11 +17723,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.calendar_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for calendar_id: {e}")
-                    });
+                self.calendar_id = highlevel_runtime::builder::field(
+                    value,
+                    "calendar_id",
+                );
                 self
             }
             pub fn description<T>(mut self, value: T) -> Self
@@ -17797,11 +17734,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
+                self.description = highlevel_runtime::builder::field(
+                    value,
+                    "description",
+                );
                 self
             }
             pub fn end_time<T>(mut self, value: T) -> Self
@@ -17809,11 +17745,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.end_time = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for end_time: {e}")
-                    });
+                self.end_time = highlevel_runtime::builder::field(value, "end_time");
                 self
             }
             pub fn ignore_date_range<T>(mut self, value: T) -> Self
@@ -17821,13 +17753,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.ignore_date_range = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for ignore_date_range: {e}"
-                        )
-                    });
+                self.ignore_date_range = highlevel_runtime::builder::field(
+                    value,
+                    "ignore_date_range",
+                );
                 self
             }
             pub fn ignore_free_slot_validation<T>(mut self, value: T) -> Self
@@ -17835,13 +17764,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.ignore_free_slot_validation = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for ignore_free_slot_validation: {e}"
-                        )
-                    });
+                self.ignore_free_slot_validation = highlevel_runtime::builder::field(
+                    value,
+                    "ignore_free_slot_validation",
+                );
                 self
             }
             pub fn meeting_location_id<T>(mut self, value: T) -> Self
@@ -17849,13 +17775,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.meeting_location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for meeting_location_id: {e}"
-                        )
-                    });
+                self.meeting_location_id = highlevel_runtime::builder::field(
+                    value,
+                    "meeting_location_id",
+                );
                 self
             }
             pub fn meeting_location_type<T>(mut self, value: T) -> Self
@@ -17867,13 +17790,10 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.meeting_location_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for meeting_location_type: {e}"
-                        )
-                    });
+                self.meeting_location_type = highlevel_runtime::builder::field(
+                    value,
+                    "meeting_location_type",
+                );
                 self
             }
             pub fn override_location_config<T>(mut self, value: T) -> Self
@@ -17881,13 +17801,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.override_location_config = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for override_location_config: {e}"
-                        )
-                    });
+                self.override_location_config = highlevel_runtime::builder::field(
+                    value,
+                    "override_location_config",
+                );
                 self
             }
             pub fn rrule<T>(mut self, value: T) -> Self
@@ -17895,11 +17812,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.rrule = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for rrule: {e}")
-                    });
+                self.rrule = highlevel_runtime::builder::field(value, "rrule");
                 self
             }
             pub fn start_time<T>(mut self, value: T) -> Self
@@ -17907,11 +17820,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.start_time = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for start_time: {e}")
-                    });
+                self.start_time = highlevel_runtime::builder::field(value, "start_time");
                 self
             }
             pub fn title<T>(mut self, value: T) -> Self
@@ -17919,11 +17828,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.title = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for title: {e}")
-                    });
+                self.title = highlevel_runtime::builder::field(value, "title");
                 self
             }
             pub fn to_notify<T>(mut self, value: T) -> Self
@@ -17931,11 +17836,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.to_notify = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for to_notify: {e}")
-                    });
+                self.to_notify = highlevel_runtime::builder::field(value, "to_notify");
                 self
             }
         }
@@ -18010,11 +17911,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.date = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for date: {e}")
-                    });
+                self.date = highlevel_runtime::builder::field(value, "date");
                 self
             }
             pub fn deleted<T>(mut self, value: T) -> Self
@@ -18022,11 +17919,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.deleted = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for deleted: {e}")
-                    });
+                self.deleted = highlevel_runtime::builder::field(value, "deleted");
                 self
             }
             pub fn hours<T>(mut self, value: T) -> Self
@@ -18034,11 +17927,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::vec::Vec<super::Hour>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.hours = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for hours: {e}")
-                    });
+                self.hours = highlevel_runtime::builder::field(value, "hours");
                 self
             }
         }
@@ -18108,13 +17997,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.assigned_user_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for assigned_user_id: {e}"
-                        )
-                    });
+                self.assigned_user_id = highlevel_runtime::builder::field(
+                    value,
+                    "assigned_user_id",
+                );
                 self
             }
             pub fn calendar_id<T>(mut self, value: T) -> Self
@@ -18122,11 +18008,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.calendar_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for calendar_id: {e}")
-                    });
+                self.calendar_id = highlevel_runtime::builder::field(
+                    value,
+                    "calendar_id",
+                );
                 self
             }
             pub fn end_time<T>(mut self, value: T) -> Self
@@ -18134,11 +18019,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.end_time = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for end_time: {e}")
-                    });
+                self.end_time = highlevel_runtime::builder::field(value, "end_time");
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -18146,11 +18027,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn start_time<T>(mut self, value: T) -> Self
@@ -18158,11 +18038,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.start_time = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for start_time: {e}")
-                    });
+                self.start_time = highlevel_runtime::builder::field(value, "start_time");
                 self
             }
             pub fn title<T>(mut self, value: T) -> Self
@@ -18170,11 +18046,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.title = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for title: {e}")
-                    });
+                self.title = highlevel_runtime::builder::field(value, "title");
                 self
             }
         }
@@ -18252,13 +18124,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.assigned_user_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for assigned_user_id: {e}"
-                        )
-                    });
+                self.assigned_user_id = highlevel_runtime::builder::field(
+                    value,
+                    "assigned_user_id",
+                );
                 self
             }
             pub fn calendar_id<T>(mut self, value: T) -> Self
@@ -18266,11 +18135,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.calendar_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for calendar_id: {e}")
-                    });
+                self.calendar_id = highlevel_runtime::builder::field(
+                    value,
+                    "calendar_id",
+                );
                 self
             }
             pub fn end_time<T>(mut self, value: T) -> Self
@@ -18278,11 +18146,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.end_time = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for end_time: {e}")
-                    });
+                self.end_time = highlevel_runtime::builder::field(value, "end_time");
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -18290,11 +18154,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn start_time<T>(mut self, value: T) -> Self
@@ -18302,11 +18165,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.start_time = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for start_time: {e}")
-                    });
+                self.start_time = highlevel_runtime::builder::field(value, "start_time");
                 self
             }
             pub fn title<T>(mut self, value: T) -> Self
@@ -18314,11 +18173,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.title = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for title: {e}")
-                    });
+                self.title = highlevel_runtime::builder::field(value, "title");
                 self
             }
         }
@@ -18619,11 +18474,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alert_email = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alert_email: {e}")
-                    });
+                self.alert_email = highlevel_runtime::builder::field(
+                    value,
+                    "alert_email",
+                );
                 self
             }
             pub fn allow_booking_after<T>(mut self, value: T) -> Self
@@ -18631,13 +18485,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.allow_booking_after = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for allow_booking_after: {e}"
-                        )
-                    });
+                self.allow_booking_after = highlevel_runtime::builder::field(
+                    value,
+                    "allow_booking_after",
+                );
                 self
             }
             pub fn allow_booking_after_unit<T>(mut self, value: T) -> Self
@@ -18647,13 +18498,10 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.allow_booking_after_unit = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for allow_booking_after_unit: {e}"
-                        )
-                    });
+                self.allow_booking_after_unit = highlevel_runtime::builder::field(
+                    value,
+                    "allow_booking_after_unit",
+                );
                 self
             }
             pub fn allow_booking_for<T>(mut self, value: T) -> Self
@@ -18661,13 +18509,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.allow_booking_for = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for allow_booking_for: {e}"
-                        )
-                    });
+                self.allow_booking_for = highlevel_runtime::builder::field(
+                    value,
+                    "allow_booking_for",
+                );
                 self
             }
             pub fn allow_booking_for_unit<T>(mut self, value: T) -> Self
@@ -18677,13 +18522,10 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.allow_booking_for_unit = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for allow_booking_for_unit: {e}"
-                        )
-                    });
+                self.allow_booking_for_unit = highlevel_runtime::builder::field(
+                    value,
+                    "allow_booking_for_unit",
+                );
                 self
             }
             pub fn allow_cancellation<T>(mut self, value: T) -> Self
@@ -18691,13 +18533,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.allow_cancellation = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for allow_cancellation: {e}"
-                        )
-                    });
+                self.allow_cancellation = highlevel_runtime::builder::field(
+                    value,
+                    "allow_cancellation",
+                );
                 self
             }
             pub fn allow_reschedule<T>(mut self, value: T) -> Self
@@ -18705,13 +18544,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.allow_reschedule = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for allow_reschedule: {e}"
-                        )
-                    });
+                self.allow_reschedule = highlevel_runtime::builder::field(
+                    value,
+                    "allow_reschedule",
+                );
                 self
             }
             pub fn appoinment_per_day<T>(mut self, value: T) -> Self
@@ -18719,13 +18555,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.appoinment_per_day = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for appoinment_per_day: {e}"
-                        )
-                    });
+                self.appoinment_per_day = highlevel_runtime::builder::field(
+                    value,
+                    "appoinment_per_day",
+                );
                 self
             }
             pub fn appoinment_per_slot<T>(mut self, value: T) -> Self
@@ -18733,13 +18566,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.appoinment_per_slot = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for appoinment_per_slot: {e}"
-                        )
-                    });
+                self.appoinment_per_slot = highlevel_runtime::builder::field(
+                    value,
+                    "appoinment_per_slot",
+                );
                 self
             }
             pub fn auto_confirm<T>(mut self, value: T) -> Self
@@ -18747,11 +18577,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.auto_confirm = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for auto_confirm: {e}")
-                    });
+                self.auto_confirm = highlevel_runtime::builder::field(
+                    value,
+                    "auto_confirm",
+                );
                 self
             }
             pub fn availabilities<T>(mut self, value: T) -> Self
@@ -18759,13 +18588,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::vec::Vec<super::Availability>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.availabilities = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for availabilities: {e}"
-                        )
-                    });
+                self.availabilities = highlevel_runtime::builder::field(
+                    value,
+                    "availabilities",
+                );
                 self
             }
             pub fn availability_type<T>(mut self, value: T) -> Self
@@ -18775,13 +18601,10 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.availability_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for availability_type: {e}"
-                        )
-                    });
+                self.availability_type = highlevel_runtime::builder::field(
+                    value,
+                    "availability_type",
+                );
                 self
             }
             pub fn calendar_cover_image<T>(mut self, value: T) -> Self
@@ -18789,13 +18612,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.calendar_cover_image = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for calendar_cover_image: {e}"
-                        )
-                    });
+                self.calendar_cover_image = highlevel_runtime::builder::field(
+                    value,
+                    "calendar_cover_image",
+                );
                 self
             }
             pub fn calendar_type<T>(mut self, value: T) -> Self
@@ -18805,11 +18625,10 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.calendar_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for calendar_type: {e}")
-                    });
+                self.calendar_type = highlevel_runtime::builder::field(
+                    value,
+                    "calendar_type",
+                );
                 self
             }
             pub fn consent_label<T>(mut self, value: T) -> Self
@@ -18817,11 +18636,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.consent_label = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for consent_label: {e}")
-                    });
+                self.consent_label = highlevel_runtime::builder::field(
+                    value,
+                    "consent_label",
+                );
                 self
             }
             pub fn description<T>(mut self, value: T) -> Self
@@ -18829,11 +18647,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
+                self.description = highlevel_runtime::builder::field(
+                    value,
+                    "description",
+                );
                 self
             }
             pub fn enable_recurring<T>(mut self, value: T) -> Self
@@ -18841,13 +18658,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.enable_recurring = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for enable_recurring: {e}"
-                        )
-                    });
+                self.enable_recurring = highlevel_runtime::builder::field(
+                    value,
+                    "enable_recurring",
+                );
                 self
             }
             pub fn event_color<T>(mut self, value: T) -> Self
@@ -18855,11 +18669,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.event_color = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for event_color: {e}")
-                    });
+                self.event_color = highlevel_runtime::builder::field(
+                    value,
+                    "event_color",
+                );
                 self
             }
             pub fn event_title<T>(mut self, value: T) -> Self
@@ -18867,11 +18680,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.event_title = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for event_title: {e}")
-                    });
+                self.event_title = highlevel_runtime::builder::field(
+                    value,
+                    "event_title",
+                );
                 self
             }
             pub fn event_type<T>(mut self, value: T) -> Self
@@ -18879,11 +18691,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<super::CalendarCreateDtoEventType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.event_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for event_type: {e}")
-                    });
+                self.event_type = highlevel_runtime::builder::field(value, "event_type");
                 self
             }
             pub fn form_id<T>(mut self, value: T) -> Self
@@ -18891,11 +18699,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.form_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for form_id: {e}")
-                    });
+                self.form_id = highlevel_runtime::builder::field(value, "form_id");
                 self
             }
             pub fn form_submit_redirect_url<T>(mut self, value: T) -> Self
@@ -18903,13 +18707,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.form_submit_redirect_url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for form_submit_redirect_url: {e}"
-                        )
-                    });
+                self.form_submit_redirect_url = highlevel_runtime::builder::field(
+                    value,
+                    "form_submit_redirect_url",
+                );
                 self
             }
             pub fn form_submit_thanks_message<T>(mut self, value: T) -> Self
@@ -18917,13 +18718,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.form_submit_thanks_message = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for form_submit_thanks_message: {e}"
-                        )
-                    });
+                self.form_submit_thanks_message = highlevel_runtime::builder::field(
+                    value,
+                    "form_submit_thanks_message",
+                );
                 self
             }
             pub fn form_submit_type<T>(mut self, value: T) -> Self
@@ -18931,13 +18729,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<super::CalendarCreateDtoFormSubmitType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.form_submit_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for form_submit_type: {e}"
-                        )
-                    });
+                self.form_submit_type = highlevel_runtime::builder::field(
+                    value,
+                    "form_submit_type",
+                );
                 self
             }
             pub fn google_invitation_emails<T>(mut self, value: T) -> Self
@@ -18945,13 +18740,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.google_invitation_emails = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for google_invitation_emails: {e}"
-                        )
-                    });
+                self.google_invitation_emails = highlevel_runtime::builder::field(
+                    value,
+                    "google_invitation_emails",
+                );
                 self
             }
             pub fn group_id<T>(mut self, value: T) -> Self
@@ -18959,11 +18751,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.group_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for group_id: {e}")
-                    });
+                self.group_id = highlevel_runtime::builder::field(value, "group_id");
                 self
             }
             pub fn guest_type<T>(mut self, value: T) -> Self
@@ -18973,11 +18761,7 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.guest_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for guest_type: {e}")
-                    });
+                self.guest_type = highlevel_runtime::builder::field(value, "guest_type");
                 self
             }
             pub fn is_active<T>(mut self, value: T) -> Self
@@ -18985,11 +18769,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.is_active = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for is_active: {e}")
-                    });
+                self.is_active = highlevel_runtime::builder::field(value, "is_active");
                 self
             }
             pub fn is_live_payment_mode<T>(mut self, value: T) -> Self
@@ -18997,13 +18777,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.is_live_payment_mode = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for is_live_payment_mode: {e}"
-                        )
-                    });
+                self.is_live_payment_mode = highlevel_runtime::builder::field(
+                    value,
+                    "is_live_payment_mode",
+                );
                 self
             }
             pub fn location_configurations<T>(mut self, value: T) -> Self
@@ -19013,13 +18790,10 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_configurations = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for location_configurations: {e}"
-                        )
-                    });
+                self.location_configurations = highlevel_runtime::builder::field(
+                    value,
+                    "location_configurations",
+                );
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -19027,11 +18801,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn look_busy_config<T>(mut self, value: T) -> Self
@@ -19041,13 +18814,10 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.look_busy_config = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for look_busy_config: {e}"
-                        )
-                    });
+                self.look_busy_config = highlevel_runtime::builder::field(
+                    value,
+                    "look_busy_config",
+                );
                 self
             }
             pub fn meeting_location<T>(mut self, value: T) -> Self
@@ -19055,13 +18825,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.meeting_location = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for meeting_location: {e}"
-                        )
-                    });
+                self.meeting_location = highlevel_runtime::builder::field(
+                    value,
+                    "meeting_location",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -19069,11 +18836,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn notes<T>(mut self, value: T) -> Self
@@ -19081,11 +18844,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.notes = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for notes: {e}")
-                    });
+                self.notes = highlevel_runtime::builder::field(value, "notes");
                 self
             }
             pub fn notifications<T>(mut self, value: T) -> Self
@@ -19093,11 +18852,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::vec::Vec<super::CalendarNotification>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.notifications = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for notifications: {e}")
-                    });
+                self.notifications = highlevel_runtime::builder::field(
+                    value,
+                    "notifications",
+                );
                 self
             }
             pub fn open_hours<T>(mut self, value: T) -> Self
@@ -19105,11 +18863,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::vec::Vec<super::OpenHour>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.open_hours = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for open_hours: {e}")
-                    });
+                self.open_hours = highlevel_runtime::builder::field(value, "open_hours");
                 self
             }
             pub fn pixel_id<T>(mut self, value: T) -> Self
@@ -19117,11 +18871,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.pixel_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for pixel_id: {e}")
-                    });
+                self.pixel_id = highlevel_runtime::builder::field(value, "pixel_id");
                 self
             }
             pub fn pre_buffer<T>(mut self, value: T) -> Self
@@ -19129,11 +18879,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.pre_buffer = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for pre_buffer: {e}")
-                    });
+                self.pre_buffer = highlevel_runtime::builder::field(value, "pre_buffer");
                 self
             }
             pub fn pre_buffer_unit<T>(mut self, value: T) -> Self
@@ -19143,13 +18889,10 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.pre_buffer_unit = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for pre_buffer_unit: {e}"
-                        )
-                    });
+                self.pre_buffer_unit = highlevel_runtime::builder::field(
+                    value,
+                    "pre_buffer_unit",
+                );
                 self
             }
             pub fn recurring<T>(mut self, value: T) -> Self
@@ -19157,11 +18900,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<super::Recurring>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.recurring = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for recurring: {e}")
-                    });
+                self.recurring = highlevel_runtime::builder::field(value, "recurring");
                 self
             }
             pub fn should_assign_contact_to_team_member<T>(mut self, value: T) -> Self
@@ -19169,13 +18908,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.should_assign_contact_to_team_member = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for should_assign_contact_to_team_member: {e}"
-                        )
-                    });
+                self.should_assign_contact_to_team_member = highlevel_runtime::builder::field(
+                    value,
+                    "should_assign_contact_to_team_member",
+                );
                 self
             }
             pub fn should_send_alert_emails_to_assigned_member<T>(
@@ -19186,13 +18922,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.should_send_alert_emails_to_assigned_member = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for should_send_alert_emails_to_assigned_member: {e}"
-                        )
-                    });
+                self.should_send_alert_emails_to_assigned_member = highlevel_runtime::builder::field(
+                    value,
+                    "should_send_alert_emails_to_assigned_member",
+                );
                 self
             }
             pub fn should_skip_assigning_contact_for_existing<T>(
@@ -19203,13 +18936,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.should_skip_assigning_contact_for_existing = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for should_skip_assigning_contact_for_existing: {e}"
-                        )
-                    });
+                self.should_skip_assigning_contact_for_existing = highlevel_runtime::builder::field(
+                    value,
+                    "should_skip_assigning_contact_for_existing",
+                );
                 self
             }
             pub fn slot_buffer<T>(mut self, value: T) -> Self
@@ -19217,11 +18947,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.slot_buffer = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for slot_buffer: {e}")
-                    });
+                self.slot_buffer = highlevel_runtime::builder::field(
+                    value,
+                    "slot_buffer",
+                );
                 self
             }
             pub fn slot_buffer_unit<T>(mut self, value: T) -> Self
@@ -19231,13 +18960,10 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.slot_buffer_unit = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for slot_buffer_unit: {e}"
-                        )
-                    });
+                self.slot_buffer_unit = highlevel_runtime::builder::field(
+                    value,
+                    "slot_buffer_unit",
+                );
                 self
             }
             pub fn slot_duration<T>(mut self, value: T) -> Self
@@ -19245,11 +18971,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.slot_duration = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for slot_duration: {e}")
-                    });
+                self.slot_duration = highlevel_runtime::builder::field(
+                    value,
+                    "slot_duration",
+                );
                 self
             }
             pub fn slot_duration_unit<T>(mut self, value: T) -> Self
@@ -19259,13 +18984,10 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.slot_duration_unit = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for slot_duration_unit: {e}"
-                        )
-                    });
+                self.slot_duration_unit = highlevel_runtime::builder::field(
+                    value,
+                    "slot_duration_unit",
+                );
                 self
             }
             pub fn slot_interval<T>(mut self, value: T) -> Self
@@ -19273,11 +18995,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.slot_interval = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for slot_interval: {e}")
-                    });
+                self.slot_interval = highlevel_runtime::builder::field(
+                    value,
+                    "slot_interval",
+                );
                 self
             }
             pub fn slot_interval_unit<T>(mut self, value: T) -> Self
@@ -19287,13 +19008,10 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.slot_interval_unit = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for slot_interval_unit: {e}"
-                        )
-                    });
+                self.slot_interval_unit = highlevel_runtime::builder::field(
+                    value,
+                    "slot_interval_unit",
+                );
                 self
             }
             pub fn slug<T>(mut self, value: T) -> Self
@@ -19301,11 +19019,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.slug = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for slug: {e}")
-                    });
+                self.slug = highlevel_runtime::builder::field(value, "slug");
                 self
             }
             pub fn sticky_contact<T>(mut self, value: T) -> Self
@@ -19313,13 +19027,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.sticky_contact = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for sticky_contact: {e}"
-                        )
-                    });
+                self.sticky_contact = highlevel_runtime::builder::field(
+                    value,
+                    "sticky_contact",
+                );
                 self
             }
             pub fn team_members<T>(mut self, value: T) -> Self
@@ -19327,11 +19038,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::vec::Vec<super::TeamMember>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.team_members = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for team_members: {e}")
-                    });
+                self.team_members = highlevel_runtime::builder::field(
+                    value,
+                    "team_members",
+                );
                 self
             }
             pub fn widget_slug<T>(mut self, value: T) -> Self
@@ -19339,11 +19049,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.widget_slug = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for widget_slug: {e}")
-                    });
+                self.widget_slug = highlevel_runtime::builder::field(
+                    value,
+                    "widget_slug",
+                );
                 self
             }
             pub fn widget_type<T>(mut self, value: T) -> Self
@@ -19351,11 +19060,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<super::CalendarCreateDtoWidgetType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.widget_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for widget_type: {e}")
-                    });
+                self.widget_type = highlevel_runtime::builder::field(
+                    value,
+                    "widget_type",
+                );
                 self
             }
         }
@@ -19539,13 +19247,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.selected_users = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for selected_users: {e}"
-                        )
-                    });
+                self.selected_users = highlevel_runtime::builder::field(
+                    value,
+                    "selected_users",
+                );
                 self
             }
             pub fn should_send_to_contact<T>(mut self, value: T) -> Self
@@ -19553,13 +19258,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.should_send_to_contact = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for should_send_to_contact: {e}"
-                        )
-                    });
+                self.should_send_to_contact = highlevel_runtime::builder::field(
+                    value,
+                    "should_send_to_contact",
+                );
                 self
             }
             pub fn should_send_to_guest<T>(mut self, value: T) -> Self
@@ -19567,13 +19269,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.should_send_to_guest = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for should_send_to_guest: {e}"
-                        )
-                    });
+                self.should_send_to_guest = highlevel_runtime::builder::field(
+                    value,
+                    "should_send_to_guest",
+                );
                 self
             }
             pub fn should_send_to_selected_users<T>(mut self, value: T) -> Self
@@ -19581,13 +19280,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.should_send_to_selected_users = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for should_send_to_selected_users: {e}"
-                        )
-                    });
+                self.should_send_to_selected_users = highlevel_runtime::builder::field(
+                    value,
+                    "should_send_to_selected_users",
+                );
                 self
             }
             pub fn should_send_to_user<T>(mut self, value: T) -> Self
@@ -19595,13 +19291,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.should_send_to_user = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for should_send_to_user: {e}"
-                        )
-                    });
+                self.should_send_to_user = highlevel_runtime::builder::field(
+                    value,
+                    "should_send_to_user",
+                );
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -19609,11 +19302,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<super::CalendarNotificationType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
         }
@@ -19919,11 +19608,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alert_email = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alert_email: {e}")
-                    });
+                self.alert_email = highlevel_runtime::builder::field(
+                    value,
+                    "alert_email",
+                );
                 self
             }
             pub fn allow_booking_after<T>(mut self, value: T) -> Self
@@ -19931,13 +19619,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.allow_booking_after = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for allow_booking_after: {e}"
-                        )
-                    });
+                self.allow_booking_after = highlevel_runtime::builder::field(
+                    value,
+                    "allow_booking_after",
+                );
                 self
             }
             pub fn allow_booking_after_unit<T>(mut self, value: T) -> Self
@@ -19947,13 +19632,10 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.allow_booking_after_unit = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for allow_booking_after_unit: {e}"
-                        )
-                    });
+                self.allow_booking_after_unit = highlevel_runtime::builder::field(
+                    value,
+                    "allow_booking_after_unit",
+                );
                 self
             }
             pub fn allow_booking_for<T>(mut self, value: T) -> Self
@@ -19961,13 +19643,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.allow_booking_for = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for allow_booking_for: {e}"
-                        )
-                    });
+                self.allow_booking_for = highlevel_runtime::builder::field(
+                    value,
+                    "allow_booking_for",
+                );
                 self
             }
             pub fn allow_booking_for_unit<T>(mut self, value: T) -> Self
@@ -19977,13 +19656,10 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.allow_booking_for_unit = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for allow_booking_for_unit: {e}"
-                        )
-                    });
+                self.allow_booking_for_unit = highlevel_runtime::builder::field(
+                    value,
+                    "allow_booking_for_unit",
+                );
                 self
             }
             pub fn allow_cancellation<T>(mut self, value: T) -> Self
@@ -19991,13 +19667,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.allow_cancellation = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for allow_cancellation: {e}"
-                        )
-                    });
+                self.allow_cancellation = highlevel_runtime::builder::field(
+                    value,
+                    "allow_cancellation",
+                );
                 self
             }
             pub fn allow_reschedule<T>(mut self, value: T) -> Self
@@ -20005,13 +19678,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.allow_reschedule = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for allow_reschedule: {e}"
-                        )
-                    });
+                self.allow_reschedule = highlevel_runtime::builder::field(
+                    value,
+                    "allow_reschedule",
+                );
                 self
             }
             pub fn appoinment_per_day<T>(mut self, value: T) -> Self
@@ -20019,13 +19689,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.appoinment_per_day = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for appoinment_per_day: {e}"
-                        )
-                    });
+                self.appoinment_per_day = highlevel_runtime::builder::field(
+                    value,
+                    "appoinment_per_day",
+                );
                 self
             }
             pub fn appoinment_per_slot<T>(mut self, value: T) -> Self
@@ -20033,13 +19700,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.appoinment_per_slot = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for appoinment_per_slot: {e}"
-                        )
-                    });
+                self.appoinment_per_slot = highlevel_runtime::builder::field(
+                    value,
+                    "appoinment_per_slot",
+                );
                 self
             }
             pub fn auto_confirm<T>(mut self, value: T) -> Self
@@ -20047,11 +19711,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.auto_confirm = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for auto_confirm: {e}")
-                    });
+                self.auto_confirm = highlevel_runtime::builder::field(
+                    value,
+                    "auto_confirm",
+                );
                 self
             }
             pub fn availabilities<T>(mut self, value: T) -> Self
@@ -20059,13 +19722,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::vec::Vec<super::UpdateAvailability>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.availabilities = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for availabilities: {e}"
-                        )
-                    });
+                self.availabilities = highlevel_runtime::builder::field(
+                    value,
+                    "availabilities",
+                );
                 self
             }
             pub fn availability_type<T>(mut self, value: T) -> Self
@@ -20075,13 +19735,10 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.availability_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for availability_type: {e}"
-                        )
-                    });
+                self.availability_type = highlevel_runtime::builder::field(
+                    value,
+                    "availability_type",
+                );
                 self
             }
             pub fn calendar_cover_image<T>(mut self, value: T) -> Self
@@ -20089,13 +19746,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.calendar_cover_image = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for calendar_cover_image: {e}"
-                        )
-                    });
+                self.calendar_cover_image = highlevel_runtime::builder::field(
+                    value,
+                    "calendar_cover_image",
+                );
                 self
             }
             pub fn consent_label<T>(mut self, value: T) -> Self
@@ -20103,11 +19757,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.consent_label = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for consent_label: {e}")
-                    });
+                self.consent_label = highlevel_runtime::builder::field(
+                    value,
+                    "consent_label",
+                );
                 self
             }
             pub fn description<T>(mut self, value: T) -> Self
@@ -20115,11 +19768,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
+                self.description = highlevel_runtime::builder::field(
+                    value,
+                    "description",
+                );
                 self
             }
             pub fn enable_recurring<T>(mut self, value: T) -> Self
@@ -20127,13 +19779,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.enable_recurring = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for enable_recurring: {e}"
-                        )
-                    });
+                self.enable_recurring = highlevel_runtime::builder::field(
+                    value,
+                    "enable_recurring",
+                );
                 self
             }
             pub fn event_color<T>(mut self, value: T) -> Self
@@ -20141,11 +19790,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.event_color = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for event_color: {e}")
-                    });
+                self.event_color = highlevel_runtime::builder::field(
+                    value,
+                    "event_color",
+                );
                 self
             }
             pub fn event_title<T>(mut self, value: T) -> Self
@@ -20153,11 +19801,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.event_title = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for event_title: {e}")
-                    });
+                self.event_title = highlevel_runtime::builder::field(
+                    value,
+                    "event_title",
+                );
                 self
             }
             pub fn event_type<T>(mut self, value: T) -> Self
@@ -20167,11 +19814,7 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.event_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for event_type: {e}")
-                    });
+                self.event_type = highlevel_runtime::builder::field(value, "event_type");
                 self
             }
             pub fn form_id<T>(mut self, value: T) -> Self
@@ -20179,11 +19822,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.form_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for form_id: {e}")
-                    });
+                self.form_id = highlevel_runtime::builder::field(value, "form_id");
                 self
             }
             pub fn form_submit_redirect_url<T>(mut self, value: T) -> Self
@@ -20191,13 +19830,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.form_submit_redirect_url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for form_submit_redirect_url: {e}"
-                        )
-                    });
+                self.form_submit_redirect_url = highlevel_runtime::builder::field(
+                    value,
+                    "form_submit_redirect_url",
+                );
                 self
             }
             pub fn form_submit_thanks_message<T>(mut self, value: T) -> Self
@@ -20205,13 +19841,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.form_submit_thanks_message = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for form_submit_thanks_message: {e}"
-                        )
-                    });
+                self.form_submit_thanks_message = highlevel_runtime::builder::field(
+                    value,
+                    "form_submit_thanks_message",
+                );
                 self
             }
             pub fn form_submit_type<T>(mut self, value: T) -> Self
@@ -20219,13 +19852,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<super::CalendarUpdateDtoFormSubmitType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.form_submit_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for form_submit_type: {e}"
-                        )
-                    });
+                self.form_submit_type = highlevel_runtime::builder::field(
+                    value,
+                    "form_submit_type",
+                );
                 self
             }
             pub fn google_invitation_emails<T>(mut self, value: T) -> Self
@@ -20233,13 +19863,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.google_invitation_emails = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for google_invitation_emails: {e}"
-                        )
-                    });
+                self.google_invitation_emails = highlevel_runtime::builder::field(
+                    value,
+                    "google_invitation_emails",
+                );
                 self
             }
             pub fn group_id<T>(mut self, value: T) -> Self
@@ -20247,11 +19874,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.group_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for group_id: {e}")
-                    });
+                self.group_id = highlevel_runtime::builder::field(value, "group_id");
                 self
             }
             pub fn guest_type<T>(mut self, value: T) -> Self
@@ -20261,11 +19884,7 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.guest_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for guest_type: {e}")
-                    });
+                self.guest_type = highlevel_runtime::builder::field(value, "guest_type");
                 self
             }
             pub fn is_active<T>(mut self, value: T) -> Self
@@ -20273,11 +19892,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.is_active = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for is_active: {e}")
-                    });
+                self.is_active = highlevel_runtime::builder::field(value, "is_active");
                 self
             }
             pub fn is_live_payment_mode<T>(mut self, value: T) -> Self
@@ -20285,13 +19900,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.is_live_payment_mode = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for is_live_payment_mode: {e}"
-                        )
-                    });
+                self.is_live_payment_mode = highlevel_runtime::builder::field(
+                    value,
+                    "is_live_payment_mode",
+                );
                 self
             }
             pub fn location_configurations<T>(mut self, value: T) -> Self
@@ -20301,13 +19913,10 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_configurations = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for location_configurations: {e}"
-                        )
-                    });
+                self.location_configurations = highlevel_runtime::builder::field(
+                    value,
+                    "location_configurations",
+                );
                 self
             }
             pub fn look_busy_config<T>(mut self, value: T) -> Self
@@ -20317,13 +19926,10 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.look_busy_config = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for look_busy_config: {e}"
-                        )
-                    });
+                self.look_busy_config = highlevel_runtime::builder::field(
+                    value,
+                    "look_busy_config",
+                );
                 self
             }
             pub fn meeting_location<T>(mut self, value: T) -> Self
@@ -20331,13 +19937,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.meeting_location = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for meeting_location: {e}"
-                        )
-                    });
+                self.meeting_location = highlevel_runtime::builder::field(
+                    value,
+                    "meeting_location",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -20345,11 +19948,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn notes<T>(mut self, value: T) -> Self
@@ -20357,11 +19956,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.notes = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for notes: {e}")
-                    });
+                self.notes = highlevel_runtime::builder::field(value, "notes");
                 self
             }
             pub fn notifications<T>(mut self, value: T) -> Self
@@ -20369,11 +19964,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::vec::Vec<super::CalendarNotification>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.notifications = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for notifications: {e}")
-                    });
+                self.notifications = highlevel_runtime::builder::field(
+                    value,
+                    "notifications",
+                );
                 self
             }
             pub fn open_hours<T>(mut self, value: T) -> Self
@@ -20381,11 +19975,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::vec::Vec<super::OpenHour>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.open_hours = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for open_hours: {e}")
-                    });
+                self.open_hours = highlevel_runtime::builder::field(value, "open_hours");
                 self
             }
             pub fn pixel_id<T>(mut self, value: T) -> Self
@@ -20393,11 +19983,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.pixel_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for pixel_id: {e}")
-                    });
+                self.pixel_id = highlevel_runtime::builder::field(value, "pixel_id");
                 self
             }
             pub fn pre_buffer<T>(mut self, value: T) -> Self
@@ -20405,11 +19991,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.pre_buffer = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for pre_buffer: {e}")
-                    });
+                self.pre_buffer = highlevel_runtime::builder::field(value, "pre_buffer");
                 self
             }
             pub fn pre_buffer_unit<T>(mut self, value: T) -> Self
@@ -20419,13 +20001,10 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.pre_buffer_unit = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for pre_buffer_unit: {e}"
-                        )
-                    });
+                self.pre_buffer_unit = highlevel_runtime::builder::field(
+                    value,
+                    "pre_buffer_unit",
+                );
                 self
             }
             pub fn recurring<T>(mut self, value: T) -> Self
@@ -20433,11 +20012,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<super::Recurring>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.recurring = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for recurring: {e}")
-                    });
+                self.recurring = highlevel_runtime::builder::field(value, "recurring");
                 self
             }
             pub fn should_assign_contact_to_team_member<T>(mut self, value: T) -> Self
@@ -20445,13 +20020,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.should_assign_contact_to_team_member = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for should_assign_contact_to_team_member: {e}"
-                        )
-                    });
+                self.should_assign_contact_to_team_member = highlevel_runtime::builder::field(
+                    value,
+                    "should_assign_contact_to_team_member",
+                );
                 self
             }
             pub fn should_send_alert_emails_to_assigned_member<T>(
@@ -20462,13 +20034,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.should_send_alert_emails_to_assigned_member = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for should_send_alert_emails_to_assigned_member: {e}"
-                        )
-                    });
+                self.should_send_alert_emails_to_assigned_member = highlevel_runtime::builder::field(
+                    value,
+                    "should_send_alert_emails_to_assigned_member",
+                );
                 self
             }
             pub fn should_skip_assigning_contact_for_existing<T>(
@@ -20479,13 +20048,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.should_skip_assigning_contact_for_existing = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for should_skip_assigning_contact_for_existing: {e}"
-                        )
-                    });
+                self.should_skip_assigning_contact_for_existing = highlevel_runtime::builder::field(
+                    value,
+                    "should_skip_assigning_contact_for_existing",
+                );
                 self
             }
             pub fn slot_buffer<T>(mut self, value: T) -> Self
@@ -20493,11 +20059,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.slot_buffer = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for slot_buffer: {e}")
-                    });
+                self.slot_buffer = highlevel_runtime::builder::field(
+                    value,
+                    "slot_buffer",
+                );
                 self
             }
             pub fn slot_duration<T>(mut self, value: T) -> Self
@@ -20505,11 +20070,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.slot_duration = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for slot_duration: {e}")
-                    });
+                self.slot_duration = highlevel_runtime::builder::field(
+                    value,
+                    "slot_duration",
+                );
                 self
             }
             pub fn slot_duration_unit<T>(mut self, value: T) -> Self
@@ -20519,13 +20083,10 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.slot_duration_unit = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for slot_duration_unit: {e}"
-                        )
-                    });
+                self.slot_duration_unit = highlevel_runtime::builder::field(
+                    value,
+                    "slot_duration_unit",
+                );
                 self
             }
             pub fn slot_interval<T>(mut self, value: T) -> Self
@@ -20533,11 +20094,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.slot_interval = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for slot_interval: {e}")
-                    });
+                self.slot_interval = highlevel_runtime::builder::field(
+                    value,
+                    "slot_interval",
+                );
                 self
             }
             pub fn slot_interval_unit<T>(mut self, value: T) -> Self
@@ -20547,13 +20107,10 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.slot_interval_unit = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for slot_interval_unit: {e}"
-                        )
-                    });
+                self.slot_interval_unit = highlevel_runtime::builder::field(
+                    value,
+                    "slot_interval_unit",
+                );
                 self
             }
             pub fn slug<T>(mut self, value: T) -> Self
@@ -20561,11 +20118,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.slug = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for slug: {e}")
-                    });
+                self.slug = highlevel_runtime::builder::field(value, "slug");
                 self
             }
             pub fn sticky_contact<T>(mut self, value: T) -> Self
@@ -20573,13 +20126,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.sticky_contact = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for sticky_contact: {e}"
-                        )
-                    });
+                self.sticky_contact = highlevel_runtime::builder::field(
+                    value,
+                    "sticky_contact",
+                );
                 self
             }
             pub fn team_members<T>(mut self, value: T) -> Self
@@ -20587,11 +20137,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::vec::Vec<super::TeamMember>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.team_members = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for team_members: {e}")
-                    });
+                self.team_members = highlevel_runtime::builder::field(
+                    value,
+                    "team_members",
+                );
                 self
             }
             pub fn widget_slug<T>(mut self, value: T) -> Self
@@ -20599,11 +20148,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.widget_slug = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for widget_slug: {e}")
-                    });
+                self.widget_slug = highlevel_runtime::builder::field(
+                    value,
+                    "widget_slug",
+                );
                 self
             }
             pub fn widget_type<T>(mut self, value: T) -> Self
@@ -20611,11 +20159,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<super::CalendarUpdateDtoWidgetType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.widget_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for widget_type: {e}")
-                    });
+                self.widget_type = highlevel_runtime::builder::field(
+                    value,
+                    "widget_type",
+                );
                 self
             }
         }
@@ -20838,13 +20385,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.additional_email_ids = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for additional_email_ids: {e}"
-                        )
-                    });
+                self.additional_email_ids = highlevel_runtime::builder::field(
+                    value,
+                    "additional_email_ids",
+                );
                 self
             }
             pub fn additional_phone_numbers<T>(mut self, value: T) -> Self
@@ -20852,13 +20396,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.additional_phone_numbers = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for additional_phone_numbers: {e}"
-                        )
-                    });
+                self.additional_phone_numbers = highlevel_runtime::builder::field(
+                    value,
+                    "additional_phone_numbers",
+                );
                 self
             }
             pub fn after_time<T>(mut self, value: T) -> Self
@@ -20866,11 +20407,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::vec::Vec<super::SchedulesDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.after_time = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for after_time: {e}")
-                    });
+                self.after_time = highlevel_runtime::builder::field(value, "after_time");
                 self
             }
             pub fn before_time<T>(mut self, value: T) -> Self
@@ -20878,11 +20415,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::vec::Vec<super::SchedulesDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.before_time = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for before_time: {e}")
-                    });
+                self.before_time = highlevel_runtime::builder::field(
+                    value,
+                    "before_time",
+                );
                 self
             }
             pub fn body<T>(mut self, value: T) -> Self
@@ -20890,11 +20426,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.body = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for body: {e}")
-                    });
+                self.body = highlevel_runtime::builder::field(value, "body");
                 self
             }
             pub fn channel<T>(mut self, value: T) -> Self
@@ -20902,11 +20434,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<super::CreateCalendarNotificationDtoChannel>,
                 T::Error: ::std::fmt::Display,
             {
-                self.channel = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for channel: {e}")
-                    });
+                self.channel = highlevel_runtime::builder::field(value, "channel");
                 self
             }
             pub fn from_address<T>(mut self, value: T) -> Self
@@ -20914,11 +20442,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.from_address = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for from_address: {e}")
-                    });
+                self.from_address = highlevel_runtime::builder::field(
+                    value,
+                    "from_address",
+                );
                 self
             }
             pub fn from_name<T>(mut self, value: T) -> Self
@@ -20926,11 +20453,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.from_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for from_name: {e}")
-                    });
+                self.from_name = highlevel_runtime::builder::field(value, "from_name");
                 self
             }
             pub fn from_number<T>(mut self, value: T) -> Self
@@ -20938,11 +20461,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.from_number = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for from_number: {e}")
-                    });
+                self.from_number = highlevel_runtime::builder::field(
+                    value,
+                    "from_number",
+                );
                 self
             }
             pub fn is_active<T>(mut self, value: T) -> Self
@@ -20950,11 +20472,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.is_active = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for is_active: {e}")
-                    });
+                self.is_active = highlevel_runtime::builder::field(value, "is_active");
                 self
             }
             pub fn notification_type<T>(mut self, value: T) -> Self
@@ -20964,13 +20482,10 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.notification_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for notification_type: {e}"
-                        )
-                    });
+                self.notification_type = highlevel_runtime::builder::field(
+                    value,
+                    "notification_type",
+                );
                 self
             }
             pub fn receiver_type<T>(mut self, value: T) -> Self
@@ -20980,11 +20495,10 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.receiver_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for receiver_type: {e}")
-                    });
+                self.receiver_type = highlevel_runtime::builder::field(
+                    value,
+                    "receiver_type",
+                );
                 self
             }
             pub fn selected_users<T>(mut self, value: T) -> Self
@@ -20992,13 +20506,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.selected_users = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for selected_users: {e}"
-                        )
-                    });
+                self.selected_users = highlevel_runtime::builder::field(
+                    value,
+                    "selected_users",
+                );
                 self
             }
             pub fn subject<T>(mut self, value: T) -> Self
@@ -21006,11 +20517,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.subject = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subject: {e}")
-                    });
+                self.subject = highlevel_runtime::builder::field(value, "subject");
                 self
             }
             pub fn template_id<T>(mut self, value: T) -> Self
@@ -21018,11 +20525,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.template_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for template_id: {e}")
-                    });
+                self.template_id = highlevel_runtime::builder::field(
+                    value,
+                    "template_id",
+                );
                 self
             }
         }
@@ -21113,11 +20619,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.calendar_ids = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for calendar_ids: {e}")
-                    });
+                self.calendar_ids = highlevel_runtime::builder::field(
+                    value,
+                    "calendar_ids",
+                );
                 self
             }
             pub fn capacity<T>(mut self, value: T) -> Self
@@ -21125,11 +20630,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.capacity = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for capacity: {e}")
-                    });
+                self.capacity = highlevel_runtime::builder::field(value, "capacity");
                 self
             }
             pub fn description<T>(mut self, value: T) -> Self
@@ -21137,11 +20638,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
+                self.description = highlevel_runtime::builder::field(
+                    value,
+                    "description",
+                );
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -21149,11 +20649,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -21161,11 +20660,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn out_of_service<T>(mut self, value: T) -> Self
@@ -21173,13 +20668,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.out_of_service = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for out_of_service: {e}"
-                        )
-                    });
+                self.out_of_service = highlevel_runtime::builder::field(
+                    value,
+                    "out_of_service",
+                );
                 self
             }
             pub fn quantity<T>(mut self, value: T) -> Self
@@ -21187,11 +20679,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.quantity = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for quantity: {e}")
-                    });
+                self.quantity = highlevel_runtime::builder::field(value, "quantity");
                 self
             }
         }
@@ -21265,11 +20753,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.calendar_ids = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for calendar_ids: {e}")
-                    });
+                self.calendar_ids = highlevel_runtime::builder::field(
+                    value,
+                    "calendar_ids",
+                );
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -21277,11 +20764,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -21289,11 +20775,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn rules<T>(mut self, value: T) -> Self
@@ -21301,11 +20783,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::vec::Vec<super::ScheduleRuleDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.rules = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for rules: {e}")
-                    });
+                self.rules = highlevel_runtime::builder::field(value, "rules");
                 self
             }
             pub fn timezone<T>(mut self, value: T) -> Self
@@ -21313,11 +20791,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<super::CreateScheduleDtoTimezone>,
                 T::Error: ::std::fmt::Display,
             {
-                self.timezone = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for timezone: {e}")
-                    });
+                self.timezone = highlevel_runtime::builder::field(value, "timezone");
                 self
             }
             pub fn user_id<T>(mut self, value: T) -> Self
@@ -21325,11 +20799,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.user_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for user_id: {e}")
-                    });
+                self.user_id = highlevel_runtime::builder::field(value, "user_id");
                 self
             }
         }
@@ -21394,11 +20864,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
+                self.description = highlevel_runtime::builder::field(
+                    value,
+                    "description",
+                );
                 self
             }
             pub fn is_active<T>(mut self, value: T) -> Self
@@ -21406,11 +20875,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.is_active = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for is_active: {e}")
-                    });
+                self.is_active = highlevel_runtime::builder::field(value, "is_active");
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -21418,11 +20883,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -21430,11 +20894,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn slug<T>(mut self, value: T) -> Self
@@ -21442,11 +20902,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.slug = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for slug: {e}")
-                    });
+                self.slug = highlevel_runtime::builder::field(value, "slug");
                 self
             }
         }
@@ -21492,11 +20948,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.is_active = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for is_active: {e}")
-                    });
+                self.is_active = highlevel_runtime::builder::field(value, "is_active");
                 self
             }
         }
@@ -21543,11 +20995,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
+                self.description = highlevel_runtime::builder::field(
+                    value,
+                    "description",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -21555,11 +21006,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn slug<T>(mut self, value: T) -> Self
@@ -21567,11 +21014,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.slug = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for slug: {e}")
-                    });
+                self.slug = highlevel_runtime::builder::field(value, "slug");
                 self
             }
         }
@@ -21619,11 +21062,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.close_hour = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for close_hour: {e}")
-                    });
+                self.close_hour = highlevel_runtime::builder::field(value, "close_hour");
                 self
             }
             pub fn close_minute<T>(mut self, value: T) -> Self
@@ -21631,11 +21070,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.close_minute = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for close_minute: {e}")
-                    });
+                self.close_minute = highlevel_runtime::builder::field(
+                    value,
+                    "close_minute",
+                );
                 self
             }
             pub fn open_hour<T>(mut self, value: T) -> Self
@@ -21643,11 +21081,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.open_hour = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for open_hour: {e}")
-                    });
+                self.open_hour = highlevel_runtime::builder::field(value, "open_hour");
                 self
             }
             pub fn open_minute<T>(mut self, value: T) -> Self
@@ -21655,11 +21089,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.open_minute = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for open_minute: {e}")
-                    });
+                self.open_minute = highlevel_runtime::builder::field(
+                    value,
+                    "open_minute",
+                );
                 self
             }
         }
@@ -21711,11 +21144,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<super::LocationConfigurationKind>,
                 T::Error: ::std::fmt::Display,
             {
-                self.kind = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for kind: {e}")
-                    });
+                self.kind = highlevel_runtime::builder::field(value, "kind");
                 self
             }
             pub fn location<T>(mut self, value: T) -> Self
@@ -21723,11 +21152,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location: {e}")
-                    });
+                self.location = highlevel_runtime::builder::field(value, "location");
                 self
             }
         }
@@ -21773,11 +21198,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.enabled = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for enabled: {e}")
-                    });
+                self.enabled = highlevel_runtime::builder::field(value, "enabled");
                 self
             }
             pub fn look_busy_percentage<T>(mut self, value: T) -> Self
@@ -21785,13 +21206,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.look_busy_percentage = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for look_busy_percentage: {e}"
-                        )
-                    });
+                self.look_busy_percentage = highlevel_runtime::builder::field(
+                    value,
+                    "look_busy_percentage",
+                );
                 self
             }
         }
@@ -21838,11 +21256,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<super::NotesDtoBody>,
                 T::Error: ::std::fmt::Display,
             {
-                self.body = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for body: {e}")
-                    });
+                self.body = highlevel_runtime::builder::field(value, "body");
                 self
             }
             pub fn user_id<T>(mut self, value: T) -> Self
@@ -21850,11 +21264,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.user_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for user_id: {e}")
-                    });
+                self.user_id = highlevel_runtime::builder::field(value, "user_id");
                 self
             }
         }
@@ -21904,13 +21314,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::vec::Vec<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.days_of_the_week = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for days_of_the_week: {e}"
-                        )
-                    });
+                self.days_of_the_week = highlevel_runtime::builder::field(
+                    value,
+                    "days_of_the_week",
+                );
                 self
             }
             pub fn hours<T>(mut self, value: T) -> Self
@@ -21918,11 +21325,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::vec::Vec<super::Hour>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.hours = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for hours: {e}")
-                    });
+                self.hours = highlevel_runtime::builder::field(value, "hours");
                 self
             }
         }
@@ -21982,13 +21385,10 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.booking_option = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for booking_option: {e}"
-                        )
-                    });
+                self.booking_option = highlevel_runtime::builder::field(
+                    value,
+                    "booking_option",
+                );
                 self
             }
             pub fn booking_overlap_default_status<T>(mut self, value: T) -> Self
@@ -21998,13 +21398,10 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.booking_overlap_default_status = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for booking_overlap_default_status: {e}"
-                        )
-                    });
+                self.booking_overlap_default_status = highlevel_runtime::builder::field(
+                    value,
+                    "booking_overlap_default_status",
+                );
                 self
             }
             pub fn count<T>(mut self, value: T) -> Self
@@ -22012,11 +21409,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.count = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for count: {e}")
-                    });
+                self.count = highlevel_runtime::builder::field(value, "count");
                 self
             }
             pub fn freq<T>(mut self, value: T) -> Self
@@ -22024,11 +21417,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<super::RecurringFreq>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.freq = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for freq: {e}")
-                    });
+                self.freq = highlevel_runtime::builder::field(value, "freq");
                 self
             }
         }
@@ -22083,11 +21472,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<super::ScheduleIntervalDtoFrom>,
                 T::Error: ::std::fmt::Display,
             {
-                self.from = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for from: {e}")
-                    });
+                self.from = highlevel_runtime::builder::field(value, "from");
                 self
             }
             pub fn to<T>(mut self, value: T) -> Self
@@ -22095,9 +21480,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<super::ScheduleIntervalDtoTo>,
                 T::Error: ::std::fmt::Display,
             {
-                self.to = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for to: {e}"));
+                self.to = highlevel_runtime::builder::field(value, "to");
                 self
             }
         }
@@ -22158,11 +21541,7 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.date = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for date: {e}")
-                    });
+                self.date = highlevel_runtime::builder::field(value, "date");
                 self
             }
             pub fn day<T>(mut self, value: T) -> Self
@@ -22172,11 +21551,7 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.day = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for day: {e}")
-                    });
+                self.day = highlevel_runtime::builder::field(value, "day");
                 self
             }
             pub fn intervals<T>(mut self, value: T) -> Self
@@ -22184,11 +21559,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::vec::Vec<super::ScheduleIntervalDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.intervals = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for intervals: {e}")
-                    });
+                self.intervals = highlevel_runtime::builder::field(value, "intervals");
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -22196,11 +21567,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<super::ScheduleRuleDtoType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
         }
@@ -22252,11 +21619,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.time_offset = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for time_offset: {e}")
-                    });
+                self.time_offset = highlevel_runtime::builder::field(
+                    value,
+                    "time_offset",
+                );
                 self
             }
             pub fn unit<T>(mut self, value: T) -> Self
@@ -22264,11 +21630,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.unit = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for unit: {e}")
-                    });
+                self.unit = highlevel_runtime::builder::field(value, "unit");
                 self
             }
         }
@@ -22335,11 +21697,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.is_primary = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for is_primary: {e}")
-                    });
+                self.is_primary = highlevel_runtime::builder::field(value, "is_primary");
                 self
             }
             pub fn location_configurations<T>(mut self, value: T) -> Self
@@ -22349,13 +21707,10 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_configurations = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for location_configurations: {e}"
-                        )
-                    });
+                self.location_configurations = highlevel_runtime::builder::field(
+                    value,
+                    "location_configurations",
+                );
                 self
             }
             pub fn meeting_location<T>(mut self, value: T) -> Self
@@ -22363,13 +21718,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.meeting_location = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for meeting_location: {e}"
-                        )
-                    });
+                self.meeting_location = highlevel_runtime::builder::field(
+                    value,
+                    "meeting_location",
+                );
                 self
             }
             pub fn meeting_location_type<T>(mut self, value: T) -> Self
@@ -22377,13 +21729,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<super::TeamMemberMeetingLocationType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.meeting_location_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for meeting_location_type: {e}"
-                        )
-                    });
+                self.meeting_location_type = highlevel_runtime::builder::field(
+                    value,
+                    "meeting_location_type",
+                );
                 self
             }
             pub fn priority<T>(mut self, value: T) -> Self
@@ -22391,11 +21740,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<super::TeamMemberPriority>,
                 T::Error: ::std::fmt::Display,
             {
-                self.priority = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for priority: {e}")
-                    });
+                self.priority = highlevel_runtime::builder::field(value, "priority");
                 self
             }
             pub fn user_id<T>(mut self, value: T) -> Self
@@ -22403,11 +21748,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.user_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for user_id: {e}")
-                    });
+                self.user_id = highlevel_runtime::builder::field(value, "user_id");
                 self
             }
         }
@@ -22467,11 +21808,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.date = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for date: {e}")
-                    });
+                self.date = highlevel_runtime::builder::field(value, "date");
                 self
             }
             pub fn deleted<T>(mut self, value: T) -> Self
@@ -22479,11 +21816,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.deleted = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for deleted: {e}")
-                    });
+                self.deleted = highlevel_runtime::builder::field(value, "deleted");
                 self
             }
             pub fn hours<T>(mut self, value: T) -> Self
@@ -22491,11 +21824,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::vec::Vec<super::Hour>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.hours = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for hours: {e}")
-                    });
+                self.hours = highlevel_runtime::builder::field(value, "hours");
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -22503,9 +21832,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
         }
@@ -22623,13 +21950,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.additional_email_ids = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for additional_email_ids: {e}"
-                        )
-                    });
+                self.additional_email_ids = highlevel_runtime::builder::field(
+                    value,
+                    "additional_email_ids",
+                );
                 self
             }
             pub fn additional_phone_numbers<T>(mut self, value: T) -> Self
@@ -22637,13 +21961,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.additional_phone_numbers = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for additional_phone_numbers: {e}"
-                        )
-                    });
+                self.additional_phone_numbers = highlevel_runtime::builder::field(
+                    value,
+                    "additional_phone_numbers",
+                );
                 self
             }
             pub fn after_time<T>(mut self, value: T) -> Self
@@ -22651,11 +21972,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::vec::Vec<super::SchedulesDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.after_time = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for after_time: {e}")
-                    });
+                self.after_time = highlevel_runtime::builder::field(value, "after_time");
                 self
             }
             pub fn before_time<T>(mut self, value: T) -> Self
@@ -22663,11 +21980,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::vec::Vec<super::SchedulesDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.before_time = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for before_time: {e}")
-                    });
+                self.before_time = highlevel_runtime::builder::field(
+                    value,
+                    "before_time",
+                );
                 self
             }
             pub fn body<T>(mut self, value: T) -> Self
@@ -22675,11 +21991,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.body = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for body: {e}")
-                    });
+                self.body = highlevel_runtime::builder::field(value, "body");
                 self
             }
             pub fn channel<T>(mut self, value: T) -> Self
@@ -22689,11 +22001,7 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.channel = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for channel: {e}")
-                    });
+                self.channel = highlevel_runtime::builder::field(value, "channel");
                 self
             }
             pub fn deleted<T>(mut self, value: T) -> Self
@@ -22701,11 +22009,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.deleted = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for deleted: {e}")
-                    });
+                self.deleted = highlevel_runtime::builder::field(value, "deleted");
                 self
             }
             pub fn from_address<T>(mut self, value: T) -> Self
@@ -22713,11 +22017,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.from_address = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for from_address: {e}")
-                    });
+                self.from_address = highlevel_runtime::builder::field(
+                    value,
+                    "from_address",
+                );
                 self
             }
             pub fn from_name<T>(mut self, value: T) -> Self
@@ -22725,11 +22028,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.from_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for from_name: {e}")
-                    });
+                self.from_name = highlevel_runtime::builder::field(value, "from_name");
                 self
             }
             pub fn from_number<T>(mut self, value: T) -> Self
@@ -22737,11 +22036,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.from_number = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for from_number: {e}")
-                    });
+                self.from_number = highlevel_runtime::builder::field(
+                    value,
+                    "from_number",
+                );
                 self
             }
             pub fn is_active<T>(mut self, value: T) -> Self
@@ -22749,11 +22047,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.is_active = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for is_active: {e}")
-                    });
+                self.is_active = highlevel_runtime::builder::field(value, "is_active");
                 self
             }
             pub fn notification_type<T>(mut self, value: T) -> Self
@@ -22765,13 +22059,10 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.notification_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for notification_type: {e}"
-                        )
-                    });
+                self.notification_type = highlevel_runtime::builder::field(
+                    value,
+                    "notification_type",
+                );
                 self
             }
             pub fn receiver_type<T>(mut self, value: T) -> Self
@@ -22783,11 +22074,10 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.receiver_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for receiver_type: {e}")
-                    });
+                self.receiver_type = highlevel_runtime::builder::field(
+                    value,
+                    "receiver_type",
+                );
                 self
             }
             pub fn selected_users<T>(mut self, value: T) -> Self
@@ -22795,13 +22085,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.selected_users = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for selected_users: {e}"
-                        )
-                    });
+                self.selected_users = highlevel_runtime::builder::field(
+                    value,
+                    "selected_users",
+                );
                 self
             }
             pub fn subject<T>(mut self, value: T) -> Self
@@ -22809,11 +22096,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.subject = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subject: {e}")
-                    });
+                self.subject = highlevel_runtime::builder::field(value, "subject");
                 self
             }
             pub fn template_id<T>(mut self, value: T) -> Self
@@ -22821,11 +22104,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.template_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for template_id: {e}")
-                    });
+                self.template_id = highlevel_runtime::builder::field(
+                    value,
+                    "template_id",
+                );
                 self
             }
         }
@@ -22933,11 +22215,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.calendar_ids = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for calendar_ids: {e}")
-                    });
+                self.calendar_ids = highlevel_runtime::builder::field(
+                    value,
+                    "calendar_ids",
+                );
                 self
             }
             pub fn capacity<T>(mut self, value: T) -> Self
@@ -22945,11 +22226,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.capacity = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for capacity: {e}")
-                    });
+                self.capacity = highlevel_runtime::builder::field(value, "capacity");
                 self
             }
             pub fn description<T>(mut self, value: T) -> Self
@@ -22957,11 +22234,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
+                self.description = highlevel_runtime::builder::field(
+                    value,
+                    "description",
+                );
                 self
             }
             pub fn is_active<T>(mut self, value: T) -> Self
@@ -22969,11 +22245,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.is_active = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for is_active: {e}")
-                    });
+                self.is_active = highlevel_runtime::builder::field(value, "is_active");
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -22981,11 +22253,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -22993,11 +22264,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn out_of_service<T>(mut self, value: T) -> Self
@@ -23005,13 +22272,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.out_of_service = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for out_of_service: {e}"
-                        )
-                    });
+                self.out_of_service = highlevel_runtime::builder::field(
+                    value,
+                    "out_of_service",
+                );
                 self
             }
             pub fn quantity<T>(mut self, value: T) -> Self
@@ -23019,11 +22283,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.quantity = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for quantity: {e}")
-                    });
+                self.quantity = highlevel_runtime::builder::field(value, "quantity");
                 self
             }
         }
@@ -23090,11 +22350,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn rules<T>(mut self, value: T) -> Self
@@ -23102,11 +22358,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::vec::Vec<super::ScheduleRuleDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.rules = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for rules: {e}")
-                    });
+                self.rules = highlevel_runtime::builder::field(value, "rules");
                 self
             }
             pub fn timezone<T>(mut self, value: T) -> Self
@@ -23116,11 +22368,7 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.timezone = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for timezone: {e}")
-                    });
+                self.timezone = highlevel_runtime::builder::field(value, "timezone");
                 self
             }
         }
@@ -23167,11 +22415,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn slug<T>(mut self, value: T) -> Self
@@ -23179,11 +22426,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.slug = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for slug: {e}")
-                    });
+                self.slug = highlevel_runtime::builder::field(value, "slug");
                 self
             }
         }

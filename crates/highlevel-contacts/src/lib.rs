@@ -8201,11 +8201,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.field_value = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for field_value: {e}")
-                    });
+                self.field_value = highlevel_runtime::builder::field(
+                    value,
+                    "field_value",
+                );
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -8213,9 +8212,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
             pub fn key<T>(mut self, value: T) -> Self
@@ -8223,11 +8220,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.key = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for key: {e}")
-                    });
+                self.key = highlevel_runtime::builder::field(value, "key");
                 self
             }
         }
@@ -8282,11 +8275,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.business_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for business_id: {e}")
-                    });
+                self.business_id = highlevel_runtime::builder::field(
+                    value,
+                    "business_id",
+                );
                 self
             }
             pub fn ids<T>(mut self, value: T) -> Self
@@ -8296,11 +8288,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.ids = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for ids: {e}")
-                    });
+                self.ids = highlevel_runtime::builder::field(value, "ids");
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -8308,11 +8296,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
         }
@@ -8469,11 +8456,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.address1 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for address1: {e}")
-                    });
+                self.address1 = highlevel_runtime::builder::field(value, "address1");
                 self
             }
             pub fn assigned_to<T>(mut self, value: T) -> Self
@@ -8481,11 +8464,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.assigned_to = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for assigned_to: {e}")
-                    });
+                self.assigned_to = highlevel_runtime::builder::field(
+                    value,
+                    "assigned_to",
+                );
                 self
             }
             pub fn city<T>(mut self, value: T) -> Self
@@ -8493,11 +8475,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.city = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for city: {e}")
-                    });
+                self.city = highlevel_runtime::builder::field(value, "city");
                 self
             }
             pub fn company_name<T>(mut self, value: T) -> Self
@@ -8505,11 +8483,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.company_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for company_name: {e}")
-                    });
+                self.company_name = highlevel_runtime::builder::field(
+                    value,
+                    "company_name",
+                );
                 self
             }
             pub fn country<T>(mut self, value: T) -> Self
@@ -8517,11 +8494,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.country = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for country: {e}")
-                    });
+                self.country = highlevel_runtime::builder::field(value, "country");
                 self
             }
             pub fn custom_fields<T>(mut self, value: T) -> Self
@@ -8531,11 +8504,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.custom_fields = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for custom_fields: {e}")
-                    });
+                self.custom_fields = highlevel_runtime::builder::field(
+                    value,
+                    "custom_fields",
+                );
                 self
             }
             pub fn date_of_birth<T>(mut self, value: T) -> Self
@@ -8543,11 +8515,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.date_of_birth = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for date_of_birth: {e}")
-                    });
+                self.date_of_birth = highlevel_runtime::builder::field(
+                    value,
+                    "date_of_birth",
+                );
                 self
             }
             pub fn dnd<T>(mut self, value: T) -> Self
@@ -8555,11 +8526,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.dnd = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for dnd: {e}")
-                    });
+                self.dnd = highlevel_runtime::builder::field(value, "dnd");
                 self
             }
             pub fn dnd_settings<T>(mut self, value: T) -> Self
@@ -8569,11 +8536,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.dnd_settings = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for dnd_settings: {e}")
-                    });
+                self.dnd_settings = highlevel_runtime::builder::field(
+                    value,
+                    "dnd_settings",
+                );
                 self
             }
             pub fn email<T>(mut self, value: T) -> Self
@@ -8581,11 +8547,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.email = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for email: {e}")
-                    });
+                self.email = highlevel_runtime::builder::field(value, "email");
                 self
             }
             pub fn first_name<T>(mut self, value: T) -> Self
@@ -8593,11 +8555,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.first_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for first_name: {e}")
-                    });
+                self.first_name = highlevel_runtime::builder::field(value, "first_name");
                 self
             }
             pub fn gender<T>(mut self, value: T) -> Self
@@ -8605,11 +8563,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.gender = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for gender: {e}")
-                    });
+                self.gender = highlevel_runtime::builder::field(value, "gender");
                 self
             }
             pub fn inbound_dnd_settings<T>(mut self, value: T) -> Self
@@ -8619,13 +8573,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.inbound_dnd_settings = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for inbound_dnd_settings: {e}"
-                        )
-                    });
+                self.inbound_dnd_settings = highlevel_runtime::builder::field(
+                    value,
+                    "inbound_dnd_settings",
+                );
                 self
             }
             pub fn last_name<T>(mut self, value: T) -> Self
@@ -8633,11 +8584,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.last_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for last_name: {e}")
-                    });
+                self.last_name = highlevel_runtime::builder::field(value, "last_name");
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -8645,11 +8592,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -8657,11 +8603,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn phone<T>(mut self, value: T) -> Self
@@ -8669,11 +8611,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.phone = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for phone: {e}")
-                    });
+                self.phone = highlevel_runtime::builder::field(value, "phone");
                 self
             }
             pub fn postal_code<T>(mut self, value: T) -> Self
@@ -8681,11 +8619,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.postal_code = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for postal_code: {e}")
-                    });
+                self.postal_code = highlevel_runtime::builder::field(
+                    value,
+                    "postal_code",
+                );
                 self
             }
             pub fn source<T>(mut self, value: T) -> Self
@@ -8693,11 +8630,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.source = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for source: {e}")
-                    });
+                self.source = highlevel_runtime::builder::field(value, "source");
                 self
             }
             pub fn state<T>(mut self, value: T) -> Self
@@ -8705,11 +8638,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.state = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for state: {e}")
-                    });
+                self.state = highlevel_runtime::builder::field(value, "state");
                 self
             }
             pub fn tags<T>(mut self, value: T) -> Self
@@ -8717,11 +8646,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.tags = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for tags: {e}")
-                    });
+                self.tags = highlevel_runtime::builder::field(value, "tags");
                 self
             }
             pub fn timezone<T>(mut self, value: T) -> Self
@@ -8729,11 +8654,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.timezone = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for timezone: {e}")
-                    });
+                self.timezone = highlevel_runtime::builder::field(value, "timezone");
                 self
             }
             pub fn website<T>(mut self, value: T) -> Self
@@ -8741,11 +8662,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.website = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for website: {e}")
-                    });
+                self.website = highlevel_runtime::builder::field(value, "website");
                 self
             }
         }
@@ -8870,11 +8787,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::TextField>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.subtype_0 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subtype_0: {e}")
-                    });
+                self.subtype_0 = highlevel_runtime::builder::field(value, "subtype_0");
                 self
             }
             pub fn subtype_1<T>(mut self, value: T) -> Self
@@ -8882,11 +8795,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::LargeTextField>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.subtype_1 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subtype_1: {e}")
-                    });
+                self.subtype_1 = highlevel_runtime::builder::field(value, "subtype_1");
                 self
             }
             pub fn subtype_2<T>(mut self, value: T) -> Self
@@ -8896,11 +8805,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.subtype_2 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subtype_2: {e}")
-                    });
+                self.subtype_2 = highlevel_runtime::builder::field(value, "subtype_2");
                 self
             }
             pub fn subtype_3<T>(mut self, value: T) -> Self
@@ -8908,11 +8813,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::RadioField>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.subtype_3 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subtype_3: {e}")
-                    });
+                self.subtype_3 = highlevel_runtime::builder::field(value, "subtype_3");
                 self
             }
             pub fn subtype_4<T>(mut self, value: T) -> Self
@@ -8920,11 +8821,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::NumericField>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.subtype_4 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subtype_4: {e}")
-                    });
+                self.subtype_4 = highlevel_runtime::builder::field(value, "subtype_4");
                 self
             }
             pub fn subtype_5<T>(mut self, value: T) -> Self
@@ -8932,11 +8829,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::MonetoryField>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.subtype_5 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subtype_5: {e}")
-                    });
+                self.subtype_5 = highlevel_runtime::builder::field(value, "subtype_5");
                 self
             }
             pub fn subtype_6<T>(mut self, value: T) -> Self
@@ -8944,11 +8837,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::CheckboxField>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.subtype_6 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subtype_6: {e}")
-                    });
+                self.subtype_6 = highlevel_runtime::builder::field(value, "subtype_6");
                 self
             }
             pub fn subtype_7<T>(mut self, value: T) -> Self
@@ -8958,11 +8847,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.subtype_7 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subtype_7: {e}")
-                    });
+                self.subtype_7 = highlevel_runtime::builder::field(value, "subtype_7");
                 self
             }
             pub fn subtype_8<T>(mut self, value: T) -> Self
@@ -8970,11 +8855,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::FileField>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.subtype_8 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subtype_8: {e}")
-                    });
+                self.subtype_8 = highlevel_runtime::builder::field(value, "subtype_8");
                 self
             }
         }
@@ -9047,11 +8928,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.assigned_to = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for assigned_to: {e}")
-                    });
+                self.assigned_to = highlevel_runtime::builder::field(
+                    value,
+                    "assigned_to",
+                );
                 self
             }
             pub fn body<T>(mut self, value: T) -> Self
@@ -9059,11 +8939,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.body = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for body: {e}")
-                    });
+                self.body = highlevel_runtime::builder::field(value, "body");
                 self
             }
             pub fn completed<T>(mut self, value: T) -> Self
@@ -9071,11 +8947,7 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.completed = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for completed: {e}")
-                    });
+                self.completed = highlevel_runtime::builder::field(value, "completed");
                 self
             }
             pub fn due_date<T>(mut self, value: T) -> Self
@@ -9083,11 +8955,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.due_date = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for due_date: {e}")
-                    });
+                self.due_date = highlevel_runtime::builder::field(value, "due_date");
                 self
             }
             pub fn title<T>(mut self, value: T) -> Self
@@ -9095,11 +8963,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.title = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for title: {e}")
-                    });
+                self.title = highlevel_runtime::builder::field(value, "title");
                 self
             }
         }
@@ -9148,13 +9012,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.event_start_time = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for event_start_time: {e}"
-                        )
-                    });
+                self.event_start_time = highlevel_runtime::builder::field(
+                    value,
+                    "event_start_time",
+                );
                 self
             }
         }
@@ -9205,11 +9066,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.code = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for code: {e}")
-                    });
+                self.code = highlevel_runtime::builder::field(value, "code");
                 self
             }
             pub fn message<T>(mut self, value: T) -> Self
@@ -9217,11 +9074,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.message = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for message: {e}")
-                    });
+                self.message = highlevel_runtime::builder::field(value, "message");
                 self
             }
             pub fn status<T>(mut self, value: T) -> Self
@@ -9229,11 +9082,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::DndSettingSchemaStatus>,
                 T::Error: ::std::fmt::Display,
             {
-                self.status = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for status: {e}")
-                    });
+                self.status = highlevel_runtime::builder::field(value, "status");
                 self
             }
         }
@@ -9305,11 +9154,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.call = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for call: {e}")
-                    });
+                self.call = highlevel_runtime::builder::field(value, "call");
                 self
             }
             pub fn email<T>(mut self, value: T) -> Self
@@ -9319,11 +9164,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.email = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for email: {e}")
-                    });
+                self.email = highlevel_runtime::builder::field(value, "email");
                 self
             }
             pub fn fb<T>(mut self, value: T) -> Self
@@ -9333,9 +9174,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.fb = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for fb: {e}"));
+                self.fb = highlevel_runtime::builder::field(value, "fb");
                 self
             }
             pub fn gmb<T>(mut self, value: T) -> Self
@@ -9345,11 +9184,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.gmb = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for gmb: {e}")
-                    });
+                self.gmb = highlevel_runtime::builder::field(value, "gmb");
                 self
             }
             pub fn sms<T>(mut self, value: T) -> Self
@@ -9359,11 +9194,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.sms = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for sms: {e}")
-                    });
+                self.sms = highlevel_runtime::builder::field(value, "sms");
                 self
             }
             pub fn whats_app<T>(mut self, value: T) -> Self
@@ -9373,11 +9204,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.whats_app = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for whats_app: {e}")
-                    });
+                self.whats_app = highlevel_runtime::builder::field(value, "whats_app");
                 self
             }
         }
@@ -9437,11 +9264,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.field_value = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for field_value: {e}")
-                    });
+                self.field_value = highlevel_runtime::builder::field(
+                    value,
+                    "field_value",
+                );
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -9449,9 +9275,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
             pub fn key<T>(mut self, value: T) -> Self
@@ -9459,11 +9283,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.key = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for key: {e}")
-                    });
+                self.key = highlevel_runtime::builder::field(value, "key");
                 self
             }
         }
@@ -9508,11 +9328,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.followers = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for followers: {e}")
-                    });
+                self.followers = highlevel_runtime::builder::field(value, "followers");
                 self
             }
         }
@@ -9558,11 +9374,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.message = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for message: {e}")
-                    });
+                self.message = highlevel_runtime::builder::field(value, "message");
                 self
             }
             pub fn status<T>(mut self, value: T) -> Self
@@ -9570,11 +9382,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::InboundDndSettingSchemaStatus>,
                 T::Error: ::std::fmt::Display,
             {
-                self.status = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for status: {e}")
-                    });
+                self.status = highlevel_runtime::builder::field(value, "status");
                 self
             }
         }
@@ -9621,11 +9429,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.all = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for all: {e}")
-                    });
+                self.all = highlevel_runtime::builder::field(value, "all");
                 self
             }
         }
@@ -9671,11 +9475,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.field_value = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for field_value: {e}")
-                    });
+                self.field_value = highlevel_runtime::builder::field(
+                    value,
+                    "field_value",
+                );
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -9683,9 +9486,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
             pub fn key<T>(mut self, value: T) -> Self
@@ -9693,11 +9494,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.key = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for key: {e}")
-                    });
+                self.key = highlevel_runtime::builder::field(value, "key");
                 self
             }
         }
@@ -9751,11 +9548,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.field_value = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for field_value: {e}")
-                    });
+                self.field_value = highlevel_runtime::builder::field(
+                    value,
+                    "field_value",
+                );
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -9763,9 +9559,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
             pub fn key<T>(mut self, value: T) -> Self
@@ -9773,11 +9567,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.key = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for key: {e}")
-                    });
+                self.key = highlevel_runtime::builder::field(value, "key");
                 self
             }
         }
@@ -9829,11 +9619,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.field_value = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for field_value: {e}")
-                    });
+                self.field_value = highlevel_runtime::builder::field(
+                    value,
+                    "field_value",
+                );
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -9841,9 +9630,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
             pub fn key<T>(mut self, value: T) -> Self
@@ -9851,11 +9638,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.key = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for key: {e}")
-                    });
+                self.key = highlevel_runtime::builder::field(value, "key");
                 self
             }
         }
@@ -9917,11 +9700,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.body = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for body: {e}")
-                    });
+                self.body = highlevel_runtime::builder::field(value, "body");
                 self
             }
             pub fn color<T>(mut self, value: T) -> Self
@@ -9929,11 +9708,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.color = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for color: {e}")
-                    });
+                self.color = highlevel_runtime::builder::field(value, "color");
                 self
             }
             pub fn pinned<T>(mut self, value: T) -> Self
@@ -9941,11 +9716,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.pinned = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for pinned: {e}")
-                    });
+                self.pinned = highlevel_runtime::builder::field(value, "pinned");
                 self
             }
             pub fn title<T>(mut self, value: T) -> Self
@@ -9953,11 +9724,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.title = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for title: {e}")
-                    });
+                self.title = highlevel_runtime::builder::field(value, "title");
                 self
             }
             pub fn user_id<T>(mut self, value: T) -> Self
@@ -9965,11 +9732,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.user_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for user_id: {e}")
-                    });
+                self.user_id = highlevel_runtime::builder::field(value, "user_id");
                 self
             }
         }
@@ -10027,11 +9790,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.field_value = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for field_value: {e}")
-                    });
+                self.field_value = highlevel_runtime::builder::field(
+                    value,
+                    "field_value",
+                );
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -10039,9 +9801,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
             pub fn key<T>(mut self, value: T) -> Self
@@ -10049,11 +9809,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.key = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for key: {e}")
-                    });
+                self.key = highlevel_runtime::builder::field(value, "key");
                 self
             }
         }
@@ -10105,11 +9861,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.field_value = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for field_value: {e}")
-                    });
+                self.field_value = highlevel_runtime::builder::field(
+                    value,
+                    "field_value",
+                );
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -10117,9 +9872,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
             pub fn key<T>(mut self, value: T) -> Self
@@ -10127,11 +9880,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.key = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for key: {e}")
-                    });
+                self.key = highlevel_runtime::builder::field(value, "key");
                 self
             }
         }
@@ -10183,11 +9932,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.field_value = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for field_value: {e}")
-                    });
+                self.field_value = highlevel_runtime::builder::field(
+                    value,
+                    "field_value",
+                );
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -10195,9 +9943,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
             pub fn key<T>(mut self, value: T) -> Self
@@ -10205,11 +9951,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.key = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for key: {e}")
-                    });
+                self.key = highlevel_runtime::builder::field(value, "key");
                 self
             }
         }
@@ -10254,11 +9996,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.tags = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for tags: {e}")
-                    });
+                self.tags = highlevel_runtime::builder::field(value, "tags");
                 self
             }
         }
@@ -10302,11 +10040,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.field_value = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for field_value: {e}")
-                    });
+                self.field_value = highlevel_runtime::builder::field(
+                    value,
+                    "field_value",
+                );
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -10314,9 +10051,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
             pub fn key<T>(mut self, value: T) -> Self
@@ -10324,11 +10059,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.key = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for key: {e}")
-                    });
+                self.key = highlevel_runtime::builder::field(value, "key");
                 self
             }
         }
@@ -10468,11 +10199,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.address1 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for address1: {e}")
-                    });
+                self.address1 = highlevel_runtime::builder::field(value, "address1");
                 self
             }
             pub fn assigned_to<T>(mut self, value: T) -> Self
@@ -10480,11 +10207,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.assigned_to = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for assigned_to: {e}")
-                    });
+                self.assigned_to = highlevel_runtime::builder::field(
+                    value,
+                    "assigned_to",
+                );
                 self
             }
             pub fn city<T>(mut self, value: T) -> Self
@@ -10492,11 +10218,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.city = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for city: {e}")
-                    });
+                self.city = highlevel_runtime::builder::field(value, "city");
                 self
             }
             pub fn country<T>(mut self, value: T) -> Self
@@ -10504,11 +10226,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.country = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for country: {e}")
-                    });
+                self.country = highlevel_runtime::builder::field(value, "country");
                 self
             }
             pub fn custom_fields<T>(mut self, value: T) -> Self
@@ -10518,11 +10236,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.custom_fields = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for custom_fields: {e}")
-                    });
+                self.custom_fields = highlevel_runtime::builder::field(
+                    value,
+                    "custom_fields",
+                );
                 self
             }
             pub fn date_of_birth<T>(mut self, value: T) -> Self
@@ -10530,11 +10247,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.date_of_birth = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for date_of_birth: {e}")
-                    });
+                self.date_of_birth = highlevel_runtime::builder::field(
+                    value,
+                    "date_of_birth",
+                );
                 self
             }
             pub fn dnd<T>(mut self, value: T) -> Self
@@ -10542,11 +10258,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.dnd = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for dnd: {e}")
-                    });
+                self.dnd = highlevel_runtime::builder::field(value, "dnd");
                 self
             }
             pub fn dnd_settings<T>(mut self, value: T) -> Self
@@ -10556,11 +10268,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.dnd_settings = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for dnd_settings: {e}")
-                    });
+                self.dnd_settings = highlevel_runtime::builder::field(
+                    value,
+                    "dnd_settings",
+                );
                 self
             }
             pub fn email<T>(mut self, value: T) -> Self
@@ -10568,11 +10279,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.email = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for email: {e}")
-                    });
+                self.email = highlevel_runtime::builder::field(value, "email");
                 self
             }
             pub fn first_name<T>(mut self, value: T) -> Self
@@ -10580,11 +10287,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.first_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for first_name: {e}")
-                    });
+                self.first_name = highlevel_runtime::builder::field(value, "first_name");
                 self
             }
             pub fn inbound_dnd_settings<T>(mut self, value: T) -> Self
@@ -10594,13 +10297,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.inbound_dnd_settings = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for inbound_dnd_settings: {e}"
-                        )
-                    });
+                self.inbound_dnd_settings = highlevel_runtime::builder::field(
+                    value,
+                    "inbound_dnd_settings",
+                );
                 self
             }
             pub fn last_name<T>(mut self, value: T) -> Self
@@ -10608,11 +10308,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.last_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for last_name: {e}")
-                    });
+                self.last_name = highlevel_runtime::builder::field(value, "last_name");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -10620,11 +10316,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn phone<T>(mut self, value: T) -> Self
@@ -10632,11 +10324,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.phone = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for phone: {e}")
-                    });
+                self.phone = highlevel_runtime::builder::field(value, "phone");
                 self
             }
             pub fn postal_code<T>(mut self, value: T) -> Self
@@ -10644,11 +10332,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.postal_code = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for postal_code: {e}")
-                    });
+                self.postal_code = highlevel_runtime::builder::field(
+                    value,
+                    "postal_code",
+                );
                 self
             }
             pub fn source<T>(mut self, value: T) -> Self
@@ -10656,11 +10343,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.source = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for source: {e}")
-                    });
+                self.source = highlevel_runtime::builder::field(value, "source");
                 self
             }
             pub fn state<T>(mut self, value: T) -> Self
@@ -10668,11 +10351,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.state = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for state: {e}")
-                    });
+                self.state = highlevel_runtime::builder::field(value, "state");
                 self
             }
             pub fn tags<T>(mut self, value: T) -> Self
@@ -10680,11 +10359,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.tags = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for tags: {e}")
-                    });
+                self.tags = highlevel_runtime::builder::field(value, "tags");
                 self
             }
             pub fn timezone<T>(mut self, value: T) -> Self
@@ -10692,11 +10367,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.timezone = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for timezone: {e}")
-                    });
+                self.timezone = highlevel_runtime::builder::field(value, "timezone");
                 self
             }
             pub fn website<T>(mut self, value: T) -> Self
@@ -10704,11 +10375,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.website = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for website: {e}")
-                    });
+                self.website = highlevel_runtime::builder::field(value, "website");
                 self
             }
         }
@@ -10827,11 +10494,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::TextField>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.subtype_0 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subtype_0: {e}")
-                    });
+                self.subtype_0 = highlevel_runtime::builder::field(value, "subtype_0");
                 self
             }
             pub fn subtype_1<T>(mut self, value: T) -> Self
@@ -10839,11 +10502,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::LargeTextField>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.subtype_1 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subtype_1: {e}")
-                    });
+                self.subtype_1 = highlevel_runtime::builder::field(value, "subtype_1");
                 self
             }
             pub fn subtype_2<T>(mut self, value: T) -> Self
@@ -10853,11 +10512,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.subtype_2 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subtype_2: {e}")
-                    });
+                self.subtype_2 = highlevel_runtime::builder::field(value, "subtype_2");
                 self
             }
             pub fn subtype_3<T>(mut self, value: T) -> Self
@@ -10865,11 +10520,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::RadioField>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.subtype_3 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subtype_3: {e}")
-                    });
+                self.subtype_3 = highlevel_runtime::builder::field(value, "subtype_3");
                 self
             }
             pub fn subtype_4<T>(mut self, value: T) -> Self
@@ -10877,11 +10528,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::NumericField>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.subtype_4 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subtype_4: {e}")
-                    });
+                self.subtype_4 = highlevel_runtime::builder::field(value, "subtype_4");
                 self
             }
             pub fn subtype_5<T>(mut self, value: T) -> Self
@@ -10889,11 +10536,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::MonetoryField>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.subtype_5 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subtype_5: {e}")
-                    });
+                self.subtype_5 = highlevel_runtime::builder::field(value, "subtype_5");
                 self
             }
             pub fn subtype_6<T>(mut self, value: T) -> Self
@@ -10901,11 +10544,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::CheckboxField>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.subtype_6 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subtype_6: {e}")
-                    });
+                self.subtype_6 = highlevel_runtime::builder::field(value, "subtype_6");
                 self
             }
             pub fn subtype_7<T>(mut self, value: T) -> Self
@@ -10915,11 +10554,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.subtype_7 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subtype_7: {e}")
-                    });
+                self.subtype_7 = highlevel_runtime::builder::field(value, "subtype_7");
                 self
             }
             pub fn subtype_8<T>(mut self, value: T) -> Self
@@ -10927,11 +10562,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::FileField>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.subtype_8 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subtype_8: {e}")
-                    });
+                self.subtype_8 = highlevel_runtime::builder::field(value, "subtype_8");
                 self
             }
         }
@@ -11010,11 +10641,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.body = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for body: {e}")
-                    });
+                self.body = highlevel_runtime::builder::field(value, "body");
                 self
             }
             pub fn color<T>(mut self, value: T) -> Self
@@ -11022,11 +10649,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.color = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for color: {e}")
-                    });
+                self.color = highlevel_runtime::builder::field(value, "color");
                 self
             }
             pub fn pinned<T>(mut self, value: T) -> Self
@@ -11034,11 +10657,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.pinned = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for pinned: {e}")
-                    });
+                self.pinned = highlevel_runtime::builder::field(value, "pinned");
                 self
             }
             pub fn title<T>(mut self, value: T) -> Self
@@ -11046,11 +10665,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.title = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for title: {e}")
-                    });
+                self.title = highlevel_runtime::builder::field(value, "title");
                 self
             }
             pub fn user_id<T>(mut self, value: T) -> Self
@@ -11058,11 +10673,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.user_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for user_id: {e}")
-                    });
+                self.user_id = highlevel_runtime::builder::field(value, "user_id");
                 self
             }
         }
@@ -11126,11 +10737,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.contacts = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for contacts: {e}")
-                    });
+                self.contacts = highlevel_runtime::builder::field(value, "contacts");
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -11138,11 +10745,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn remove_all_tags<T>(mut self, value: T) -> Self
@@ -11150,13 +10756,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.remove_all_tags = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for remove_all_tags: {e}"
-                        )
-                    });
+                self.remove_all_tags = highlevel_runtime::builder::field(
+                    value,
+                    "remove_all_tags",
+                );
                 self
             }
             pub fn tags<T>(mut self, value: T) -> Self
@@ -11164,11 +10767,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.tags = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for tags: {e}")
-                    });
+                self.tags = highlevel_runtime::builder::field(value, "tags");
                 self
             }
         }
@@ -11235,11 +10834,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.assigned_to = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for assigned_to: {e}")
-                    });
+                self.assigned_to = highlevel_runtime::builder::field(
+                    value,
+                    "assigned_to",
+                );
                 self
             }
             pub fn body<T>(mut self, value: T) -> Self
@@ -11247,11 +10845,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.body = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for body: {e}")
-                    });
+                self.body = highlevel_runtime::builder::field(value, "body");
                 self
             }
             pub fn completed<T>(mut self, value: T) -> Self
@@ -11259,11 +10853,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.completed = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for completed: {e}")
-                    });
+                self.completed = highlevel_runtime::builder::field(value, "completed");
                 self
             }
             pub fn due_date<T>(mut self, value: T) -> Self
@@ -11271,11 +10861,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.due_date = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for due_date: {e}")
-                    });
+                self.due_date = highlevel_runtime::builder::field(value, "due_date");
                 self
             }
             pub fn title<T>(mut self, value: T) -> Self
@@ -11283,11 +10869,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.title = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for title: {e}")
-                    });
+                self.title = highlevel_runtime::builder::field(value, "title");
                 self
             }
         }
@@ -11333,11 +10915,7 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.completed = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for completed: {e}")
-                    });
+                self.completed = highlevel_runtime::builder::field(value, "completed");
                 self
             }
         }
@@ -11495,11 +11073,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.address1 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for address1: {e}")
-                    });
+                self.address1 = highlevel_runtime::builder::field(value, "address1");
                 self
             }
             pub fn assigned_to<T>(mut self, value: T) -> Self
@@ -11507,11 +11081,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.assigned_to = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for assigned_to: {e}")
-                    });
+                self.assigned_to = highlevel_runtime::builder::field(
+                    value,
+                    "assigned_to",
+                );
                 self
             }
             pub fn city<T>(mut self, value: T) -> Self
@@ -11519,11 +11092,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.city = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for city: {e}")
-                    });
+                self.city = highlevel_runtime::builder::field(value, "city");
                 self
             }
             pub fn company_name<T>(mut self, value: T) -> Self
@@ -11531,11 +11100,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.company_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for company_name: {e}")
-                    });
+                self.company_name = highlevel_runtime::builder::field(
+                    value,
+                    "company_name",
+                );
                 self
             }
             pub fn country<T>(mut self, value: T) -> Self
@@ -11543,11 +11111,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.country = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for country: {e}")
-                    });
+                self.country = highlevel_runtime::builder::field(value, "country");
                 self
             }
             pub fn create_new_if_duplicate_allowed<T>(mut self, value: T) -> Self
@@ -11555,13 +11119,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.create_new_if_duplicate_allowed = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for create_new_if_duplicate_allowed: {e}"
-                        )
-                    });
+                self.create_new_if_duplicate_allowed = highlevel_runtime::builder::field(
+                    value,
+                    "create_new_if_duplicate_allowed",
+                );
                 self
             }
             pub fn custom_fields<T>(mut self, value: T) -> Self
@@ -11571,11 +11132,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.custom_fields = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for custom_fields: {e}")
-                    });
+                self.custom_fields = highlevel_runtime::builder::field(
+                    value,
+                    "custom_fields",
+                );
                 self
             }
             pub fn date_of_birth<T>(mut self, value: T) -> Self
@@ -11583,11 +11143,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.date_of_birth = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for date_of_birth: {e}")
-                    });
+                self.date_of_birth = highlevel_runtime::builder::field(
+                    value,
+                    "date_of_birth",
+                );
                 self
             }
             pub fn dnd<T>(mut self, value: T) -> Self
@@ -11595,11 +11154,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.dnd = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for dnd: {e}")
-                    });
+                self.dnd = highlevel_runtime::builder::field(value, "dnd");
                 self
             }
             pub fn dnd_settings<T>(mut self, value: T) -> Self
@@ -11609,11 +11164,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.dnd_settings = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for dnd_settings: {e}")
-                    });
+                self.dnd_settings = highlevel_runtime::builder::field(
+                    value,
+                    "dnd_settings",
+                );
                 self
             }
             pub fn email<T>(mut self, value: T) -> Self
@@ -11621,11 +11175,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.email = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for email: {e}")
-                    });
+                self.email = highlevel_runtime::builder::field(value, "email");
                 self
             }
             pub fn first_name<T>(mut self, value: T) -> Self
@@ -11633,11 +11183,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.first_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for first_name: {e}")
-                    });
+                self.first_name = highlevel_runtime::builder::field(value, "first_name");
                 self
             }
             pub fn gender<T>(mut self, value: T) -> Self
@@ -11645,11 +11191,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.gender = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for gender: {e}")
-                    });
+                self.gender = highlevel_runtime::builder::field(value, "gender");
                 self
             }
             pub fn inbound_dnd_settings<T>(mut self, value: T) -> Self
@@ -11659,13 +11201,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.inbound_dnd_settings = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for inbound_dnd_settings: {e}"
-                        )
-                    });
+                self.inbound_dnd_settings = highlevel_runtime::builder::field(
+                    value,
+                    "inbound_dnd_settings",
+                );
                 self
             }
             pub fn last_name<T>(mut self, value: T) -> Self
@@ -11673,11 +11212,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.last_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for last_name: {e}")
-                    });
+                self.last_name = highlevel_runtime::builder::field(value, "last_name");
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -11685,11 +11220,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -11697,11 +11231,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn phone<T>(mut self, value: T) -> Self
@@ -11709,11 +11239,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.phone = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for phone: {e}")
-                    });
+                self.phone = highlevel_runtime::builder::field(value, "phone");
                 self
             }
             pub fn postal_code<T>(mut self, value: T) -> Self
@@ -11721,11 +11247,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.postal_code = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for postal_code: {e}")
-                    });
+                self.postal_code = highlevel_runtime::builder::field(
+                    value,
+                    "postal_code",
+                );
                 self
             }
             pub fn source<T>(mut self, value: T) -> Self
@@ -11733,11 +11258,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.source = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for source: {e}")
-                    });
+                self.source = highlevel_runtime::builder::field(value, "source");
                 self
             }
             pub fn state<T>(mut self, value: T) -> Self
@@ -11745,11 +11266,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.state = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for state: {e}")
-                    });
+                self.state = highlevel_runtime::builder::field(value, "state");
                 self
             }
             pub fn tags<T>(mut self, value: T) -> Self
@@ -11757,11 +11274,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.tags = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for tags: {e}")
-                    });
+                self.tags = highlevel_runtime::builder::field(value, "tags");
                 self
             }
             pub fn timezone<T>(mut self, value: T) -> Self
@@ -11769,11 +11282,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.timezone = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for timezone: {e}")
-                    });
+                self.timezone = highlevel_runtime::builder::field(value, "timezone");
                 self
             }
             pub fn website<T>(mut self, value: T) -> Self
@@ -11781,11 +11290,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.website = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for website: {e}")
-                    });
+                self.website = highlevel_runtime::builder::field(value, "website");
                 self
             }
         }
@@ -11915,11 +11420,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::TextField>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.subtype_0 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subtype_0: {e}")
-                    });
+                self.subtype_0 = highlevel_runtime::builder::field(value, "subtype_0");
                 self
             }
             pub fn subtype_1<T>(mut self, value: T) -> Self
@@ -11927,11 +11428,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::LargeTextField>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.subtype_1 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subtype_1: {e}")
-                    });
+                self.subtype_1 = highlevel_runtime::builder::field(value, "subtype_1");
                 self
             }
             pub fn subtype_2<T>(mut self, value: T) -> Self
@@ -11941,11 +11438,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.subtype_2 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subtype_2: {e}")
-                    });
+                self.subtype_2 = highlevel_runtime::builder::field(value, "subtype_2");
                 self
             }
             pub fn subtype_3<T>(mut self, value: T) -> Self
@@ -11953,11 +11446,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::RadioField>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.subtype_3 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subtype_3: {e}")
-                    });
+                self.subtype_3 = highlevel_runtime::builder::field(value, "subtype_3");
                 self
             }
             pub fn subtype_4<T>(mut self, value: T) -> Self
@@ -11965,11 +11454,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::NumericField>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.subtype_4 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subtype_4: {e}")
-                    });
+                self.subtype_4 = highlevel_runtime::builder::field(value, "subtype_4");
                 self
             }
             pub fn subtype_5<T>(mut self, value: T) -> Self
@@ -11977,11 +11462,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::MonetoryField>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.subtype_5 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subtype_5: {e}")
-                    });
+                self.subtype_5 = highlevel_runtime::builder::field(value, "subtype_5");
                 self
             }
             pub fn subtype_6<T>(mut self, value: T) -> Self
@@ -11989,11 +11470,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::CheckboxField>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.subtype_6 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subtype_6: {e}")
-                    });
+                self.subtype_6 = highlevel_runtime::builder::field(value, "subtype_6");
                 self
             }
             pub fn subtype_7<T>(mut self, value: T) -> Self
@@ -12003,11 +11480,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.subtype_7 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subtype_7: {e}")
-                    });
+                self.subtype_7 = highlevel_runtime::builder::field(value, "subtype_7");
                 self
             }
             pub fn subtype_8<T>(mut self, value: T) -> Self
@@ -12015,11 +11488,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::FileField>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.subtype_8 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subtype_8: {e}")
-                    });
+                self.subtype_8 = highlevel_runtime::builder::field(value, "subtype_8");
                 self
             }
         }

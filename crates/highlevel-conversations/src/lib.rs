@@ -10312,11 +10312,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.attachments = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for attachments: {e}")
-                    });
+                self.attachments = highlevel_runtime::builder::field(
+                    value,
+                    "attachments",
+                );
                 self
             }
         }
@@ -10369,11 +10368,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.from = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for from: {e}")
-                    });
+                self.from = highlevel_runtime::builder::field(value, "from");
                 self
             }
             pub fn status<T>(mut self, value: T) -> Self
@@ -10383,11 +10378,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.status = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for status: {e}")
-                    });
+                self.status = highlevel_runtime::builder::field(value, "status");
                 self
             }
             pub fn to<T>(mut self, value: T) -> Self
@@ -10395,9 +10386,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.to = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for to: {e}"));
+                self.to = highlevel_runtime::builder::field(value, "to");
                 self
             }
         }
@@ -10464,13 +10453,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.conversation_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for conversation_id: {e}"
-                        )
-                    });
+                self.conversation_id = highlevel_runtime::builder::field(
+                    value,
+                    "conversation_id",
+                );
                 self
             }
             pub fn file_path<T>(mut self, value: T) -> Self
@@ -10478,11 +10464,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.file_path = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for file_path: {e}")
-                    });
+                self.file_path = highlevel_runtime::builder::field(value, "file_path");
                 self
             }
             pub fn filename<T>(mut self, value: T) -> Self
@@ -10490,11 +10472,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.filename = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for filename: {e}")
-                    });
+                self.filename = highlevel_runtime::builder::field(value, "filename");
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -10502,11 +10480,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn upload_id<T>(mut self, value: T) -> Self
@@ -10514,11 +10491,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.upload_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for upload_id: {e}")
-                    });
+                self.upload_id = highlevel_runtime::builder::field(value, "upload_id");
                 self
             }
         }
@@ -10574,11 +10547,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.contact_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for contact_id: {e}")
-                    });
+                self.contact_id = highlevel_runtime::builder::field(value, "contact_id");
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -10586,11 +10555,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
         }
@@ -10650,11 +10618,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::CreateCustomSubtypeDtoChannel>,
                 T::Error: ::std::fmt::Display,
             {
-                self.channel = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for channel: {e}")
-                    });
+                self.channel = highlevel_runtime::builder::field(value, "channel");
                 self
             }
             pub fn description<T>(mut self, value: T) -> Self
@@ -10664,11 +10628,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
+                self.description = highlevel_runtime::builder::field(
+                    value,
+                    "description",
+                );
                 self
             }
             pub fn language<T>(mut self, value: T) -> Self
@@ -10676,11 +10639,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.language = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for language: {e}")
-                    });
+                self.language = highlevel_runtime::builder::field(value, "language");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -10688,11 +10647,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::CreateCustomSubtypeDtoName>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
         }
@@ -10742,11 +10697,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.code = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for code: {e}")
-                    });
+                self.code = highlevel_runtime::builder::field(value, "code");
                 self
             }
             pub fn message<T>(mut self, value: T) -> Self
@@ -10754,11 +10705,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.message = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for message: {e}")
-                    });
+                self.message = highlevel_runtime::builder::field(value, "message");
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -10766,11 +10713,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
         }
@@ -10852,13 +10795,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.email_message_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for email_message_id: {e}"
-                        )
-                    });
+                self.email_message_id = highlevel_runtime::builder::field(
+                    value,
+                    "email_message_id",
+                );
                 self
             }
             pub fn forward_whole_thread<T>(mut self, value: T) -> Self
@@ -10866,13 +10806,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.forward_whole_thread = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for forward_whole_thread: {e}"
-                        )
-                    });
+                self.forward_whole_thread = highlevel_runtime::builder::field(
+                    value,
+                    "forward_whole_thread",
+                );
                 self
             }
             pub fn is_forwarded<T>(mut self, value: T) -> Self
@@ -10880,11 +10817,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.is_forwarded = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for is_forwarded: {e}")
-                    });
+                self.is_forwarded = highlevel_runtime::builder::field(
+                    value,
+                    "is_forwarded",
+                );
                 self
             }
             pub fn message_id<T>(mut self, value: T) -> Self
@@ -10892,11 +10828,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.message_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for message_id: {e}")
-                    });
+                self.message_id = highlevel_runtime::builder::field(value, "message_id");
                 self
             }
             pub fn recipient_contact_id<T>(mut self, value: T) -> Self
@@ -10904,13 +10836,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.recipient_contact_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for recipient_contact_id: {e}"
-                        )
-                    });
+                self.recipient_contact_id = highlevel_runtime::builder::field(
+                    value,
+                    "recipient_contact_id",
+                );
                 self
             }
             pub fn recipient_conversation_id<T>(mut self, value: T) -> Self
@@ -10918,13 +10847,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.recipient_conversation_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for recipient_conversation_id: {e}"
-                        )
-                    });
+                self.recipient_conversation_id = highlevel_runtime::builder::field(
+                    value,
+                    "recipient_conversation_id",
+                );
                 self
             }
             pub fn source_contact_id<T>(mut self, value: T) -> Self
@@ -10932,13 +10858,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.source_contact_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for source_contact_id: {e}"
-                        )
-                    });
+                self.source_contact_id = highlevel_runtime::builder::field(
+                    value,
+                    "source_contact_id",
+                );
                 self
             }
             pub fn source_conversation_id<T>(mut self, value: T) -> Self
@@ -10946,13 +10869,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.source_conversation_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for source_conversation_id: {e}"
-                        )
-                    });
+                self.source_conversation_id = highlevel_runtime::builder::field(
+                    value,
+                    "source_conversation_id",
+                );
                 self
             }
             pub fn to_email<T>(mut self, value: T) -> Self
@@ -10960,11 +10880,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.to_email = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for to_email: {e}")
-                    });
+                self.to_email = highlevel_runtime::builder::field(value, "to_email");
                 self
             }
         }
@@ -11045,11 +10961,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.channel = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for channel: {e}")
-                    });
+                self.channel = highlevel_runtime::builder::field(value, "channel");
                 self
             }
             pub fn content_type<T>(mut self, value: T) -> Self
@@ -11057,11 +10969,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.content_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for content_type: {e}")
-                    });
+                self.content_type = highlevel_runtime::builder::field(
+                    value,
+                    "content_type",
+                );
                 self
             }
             pub fn conversation_id<T>(mut self, value: T) -> Self
@@ -11069,13 +10980,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.conversation_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for conversation_id: {e}"
-                        )
-                    });
+                self.conversation_id = highlevel_runtime::builder::field(
+                    value,
+                    "conversation_id",
+                );
                 self
             }
             pub fn file_size<T>(mut self, value: T) -> Self
@@ -11083,11 +10991,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.file_size = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for file_size: {e}")
-                    });
+                self.file_size = highlevel_runtime::builder::field(value, "file_size");
                 self
             }
             pub fn filename<T>(mut self, value: T) -> Self
@@ -11095,11 +10999,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.filename = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for filename: {e}")
-                    });
+                self.filename = highlevel_runtime::builder::field(value, "filename");
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -11107,11 +11007,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
         }
@@ -11248,11 +11147,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_id: {e}")
-                    });
+                self.alt_id = highlevel_runtime::builder::field(value, "alt_id");
                 self
             }
             pub fn attachments<T>(mut self, value: T) -> Self
@@ -11260,11 +11155,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.attachments = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for attachments: {e}")
-                    });
+                self.attachments = highlevel_runtime::builder::field(
+                    value,
+                    "attachments",
+                );
                 self
             }
             pub fn call<T>(mut self, value: T) -> Self
@@ -11272,11 +11166,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::CallDataDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.call = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for call: {e}")
-                    });
+                self.call = highlevel_runtime::builder::field(value, "call");
                 self
             }
             pub fn contact_id<T>(mut self, value: T) -> Self
@@ -11284,11 +11174,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.contact_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for contact_id: {e}")
-                    });
+                self.contact_id = highlevel_runtime::builder::field(value, "contact_id");
                 self
             }
             pub fn conversation_id<T>(mut self, value: T) -> Self
@@ -11296,13 +11182,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.conversation_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for conversation_id: {e}"
-                        )
-                    });
+                self.conversation_id = highlevel_runtime::builder::field(
+                    value,
+                    "conversation_id",
+                );
                 self
             }
             pub fn conversation_provider_id<T>(mut self, value: T) -> Self
@@ -11310,13 +11193,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.conversation_provider_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for conversation_provider_id: {e}"
-                        )
-                    });
+                self.conversation_provider_id = highlevel_runtime::builder::field(
+                    value,
+                    "conversation_provider_id",
+                );
                 self
             }
             pub fn date<T>(mut self, value: T) -> Self
@@ -11326,11 +11206,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.date = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for date: {e}")
-                    });
+                self.date = highlevel_runtime::builder::field(value, "date");
                 self
             }
             pub fn direction<T>(mut self, value: T) -> Self
@@ -11340,11 +11216,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.direction = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for direction: {e}")
-                    });
+                self.direction = highlevel_runtime::builder::field(value, "direction");
                 self
             }
             pub fn email_bcc<T>(mut self, value: T) -> Self
@@ -11352,11 +11224,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.email_bcc = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for email_bcc: {e}")
-                    });
+                self.email_bcc = highlevel_runtime::builder::field(value, "email_bcc");
                 self
             }
             pub fn email_cc<T>(mut self, value: T) -> Self
@@ -11364,11 +11232,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.email_cc = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for email_cc: {e}")
-                    });
+                self.email_cc = highlevel_runtime::builder::field(value, "email_cc");
                 self
             }
             pub fn email_from<T>(mut self, value: T) -> Self
@@ -11376,11 +11240,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.email_from = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for email_from: {e}")
-                    });
+                self.email_from = highlevel_runtime::builder::field(value, "email_from");
                 self
             }
             pub fn email_message_id<T>(mut self, value: T) -> Self
@@ -11388,13 +11248,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.email_message_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for email_message_id: {e}"
-                        )
-                    });
+                self.email_message_id = highlevel_runtime::builder::field(
+                    value,
+                    "email_message_id",
+                );
                 self
             }
             pub fn email_to<T>(mut self, value: T) -> Self
@@ -11402,11 +11259,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.email_to = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for email_to: {e}")
-                    });
+                self.email_to = highlevel_runtime::builder::field(value, "email_to");
                 self
             }
             pub fn html<T>(mut self, value: T) -> Self
@@ -11414,11 +11267,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.html = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for html: {e}")
-                    });
+                self.html = highlevel_runtime::builder::field(value, "html");
                 self
             }
             pub fn message<T>(mut self, value: T) -> Self
@@ -11426,11 +11275,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.message = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for message: {e}")
-                    });
+                self.message = highlevel_runtime::builder::field(value, "message");
                 self
             }
             pub fn subject<T>(mut self, value: T) -> Self
@@ -11438,11 +11283,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.subject = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subject: {e}")
-                    });
+                self.subject = highlevel_runtime::builder::field(value, "subject");
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -11450,11 +11291,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::ProcessMessageBodyDtoType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
         }
@@ -11563,11 +11400,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_id: {e}")
-                    });
+                self.alt_id = highlevel_runtime::builder::field(value, "alt_id");
                 self
             }
             pub fn attachments<T>(mut self, value: T) -> Self
@@ -11575,11 +11408,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.attachments = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for attachments: {e}")
-                    });
+                self.attachments = highlevel_runtime::builder::field(
+                    value,
+                    "attachments",
+                );
                 self
             }
             pub fn call<T>(mut self, value: T) -> Self
@@ -11587,11 +11419,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::CallDataDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.call = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for call: {e}")
-                    });
+                self.call = highlevel_runtime::builder::field(value, "call");
                 self
             }
             pub fn conversation_id<T>(mut self, value: T) -> Self
@@ -11599,13 +11427,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.conversation_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for conversation_id: {e}"
-                        )
-                    });
+                self.conversation_id = highlevel_runtime::builder::field(
+                    value,
+                    "conversation_id",
+                );
                 self
             }
             pub fn conversation_provider_id<T>(mut self, value: T) -> Self
@@ -11613,13 +11438,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.conversation_provider_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for conversation_provider_id: {e}"
-                        )
-                    });
+                self.conversation_provider_id = highlevel_runtime::builder::field(
+                    value,
+                    "conversation_provider_id",
+                );
                 self
             }
             pub fn date<T>(mut self, value: T) -> Self
@@ -11629,11 +11451,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.date = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for date: {e}")
-                    });
+                self.date = highlevel_runtime::builder::field(value, "date");
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -11641,11 +11459,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::ProcessOutboundMessageBodyDtoType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
         }
@@ -11817,13 +11631,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.appointment_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for appointment_id: {e}"
-                        )
-                    });
+                self.appointment_id = highlevel_runtime::builder::field(
+                    value,
+                    "appointment_id",
+                );
                 self
             }
             pub fn attachments<T>(mut self, value: T) -> Self
@@ -11831,11 +11642,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.attachments = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for attachments: {e}")
-                    });
+                self.attachments = highlevel_runtime::builder::field(
+                    value,
+                    "attachments",
+                );
                 self
             }
             pub fn contact_id<T>(mut self, value: T) -> Self
@@ -11843,11 +11653,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.contact_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for contact_id: {e}")
-                    });
+                self.contact_id = highlevel_runtime::builder::field(value, "contact_id");
                 self
             }
             pub fn conversation_provider_id<T>(mut self, value: T) -> Self
@@ -11855,13 +11661,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.conversation_provider_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for conversation_provider_id: {e}"
-                        )
-                    });
+                self.conversation_provider_id = highlevel_runtime::builder::field(
+                    value,
+                    "conversation_provider_id",
+                );
                 self
             }
             pub fn custom_subtype_id<T>(mut self, value: T) -> Self
@@ -11869,13 +11672,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.custom_subtype_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for custom_subtype_id: {e}"
-                        )
-                    });
+                self.custom_subtype_id = highlevel_runtime::builder::field(
+                    value,
+                    "custom_subtype_id",
+                );
                 self
             }
             pub fn email_bcc<T>(mut self, value: T) -> Self
@@ -11883,11 +11683,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.email_bcc = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for email_bcc: {e}")
-                    });
+                self.email_bcc = highlevel_runtime::builder::field(value, "email_bcc");
                 self
             }
             pub fn email_cc<T>(mut self, value: T) -> Self
@@ -11895,11 +11691,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.email_cc = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for email_cc: {e}")
-                    });
+                self.email_cc = highlevel_runtime::builder::field(value, "email_cc");
                 self
             }
             pub fn email_from<T>(mut self, value: T) -> Self
@@ -11907,11 +11699,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.email_from = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for email_from: {e}")
-                    });
+                self.email_from = highlevel_runtime::builder::field(value, "email_from");
                 self
             }
             pub fn email_reply_mode<T>(mut self, value: T) -> Self
@@ -11921,13 +11709,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.email_reply_mode = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for email_reply_mode: {e}"
-                        )
-                    });
+                self.email_reply_mode = highlevel_runtime::builder::field(
+                    value,
+                    "email_reply_mode",
+                );
                 self
             }
             pub fn email_to<T>(mut self, value: T) -> Self
@@ -11935,11 +11720,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.email_to = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for email_to: {e}")
-                    });
+                self.email_to = highlevel_runtime::builder::field(value, "email_to");
                 self
             }
             pub fn forward<T>(mut self, value: T) -> Self
@@ -11949,11 +11730,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.forward = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for forward: {e}")
-                    });
+                self.forward = highlevel_runtime::builder::field(value, "forward");
                 self
             }
             pub fn from_number<T>(mut self, value: T) -> Self
@@ -11961,11 +11738,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.from_number = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for from_number: {e}")
-                    });
+                self.from_number = highlevel_runtime::builder::field(
+                    value,
+                    "from_number",
+                );
                 self
             }
             pub fn html<T>(mut self, value: T) -> Self
@@ -11973,11 +11749,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.html = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for html: {e}")
-                    });
+                self.html = highlevel_runtime::builder::field(value, "html");
                 self
             }
             pub fn message<T>(mut self, value: T) -> Self
@@ -11985,11 +11757,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.message = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for message: {e}")
-                    });
+                self.message = highlevel_runtime::builder::field(value, "message");
                 self
             }
             pub fn optimization_period<T>(mut self, value: T) -> Self
@@ -11999,13 +11767,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.optimization_period = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for optimization_period: {e}"
-                        )
-                    });
+                self.optimization_period = highlevel_runtime::builder::field(
+                    value,
+                    "optimization_period",
+                );
                 self
             }
             pub fn reply_message_id<T>(mut self, value: T) -> Self
@@ -12013,13 +11778,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.reply_message_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for reply_message_id: {e}"
-                        )
-                    });
+                self.reply_message_id = highlevel_runtime::builder::field(
+                    value,
+                    "reply_message_id",
+                );
                 self
             }
             pub fn scheduled_timestamp<T>(mut self, value: T) -> Self
@@ -12027,13 +11789,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.scheduled_timestamp = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for scheduled_timestamp: {e}"
-                        )
-                    });
+                self.scheduled_timestamp = highlevel_runtime::builder::field(
+                    value,
+                    "scheduled_timestamp",
+                );
                 self
             }
             pub fn status<T>(mut self, value: T) -> Self
@@ -12041,11 +11800,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::SendMessageBodyDtoStatus>,
                 T::Error: ::std::fmt::Display,
             {
-                self.status = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for status: {e}")
-                    });
+                self.status = highlevel_runtime::builder::field(value, "status");
                 self
             }
             pub fn sub_type<T>(mut self, value: T) -> Self
@@ -12053,11 +11808,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::serde_json::Value>,
                 T::Error: ::std::fmt::Display,
             {
-                self.sub_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for sub_type: {e}")
-                    });
+                self.sub_type = highlevel_runtime::builder::field(value, "sub_type");
                 self
             }
             pub fn subject<T>(mut self, value: T) -> Self
@@ -12065,11 +11816,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.subject = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subject: {e}")
-                    });
+                self.subject = highlevel_runtime::builder::field(value, "subject");
                 self
             }
             pub fn template_id<T>(mut self, value: T) -> Self
@@ -12077,11 +11824,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.template_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for template_id: {e}")
-                    });
+                self.template_id = highlevel_runtime::builder::field(
+                    value,
+                    "template_id",
+                );
                 self
             }
             pub fn thread_id<T>(mut self, value: T) -> Self
@@ -12089,11 +11835,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.thread_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for thread_id: {e}")
-                    });
+                self.thread_id = highlevel_runtime::builder::field(value, "thread_id");
                 self
             }
             pub fn to_number<T>(mut self, value: T) -> Self
@@ -12101,11 +11843,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.to_number = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for to_number: {e}")
-                    });
+                self.to_number = highlevel_runtime::builder::field(value, "to_number");
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -12113,11 +11851,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::SendMessageBodyDtoType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
             pub fn uses_native_scheduling_ai<T>(mut self, value: T) -> Self
@@ -12125,13 +11859,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.uses_native_scheduling_ai = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for uses_native_scheduling_ai: {e}"
-                        )
-                    });
+                self.uses_native_scheduling_ai = highlevel_runtime::builder::field(
+                    value,
+                    "uses_native_scheduling_ai",
+                );
                 self
             }
         }
@@ -12229,13 +11960,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.conversation_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for conversation_id: {e}"
-                        )
-                    });
+                self.conversation_id = highlevel_runtime::builder::field(
+                    value,
+                    "conversation_id",
+                );
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -12243,11 +11971,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn message<T>(mut self, value: T) -> Self
@@ -12255,11 +11982,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.message = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for message: {e}")
-                    });
+                self.message = highlevel_runtime::builder::field(value, "message");
                 self
             }
         }
@@ -12321,11 +12044,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.subtype_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subtype_id: {e}")
-                    });
+                self.subtype_id = highlevel_runtime::builder::field(value, "subtype_id");
                 self
             }
             pub fn subtype_name<T>(mut self, value: T) -> Self
@@ -12335,11 +12054,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.subtype_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subtype_name: {e}")
-                    });
+                self.subtype_name = highlevel_runtime::builder::field(
+                    value,
+                    "subtype_name",
+                );
                 self
             }
             pub fn subtype_status<T>(mut self, value: T) -> Self
@@ -12347,13 +12065,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::SubscriptionActionDtoSubtypeStatus>,
                 T::Error: ::std::fmt::Display,
             {
-                self.subtype_status = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for subtype_status: {e}"
-                        )
-                    });
+                self.subtype_status = highlevel_runtime::builder::field(
+                    value,
+                    "subtype_status",
+                );
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -12361,11 +12076,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::SubscriptionActionDtoType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
         }
@@ -12431,11 +12142,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.feedback = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for feedback: {e}")
-                    });
+                self.feedback = highlevel_runtime::builder::field(value, "feedback");
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -12443,11 +12150,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn starred<T>(mut self, value: T) -> Self
@@ -12455,11 +12161,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.starred = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for starred: {e}")
-                    });
+                self.starred = highlevel_runtime::builder::field(value, "starred");
                 self
             }
             pub fn unread_count<T>(mut self, value: T) -> Self
@@ -12467,11 +12169,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.unread_count = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for unread_count: {e}")
-                    });
+                self.unread_count = highlevel_runtime::builder::field(
+                    value,
+                    "unread_count",
+                );
                 self
             }
         }
@@ -12535,11 +12236,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.archived = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for archived: {e}")
-                    });
+                self.archived = highlevel_runtime::builder::field(value, "archived");
                 self
             }
             pub fn description<T>(mut self, value: T) -> Self
@@ -12549,11 +12246,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
+                self.description = highlevel_runtime::builder::field(
+                    value,
+                    "description",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -12563,11 +12259,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn resubscription_legal_form_id<T>(mut self, value: T) -> Self
@@ -12575,13 +12267,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.resubscription_legal_form_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for resubscription_legal_form_id: {e}"
-                        )
-                    });
+                self.resubscription_legal_form_id = highlevel_runtime::builder::field(
+                    value,
+                    "resubscription_legal_form_id",
+                );
                 self
             }
         }
@@ -12645,13 +12334,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.email_message_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for email_message_id: {e}"
-                        )
-                    });
+                self.email_message_id = highlevel_runtime::builder::field(
+                    value,
+                    "email_message_id",
+                );
                 self
             }
             pub fn error<T>(mut self, value: T) -> Self
@@ -12659,11 +12345,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::ErrorDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.error = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for error: {e}")
-                    });
+                self.error = highlevel_runtime::builder::field(value, "error");
                 self
             }
             pub fn recipients<T>(mut self, value: T) -> Self
@@ -12671,11 +12353,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.recipients = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for recipients: {e}")
-                    });
+                self.recipients = highlevel_runtime::builder::field(value, "recipients");
                 self
             }
             pub fn status<T>(mut self, value: T) -> Self
@@ -12683,11 +12361,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::UpdateMessageStatusDtoStatus>,
                 T::Error: ::std::fmt::Display,
             {
-                self.status = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for status: {e}")
-                    });
+                self.status = highlevel_runtime::builder::field(value, "status");
                 self
             }
         }
@@ -12760,11 +12434,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.contact_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for contact_id: {e}")
-                    });
+                self.contact_id = highlevel_runtime::builder::field(value, "contact_id");
                 self
             }
             pub fn email<T>(mut self, value: T) -> Self
@@ -12772,11 +12442,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.email = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for email: {e}")
-                    });
+                self.email = highlevel_runtime::builder::field(value, "email");
                 self
             }
             pub fn legal_description<T>(mut self, value: T) -> Self
@@ -12784,13 +12450,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.legal_description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for legal_description: {e}"
-                        )
-                    });
+                self.legal_description = highlevel_runtime::builder::field(
+                    value,
+                    "legal_description",
+                );
                 self
             }
             pub fn legal_reason<T>(mut self, value: T) -> Self
@@ -12798,11 +12461,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.legal_reason = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for legal_reason: {e}")
-                    });
+                self.legal_reason = highlevel_runtime::builder::field(
+                    value,
+                    "legal_reason",
+                );
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -12810,11 +12472,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn subscription_action<T>(mut self, value: T) -> Self
@@ -12822,13 +12483,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::SubscriptionActionDto>,
                 T::Error: ::std::fmt::Display,
             {
-                self.subscription_action = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for subscription_action: {e}"
-                        )
-                    });
+                self.subscription_action = highlevel_runtime::builder::field(
+                    value,
+                    "subscription_action",
+                );
                 self
             }
         }
@@ -12898,13 +12556,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.conversation_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for conversation_id: {e}"
-                        )
-                    });
+                self.conversation_id = highlevel_runtime::builder::field(
+                    value,
+                    "conversation_id",
+                );
                 self
             }
             pub fn is_typing<T>(mut self, value: T) -> Self
@@ -12912,11 +12567,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.is_typing = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for is_typing: {e}")
-                    });
+                self.is_typing = highlevel_runtime::builder::field(value, "is_typing");
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -12924,11 +12575,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn visitor_id<T>(mut self, value: T) -> Self
@@ -12936,11 +12586,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.visitor_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for visitor_id: {e}")
-                    });
+                self.visitor_id = highlevel_runtime::builder::field(value, "visitor_id");
                 self
             }
         }

@@ -1235,11 +1235,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::PostInterface>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.posts = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for posts: {e}")
-                    });
+                self.posts = highlevel_runtime::builder::field(value, "posts");
                 self
             }
             pub fn sub_categories<T>(mut self, value: T) -> Self
@@ -1247,13 +1243,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::SubCategoryInterface>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.sub_categories = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for sub_categories: {e}"
-                        )
-                    });
+                self.sub_categories = highlevel_runtime::builder::field(
+                    value,
+                    "sub_categories",
+                );
                 self
             }
             pub fn thumbnail_url<T>(mut self, value: T) -> Self
@@ -1261,11 +1254,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.thumbnail_url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for thumbnail_url: {e}")
-                    });
+                self.thumbnail_url = highlevel_runtime::builder::field(
+                    value,
+                    "thumbnail_url",
+                );
                 self
             }
             pub fn title<T>(mut self, value: T) -> Self
@@ -1273,11 +1265,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.title = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for title: {e}")
-                    });
+                self.title = highlevel_runtime::builder::field(value, "title");
                 self
             }
             pub fn visibility<T>(mut self, value: T) -> Self
@@ -1285,11 +1273,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::Visibility>,
                 T::Error: ::std::fmt::Display,
             {
-                self.visibility = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for visibility: {e}")
-                    });
+                self.visibility = highlevel_runtime::builder::field(value, "visibility");
                 self
             }
         }
@@ -1340,11 +1324,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
+                self.description = highlevel_runtime::builder::field(
+                    value,
+                    "description",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -1352,11 +1335,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
         }
@@ -1423,13 +1402,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.bucket_video_url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for bucket_video_url: {e}"
-                        )
-                    });
+                self.bucket_video_url = highlevel_runtime::builder::field(
+                    value,
+                    "bucket_video_url",
+                );
                 self
             }
             pub fn content_type<T>(mut self, value: T) -> Self
@@ -1437,11 +1413,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::ContentType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.content_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for content_type: {e}")
-                    });
+                self.content_type = highlevel_runtime::builder::field(
+                    value,
+                    "content_type",
+                );
                 self
             }
             pub fn description<T>(mut self, value: T) -> Self
@@ -1449,11 +1424,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
+                self.description = highlevel_runtime::builder::field(
+                    value,
+                    "description",
+                );
                 self
             }
             pub fn post_materials<T>(mut self, value: T) -> Self
@@ -1463,13 +1437,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.post_materials = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for post_materials: {e}"
-                        )
-                    });
+                self.post_materials = highlevel_runtime::builder::field(
+                    value,
+                    "post_materials",
+                );
                 self
             }
             pub fn thumbnail_url<T>(mut self, value: T) -> Self
@@ -1477,11 +1448,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.thumbnail_url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for thumbnail_url: {e}")
-                    });
+                self.thumbnail_url = highlevel_runtime::builder::field(
+                    value,
+                    "thumbnail_url",
+                );
                 self
             }
             pub fn title<T>(mut self, value: T) -> Self
@@ -1489,11 +1459,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.title = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for title: {e}")
-                    });
+                self.title = highlevel_runtime::builder::field(value, "title");
                 self
             }
             pub fn visibility<T>(mut self, value: T) -> Self
@@ -1501,11 +1467,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::Visibility>,
                 T::Error: ::std::fmt::Display,
             {
-                self.visibility = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for visibility: {e}")
-                    });
+                self.visibility = highlevel_runtime::builder::field(value, "visibility");
                 self
             }
         }
@@ -1559,11 +1521,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.title = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for title: {e}")
-                    });
+                self.title = highlevel_runtime::builder::field(value, "title");
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -1571,11 +1529,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::Type>,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
             pub fn url<T>(mut self, value: T) -> Self
@@ -1583,11 +1537,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for url: {e}")
-                    });
+                self.url = highlevel_runtime::builder::field(value, "url");
                 self
             }
         }
@@ -1651,11 +1601,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::CategoryInterface>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.categories = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for categories: {e}")
-                    });
+                self.categories = highlevel_runtime::builder::field(value, "categories");
                 self
             }
             pub fn description<T>(mut self, value: T) -> Self
@@ -1663,11 +1609,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
+                self.description = highlevel_runtime::builder::field(
+                    value,
+                    "description",
+                );
                 self
             }
             pub fn image_url<T>(mut self, value: T) -> Self
@@ -1675,11 +1620,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.image_url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for image_url: {e}")
-                    });
+                self.image_url = highlevel_runtime::builder::field(value, "image_url");
                 self
             }
             pub fn instructor_details<T>(mut self, value: T) -> Self
@@ -1689,13 +1630,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.instructor_details = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for instructor_details: {e}"
-                        )
-                    });
+                self.instructor_details = highlevel_runtime::builder::field(
+                    value,
+                    "instructor_details",
+                );
                 self
             }
             pub fn title<T>(mut self, value: T) -> Self
@@ -1703,11 +1641,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.title = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for title: {e}")
-                    });
+                self.title = highlevel_runtime::builder::field(value, "title");
                 self
             }
         }
@@ -1766,11 +1700,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn products<T>(mut self, value: T) -> Self
@@ -1778,11 +1711,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::ProductInterface>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.products = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for products: {e}")
-                    });
+                self.products = highlevel_runtime::builder::field(value, "products");
                 self
             }
             pub fn user_id<T>(mut self, value: T) -> Self
@@ -1790,11 +1719,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.user_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for user_id: {e}")
-                    });
+                self.user_id = highlevel_runtime::builder::field(value, "user_id");
                 self
             }
         }
@@ -1850,11 +1775,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::PostInterface>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.posts = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for posts: {e}")
-                    });
+                self.posts = highlevel_runtime::builder::field(value, "posts");
                 self
             }
             pub fn thumbnail_url<T>(mut self, value: T) -> Self
@@ -1862,11 +1783,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.thumbnail_url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for thumbnail_url: {e}")
-                    });
+                self.thumbnail_url = highlevel_runtime::builder::field(
+                    value,
+                    "thumbnail_url",
+                );
                 self
             }
             pub fn title<T>(mut self, value: T) -> Self
@@ -1874,11 +1794,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.title = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for title: {e}")
-                    });
+                self.title = highlevel_runtime::builder::field(value, "title");
                 self
             }
             pub fn visibility<T>(mut self, value: T) -> Self
@@ -1886,11 +1802,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::Visibility>,
                 T::Error: ::std::fmt::Display,
             {
-                self.visibility = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for visibility: {e}")
-                    });
+                self.visibility = highlevel_runtime::builder::field(value, "visibility");
                 self
             }
         }

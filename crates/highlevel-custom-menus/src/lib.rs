@@ -2060,11 +2060,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.allow_camera = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for allow_camera: {e}")
-                    });
+                self.allow_camera = highlevel_runtime::builder::field(
+                    value,
+                    "allow_camera",
+                );
                 self
             }
             pub fn allow_microphone<T>(mut self, value: T) -> Self
@@ -2072,13 +2071,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.allow_microphone = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for allow_microphone: {e}"
-                        )
-                    });
+                self.allow_microphone = highlevel_runtime::builder::field(
+                    value,
+                    "allow_microphone",
+                );
                 self
             }
             pub fn icon<T>(mut self, value: T) -> Self
@@ -2086,11 +2082,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::IconSchema>,
                 T::Error: ::std::fmt::Display,
             {
-                self.icon = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for icon: {e}")
-                    });
+                self.icon = highlevel_runtime::builder::field(value, "icon");
                 self
             }
             pub fn locations<T>(mut self, value: T) -> Self
@@ -2098,11 +2090,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.locations = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for locations: {e}")
-                    });
+                self.locations = highlevel_runtime::builder::field(value, "locations");
                 self
             }
             pub fn open_mode<T>(mut self, value: T) -> Self
@@ -2110,11 +2098,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::CreateCustomMenuDtoOpenMode>,
                 T::Error: ::std::fmt::Display,
             {
-                self.open_mode = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for open_mode: {e}")
-                    });
+                self.open_mode = highlevel_runtime::builder::field(value, "open_mode");
                 self
             }
             pub fn show_on_company<T>(mut self, value: T) -> Self
@@ -2122,13 +2106,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.show_on_company = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for show_on_company: {e}"
-                        )
-                    });
+                self.show_on_company = highlevel_runtime::builder::field(
+                    value,
+                    "show_on_company",
+                );
                 self
             }
             pub fn show_on_location<T>(mut self, value: T) -> Self
@@ -2136,13 +2117,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.show_on_location = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for show_on_location: {e}"
-                        )
-                    });
+                self.show_on_location = highlevel_runtime::builder::field(
+                    value,
+                    "show_on_location",
+                );
                 self
             }
             pub fn show_to_all_locations<T>(mut self, value: T) -> Self
@@ -2150,13 +2128,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.show_to_all_locations = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for show_to_all_locations: {e}"
-                        )
-                    });
+                self.show_to_all_locations = highlevel_runtime::builder::field(
+                    value,
+                    "show_to_all_locations",
+                );
                 self
             }
             pub fn title<T>(mut self, value: T) -> Self
@@ -2164,11 +2139,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.title = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for title: {e}")
-                    });
+                self.title = highlevel_runtime::builder::field(value, "title");
                 self
             }
             pub fn url<T>(mut self, value: T) -> Self
@@ -2176,11 +2147,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for url: {e}")
-                    });
+                self.url = highlevel_runtime::builder::field(value, "url");
                 self
             }
             pub fn user_role<T>(mut self, value: T) -> Self
@@ -2188,11 +2155,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::CreateCustomMenuDtoUserRole>,
                 T::Error: ::std::fmt::Display,
             {
-                self.user_role = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for user_role: {e}")
-                    });
+                self.user_role = highlevel_runtime::builder::field(value, "user_role");
                 self
             }
         }
@@ -2256,11 +2219,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::IconSchemaFontFamily>,
                 T::Error: ::std::fmt::Display,
             {
-                self.font_family = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for font_family: {e}")
-                    });
+                self.font_family = highlevel_runtime::builder::field(
+                    value,
+                    "font_family",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -2268,11 +2230,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
         }
@@ -2322,11 +2280,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.font_family = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for font_family: {e}")
-                    });
+                self.font_family = highlevel_runtime::builder::field(
+                    value,
+                    "font_family",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -2334,11 +2291,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
         }
@@ -2422,11 +2375,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.allow_camera = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for allow_camera: {e}")
-                    });
+                self.allow_camera = highlevel_runtime::builder::field(
+                    value,
+                    "allow_camera",
+                );
                 self
             }
             pub fn allow_microphone<T>(mut self, value: T) -> Self
@@ -2434,13 +2386,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.allow_microphone = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for allow_microphone: {e}"
-                        )
-                    });
+                self.allow_microphone = highlevel_runtime::builder::field(
+                    value,
+                    "allow_microphone",
+                );
                 self
             }
             pub fn icon<T>(mut self, value: T) -> Self
@@ -2450,11 +2399,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.icon = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for icon: {e}")
-                    });
+                self.icon = highlevel_runtime::builder::field(value, "icon");
                 self
             }
             pub fn locations<T>(mut self, value: T) -> Self
@@ -2462,11 +2407,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.locations = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for locations: {e}")
-                    });
+                self.locations = highlevel_runtime::builder::field(value, "locations");
                 self
             }
             pub fn open_mode<T>(mut self, value: T) -> Self
@@ -2476,11 +2417,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.open_mode = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for open_mode: {e}")
-                    });
+                self.open_mode = highlevel_runtime::builder::field(value, "open_mode");
                 self
             }
             pub fn show_on_company<T>(mut self, value: T) -> Self
@@ -2488,13 +2425,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.show_on_company = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for show_on_company: {e}"
-                        )
-                    });
+                self.show_on_company = highlevel_runtime::builder::field(
+                    value,
+                    "show_on_company",
+                );
                 self
             }
             pub fn show_on_location<T>(mut self, value: T) -> Self
@@ -2502,13 +2436,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.show_on_location = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for show_on_location: {e}"
-                        )
-                    });
+                self.show_on_location = highlevel_runtime::builder::field(
+                    value,
+                    "show_on_location",
+                );
                 self
             }
             pub fn show_to_all_locations<T>(mut self, value: T) -> Self
@@ -2516,13 +2447,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.show_to_all_locations = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for show_to_all_locations: {e}"
-                        )
-                    });
+                self.show_to_all_locations = highlevel_runtime::builder::field(
+                    value,
+                    "show_to_all_locations",
+                );
                 self
             }
             pub fn title<T>(mut self, value: T) -> Self
@@ -2530,11 +2458,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.title = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for title: {e}")
-                    });
+                self.title = highlevel_runtime::builder::field(value, "title");
                 self
             }
             pub fn url<T>(mut self, value: T) -> Self
@@ -2542,11 +2466,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for url: {e}")
-                    });
+                self.url = highlevel_runtime::builder::field(value, "url");
                 self
             }
             pub fn user_role<T>(mut self, value: T) -> Self
@@ -2556,11 +2476,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.user_role = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for user_role: {e}")
-                    });
+                self.user_role = highlevel_runtime::builder::field(value, "user_role");
                 self
             }
         }

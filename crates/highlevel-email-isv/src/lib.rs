@@ -1010,11 +1010,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::VerificationBodyDtoType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
             pub fn verify<T>(mut self, value: T) -> Self
@@ -1022,11 +1018,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.verify = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for verify: {e}")
-                    });
+                self.verify = highlevel_runtime::builder::field(value, "verify");
                 self
             }
         }

@@ -2382,13 +2382,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::CreateBuilderDtoBuilderVersion>,
                 T::Error: ::std::fmt::Display,
             {
-                self.builder_version = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for builder_version: {e}"
-                        )
-                    });
+                self.builder_version = highlevel_runtime::builder::field(
+                    value,
+                    "builder_version",
+                );
                 self
             }
             pub fn import_provider<T>(mut self, value: T) -> Self
@@ -2396,13 +2393,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::CreateBuilderDtoImportProvider>,
                 T::Error: ::std::fmt::Display,
             {
-                self.import_provider = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for import_provider: {e}"
-                        )
-                    });
+                self.import_provider = highlevel_runtime::builder::field(
+                    value,
+                    "import_provider",
+                );
                 self
             }
             pub fn import_url<T>(mut self, value: T) -> Self
@@ -2410,11 +2404,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.import_url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for import_url: {e}")
-                    });
+                self.import_url = highlevel_runtime::builder::field(value, "import_url");
                 self
             }
             pub fn is_plain_text<T>(mut self, value: T) -> Self
@@ -2422,11 +2412,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.is_plain_text = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for is_plain_text: {e}")
-                    });
+                self.is_plain_text = highlevel_runtime::builder::field(
+                    value,
+                    "is_plain_text",
+                );
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -2434,11 +2423,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -2446,11 +2434,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn parent_id<T>(mut self, value: T) -> Self
@@ -2458,11 +2442,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.parent_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for parent_id: {e}")
-                    });
+                self.parent_id = highlevel_runtime::builder::field(value, "parent_id");
                 self
             }
             pub fn template_data_url<T>(mut self, value: T) -> Self
@@ -2470,13 +2450,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.template_data_url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for template_data_url: {e}"
-                        )
-                    });
+                self.template_data_url = highlevel_runtime::builder::field(
+                    value,
+                    "template_data_url",
+                );
                 self
             }
             pub fn template_source<T>(mut self, value: T) -> Self
@@ -2484,13 +2461,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.template_source = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for template_source: {e}"
-                        )
-                    });
+                self.template_source = highlevel_runtime::builder::field(
+                    value,
+                    "template_source",
+                );
                 self
             }
             pub fn title<T>(mut self, value: T) -> Self
@@ -2498,11 +2472,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.title = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for title: {e}")
-                    });
+                self.title = highlevel_runtime::builder::field(value, "title");
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -2510,11 +2480,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::CreateBuilderDtoType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
             pub fn updated_by<T>(mut self, value: T) -> Self
@@ -2522,11 +2488,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.updated_by = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for updated_by: {e}")
-                    });
+                self.updated_by = highlevel_runtime::builder::field(value, "updated_by");
                 self
             }
         }
@@ -2603,11 +2565,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.attrs = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for attrs: {e}")
-                    });
+                self.attrs = highlevel_runtime::builder::field(value, "attrs");
                 self
             }
             pub fn elements<T>(mut self, value: T) -> Self
@@ -2615,11 +2573,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.elements = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for elements: {e}")
-                    });
+                self.elements = highlevel_runtime::builder::field(value, "elements");
                 self
             }
             pub fn template_settings<T>(mut self, value: T) -> Self
@@ -2627,13 +2581,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::TemplateSettings>,
                 T::Error: ::std::fmt::Display,
             {
-                self.template_settings = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for template_settings: {e}"
-                        )
-                    });
+                self.template_settings = highlevel_runtime::builder::field(
+                    value,
+                    "template_settings",
+                );
                 self
             }
         }
@@ -2707,11 +2658,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::IBuilderJsonMapper>,
                 T::Error: ::std::fmt::Display,
             {
-                self.dnd = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for dnd: {e}")
-                    });
+                self.dnd = highlevel_runtime::builder::field(value, "dnd");
                 self
             }
             pub fn editor_type<T>(mut self, value: T) -> Self
@@ -2719,11 +2666,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::SaveBuilderDataDtoEditorType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.editor_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for editor_type: {e}")
-                    });
+                self.editor_type = highlevel_runtime::builder::field(
+                    value,
+                    "editor_type",
+                );
                 self
             }
             pub fn html<T>(mut self, value: T) -> Self
@@ -2731,11 +2677,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.html = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for html: {e}")
-                    });
+                self.html = highlevel_runtime::builder::field(value, "html");
                 self
             }
             pub fn is_plain_text<T>(mut self, value: T) -> Self
@@ -2743,11 +2685,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.is_plain_text = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for is_plain_text: {e}")
-                    });
+                self.is_plain_text = highlevel_runtime::builder::field(
+                    value,
+                    "is_plain_text",
+                );
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -2755,11 +2696,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn preview_text<T>(mut self, value: T) -> Self
@@ -2767,11 +2707,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.preview_text = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for preview_text: {e}")
-                    });
+                self.preview_text = highlevel_runtime::builder::field(
+                    value,
+                    "preview_text",
+                );
                 self
             }
             pub fn template_id<T>(mut self, value: T) -> Self
@@ -2779,11 +2718,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.template_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for template_id: {e}")
-                    });
+                self.template_id = highlevel_runtime::builder::field(
+                    value,
+                    "template_id",
+                );
                 self
             }
             pub fn updated_by<T>(mut self, value: T) -> Self
@@ -2791,11 +2729,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.updated_by = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for updated_by: {e}")
-                    });
+                self.updated_by = highlevel_runtime::builder::field(value, "updated_by");
                 self
             }
         }

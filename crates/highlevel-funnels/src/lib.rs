@@ -1133,11 +1133,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::CreateRedirectParamsAction>,
                 T::Error: ::std::fmt::Display,
             {
-                self.action = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for action: {e}")
-                    });
+                self.action = highlevel_runtime::builder::field(value, "action");
                 self
             }
             pub fn domain<T>(mut self, value: T) -> Self
@@ -1145,11 +1141,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.domain = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for domain: {e}")
-                    });
+                self.domain = highlevel_runtime::builder::field(value, "domain");
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -1157,11 +1149,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn path<T>(mut self, value: T) -> Self
@@ -1169,11 +1160,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.path = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for path: {e}")
-                    });
+                self.path = highlevel_runtime::builder::field(value, "path");
                 self
             }
             pub fn target<T>(mut self, value: T) -> Self
@@ -1181,11 +1168,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.target = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for target: {e}")
-                    });
+                self.target = highlevel_runtime::builder::field(value, "target");
                 self
             }
         }
@@ -1242,11 +1225,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::UpdateRedirectParamsAction>,
                 T::Error: ::std::fmt::Display,
             {
-                self.action = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for action: {e}")
-                    });
+                self.action = highlevel_runtime::builder::field(value, "action");
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -1254,11 +1233,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn target<T>(mut self, value: T) -> Self
@@ -1266,11 +1244,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.target = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for target: {e}")
-                    });
+                self.target = highlevel_runtime::builder::field(value, "target");
                 self
             }
         }

@@ -28749,11 +28749,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.email = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for email: {e}")
-                    });
+                self.email = highlevel_runtime::builder::field(value, "email");
                 self
             }
         }
@@ -28816,11 +28812,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.address_line1 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for address_line1: {e}")
-                    });
+                self.address_line1 = highlevel_runtime::builder::field(
+                    value,
+                    "address_line1",
+                );
                 self
             }
             pub fn address_line2<T>(mut self, value: T) -> Self
@@ -28828,11 +28823,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.address_line2 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for address_line2: {e}")
-                    });
+                self.address_line2 = highlevel_runtime::builder::field(
+                    value,
+                    "address_line2",
+                );
                 self
             }
             pub fn city<T>(mut self, value: T) -> Self
@@ -28840,11 +28834,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.city = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for city: {e}")
-                    });
+                self.city = highlevel_runtime::builder::field(value, "city");
                 self
             }
             pub fn country_code<T>(mut self, value: T) -> Self
@@ -28852,11 +28842,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.country_code = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for country_code: {e}")
-                    });
+                self.country_code = highlevel_runtime::builder::field(
+                    value,
+                    "country_code",
+                );
                 self
             }
             pub fn postal_code<T>(mut self, value: T) -> Self
@@ -28864,11 +28853,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.postal_code = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for postal_code: {e}")
-                    });
+                self.postal_code = highlevel_runtime::builder::field(
+                    value,
+                    "postal_code",
+                );
                 self
             }
             pub fn state<T>(mut self, value: T) -> Self
@@ -28876,11 +28864,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.state = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for state: {e}")
-                    });
+                self.state = highlevel_runtime::builder::field(value, "state");
                 self
             }
         }
@@ -28930,11 +28914,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_id: {e}")
-                    });
+                self.alt_id = highlevel_runtime::builder::field(value, "alt_id");
                 self
             }
             pub fn alt_type<T>(mut self, value: T) -> Self
@@ -28942,11 +28922,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::AltDtoAltType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_type: {e}")
-                    });
+                self.alt_type = highlevel_runtime::builder::field(value, "alt_type");
                 self
             }
         }
@@ -28994,9 +28970,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -29004,11 +28978,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn size<T>(mut self, value: T) -> Self
@@ -29016,11 +28986,7 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.size = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for size: {e}")
-                    });
+                self.size = highlevel_runtime::builder::field(value, "size");
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -29028,11 +28994,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
             pub fn url<T>(mut self, value: T) -> Self
@@ -29040,11 +29002,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for url: {e}")
-                    });
+                self.url = highlevel_runtime::builder::field(value, "url");
                 self
             }
         }
@@ -29095,13 +29053,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.direct_payments = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for direct_payments: {e}"
-                        )
-                    });
+                self.direct_payments = highlevel_runtime::builder::field(
+                    value,
+                    "direct_payments",
+                );
                 self
             }
             pub fn enabled<T>(mut self, value: T) -> Self
@@ -29109,11 +29064,7 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.enabled = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for enabled: {e}")
-                    });
+                self.enabled = highlevel_runtime::builder::field(value, "enabled");
                 self
             }
         }
@@ -29205,13 +29156,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.bacs_direct_debit = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for bacs_direct_debit: {e}"
-                        )
-                    });
+                self.bacs_direct_debit = highlevel_runtime::builder::field(
+                    value,
+                    "bacs_direct_debit",
+                );
                 self
             }
             pub fn becs_direct_debit<T>(mut self, value: T) -> Self
@@ -29221,13 +29169,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.becs_direct_debit = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for becs_direct_debit: {e}"
-                        )
-                    });
+                self.becs_direct_debit = highlevel_runtime::builder::field(
+                    value,
+                    "becs_direct_debit",
+                );
                 self
             }
             pub fn card<T>(mut self, value: T) -> Self
@@ -29235,11 +29180,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::CardDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.card = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for card: {e}")
-                    });
+                self.card = highlevel_runtime::builder::field(value, "card");
                 self
             }
             pub fn card_id<T>(mut self, value: T) -> Self
@@ -29247,11 +29188,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.card_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for card_id: {e}")
-                    });
+                self.card_id = highlevel_runtime::builder::field(value, "card_id");
                 self
             }
             pub fn customer_id<T>(mut self, value: T) -> Self
@@ -29259,11 +29196,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.customer_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for customer_id: {e}")
-                    });
+                self.customer_id = highlevel_runtime::builder::field(
+                    value,
+                    "customer_id",
+                );
                 self
             }
             pub fn enable<T>(mut self, value: T) -> Self
@@ -29271,11 +29207,7 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.enable = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for enable: {e}")
-                    });
+                self.enable = highlevel_runtime::builder::field(value, "enable");
                 self
             }
             pub fn payment_method_id<T>(mut self, value: T) -> Self
@@ -29283,13 +29215,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.payment_method_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for payment_method_id: {e}"
-                        )
-                    });
+                self.payment_method_id = highlevel_runtime::builder::field(
+                    value,
+                    "payment_method_id",
+                );
                 self
             }
             pub fn provider<T>(mut self, value: T) -> Self
@@ -29299,11 +29228,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.provider = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for provider: {e}")
-                    });
+                self.provider = highlevel_runtime::builder::field(value, "provider");
                 self
             }
             pub fn sepa_direct_debit<T>(mut self, value: T) -> Self
@@ -29313,13 +29238,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.sepa_direct_debit = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for sepa_direct_debit: {e}"
-                        )
-                    });
+                self.sepa_direct_debit = highlevel_runtime::builder::field(
+                    value,
+                    "sepa_direct_debit",
+                );
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -29327,11 +29249,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
             pub fn us_bank_account<T>(mut self, value: T) -> Self
@@ -29341,13 +29259,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.us_bank_account = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for us_bank_account: {e}"
-                        )
-                    });
+                self.us_bank_account = highlevel_runtime::builder::field(
+                    value,
+                    "us_bank_account",
+                );
                 self
             }
         }
@@ -29419,11 +29334,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_id: {e}")
-                    });
+                self.alt_id = highlevel_runtime::builder::field(value, "alt_id");
                 self
             }
             pub fn alt_type<T>(mut self, value: T) -> Self
@@ -29431,11 +29342,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::AutoPaymentScheduleDtoAltType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_type: {e}")
-                    });
+                self.alt_type = highlevel_runtime::builder::field(value, "alt_type");
                 self
             }
             pub fn auto_payment<T>(mut self, value: T) -> Self
@@ -29443,11 +29350,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::AutoPaymentDetailsDto>,
                 T::Error: ::std::fmt::Display,
             {
-                self.auto_payment = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for auto_payment: {e}")
-                    });
+                self.auto_payment = highlevel_runtime::builder::field(
+                    value,
+                    "auto_payment",
+                );
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -29455,9 +29361,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
         }
@@ -29508,11 +29412,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.last4 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for last4: {e}")
-                    });
+                self.last4 = highlevel_runtime::builder::field(value, "last4");
                 self
             }
             pub fn sort_code<T>(mut self, value: T) -> Self
@@ -29520,11 +29420,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.sort_code = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for sort_code: {e}")
-                    });
+                self.sort_code = highlevel_runtime::builder::field(value, "sort_code");
                 self
             }
         }
@@ -29569,11 +29465,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.bsb_number = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for bsb_number: {e}")
-                    });
+                self.bsb_number = highlevel_runtime::builder::field(value, "bsb_number");
                 self
             }
             pub fn last4<T>(mut self, value: T) -> Self
@@ -29581,11 +29473,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.last4 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for last4: {e}")
-                    });
+                self.last4 = highlevel_runtime::builder::field(value, "last4");
                 self
             }
         }
@@ -29653,11 +29541,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::AddressDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.address = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for address: {e}")
-                    });
+                self.address = highlevel_runtime::builder::field(value, "address");
                 self
             }
             pub fn custom_values<T>(mut self, value: T) -> Self
@@ -29665,11 +29549,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.custom_values = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for custom_values: {e}")
-                    });
+                self.custom_values = highlevel_runtime::builder::field(
+                    value,
+                    "custom_values",
+                );
                 self
             }
             pub fn logo_url<T>(mut self, value: T) -> Self
@@ -29677,11 +29560,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.logo_url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for logo_url: {e}")
-                    });
+                self.logo_url = highlevel_runtime::builder::field(value, "logo_url");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -29689,11 +29568,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn phone_no<T>(mut self, value: T) -> Self
@@ -29701,11 +29576,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.phone_no = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for phone_no: {e}")
-                    });
+                self.phone_no = highlevel_runtime::builder::field(value, "phone_no");
                 self
             }
             pub fn website<T>(mut self, value: T) -> Self
@@ -29713,11 +29584,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.website = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for website: {e}")
-                    });
+                self.website = highlevel_runtime::builder::field(value, "website");
                 self
             }
         }
@@ -29770,11 +29637,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_id: {e}")
-                    });
+                self.alt_id = highlevel_runtime::builder::field(value, "alt_id");
                 self
             }
             pub fn alt_type<T>(mut self, value: T) -> Self
@@ -29782,11 +29645,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::CancelInvoiceScheduleDtoAltType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_type: {e}")
-                    });
+                self.alt_type = highlevel_runtime::builder::field(value, "alt_type");
                 self
             }
         }
@@ -29830,11 +29689,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.brand = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for brand: {e}")
-                    });
+                self.brand = highlevel_runtime::builder::field(value, "brand");
                 self
             }
             pub fn last4<T>(mut self, value: T) -> Self
@@ -29842,11 +29697,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.last4 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for last4: {e}")
-                    });
+                self.last4 = highlevel_runtime::builder::field(value, "last4");
                 self
             }
         }
@@ -29886,11 +29737,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.number = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for number: {e}")
-                    });
+                self.number = highlevel_runtime::builder::field(value, "number");
                 self
             }
         }
@@ -29953,13 +29800,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::AdditionalEmailsDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.additional_emails = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for additional_emails: {e}"
-                        )
-                    });
+                self.additional_emails = highlevel_runtime::builder::field(
+                    value,
+                    "additional_emails",
+                );
                 self
             }
             pub fn address<T>(mut self, value: T) -> Self
@@ -29967,11 +29811,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::AddressDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.address = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for address: {e}")
-                    });
+                self.address = highlevel_runtime::builder::field(value, "address");
                 self
             }
             pub fn company_name<T>(mut self, value: T) -> Self
@@ -29979,11 +29819,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.company_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for company_name: {e}")
-                    });
+                self.company_name = highlevel_runtime::builder::field(
+                    value,
+                    "company_name",
+                );
                 self
             }
             pub fn custom_fields<T>(mut self, value: T) -> Self
@@ -29991,11 +29830,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.custom_fields = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for custom_fields: {e}")
-                    });
+                self.custom_fields = highlevel_runtime::builder::field(
+                    value,
+                    "custom_fields",
+                );
                 self
             }
             pub fn email<T>(mut self, value: T) -> Self
@@ -30003,11 +29841,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.email = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for email: {e}")
-                    });
+                self.email = highlevel_runtime::builder::field(value, "email");
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -30015,9 +29849,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -30025,11 +29857,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn phone_no<T>(mut self, value: T) -> Self
@@ -30037,11 +29865,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.phone_no = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for phone_no: {e}")
-                    });
+                self.phone_no = highlevel_runtime::builder::field(value, "phone_no");
                 self
             }
         }
@@ -30209,11 +30033,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_id: {e}")
-                    });
+                self.alt_id = highlevel_runtime::builder::field(value, "alt_id");
                 self
             }
             pub fn alt_type<T>(mut self, value: T) -> Self
@@ -30221,11 +30041,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::CreateEstimatesDtoAltType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_type: {e}")
-                    });
+                self.alt_type = highlevel_runtime::builder::field(value, "alt_type");
                 self
             }
             pub fn attachments<T>(mut self, value: T) -> Self
@@ -30233,11 +30049,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::AttachmentsDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.attachments = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for attachments: {e}")
-                    });
+                self.attachments = highlevel_runtime::builder::field(
+                    value,
+                    "attachments",
+                );
                 self
             }
             pub fn auto_invoice<T>(mut self, value: T) -> Self
@@ -30247,11 +30062,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.auto_invoice = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for auto_invoice: {e}")
-                    });
+                self.auto_invoice = highlevel_runtime::builder::field(
+                    value,
+                    "auto_invoice",
+                );
                 self
             }
             pub fn automatic_taxes_enabled<T>(mut self, value: T) -> Self
@@ -30259,13 +30073,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.automatic_taxes_enabled = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for automatic_taxes_enabled: {e}"
-                        )
-                    });
+                self.automatic_taxes_enabled = highlevel_runtime::builder::field(
+                    value,
+                    "automatic_taxes_enabled",
+                );
                 self
             }
             pub fn business_details<T>(mut self, value: T) -> Self
@@ -30273,13 +30084,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::BusinessDetailsDto>,
                 T::Error: ::std::fmt::Display,
             {
-                self.business_details = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for business_details: {e}"
-                        )
-                    });
+                self.business_details = highlevel_runtime::builder::field(
+                    value,
+                    "business_details",
+                );
                 self
             }
             pub fn contact_details<T>(mut self, value: T) -> Self
@@ -30287,13 +30095,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::ContactDetailsDto>,
                 T::Error: ::std::fmt::Display,
             {
-                self.contact_details = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for contact_details: {e}"
-                        )
-                    });
+                self.contact_details = highlevel_runtime::builder::field(
+                    value,
+                    "contact_details",
+                );
                 self
             }
             pub fn currency<T>(mut self, value: T) -> Self
@@ -30301,11 +30106,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.currency = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for currency: {e}")
-                    });
+                self.currency = highlevel_runtime::builder::field(value, "currency");
                 self
             }
             pub fn discount<T>(mut self, value: T) -> Self
@@ -30313,11 +30114,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::DiscountDto>,
                 T::Error: ::std::fmt::Display,
             {
-                self.discount = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for discount: {e}")
-                    });
+                self.discount = highlevel_runtime::builder::field(value, "discount");
                 self
             }
             pub fn estimate_number<T>(mut self, value: T) -> Self
@@ -30325,13 +30122,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.estimate_number = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for estimate_number: {e}"
-                        )
-                    });
+                self.estimate_number = highlevel_runtime::builder::field(
+                    value,
+                    "estimate_number",
+                );
                 self
             }
             pub fn estimate_number_prefix<T>(mut self, value: T) -> Self
@@ -30339,13 +30133,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.estimate_number_prefix = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for estimate_number_prefix: {e}"
-                        )
-                    });
+                self.estimate_number_prefix = highlevel_runtime::builder::field(
+                    value,
+                    "estimate_number_prefix",
+                );
                 self
             }
             pub fn expiry_date<T>(mut self, value: T) -> Self
@@ -30353,11 +30144,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.expiry_date = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for expiry_date: {e}")
-                    });
+                self.expiry_date = highlevel_runtime::builder::field(
+                    value,
+                    "expiry_date",
+                );
                 self
             }
             pub fn frequency_settings<T>(mut self, value: T) -> Self
@@ -30365,13 +30155,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::FrequencySettingsDto>,
                 T::Error: ::std::fmt::Display,
             {
-                self.frequency_settings = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for frequency_settings: {e}"
-                        )
-                    });
+                self.frequency_settings = highlevel_runtime::builder::field(
+                    value,
+                    "frequency_settings",
+                );
                 self
             }
             pub fn issue_date<T>(mut self, value: T) -> Self
@@ -30379,11 +30166,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.issue_date = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for issue_date: {e}")
-                    });
+                self.issue_date = highlevel_runtime::builder::field(value, "issue_date");
                 self
             }
             pub fn items<T>(mut self, value: T) -> Self
@@ -30391,11 +30174,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::EstimateLineItemDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.items = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for items: {e}")
-                    });
+                self.items = highlevel_runtime::builder::field(value, "items");
                 self
             }
             pub fn live_mode<T>(mut self, value: T) -> Self
@@ -30403,11 +30182,7 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.live_mode = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for live_mode: {e}")
-                    });
+                self.live_mode = highlevel_runtime::builder::field(value, "live_mode");
                 self
             }
             pub fn meta<T>(mut self, value: T) -> Self
@@ -30417,11 +30192,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.meta = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for meta: {e}")
-                    });
+                self.meta = highlevel_runtime::builder::field(value, "meta");
                 self
             }
             pub fn miscellaneous_charges<T>(mut self, value: T) -> Self
@@ -30431,13 +30202,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.miscellaneous_charges = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for miscellaneous_charges: {e}"
-                        )
-                    });
+                self.miscellaneous_charges = highlevel_runtime::builder::field(
+                    value,
+                    "miscellaneous_charges",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -30445,11 +30213,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn payment_schedule_config<T>(mut self, value: T) -> Self
@@ -30459,13 +30223,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.payment_schedule_config = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for payment_schedule_config: {e}"
-                        )
-                    });
+                self.payment_schedule_config = highlevel_runtime::builder::field(
+                    value,
+                    "payment_schedule_config",
+                );
                 self
             }
             pub fn send_estimate_details<T>(mut self, value: T) -> Self
@@ -30475,13 +30236,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.send_estimate_details = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for send_estimate_details: {e}"
-                        )
-                    });
+                self.send_estimate_details = highlevel_runtime::builder::field(
+                    value,
+                    "send_estimate_details",
+                );
                 self
             }
             pub fn sent_to<T>(mut self, value: T) -> Self
@@ -30489,11 +30247,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::SentToDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.sent_to = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for sent_to: {e}")
-                    });
+                self.sent_to = highlevel_runtime::builder::field(value, "sent_to");
                 self
             }
             pub fn terms_notes<T>(mut self, value: T) -> Self
@@ -30501,11 +30255,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.terms_notes = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for terms_notes: {e}")
-                    });
+                self.terms_notes = highlevel_runtime::builder::field(
+                    value,
+                    "terms_notes",
+                );
                 self
             }
             pub fn title<T>(mut self, value: T) -> Self
@@ -30513,11 +30266,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.title = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for title: {e}")
-                    });
+                self.title = highlevel_runtime::builder::field(value, "title");
                 self
             }
             pub fn user_id<T>(mut self, value: T) -> Self
@@ -30525,11 +30274,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.user_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for user_id: {e}")
-                    });
+                self.user_id = highlevel_runtime::builder::field(value, "user_id");
                 self
             }
         }
@@ -30717,11 +30462,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_id: {e}")
-                    });
+                self.alt_id = highlevel_runtime::builder::field(value, "alt_id");
                 self
             }
             pub fn alt_type<T>(mut self, value: T) -> Self
@@ -30729,11 +30470,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::CreateInvoiceDtoAltType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_type: {e}")
-                    });
+                self.alt_type = highlevel_runtime::builder::field(value, "alt_type");
                 self
             }
             pub fn attachments<T>(mut self, value: T) -> Self
@@ -30741,11 +30478,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::AttachmentsDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.attachments = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for attachments: {e}")
-                    });
+                self.attachments = highlevel_runtime::builder::field(
+                    value,
+                    "attachments",
+                );
                 self
             }
             pub fn automatic_taxes_enabled<T>(mut self, value: T) -> Self
@@ -30753,13 +30489,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.automatic_taxes_enabled = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for automatic_taxes_enabled: {e}"
-                        )
-                    });
+                self.automatic_taxes_enabled = highlevel_runtime::builder::field(
+                    value,
+                    "automatic_taxes_enabled",
+                );
                 self
             }
             pub fn business_details<T>(mut self, value: T) -> Self
@@ -30767,13 +30500,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::BusinessDetailsDto>,
                 T::Error: ::std::fmt::Display,
             {
-                self.business_details = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for business_details: {e}"
-                        )
-                    });
+                self.business_details = highlevel_runtime::builder::field(
+                    value,
+                    "business_details",
+                );
                 self
             }
             pub fn contact_details<T>(mut self, value: T) -> Self
@@ -30781,13 +30511,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::ContactDetailsDto>,
                 T::Error: ::std::fmt::Display,
             {
-                self.contact_details = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for contact_details: {e}"
-                        )
-                    });
+                self.contact_details = highlevel_runtime::builder::field(
+                    value,
+                    "contact_details",
+                );
                 self
             }
             pub fn currency<T>(mut self, value: T) -> Self
@@ -30795,11 +30522,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.currency = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for currency: {e}")
-                    });
+                self.currency = highlevel_runtime::builder::field(value, "currency");
                 self
             }
             pub fn discount<T>(mut self, value: T) -> Self
@@ -30807,11 +30530,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::DiscountDto>,
                 T::Error: ::std::fmt::Display,
             {
-                self.discount = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for discount: {e}")
-                    });
+                self.discount = highlevel_runtime::builder::field(value, "discount");
                 self
             }
             pub fn due_date<T>(mut self, value: T) -> Self
@@ -30819,11 +30538,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.due_date = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for due_date: {e}")
-                    });
+                self.due_date = highlevel_runtime::builder::field(value, "due_date");
                 self
             }
             pub fn invoice_number<T>(mut self, value: T) -> Self
@@ -30831,13 +30546,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.invoice_number = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for invoice_number: {e}"
-                        )
-                    });
+                self.invoice_number = highlevel_runtime::builder::field(
+                    value,
+                    "invoice_number",
+                );
                 self
             }
             pub fn invoice_number_prefix<T>(mut self, value: T) -> Self
@@ -30845,13 +30557,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.invoice_number_prefix = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for invoice_number_prefix: {e}"
-                        )
-                    });
+                self.invoice_number_prefix = highlevel_runtime::builder::field(
+                    value,
+                    "invoice_number_prefix",
+                );
                 self
             }
             pub fn issue_date<T>(mut self, value: T) -> Self
@@ -30859,11 +30568,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.issue_date = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for issue_date: {e}")
-                    });
+                self.issue_date = highlevel_runtime::builder::field(value, "issue_date");
                 self
             }
             pub fn items<T>(mut self, value: T) -> Self
@@ -30871,11 +30576,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::InvoiceItemDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.items = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for items: {e}")
-                    });
+                self.items = highlevel_runtime::builder::field(value, "items");
                 self
             }
             pub fn late_fees_configuration<T>(mut self, value: T) -> Self
@@ -30885,13 +30586,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.late_fees_configuration = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for late_fees_configuration: {e}"
-                        )
-                    });
+                self.late_fees_configuration = highlevel_runtime::builder::field(
+                    value,
+                    "late_fees_configuration",
+                );
                 self
             }
             pub fn live_mode<T>(mut self, value: T) -> Self
@@ -30899,11 +30597,7 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.live_mode = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for live_mode: {e}")
-                    });
+                self.live_mode = highlevel_runtime::builder::field(value, "live_mode");
                 self
             }
             pub fn miscellaneous_charges<T>(mut self, value: T) -> Self
@@ -30913,13 +30607,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.miscellaneous_charges = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for miscellaneous_charges: {e}"
-                        )
-                    });
+                self.miscellaneous_charges = highlevel_runtime::builder::field(
+                    value,
+                    "miscellaneous_charges",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -30927,11 +30618,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn payment_methods<T>(mut self, value: T) -> Self
@@ -30941,13 +30628,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.payment_methods = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for payment_methods: {e}"
-                        )
-                    });
+                self.payment_methods = highlevel_runtime::builder::field(
+                    value,
+                    "payment_methods",
+                );
                 self
             }
             pub fn payment_schedule<T>(mut self, value: T) -> Self
@@ -30957,13 +30641,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.payment_schedule = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for payment_schedule: {e}"
-                        )
-                    });
+                self.payment_schedule = highlevel_runtime::builder::field(
+                    value,
+                    "payment_schedule",
+                );
                 self
             }
             pub fn sent_to<T>(mut self, value: T) -> Self
@@ -30971,11 +30652,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::SentToDto>,
                 T::Error: ::std::fmt::Display,
             {
-                self.sent_to = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for sent_to: {e}")
-                    });
+                self.sent_to = highlevel_runtime::builder::field(value, "sent_to");
                 self
             }
             pub fn terms_notes<T>(mut self, value: T) -> Self
@@ -30983,11 +30660,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.terms_notes = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for terms_notes: {e}")
-                    });
+                self.terms_notes = highlevel_runtime::builder::field(
+                    value,
+                    "terms_notes",
+                );
                 self
             }
             pub fn tips_configuration<T>(mut self, value: T) -> Self
@@ -30997,13 +30673,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.tips_configuration = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for tips_configuration: {e}"
-                        )
-                    });
+                self.tips_configuration = highlevel_runtime::builder::field(
+                    value,
+                    "tips_configuration",
+                );
                 self
             }
             pub fn title<T>(mut self, value: T) -> Self
@@ -31011,11 +30684,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.title = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for title: {e}")
-                    });
+                self.title = highlevel_runtime::builder::field(value, "title");
                 self
             }
         }
@@ -31111,11 +30780,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_id: {e}")
-                    });
+                self.alt_id = highlevel_runtime::builder::field(value, "alt_id");
                 self
             }
             pub fn alt_type<T>(mut self, value: T) -> Self
@@ -31123,11 +30788,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::CreateInvoiceFromEstimateDtoAltType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_type: {e}")
-                    });
+                self.alt_type = highlevel_runtime::builder::field(value, "alt_type");
                 self
             }
             pub fn mark_as_invoiced<T>(mut self, value: T) -> Self
@@ -31135,13 +30796,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.mark_as_invoiced = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for mark_as_invoiced: {e}"
-                        )
-                    });
+                self.mark_as_invoiced = highlevel_runtime::builder::field(
+                    value,
+                    "mark_as_invoiced",
+                );
                 self
             }
             pub fn version<T>(mut self, value: T) -> Self
@@ -31151,11 +30809,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.version = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for version: {e}")
-                    });
+                self.version = highlevel_runtime::builder::field(value, "version");
                 self
             }
         }
@@ -31286,11 +30940,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_id: {e}")
-                    });
+                self.alt_id = highlevel_runtime::builder::field(value, "alt_id");
                 self
             }
             pub fn alt_type<T>(mut self, value: T) -> Self
@@ -31298,11 +30948,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::CreateInvoiceScheduleDtoAltType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_type: {e}")
-                    });
+                self.alt_type = highlevel_runtime::builder::field(value, "alt_type");
                 self
             }
             pub fn attachments<T>(mut self, value: T) -> Self
@@ -31310,11 +30956,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::AttachmentsDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.attachments = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for attachments: {e}")
-                    });
+                self.attachments = highlevel_runtime::builder::field(
+                    value,
+                    "attachments",
+                );
                 self
             }
             pub fn automatic_taxes_enabled<T>(mut self, value: T) -> Self
@@ -31322,13 +30967,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.automatic_taxes_enabled = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for automatic_taxes_enabled: {e}"
-                        )
-                    });
+                self.automatic_taxes_enabled = highlevel_runtime::builder::field(
+                    value,
+                    "automatic_taxes_enabled",
+                );
                 self
             }
             pub fn business_details<T>(mut self, value: T) -> Self
@@ -31336,13 +30978,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::BusinessDetailsDto>,
                 T::Error: ::std::fmt::Display,
             {
-                self.business_details = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for business_details: {e}"
-                        )
-                    });
+                self.business_details = highlevel_runtime::builder::field(
+                    value,
+                    "business_details",
+                );
                 self
             }
             pub fn contact_details<T>(mut self, value: T) -> Self
@@ -31350,13 +30989,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::ContactDetailsDto>,
                 T::Error: ::std::fmt::Display,
             {
-                self.contact_details = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for contact_details: {e}"
-                        )
-                    });
+                self.contact_details = highlevel_runtime::builder::field(
+                    value,
+                    "contact_details",
+                );
                 self
             }
             pub fn currency<T>(mut self, value: T) -> Self
@@ -31364,11 +31000,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.currency = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for currency: {e}")
-                    });
+                self.currency = highlevel_runtime::builder::field(value, "currency");
                 self
             }
             pub fn discount<T>(mut self, value: T) -> Self
@@ -31376,11 +31008,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::DiscountDto>,
                 T::Error: ::std::fmt::Display,
             {
-                self.discount = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for discount: {e}")
-                    });
+                self.discount = highlevel_runtime::builder::field(value, "discount");
                 self
             }
             pub fn invoice_number_prefix<T>(mut self, value: T) -> Self
@@ -31388,13 +31016,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.invoice_number_prefix = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for invoice_number_prefix: {e}"
-                        )
-                    });
+                self.invoice_number_prefix = highlevel_runtime::builder::field(
+                    value,
+                    "invoice_number_prefix",
+                );
                 self
             }
             pub fn items<T>(mut self, value: T) -> Self
@@ -31402,11 +31027,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::InvoiceItemDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.items = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for items: {e}")
-                    });
+                self.items = highlevel_runtime::builder::field(value, "items");
                 self
             }
             pub fn late_fees_configuration<T>(mut self, value: T) -> Self
@@ -31416,13 +31037,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.late_fees_configuration = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for late_fees_configuration: {e}"
-                        )
-                    });
+                self.late_fees_configuration = highlevel_runtime::builder::field(
+                    value,
+                    "late_fees_configuration",
+                );
                 self
             }
             pub fn live_mode<T>(mut self, value: T) -> Self
@@ -31430,11 +31048,7 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.live_mode = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for live_mode: {e}")
-                    });
+                self.live_mode = highlevel_runtime::builder::field(value, "live_mode");
                 self
             }
             pub fn miscellaneous_charges<T>(mut self, value: T) -> Self
@@ -31444,13 +31058,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.miscellaneous_charges = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for miscellaneous_charges: {e}"
-                        )
-                    });
+                self.miscellaneous_charges = highlevel_runtime::builder::field(
+                    value,
+                    "miscellaneous_charges",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -31458,11 +31069,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn payment_methods<T>(mut self, value: T) -> Self
@@ -31472,13 +31079,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.payment_methods = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for payment_methods: {e}"
-                        )
-                    });
+                self.payment_methods = highlevel_runtime::builder::field(
+                    value,
+                    "payment_methods",
+                );
                 self
             }
             pub fn schedule<T>(mut self, value: T) -> Self
@@ -31486,11 +31090,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::ScheduleOptionsDto>,
                 T::Error: ::std::fmt::Display,
             {
-                self.schedule = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for schedule: {e}")
-                    });
+                self.schedule = highlevel_runtime::builder::field(value, "schedule");
                 self
             }
             pub fn terms_notes<T>(mut self, value: T) -> Self
@@ -31498,11 +31098,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.terms_notes = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for terms_notes: {e}")
-                    });
+                self.terms_notes = highlevel_runtime::builder::field(
+                    value,
+                    "terms_notes",
+                );
                 self
             }
             pub fn tips_configuration<T>(mut self, value: T) -> Self
@@ -31512,13 +31111,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.tips_configuration = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for tips_configuration: {e}"
-                        )
-                    });
+                self.tips_configuration = highlevel_runtime::builder::field(
+                    value,
+                    "tips_configuration",
+                );
                 self
             }
             pub fn title<T>(mut self, value: T) -> Self
@@ -31526,11 +31122,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.title = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for title: {e}")
-                    });
+                self.title = highlevel_runtime::builder::field(value, "title");
                 self
             }
         }
@@ -31685,11 +31277,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_id: {e}")
-                    });
+                self.alt_id = highlevel_runtime::builder::field(value, "alt_id");
                 self
             }
             pub fn alt_type<T>(mut self, value: T) -> Self
@@ -31697,11 +31285,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::CreateInvoiceTemplateDtoAltType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_type: {e}")
-                    });
+                self.alt_type = highlevel_runtime::builder::field(value, "alt_type");
                 self
             }
             pub fn attachments<T>(mut self, value: T) -> Self
@@ -31709,11 +31293,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.attachments = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for attachments: {e}")
-                    });
+                self.attachments = highlevel_runtime::builder::field(
+                    value,
+                    "attachments",
+                );
                 self
             }
             pub fn automatic_taxes_enabled<T>(mut self, value: T) -> Self
@@ -31721,13 +31304,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.automatic_taxes_enabled = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for automatic_taxes_enabled: {e}"
-                        )
-                    });
+                self.automatic_taxes_enabled = highlevel_runtime::builder::field(
+                    value,
+                    "automatic_taxes_enabled",
+                );
                 self
             }
             pub fn business_details<T>(mut self, value: T) -> Self
@@ -31735,13 +31315,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::BusinessDetailsDto>,
                 T::Error: ::std::fmt::Display,
             {
-                self.business_details = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for business_details: {e}"
-                        )
-                    });
+                self.business_details = highlevel_runtime::builder::field(
+                    value,
+                    "business_details",
+                );
                 self
             }
             pub fn currency<T>(mut self, value: T) -> Self
@@ -31749,11 +31326,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.currency = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for currency: {e}")
-                    });
+                self.currency = highlevel_runtime::builder::field(value, "currency");
                 self
             }
             pub fn discount<T>(mut self, value: T) -> Self
@@ -31761,11 +31334,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::DiscountDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.discount = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for discount: {e}")
-                    });
+                self.discount = highlevel_runtime::builder::field(value, "discount");
                 self
             }
             pub fn internal<T>(mut self, value: T) -> Self
@@ -31773,11 +31342,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.internal = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for internal: {e}")
-                    });
+                self.internal = highlevel_runtime::builder::field(value, "internal");
                 self
             }
             pub fn invoice_number_prefix<T>(mut self, value: T) -> Self
@@ -31785,13 +31350,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.invoice_number_prefix = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for invoice_number_prefix: {e}"
-                        )
-                    });
+                self.invoice_number_prefix = highlevel_runtime::builder::field(
+                    value,
+                    "invoice_number_prefix",
+                );
                 self
             }
             pub fn items<T>(mut self, value: T) -> Self
@@ -31799,11 +31361,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::InvoiceItemDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.items = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for items: {e}")
-                    });
+                self.items = highlevel_runtime::builder::field(value, "items");
                 self
             }
             pub fn late_fees_configuration<T>(mut self, value: T) -> Self
@@ -31813,13 +31371,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.late_fees_configuration = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for late_fees_configuration: {e}"
-                        )
-                    });
+                self.late_fees_configuration = highlevel_runtime::builder::field(
+                    value,
+                    "late_fees_configuration",
+                );
                 self
             }
             pub fn miscellaneous_charges<T>(mut self, value: T) -> Self
@@ -31829,13 +31384,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.miscellaneous_charges = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for miscellaneous_charges: {e}"
-                        )
-                    });
+                self.miscellaneous_charges = highlevel_runtime::builder::field(
+                    value,
+                    "miscellaneous_charges",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -31843,11 +31395,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn payment_methods<T>(mut self, value: T) -> Self
@@ -31857,13 +31405,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.payment_methods = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for payment_methods: {e}"
-                        )
-                    });
+                self.payment_methods = highlevel_runtime::builder::field(
+                    value,
+                    "payment_methods",
+                );
                 self
             }
             pub fn terms_notes<T>(mut self, value: T) -> Self
@@ -31871,11 +31416,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.terms_notes = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for terms_notes: {e}")
-                    });
+                self.terms_notes = highlevel_runtime::builder::field(
+                    value,
+                    "terms_notes",
+                );
                 self
             }
             pub fn tips_configuration<T>(mut self, value: T) -> Self
@@ -31885,13 +31429,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.tips_configuration = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for tips_configuration: {e}"
-                        )
-                    });
+                self.tips_configuration = highlevel_runtime::builder::field(
+                    value,
+                    "tips_configuration",
+                );
                 self
             }
             pub fn title<T>(mut self, value: T) -> Self
@@ -31899,11 +31440,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.title = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for title: {e}")
-                    });
+                self.title = highlevel_runtime::builder::field(value, "title");
                 self
             }
         }
@@ -32042,11 +31579,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.count = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for count: {e}")
-                    });
+                self.count = highlevel_runtime::builder::field(value, "count");
                 self
             }
             pub fn day_of_month<T>(mut self, value: T) -> Self
@@ -32054,11 +31587,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.day_of_month = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for day_of_month: {e}")
-                    });
+                self.day_of_month = highlevel_runtime::builder::field(
+                    value,
+                    "day_of_month",
+                );
                 self
             }
             pub fn day_of_week<T>(mut self, value: T) -> Self
@@ -32068,11 +31600,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.day_of_week = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for day_of_week: {e}")
-                    });
+                self.day_of_week = highlevel_runtime::builder::field(
+                    value,
+                    "day_of_week",
+                );
                 self
             }
             pub fn days_before<T>(mut self, value: T) -> Self
@@ -32080,11 +31611,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.days_before = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for days_before: {e}")
-                    });
+                self.days_before = highlevel_runtime::builder::field(
+                    value,
+                    "days_before",
+                );
                 self
             }
             pub fn end_date<T>(mut self, value: T) -> Self
@@ -32092,11 +31622,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.end_date = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for end_date: {e}")
-                    });
+                self.end_date = highlevel_runtime::builder::field(value, "end_date");
                 self
             }
             pub fn end_time<T>(mut self, value: T) -> Self
@@ -32104,11 +31630,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.end_time = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for end_time: {e}")
-                    });
+                self.end_time = highlevel_runtime::builder::field(value, "end_time");
                 self
             }
             pub fn end_type<T>(mut self, value: T) -> Self
@@ -32116,11 +31638,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.end_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for end_type: {e}")
-                    });
+                self.end_type = highlevel_runtime::builder::field(value, "end_type");
                 self
             }
             pub fn interval<T>(mut self, value: T) -> Self
@@ -32128,11 +31646,7 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.interval = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for interval: {e}")
-                    });
+                self.interval = highlevel_runtime::builder::field(value, "interval");
                 self
             }
             pub fn interval_type<T>(mut self, value: T) -> Self
@@ -32140,11 +31654,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::CustomRRuleOptionsDtoIntervalType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.interval_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for interval_type: {e}")
-                    });
+                self.interval_type = highlevel_runtime::builder::field(
+                    value,
+                    "interval_type",
+                );
                 self
             }
             pub fn month_of_year<T>(mut self, value: T) -> Self
@@ -32154,11 +31667,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.month_of_year = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for month_of_year: {e}")
-                    });
+                self.month_of_year = highlevel_runtime::builder::field(
+                    value,
+                    "month_of_year",
+                );
                 self
             }
             pub fn num_of_week<T>(mut self, value: T) -> Self
@@ -32166,11 +31678,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.num_of_week = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for num_of_week: {e}")
-                    });
+                self.num_of_week = highlevel_runtime::builder::field(
+                    value,
+                    "num_of_week",
+                );
                 self
             }
             pub fn start_date<T>(mut self, value: T) -> Self
@@ -32178,11 +31689,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.start_date = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for start_date: {e}")
-                    });
+                self.start_date = highlevel_runtime::builder::field(value, "start_date");
                 self
             }
             pub fn start_time<T>(mut self, value: T) -> Self
@@ -32190,11 +31697,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.start_time = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for start_time: {e}")
-                    });
+                self.start_time = highlevel_runtime::builder::field(value, "start_time");
                 self
             }
             pub fn use_start_as_primary_user_accepted<T>(mut self, value: T) -> Self
@@ -32202,13 +31705,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.use_start_as_primary_user_accepted = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for use_start_as_primary_user_accepted: {e}"
-                        )
-                    });
+                self.use_start_as_primary_user_accepted = highlevel_runtime::builder::field(
+                    value,
+                    "use_start_as_primary_user_accepted",
+                );
                 self
             }
         }
@@ -32284,11 +31784,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::DiscountDtoType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
             pub fn valid_on_product_ids<T>(mut self, value: T) -> Self
@@ -32296,13 +31792,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.valid_on_product_ids = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for valid_on_product_ids: {e}"
-                        )
-                    });
+                self.valid_on_product_ids = highlevel_runtime::builder::field(
+                    value,
+                    "valid_on_product_ids",
+                );
                 self
             }
             pub fn value<T>(mut self, value: T) -> Self
@@ -32310,11 +31803,7 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.value = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for value: {e}")
-                    });
+                self.value = highlevel_runtime::builder::field(value, "value");
                 self
             }
         }
@@ -32359,11 +31848,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.estimate_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for estimate_id: {e}")
-                    });
+                self.estimate_id = highlevel_runtime::builder::field(
+                    value,
+                    "estimate_id",
+                );
                 self
             }
         }
@@ -32452,11 +31940,7 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.amount = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for amount: {e}")
-                    });
+                self.amount = highlevel_runtime::builder::field(value, "amount");
                 self
             }
             pub fn attachments<T>(mut self, value: T) -> Self
@@ -32464,11 +31948,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.attachments = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for attachments: {e}")
-                    });
+                self.attachments = highlevel_runtime::builder::field(
+                    value,
+                    "attachments",
+                );
                 self
             }
             pub fn automatic_tax_category_id<T>(mut self, value: T) -> Self
@@ -32476,13 +31959,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.automatic_tax_category_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for automatic_tax_category_id: {e}"
-                        )
-                    });
+                self.automatic_tax_category_id = highlevel_runtime::builder::field(
+                    value,
+                    "automatic_tax_category_id",
+                );
                 self
             }
             pub fn currency<T>(mut self, value: T) -> Self
@@ -32490,11 +31970,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.currency = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for currency: {e}")
-                    });
+                self.currency = highlevel_runtime::builder::field(value, "currency");
                 self
             }
             pub fn description<T>(mut self, value: T) -> Self
@@ -32502,11 +31978,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
+                self.description = highlevel_runtime::builder::field(
+                    value,
+                    "description",
+                );
                 self
             }
             pub fn is_setup_fee_item<T>(mut self, value: T) -> Self
@@ -32514,13 +31989,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.is_setup_fee_item = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for is_setup_fee_item: {e}"
-                        )
-                    });
+                self.is_setup_fee_item = highlevel_runtime::builder::field(
+                    value,
+                    "is_setup_fee_item",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -32528,11 +32000,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn price_id<T>(mut self, value: T) -> Self
@@ -32540,11 +32008,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.price_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for price_id: {e}")
-                    });
+                self.price_id = highlevel_runtime::builder::field(value, "price_id");
                 self
             }
             pub fn product_id<T>(mut self, value: T) -> Self
@@ -32552,11 +32016,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.product_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for product_id: {e}")
-                    });
+                self.product_id = highlevel_runtime::builder::field(value, "product_id");
                 self
             }
             pub fn qty<T>(mut self, value: T) -> Self
@@ -32564,11 +32024,7 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.qty = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for qty: {e}")
-                    });
+                self.qty = highlevel_runtime::builder::field(value, "qty");
                 self
             }
             pub fn tax_inclusive<T>(mut self, value: T) -> Self
@@ -32576,11 +32032,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.tax_inclusive = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for tax_inclusive: {e}")
-                    });
+                self.tax_inclusive = highlevel_runtime::builder::field(
+                    value,
+                    "tax_inclusive",
+                );
                 self
             }
             pub fn taxes<T>(mut self, value: T) -> Self
@@ -32588,11 +32043,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::ItemTaxDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.taxes = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for taxes: {e}")
-                    });
+                self.taxes = highlevel_runtime::builder::field(value, "taxes");
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -32602,11 +32053,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
         }
@@ -32736,11 +32183,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_id: {e}")
-                    });
+                self.alt_id = highlevel_runtime::builder::field(value, "alt_id");
                 self
             }
             pub fn alt_type<T>(mut self, value: T) -> Self
@@ -32748,11 +32191,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::EstimateTemplatesDtoAltType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_type: {e}")
-                    });
+                self.alt_type = highlevel_runtime::builder::field(value, "alt_type");
                 self
             }
             pub fn attachments<T>(mut self, value: T) -> Self
@@ -32760,11 +32199,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::AttachmentsDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.attachments = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for attachments: {e}")
-                    });
+                self.attachments = highlevel_runtime::builder::field(
+                    value,
+                    "attachments",
+                );
                 self
             }
             pub fn automatic_taxes_enabled<T>(mut self, value: T) -> Self
@@ -32772,13 +32210,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.automatic_taxes_enabled = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for automatic_taxes_enabled: {e}"
-                        )
-                    });
+                self.automatic_taxes_enabled = highlevel_runtime::builder::field(
+                    value,
+                    "automatic_taxes_enabled",
+                );
                 self
             }
             pub fn business_details<T>(mut self, value: T) -> Self
@@ -32786,13 +32221,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::BusinessDetailsDto>,
                 T::Error: ::std::fmt::Display,
             {
-                self.business_details = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for business_details: {e}"
-                        )
-                    });
+                self.business_details = highlevel_runtime::builder::field(
+                    value,
+                    "business_details",
+                );
                 self
             }
             pub fn currency<T>(mut self, value: T) -> Self
@@ -32800,11 +32232,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.currency = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for currency: {e}")
-                    });
+                self.currency = highlevel_runtime::builder::field(value, "currency");
                 self
             }
             pub fn discount<T>(mut self, value: T) -> Self
@@ -32812,11 +32240,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::DiscountDto>,
                 T::Error: ::std::fmt::Display,
             {
-                self.discount = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for discount: {e}")
-                    });
+                self.discount = highlevel_runtime::builder::field(value, "discount");
                 self
             }
             pub fn estimate_number_prefix<T>(mut self, value: T) -> Self
@@ -32824,13 +32248,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.estimate_number_prefix = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for estimate_number_prefix: {e}"
-                        )
-                    });
+                self.estimate_number_prefix = highlevel_runtime::builder::field(
+                    value,
+                    "estimate_number_prefix",
+                );
                 self
             }
             pub fn items<T>(mut self, value: T) -> Self
@@ -32840,11 +32261,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.items = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for items: {e}")
-                    });
+                self.items = highlevel_runtime::builder::field(value, "items");
                 self
             }
             pub fn live_mode<T>(mut self, value: T) -> Self
@@ -32852,11 +32269,7 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.live_mode = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for live_mode: {e}")
-                    });
+                self.live_mode = highlevel_runtime::builder::field(value, "live_mode");
                 self
             }
             pub fn meta<T>(mut self, value: T) -> Self
@@ -32866,11 +32279,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.meta = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for meta: {e}")
-                    });
+                self.meta = highlevel_runtime::builder::field(value, "meta");
                 self
             }
             pub fn miscellaneous_charges<T>(mut self, value: T) -> Self
@@ -32880,13 +32289,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.miscellaneous_charges = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for miscellaneous_charges: {e}"
-                        )
-                    });
+                self.miscellaneous_charges = highlevel_runtime::builder::field(
+                    value,
+                    "miscellaneous_charges",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -32894,11 +32300,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn send_estimate_details<T>(mut self, value: T) -> Self
@@ -32908,13 +32310,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.send_estimate_details = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for send_estimate_details: {e}"
-                        )
-                    });
+                self.send_estimate_details = highlevel_runtime::builder::field(
+                    value,
+                    "send_estimate_details",
+                );
                 self
             }
             pub fn terms_notes<T>(mut self, value: T) -> Self
@@ -32922,11 +32321,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.terms_notes = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for terms_notes: {e}")
-                    });
+                self.terms_notes = highlevel_runtime::builder::field(
+                    value,
+                    "terms_notes",
+                );
                 self
             }
             pub fn title<T>(mut self, value: T) -> Self
@@ -32934,11 +32332,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.title = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for title: {e}")
-                    });
+                self.title = highlevel_runtime::builder::field(value, "title");
                 self
             }
         }
@@ -33012,11 +32406,7 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.enabled = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for enabled: {e}")
-                    });
+                self.enabled = highlevel_runtime::builder::field(value, "enabled");
                 self
             }
             pub fn schedule<T>(mut self, value: T) -> Self
@@ -33024,11 +32414,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::ScheduleOptionsDto>,
                 T::Error: ::std::fmt::Display,
             {
-                self.schedule = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for schedule: {e}")
-                    });
+                self.schedule = highlevel_runtime::builder::field(value, "schedule");
                 self
             }
         }
@@ -33115,11 +32501,7 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.amount = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for amount: {e}")
-                    });
+                self.amount = highlevel_runtime::builder::field(value, "amount");
                 self
             }
             pub fn automatic_tax_category_id<T>(mut self, value: T) -> Self
@@ -33127,13 +32509,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.automatic_tax_category_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for automatic_tax_category_id: {e}"
-                        )
-                    });
+                self.automatic_tax_category_id = highlevel_runtime::builder::field(
+                    value,
+                    "automatic_tax_category_id",
+                );
                 self
             }
             pub fn currency<T>(mut self, value: T) -> Self
@@ -33141,11 +32520,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.currency = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for currency: {e}")
-                    });
+                self.currency = highlevel_runtime::builder::field(value, "currency");
                 self
             }
             pub fn description<T>(mut self, value: T) -> Self
@@ -33153,11 +32528,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
+                self.description = highlevel_runtime::builder::field(
+                    value,
+                    "description",
+                );
                 self
             }
             pub fn is_setup_fee_item<T>(mut self, value: T) -> Self
@@ -33165,13 +32539,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.is_setup_fee_item = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for is_setup_fee_item: {e}"
-                        )
-                    });
+                self.is_setup_fee_item = highlevel_runtime::builder::field(
+                    value,
+                    "is_setup_fee_item",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -33179,11 +32550,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn price_id<T>(mut self, value: T) -> Self
@@ -33191,11 +32558,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.price_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for price_id: {e}")
-                    });
+                self.price_id = highlevel_runtime::builder::field(value, "price_id");
                 self
             }
             pub fn product_id<T>(mut self, value: T) -> Self
@@ -33203,11 +32566,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.product_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for product_id: {e}")
-                    });
+                self.product_id = highlevel_runtime::builder::field(value, "product_id");
                 self
             }
             pub fn qty<T>(mut self, value: T) -> Self
@@ -33215,11 +32574,7 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.qty = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for qty: {e}")
-                    });
+                self.qty = highlevel_runtime::builder::field(value, "qty");
                 self
             }
             pub fn tax_inclusive<T>(mut self, value: T) -> Self
@@ -33227,11 +32582,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.tax_inclusive = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for tax_inclusive: {e}")
-                    });
+                self.tax_inclusive = highlevel_runtime::builder::field(
+                    value,
+                    "tax_inclusive",
+                );
                 self
             }
             pub fn taxes<T>(mut self, value: T) -> Self
@@ -33239,11 +32593,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::ItemTaxDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.taxes = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for taxes: {e}")
-                    });
+                self.taxes = highlevel_runtime::builder::field(value, "taxes");
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -33253,11 +32603,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
         }
@@ -33325,11 +32671,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.from_email = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for from_email: {e}")
-                    });
+                self.from_email = highlevel_runtime::builder::field(value, "from_email");
                 self
             }
             pub fn from_name<T>(mut self, value: T) -> Self
@@ -33337,11 +32679,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.from_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for from_name: {e}")
-                    });
+                self.from_name = highlevel_runtime::builder::field(value, "from_name");
                 self
             }
         }
@@ -33404,11 +32742,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.calculation = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for calculation: {e}")
-                    });
+                self.calculation = highlevel_runtime::builder::field(
+                    value,
+                    "calculation",
+                );
                 self
             }
             pub fn description<T>(mut self, value: T) -> Self
@@ -33416,11 +32753,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
+                self.description = highlevel_runtime::builder::field(
+                    value,
+                    "description",
+                );
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -33428,9 +32764,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -33438,11 +32772,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn rate<T>(mut self, value: T) -> Self
@@ -33450,11 +32780,7 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.rate = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for rate: {e}")
-                    });
+                self.rate = highlevel_runtime::builder::field(value, "rate");
                 self
             }
             pub fn tax_id<T>(mut self, value: T) -> Self
@@ -33462,11 +32788,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.tax_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for tax_id: {e}")
-                    });
+                self.tax_id = highlevel_runtime::builder::field(value, "tax_id");
                 self
             }
         }
@@ -33536,11 +32858,7 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.enable = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for enable: {e}")
-                    });
+                self.enable = highlevel_runtime::builder::field(value, "enable");
                 self
             }
             pub fn frequency<T>(mut self, value: T) -> Self
@@ -33548,11 +32866,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::LateFeesFrequencyDto>,
                 T::Error: ::std::fmt::Display,
             {
-                self.frequency = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for frequency: {e}")
-                    });
+                self.frequency = highlevel_runtime::builder::field(value, "frequency");
                 self
             }
             pub fn grace<T>(mut self, value: T) -> Self
@@ -33562,11 +32876,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.grace = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for grace: {e}")
-                    });
+                self.grace = highlevel_runtime::builder::field(value, "grace");
                 self
             }
             pub fn max_late_fees<T>(mut self, value: T) -> Self
@@ -33576,11 +32886,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.max_late_fees = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for max_late_fees: {e}")
-                    });
+                self.max_late_fees = highlevel_runtime::builder::field(
+                    value,
+                    "max_late_fees",
+                );
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -33588,11 +32897,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::LateFeesConfigurationDtoType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
             pub fn value<T>(mut self, value: T) -> Self
@@ -33600,11 +32905,7 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.value = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for value: {e}")
-                    });
+                self.value = highlevel_runtime::builder::field(value, "value");
                 self
             }
         }
@@ -33661,11 +32962,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::LateFeesFrequencyDtoInterval>,
                 T::Error: ::std::fmt::Display,
             {
-                self.interval = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for interval: {e}")
-                    });
+                self.interval = highlevel_runtime::builder::field(value, "interval");
                 self
             }
             pub fn interval_count<T>(mut self, value: T) -> Self
@@ -33673,13 +32970,10 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.interval_count = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for interval_count: {e}"
-                        )
-                    });
+                self.interval_count = highlevel_runtime::builder::field(
+                    value,
+                    "interval_count",
+                );
                 self
             }
         }
@@ -33727,11 +33021,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::LateFeesGraceDtoInterval>,
                 T::Error: ::std::fmt::Display,
             {
-                self.interval = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for interval: {e}")
-                    });
+                self.interval = highlevel_runtime::builder::field(value, "interval");
                 self
             }
             pub fn interval_count<T>(mut self, value: T) -> Self
@@ -33739,13 +33029,10 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.interval_count = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for interval_count: {e}"
-                        )
-                    });
+                self.interval_count = highlevel_runtime::builder::field(
+                    value,
+                    "interval_count",
+                );
                 self
             }
         }
@@ -33790,11 +33077,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::LateFeesMaxFeesDtoType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
             pub fn value<T>(mut self, value: T) -> Self
@@ -33802,11 +33085,7 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.value = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for value: {e}")
-                    });
+                self.value = highlevel_runtime::builder::field(value, "value");
                 self
             }
         }
@@ -33849,11 +33128,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.invoice_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for invoice_id: {e}")
-                    });
+                self.invoice_id = highlevel_runtime::builder::field(value, "invoice_id");
                 self
             }
         }
@@ -33896,11 +33171,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::StripePaymentMethodDto>,
                 T::Error: ::std::fmt::Display,
             {
-                self.stripe = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for stripe: {e}")
-                    });
+                self.stripe = highlevel_runtime::builder::field(value, "stripe");
                 self
             }
         }
@@ -33947,11 +33218,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::PaymentScheduleDateConfigDto>,
                 T::Error: ::std::fmt::Display,
             {
-                self.date_config = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for date_config: {e}")
-                    });
+                self.date_config = highlevel_runtime::builder::field(
+                    value,
+                    "date_config",
+                );
                 self
             }
             pub fn schedules<T>(mut self, value: T) -> Self
@@ -33961,11 +33231,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.schedules = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for schedules: {e}")
-                    });
+                self.schedules = highlevel_runtime::builder::field(value, "schedules");
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -33973,11 +33239,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::PaymentScheduleConfigDtoType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
         }
@@ -34035,13 +33297,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.deposit_date_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for deposit_date_type: {e}"
-                        )
-                    });
+                self.deposit_date_type = highlevel_runtime::builder::field(
+                    value,
+                    "deposit_date_type",
+                );
                 self
             }
             pub fn schedule_date_type<T>(mut self, value: T) -> Self
@@ -34051,13 +33310,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.schedule_date_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for schedule_date_type: {e}"
-                        )
-                    });
+                self.schedule_date_type = highlevel_runtime::builder::field(
+                    value,
+                    "schedule_date_type",
+                );
                 self
             }
         }
@@ -34107,11 +33363,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.schedules = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for schedules: {e}")
-                    });
+                self.schedules = highlevel_runtime::builder::field(value, "schedules");
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -34119,11 +33371,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::PaymentScheduleDtoType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
         }
@@ -34178,11 +33426,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.charges = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for charges: {e}")
-                    });
+                self.charges = highlevel_runtime::builder::field(value, "charges");
                 self
             }
             pub fn collected_miscellaneous_charges<T>(mut self, value: T) -> Self
@@ -34190,13 +33434,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.collected_miscellaneous_charges = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for collected_miscellaneous_charges: {e}"
-                        )
-                    });
+                self.collected_miscellaneous_charges = highlevel_runtime::builder::field(
+                    value,
+                    "collected_miscellaneous_charges",
+                );
                 self
             }
             pub fn paid_charges<T>(mut self, value: T) -> Self
@@ -34206,11 +33447,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.paid_charges = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for paid_charges: {e}")
-                    });
+                self.paid_charges = highlevel_runtime::builder::field(
+                    value,
+                    "paid_charges",
+                );
                 self
             }
         }
@@ -34261,11 +33501,7 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.amount = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for amount: {e}")
-                    });
+                self.amount = highlevel_runtime::builder::field(value, "amount");
                 self
             }
             pub fn charge<T>(mut self, value: T) -> Self
@@ -34273,11 +33509,7 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.charge = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for charge: {e}")
-                    });
+                self.charge = highlevel_runtime::builder::field(value, "charge");
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -34285,9 +33517,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -34295,11 +33525,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
         }
@@ -34381,11 +33607,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_id: {e}")
-                    });
+                self.alt_id = highlevel_runtime::builder::field(value, "alt_id");
                 self
             }
             pub fn alt_type<T>(mut self, value: T) -> Self
@@ -34393,11 +33615,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::RecordPaymentDtoAltType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_type: {e}")
-                    });
+                self.alt_type = highlevel_runtime::builder::field(value, "alt_type");
                 self
             }
             pub fn amount<T>(mut self, value: T) -> Self
@@ -34405,11 +33623,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.amount = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for amount: {e}")
-                    });
+                self.amount = highlevel_runtime::builder::field(value, "amount");
                 self
             }
             pub fn card<T>(mut self, value: T) -> Self
@@ -34417,11 +33631,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::CardDto>,
                 T::Error: ::std::fmt::Display,
             {
-                self.card = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for card: {e}")
-                    });
+                self.card = highlevel_runtime::builder::field(value, "card");
                 self
             }
             pub fn cheque<T>(mut self, value: T) -> Self
@@ -34429,11 +33639,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::ChequeDto>,
                 T::Error: ::std::fmt::Display,
             {
-                self.cheque = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for cheque: {e}")
-                    });
+                self.cheque = highlevel_runtime::builder::field(value, "cheque");
                 self
             }
             pub fn fulfilled_at<T>(mut self, value: T) -> Self
@@ -34441,11 +33647,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.fulfilled_at = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for fulfilled_at: {e}")
-                    });
+                self.fulfilled_at = highlevel_runtime::builder::field(
+                    value,
+                    "fulfilled_at",
+                );
                 self
             }
             pub fn meta<T>(mut self, value: T) -> Self
@@ -34455,11 +33660,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.meta = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for meta: {e}")
-                    });
+                self.meta = highlevel_runtime::builder::field(value, "meta");
                 self
             }
             pub fn mode<T>(mut self, value: T) -> Self
@@ -34467,11 +33668,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::RecordPaymentDtoMode>,
                 T::Error: ::std::fmt::Display,
             {
-                self.mode = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for mode: {e}")
-                    });
+                self.mode = highlevel_runtime::builder::field(value, "mode");
                 self
             }
             pub fn notes<T>(mut self, value: T) -> Self
@@ -34479,11 +33676,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.notes = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for notes: {e}")
-                    });
+                self.notes = highlevel_runtime::builder::field(value, "notes");
                 self
             }
             pub fn payment_schedule_ids<T>(mut self, value: T) -> Self
@@ -34491,13 +33684,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.payment_schedule_ids = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for payment_schedule_ids: {e}"
-                        )
-                    });
+                self.payment_schedule_ids = highlevel_runtime::builder::field(
+                    value,
+                    "payment_schedule_ids",
+                );
                 self
             }
         }
@@ -34565,11 +33755,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_id: {e}")
-                    });
+                self.alt_id = highlevel_runtime::builder::field(value, "alt_id");
                 self
             }
             pub fn alt_type<T>(mut self, value: T) -> Self
@@ -34577,11 +33763,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::ScheduleInvoiceScheduleDtoAltType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_type: {e}")
-                    });
+                self.alt_type = highlevel_runtime::builder::field(value, "alt_type");
                 self
             }
             pub fn auto_payment<T>(mut self, value: T) -> Self
@@ -34591,11 +33773,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.auto_payment = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for auto_payment: {e}")
-                    });
+                self.auto_payment = highlevel_runtime::builder::field(
+                    value,
+                    "auto_payment",
+                );
                 self
             }
             pub fn live_mode<T>(mut self, value: T) -> Self
@@ -34603,11 +33784,7 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.live_mode = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for live_mode: {e}")
-                    });
+                self.live_mode = highlevel_runtime::builder::field(value, "live_mode");
                 self
             }
         }
@@ -34661,11 +33838,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.execute_at = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for execute_at: {e}")
-                    });
+                self.execute_at = highlevel_runtime::builder::field(value, "execute_at");
                 self
             }
             pub fn rrule<T>(mut self, value: T) -> Self
@@ -34675,11 +33848,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.rrule = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for rrule: {e}")
-                    });
+                self.rrule = highlevel_runtime::builder::field(value, "rrule");
                 self
             }
         }
@@ -34743,11 +33912,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::SendEstimateDtoAction>,
                 T::Error: ::std::fmt::Display,
             {
-                self.action = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for action: {e}")
-                    });
+                self.action = highlevel_runtime::builder::field(value, "action");
                 self
             }
             pub fn alt_id<T>(mut self, value: T) -> Self
@@ -34755,11 +33920,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_id: {e}")
-                    });
+                self.alt_id = highlevel_runtime::builder::field(value, "alt_id");
                 self
             }
             pub fn alt_type<T>(mut self, value: T) -> Self
@@ -34767,11 +33928,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::SendEstimateDtoAltType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_type: {e}")
-                    });
+                self.alt_type = highlevel_runtime::builder::field(value, "alt_type");
                 self
             }
             pub fn estimate_name<T>(mut self, value: T) -> Self
@@ -34779,11 +33936,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.estimate_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for estimate_name: {e}")
-                    });
+                self.estimate_name = highlevel_runtime::builder::field(
+                    value,
+                    "estimate_name",
+                );
                 self
             }
             pub fn live_mode<T>(mut self, value: T) -> Self
@@ -34791,11 +33947,7 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.live_mode = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for live_mode: {e}")
-                    });
+                self.live_mode = highlevel_runtime::builder::field(value, "live_mode");
                 self
             }
             pub fn sent_from<T>(mut self, value: T) -> Self
@@ -34805,11 +33957,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.sent_from = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for sent_from: {e}")
-                    });
+                self.sent_from = highlevel_runtime::builder::field(value, "sent_from");
                 self
             }
             pub fn user_id<T>(mut self, value: T) -> Self
@@ -34817,11 +33965,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.user_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for user_id: {e}")
-                    });
+                self.user_id = highlevel_runtime::builder::field(value, "user_id");
                 self
             }
         }
@@ -34895,11 +34039,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::SendInvoiceDtoAction>,
                 T::Error: ::std::fmt::Display,
             {
-                self.action = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for action: {e}")
-                    });
+                self.action = highlevel_runtime::builder::field(value, "action");
                 self
             }
             pub fn alt_id<T>(mut self, value: T) -> Self
@@ -34907,11 +34047,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_id: {e}")
-                    });
+                self.alt_id = highlevel_runtime::builder::field(value, "alt_id");
                 self
             }
             pub fn alt_type<T>(mut self, value: T) -> Self
@@ -34919,11 +34055,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::SendInvoiceDtoAltType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_type: {e}")
-                    });
+                self.alt_type = highlevel_runtime::builder::field(value, "alt_type");
                 self
             }
             pub fn auto_payment<T>(mut self, value: T) -> Self
@@ -34933,11 +34065,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.auto_payment = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for auto_payment: {e}")
-                    });
+                self.auto_payment = highlevel_runtime::builder::field(
+                    value,
+                    "auto_payment",
+                );
                 self
             }
             pub fn live_mode<T>(mut self, value: T) -> Self
@@ -34945,11 +34076,7 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.live_mode = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for live_mode: {e}")
-                    });
+                self.live_mode = highlevel_runtime::builder::field(value, "live_mode");
                 self
             }
             pub fn sent_from<T>(mut self, value: T) -> Self
@@ -34959,11 +34086,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.sent_from = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for sent_from: {e}")
-                    });
+                self.sent_from = highlevel_runtime::builder::field(value, "sent_from");
                 self
             }
             pub fn user_id<T>(mut self, value: T) -> Self
@@ -34971,11 +34094,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.user_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for user_id: {e}")
-                    });
+                self.user_id = highlevel_runtime::builder::field(value, "user_id");
                 self
             }
         }
@@ -35043,11 +34162,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.email = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for email: {e}")
-                    });
+                self.email = highlevel_runtime::builder::field(value, "email");
                 self
             }
             pub fn email_bcc<T>(mut self, value: T) -> Self
@@ -35055,11 +34170,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.email_bcc = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for email_bcc: {e}")
-                    });
+                self.email_bcc = highlevel_runtime::builder::field(value, "email_bcc");
                 self
             }
             pub fn email_cc<T>(mut self, value: T) -> Self
@@ -35067,11 +34178,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.email_cc = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for email_cc: {e}")
-                    });
+                self.email_cc = highlevel_runtime::builder::field(value, "email_cc");
                 self
             }
             pub fn phone_no<T>(mut self, value: T) -> Self
@@ -35079,11 +34186,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.phone_no = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for phone_no: {e}")
-                    });
+                self.phone_no = highlevel_runtime::builder::field(value, "phone_no");
                 self
             }
         }
@@ -35137,11 +34240,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.bank_code = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for bank_code: {e}")
-                    });
+                self.bank_code = highlevel_runtime::builder::field(value, "bank_code");
                 self
             }
             pub fn branch_code<T>(mut self, value: T) -> Self
@@ -35149,11 +34248,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.branch_code = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for branch_code: {e}")
-                    });
+                self.branch_code = highlevel_runtime::builder::field(
+                    value,
+                    "branch_code",
+                );
                 self
             }
             pub fn last4<T>(mut self, value: T) -> Self
@@ -35161,11 +34259,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.last4 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for last4: {e}")
-                    });
+                self.last4 = highlevel_runtime::builder::field(value, "last4");
                 self
             }
         }
@@ -35209,13 +34303,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.enable_bank_debit_only = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for enable_bank_debit_only: {e}"
-                        )
-                    });
+                self.enable_bank_debit_only = highlevel_runtime::builder::field(
+                    value,
+                    "enable_bank_debit_only",
+                );
                 self
             }
         }
@@ -35375,11 +34466,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::Text2PayDtoAction>,
                 T::Error: ::std::fmt::Display,
             {
-                self.action = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for action: {e}")
-                    });
+                self.action = highlevel_runtime::builder::field(value, "action");
                 self
             }
             pub fn alt_id<T>(mut self, value: T) -> Self
@@ -35387,11 +34474,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_id: {e}")
-                    });
+                self.alt_id = highlevel_runtime::builder::field(value, "alt_id");
                 self
             }
             pub fn alt_type<T>(mut self, value: T) -> Self
@@ -35399,11 +34482,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::Text2PayDtoAltType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_type: {e}")
-                    });
+                self.alt_type = highlevel_runtime::builder::field(value, "alt_type");
                 self
             }
             pub fn attachments<T>(mut self, value: T) -> Self
@@ -35411,11 +34490,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::AttachmentsDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.attachments = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for attachments: {e}")
-                    });
+                self.attachments = highlevel_runtime::builder::field(
+                    value,
+                    "attachments",
+                );
                 self
             }
             pub fn automatic_taxes_enabled<T>(mut self, value: T) -> Self
@@ -35423,13 +34501,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.automatic_taxes_enabled = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for automatic_taxes_enabled: {e}"
-                        )
-                    });
+                self.automatic_taxes_enabled = highlevel_runtime::builder::field(
+                    value,
+                    "automatic_taxes_enabled",
+                );
                 self
             }
             pub fn business_details<T>(mut self, value: T) -> Self
@@ -35439,13 +34514,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.business_details = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for business_details: {e}"
-                        )
-                    });
+                self.business_details = highlevel_runtime::builder::field(
+                    value,
+                    "business_details",
+                );
                 self
             }
             pub fn contact_details<T>(mut self, value: T) -> Self
@@ -35453,13 +34525,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::ContactDetailsDto>,
                 T::Error: ::std::fmt::Display,
             {
-                self.contact_details = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for contact_details: {e}"
-                        )
-                    });
+                self.contact_details = highlevel_runtime::builder::field(
+                    value,
+                    "contact_details",
+                );
                 self
             }
             pub fn currency<T>(mut self, value: T) -> Self
@@ -35467,11 +34536,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.currency = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for currency: {e}")
-                    });
+                self.currency = highlevel_runtime::builder::field(value, "currency");
                 self
             }
             pub fn discount<T>(mut self, value: T) -> Self
@@ -35479,11 +34544,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::DiscountDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.discount = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for discount: {e}")
-                    });
+                self.discount = highlevel_runtime::builder::field(value, "discount");
                 self
             }
             pub fn due_date<T>(mut self, value: T) -> Self
@@ -35491,11 +34552,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.due_date = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for due_date: {e}")
-                    });
+                self.due_date = highlevel_runtime::builder::field(value, "due_date");
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -35503,9 +34560,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
             pub fn include_terms_note<T>(mut self, value: T) -> Self
@@ -35513,13 +34568,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.include_terms_note = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for include_terms_note: {e}"
-                        )
-                    });
+                self.include_terms_note = highlevel_runtime::builder::field(
+                    value,
+                    "include_terms_note",
+                );
                 self
             }
             pub fn invoice_number<T>(mut self, value: T) -> Self
@@ -35527,13 +34579,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.invoice_number = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for invoice_number: {e}"
-                        )
-                    });
+                self.invoice_number = highlevel_runtime::builder::field(
+                    value,
+                    "invoice_number",
+                );
                 self
             }
             pub fn invoice_number_prefix<T>(mut self, value: T) -> Self
@@ -35541,13 +34590,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.invoice_number_prefix = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for invoice_number_prefix: {e}"
-                        )
-                    });
+                self.invoice_number_prefix = highlevel_runtime::builder::field(
+                    value,
+                    "invoice_number_prefix",
+                );
                 self
             }
             pub fn issue_date<T>(mut self, value: T) -> Self
@@ -35555,11 +34601,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.issue_date = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for issue_date: {e}")
-                    });
+                self.issue_date = highlevel_runtime::builder::field(value, "issue_date");
                 self
             }
             pub fn items<T>(mut self, value: T) -> Self
@@ -35567,11 +34609,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::InvoiceItemDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.items = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for items: {e}")
-                    });
+                self.items = highlevel_runtime::builder::field(value, "items");
                 self
             }
             pub fn late_fees_configuration<T>(mut self, value: T) -> Self
@@ -35581,13 +34619,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.late_fees_configuration = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for late_fees_configuration: {e}"
-                        )
-                    });
+                self.late_fees_configuration = highlevel_runtime::builder::field(
+                    value,
+                    "late_fees_configuration",
+                );
                 self
             }
             pub fn live_mode<T>(mut self, value: T) -> Self
@@ -35595,11 +34630,7 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.live_mode = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for live_mode: {e}")
-                    });
+                self.live_mode = highlevel_runtime::builder::field(value, "live_mode");
                 self
             }
             pub fn miscellaneous_charges<T>(mut self, value: T) -> Self
@@ -35609,13 +34640,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.miscellaneous_charges = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for miscellaneous_charges: {e}"
-                        )
-                    });
+                self.miscellaneous_charges = highlevel_runtime::builder::field(
+                    value,
+                    "miscellaneous_charges",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -35623,11 +34651,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn payment_methods<T>(mut self, value: T) -> Self
@@ -35637,13 +34661,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.payment_methods = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for payment_methods: {e}"
-                        )
-                    });
+                self.payment_methods = highlevel_runtime::builder::field(
+                    value,
+                    "payment_methods",
+                );
                 self
             }
             pub fn payment_schedule<T>(mut self, value: T) -> Self
@@ -35653,13 +34674,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.payment_schedule = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for payment_schedule: {e}"
-                        )
-                    });
+                self.payment_schedule = highlevel_runtime::builder::field(
+                    value,
+                    "payment_schedule",
+                );
                 self
             }
             pub fn sent_to<T>(mut self, value: T) -> Self
@@ -35667,11 +34685,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::SentToDto>,
                 T::Error: ::std::fmt::Display,
             {
-                self.sent_to = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for sent_to: {e}")
-                    });
+                self.sent_to = highlevel_runtime::builder::field(value, "sent_to");
                 self
             }
             pub fn terms_notes<T>(mut self, value: T) -> Self
@@ -35679,11 +34693,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.terms_notes = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for terms_notes: {e}")
-                    });
+                self.terms_notes = highlevel_runtime::builder::field(
+                    value,
+                    "terms_notes",
+                );
                 self
             }
             pub fn tips_configuration<T>(mut self, value: T) -> Self
@@ -35693,13 +34706,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.tips_configuration = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for tips_configuration: {e}"
-                        )
-                    });
+                self.tips_configuration = highlevel_runtime::builder::field(
+                    value,
+                    "tips_configuration",
+                );
                 self
             }
             pub fn title<T>(mut self, value: T) -> Self
@@ -35707,11 +34717,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.title = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for title: {e}")
-                    });
+                self.title = highlevel_runtime::builder::field(value, "title");
                 self
             }
             pub fn user_id<T>(mut self, value: T) -> Self
@@ -35719,11 +34725,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.user_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for user_id: {e}")
-                    });
+                self.user_id = highlevel_runtime::builder::field(value, "user_id");
                 self
             }
         }
@@ -35820,11 +34822,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.tips_enabled = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for tips_enabled: {e}")
-                    });
+                self.tips_enabled = highlevel_runtime::builder::field(
+                    value,
+                    "tips_enabled",
+                );
                 self
             }
             pub fn tips_percentage<T>(mut self, value: T) -> Self
@@ -35832,13 +34833,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.tips_percentage = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for tips_percentage: {e}"
-                        )
-                    });
+                self.tips_percentage = highlevel_runtime::builder::field(
+                    value,
+                    "tips_percentage",
+                );
                 self
             }
         }
@@ -36000,11 +34998,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_id: {e}")
-                    });
+                self.alt_id = highlevel_runtime::builder::field(value, "alt_id");
                 self
             }
             pub fn alt_type<T>(mut self, value: T) -> Self
@@ -36012,11 +35006,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::UpdateEstimateDtoAltType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_type: {e}")
-                    });
+                self.alt_type = highlevel_runtime::builder::field(value, "alt_type");
                 self
             }
             pub fn attachments<T>(mut self, value: T) -> Self
@@ -36024,11 +35014,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::AttachmentsDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.attachments = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for attachments: {e}")
-                    });
+                self.attachments = highlevel_runtime::builder::field(
+                    value,
+                    "attachments",
+                );
                 self
             }
             pub fn auto_invoice<T>(mut self, value: T) -> Self
@@ -36038,11 +35027,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.auto_invoice = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for auto_invoice: {e}")
-                    });
+                self.auto_invoice = highlevel_runtime::builder::field(
+                    value,
+                    "auto_invoice",
+                );
                 self
             }
             pub fn automatic_taxes_enabled<T>(mut self, value: T) -> Self
@@ -36050,13 +35038,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.automatic_taxes_enabled = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for automatic_taxes_enabled: {e}"
-                        )
-                    });
+                self.automatic_taxes_enabled = highlevel_runtime::builder::field(
+                    value,
+                    "automatic_taxes_enabled",
+                );
                 self
             }
             pub fn business_details<T>(mut self, value: T) -> Self
@@ -36064,13 +35049,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::BusinessDetailsDto>,
                 T::Error: ::std::fmt::Display,
             {
-                self.business_details = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for business_details: {e}"
-                        )
-                    });
+                self.business_details = highlevel_runtime::builder::field(
+                    value,
+                    "business_details",
+                );
                 self
             }
             pub fn contact_details<T>(mut self, value: T) -> Self
@@ -36078,13 +35060,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::ContactDetailsDto>,
                 T::Error: ::std::fmt::Display,
             {
-                self.contact_details = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for contact_details: {e}"
-                        )
-                    });
+                self.contact_details = highlevel_runtime::builder::field(
+                    value,
+                    "contact_details",
+                );
                 self
             }
             pub fn currency<T>(mut self, value: T) -> Self
@@ -36092,11 +35071,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.currency = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for currency: {e}")
-                    });
+                self.currency = highlevel_runtime::builder::field(value, "currency");
                 self
             }
             pub fn discount<T>(mut self, value: T) -> Self
@@ -36104,11 +35079,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::DiscountDto>,
                 T::Error: ::std::fmt::Display,
             {
-                self.discount = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for discount: {e}")
-                    });
+                self.discount = highlevel_runtime::builder::field(value, "discount");
                 self
             }
             pub fn estimate_number<T>(mut self, value: T) -> Self
@@ -36116,13 +35087,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.estimate_number = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for estimate_number: {e}"
-                        )
-                    });
+                self.estimate_number = highlevel_runtime::builder::field(
+                    value,
+                    "estimate_number",
+                );
                 self
             }
             pub fn estimate_number_prefix<T>(mut self, value: T) -> Self
@@ -36130,13 +35098,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.estimate_number_prefix = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for estimate_number_prefix: {e}"
-                        )
-                    });
+                self.estimate_number_prefix = highlevel_runtime::builder::field(
+                    value,
+                    "estimate_number_prefix",
+                );
                 self
             }
             pub fn estimate_status<T>(mut self, value: T) -> Self
@@ -36146,13 +35111,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.estimate_status = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for estimate_status: {e}"
-                        )
-                    });
+                self.estimate_status = highlevel_runtime::builder::field(
+                    value,
+                    "estimate_status",
+                );
                 self
             }
             pub fn expiry_date<T>(mut self, value: T) -> Self
@@ -36160,11 +35122,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.expiry_date = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for expiry_date: {e}")
-                    });
+                self.expiry_date = highlevel_runtime::builder::field(
+                    value,
+                    "expiry_date",
+                );
                 self
             }
             pub fn frequency_settings<T>(mut self, value: T) -> Self
@@ -36172,13 +35133,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::FrequencySettingsDto>,
                 T::Error: ::std::fmt::Display,
             {
-                self.frequency_settings = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for frequency_settings: {e}"
-                        )
-                    });
+                self.frequency_settings = highlevel_runtime::builder::field(
+                    value,
+                    "frequency_settings",
+                );
                 self
             }
             pub fn issue_date<T>(mut self, value: T) -> Self
@@ -36186,11 +35144,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.issue_date = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for issue_date: {e}")
-                    });
+                self.issue_date = highlevel_runtime::builder::field(value, "issue_date");
                 self
             }
             pub fn items<T>(mut self, value: T) -> Self
@@ -36198,11 +35152,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::EstimateLineItemDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.items = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for items: {e}")
-                    });
+                self.items = highlevel_runtime::builder::field(value, "items");
                 self
             }
             pub fn live_mode<T>(mut self, value: T) -> Self
@@ -36210,11 +35160,7 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.live_mode = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for live_mode: {e}")
-                    });
+                self.live_mode = highlevel_runtime::builder::field(value, "live_mode");
                 self
             }
             pub fn meta<T>(mut self, value: T) -> Self
@@ -36224,11 +35170,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.meta = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for meta: {e}")
-                    });
+                self.meta = highlevel_runtime::builder::field(value, "meta");
                 self
             }
             pub fn miscellaneous_charges<T>(mut self, value: T) -> Self
@@ -36238,13 +35180,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.miscellaneous_charges = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for miscellaneous_charges: {e}"
-                        )
-                    });
+                self.miscellaneous_charges = highlevel_runtime::builder::field(
+                    value,
+                    "miscellaneous_charges",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -36252,11 +35191,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn payment_schedule_config<T>(mut self, value: T) -> Self
@@ -36266,13 +35201,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.payment_schedule_config = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for payment_schedule_config: {e}"
-                        )
-                    });
+                self.payment_schedule_config = highlevel_runtime::builder::field(
+                    value,
+                    "payment_schedule_config",
+                );
                 self
             }
             pub fn send_estimate_details<T>(mut self, value: T) -> Self
@@ -36282,13 +35214,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.send_estimate_details = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for send_estimate_details: {e}"
-                        )
-                    });
+                self.send_estimate_details = highlevel_runtime::builder::field(
+                    value,
+                    "send_estimate_details",
+                );
                 self
             }
             pub fn sent_to<T>(mut self, value: T) -> Self
@@ -36296,11 +35225,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::SentToDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.sent_to = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for sent_to: {e}")
-                    });
+                self.sent_to = highlevel_runtime::builder::field(value, "sent_to");
                 self
             }
             pub fn terms_notes<T>(mut self, value: T) -> Self
@@ -36308,11 +35233,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.terms_notes = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for terms_notes: {e}")
-                    });
+                self.terms_notes = highlevel_runtime::builder::field(
+                    value,
+                    "terms_notes",
+                );
                 self
             }
             pub fn title<T>(mut self, value: T) -> Self
@@ -36320,11 +35244,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.title = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for title: {e}")
-                    });
+                self.title = highlevel_runtime::builder::field(value, "title");
                 self
             }
             pub fn user_id<T>(mut self, value: T) -> Self
@@ -36332,11 +35252,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.user_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for user_id: {e}")
-                    });
+                self.user_id = highlevel_runtime::builder::field(value, "user_id");
                 self
             }
         }
@@ -36538,11 +35454,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_id: {e}")
-                    });
+                self.alt_id = highlevel_runtime::builder::field(value, "alt_id");
                 self
             }
             pub fn alt_type<T>(mut self, value: T) -> Self
@@ -36550,11 +35462,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::UpdateInvoiceDtoAltType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_type: {e}")
-                    });
+                self.alt_type = highlevel_runtime::builder::field(value, "alt_type");
                 self
             }
             pub fn attachments<T>(mut self, value: T) -> Self
@@ -36562,11 +35470,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::AttachmentsDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.attachments = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for attachments: {e}")
-                    });
+                self.attachments = highlevel_runtime::builder::field(
+                    value,
+                    "attachments",
+                );
                 self
             }
             pub fn automatic_taxes_enabled<T>(mut self, value: T) -> Self
@@ -36574,13 +35481,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.automatic_taxes_enabled = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for automatic_taxes_enabled: {e}"
-                        )
-                    });
+                self.automatic_taxes_enabled = highlevel_runtime::builder::field(
+                    value,
+                    "automatic_taxes_enabled",
+                );
                 self
             }
             pub fn business_details<T>(mut self, value: T) -> Self
@@ -36590,13 +35494,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.business_details = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for business_details: {e}"
-                        )
-                    });
+                self.business_details = highlevel_runtime::builder::field(
+                    value,
+                    "business_details",
+                );
                 self
             }
             pub fn contact_details<T>(mut self, value: T) -> Self
@@ -36606,13 +35507,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.contact_details = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for contact_details: {e}"
-                        )
-                    });
+                self.contact_details = highlevel_runtime::builder::field(
+                    value,
+                    "contact_details",
+                );
                 self
             }
             pub fn contact_id<T>(mut self, value: T) -> Self
@@ -36620,11 +35518,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.contact_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for contact_id: {e}")
-                    });
+                self.contact_id = highlevel_runtime::builder::field(value, "contact_id");
                 self
             }
             pub fn currency<T>(mut self, value: T) -> Self
@@ -36632,11 +35526,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.currency = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for currency: {e}")
-                    });
+                self.currency = highlevel_runtime::builder::field(value, "currency");
                 self
             }
             pub fn description<T>(mut self, value: T) -> Self
@@ -36644,11 +35534,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
+                self.description = highlevel_runtime::builder::field(
+                    value,
+                    "description",
+                );
                 self
             }
             pub fn discount<T>(mut self, value: T) -> Self
@@ -36656,11 +35545,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::DiscountDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.discount = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for discount: {e}")
-                    });
+                self.discount = highlevel_runtime::builder::field(value, "discount");
                 self
             }
             pub fn due_date<T>(mut self, value: T) -> Self
@@ -36668,11 +35553,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.due_date = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for due_date: {e}")
-                    });
+                self.due_date = highlevel_runtime::builder::field(value, "due_date");
                 self
             }
             pub fn invoice_items<T>(mut self, value: T) -> Self
@@ -36680,11 +35561,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::InvoiceItemDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.invoice_items = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for invoice_items: {e}")
-                    });
+                self.invoice_items = highlevel_runtime::builder::field(
+                    value,
+                    "invoice_items",
+                );
                 self
             }
             pub fn invoice_number<T>(mut self, value: T) -> Self
@@ -36692,13 +35572,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.invoice_number = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for invoice_number: {e}"
-                        )
-                    });
+                self.invoice_number = highlevel_runtime::builder::field(
+                    value,
+                    "invoice_number",
+                );
                 self
             }
             pub fn invoice_number_prefix<T>(mut self, value: T) -> Self
@@ -36706,13 +35583,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.invoice_number_prefix = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for invoice_number_prefix: {e}"
-                        )
-                    });
+                self.invoice_number_prefix = highlevel_runtime::builder::field(
+                    value,
+                    "invoice_number_prefix",
+                );
                 self
             }
             pub fn issue_date<T>(mut self, value: T) -> Self
@@ -36720,11 +35594,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.issue_date = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for issue_date: {e}")
-                    });
+                self.issue_date = highlevel_runtime::builder::field(value, "issue_date");
                 self
             }
             pub fn live_mode<T>(mut self, value: T) -> Self
@@ -36732,11 +35602,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.live_mode = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for live_mode: {e}")
-                    });
+                self.live_mode = highlevel_runtime::builder::field(value, "live_mode");
                 self
             }
             pub fn miscellaneous_charges<T>(mut self, value: T) -> Self
@@ -36746,13 +35612,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.miscellaneous_charges = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for miscellaneous_charges: {e}"
-                        )
-                    });
+                self.miscellaneous_charges = highlevel_runtime::builder::field(
+                    value,
+                    "miscellaneous_charges",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -36760,11 +35623,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn payment_methods<T>(mut self, value: T) -> Self
@@ -36774,13 +35633,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.payment_methods = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for payment_methods: {e}"
-                        )
-                    });
+                self.payment_methods = highlevel_runtime::builder::field(
+                    value,
+                    "payment_methods",
+                );
                 self
             }
             pub fn payment_schedule<T>(mut self, value: T) -> Self
@@ -36790,13 +35646,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.payment_schedule = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for payment_schedule: {e}"
-                        )
-                    });
+                self.payment_schedule = highlevel_runtime::builder::field(
+                    value,
+                    "payment_schedule",
+                );
                 self
             }
             pub fn terms_notes<T>(mut self, value: T) -> Self
@@ -36804,11 +35657,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.terms_notes = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for terms_notes: {e}")
-                    });
+                self.terms_notes = highlevel_runtime::builder::field(
+                    value,
+                    "terms_notes",
+                );
                 self
             }
             pub fn tips_configuration<T>(mut self, value: T) -> Self
@@ -36818,13 +35670,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.tips_configuration = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for tips_configuration: {e}"
-                        )
-                    });
+                self.tips_configuration = highlevel_runtime::builder::field(
+                    value,
+                    "tips_configuration",
+                );
                 self
             }
             pub fn title<T>(mut self, value: T) -> Self
@@ -36832,11 +35681,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.title = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for title: {e}")
-                    });
+                self.title = highlevel_runtime::builder::field(value, "title");
                 self
             }
             pub fn xero_details<T>(mut self, value: T) -> Self
@@ -36846,11 +35691,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.xero_details = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for xero_details: {e}")
-                    });
+                self.xero_details = highlevel_runtime::builder::field(
+                    value,
+                    "xero_details",
+                );
                 self
             }
         }
@@ -36946,11 +35790,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_id: {e}")
-                    });
+                self.alt_id = highlevel_runtime::builder::field(value, "alt_id");
                 self
             }
             pub fn alt_type<T>(mut self, value: T) -> Self
@@ -36960,11 +35800,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_type: {e}")
-                    });
+                self.alt_type = highlevel_runtime::builder::field(value, "alt_type");
                 self
             }
             pub fn late_fees_configuration<T>(mut self, value: T) -> Self
@@ -36972,13 +35808,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::LateFeesConfigurationDto>,
                 T::Error: ::std::fmt::Display,
             {
-                self.late_fees_configuration = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for late_fees_configuration: {e}"
-                        )
-                    });
+                self.late_fees_configuration = highlevel_runtime::builder::field(
+                    value,
+                    "late_fees_configuration",
+                );
                 self
             }
         }
@@ -37082,11 +35915,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_id: {e}")
-                    });
+                self.alt_id = highlevel_runtime::builder::field(value, "alt_id");
                 self
             }
             pub fn alt_type<T>(mut self, value: T) -> Self
@@ -37094,11 +35923,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::UpdateInvoiceScheduleDtoAltType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_type: {e}")
-                    });
+                self.alt_type = highlevel_runtime::builder::field(value, "alt_type");
                 self
             }
             pub fn attachments<T>(mut self, value: T) -> Self
@@ -37106,11 +35931,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::AttachmentsDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.attachments = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for attachments: {e}")
-                    });
+                self.attachments = highlevel_runtime::builder::field(
+                    value,
+                    "attachments",
+                );
                 self
             }
             pub fn business_details<T>(mut self, value: T) -> Self
@@ -37118,13 +35942,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::BusinessDetailsDto>,
                 T::Error: ::std::fmt::Display,
             {
-                self.business_details = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for business_details: {e}"
-                        )
-                    });
+                self.business_details = highlevel_runtime::builder::field(
+                    value,
+                    "business_details",
+                );
                 self
             }
             pub fn contact_details<T>(mut self, value: T) -> Self
@@ -37132,13 +35953,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::ContactDetailsDto>,
                 T::Error: ::std::fmt::Display,
             {
-                self.contact_details = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for contact_details: {e}"
-                        )
-                    });
+                self.contact_details = highlevel_runtime::builder::field(
+                    value,
+                    "contact_details",
+                );
                 self
             }
             pub fn currency<T>(mut self, value: T) -> Self
@@ -37146,11 +35964,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.currency = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for currency: {e}")
-                    });
+                self.currency = highlevel_runtime::builder::field(value, "currency");
                 self
             }
             pub fn discount<T>(mut self, value: T) -> Self
@@ -37158,11 +35972,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::DiscountDto>,
                 T::Error: ::std::fmt::Display,
             {
-                self.discount = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for discount: {e}")
-                    });
+                self.discount = highlevel_runtime::builder::field(value, "discount");
                 self
             }
             pub fn items<T>(mut self, value: T) -> Self
@@ -37170,11 +35980,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::InvoiceItemDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.items = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for items: {e}")
-                    });
+                self.items = highlevel_runtime::builder::field(value, "items");
                 self
             }
             pub fn live_mode<T>(mut self, value: T) -> Self
@@ -37182,11 +35988,7 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.live_mode = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for live_mode: {e}")
-                    });
+                self.live_mode = highlevel_runtime::builder::field(value, "live_mode");
                 self
             }
             pub fn miscellaneous_charges<T>(mut self, value: T) -> Self
@@ -37196,13 +35998,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.miscellaneous_charges = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for miscellaneous_charges: {e}"
-                        )
-                    });
+                self.miscellaneous_charges = highlevel_runtime::builder::field(
+                    value,
+                    "miscellaneous_charges",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -37210,11 +36009,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn schedule<T>(mut self, value: T) -> Self
@@ -37222,11 +36017,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::ScheduleOptionsDto>,
                 T::Error: ::std::fmt::Display,
             {
-                self.schedule = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for schedule: {e}")
-                    });
+                self.schedule = highlevel_runtime::builder::field(value, "schedule");
                 self
             }
             pub fn terms_notes<T>(mut self, value: T) -> Self
@@ -37234,11 +36025,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.terms_notes = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for terms_notes: {e}")
-                    });
+                self.terms_notes = highlevel_runtime::builder::field(
+                    value,
+                    "terms_notes",
+                );
                 self
             }
             pub fn title<T>(mut self, value: T) -> Self
@@ -37246,11 +36036,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.title = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for title: {e}")
-                    });
+                self.title = highlevel_runtime::builder::field(value, "title");
                 self
             }
         }
@@ -37365,11 +36151,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_id: {e}")
-                    });
+                self.alt_id = highlevel_runtime::builder::field(value, "alt_id");
                 self
             }
             pub fn alt_type<T>(mut self, value: T) -> Self
@@ -37377,11 +36159,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::UpdateInvoiceTemplateDtoAltType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_type: {e}")
-                    });
+                self.alt_type = highlevel_runtime::builder::field(value, "alt_type");
                 self
             }
             pub fn business_details<T>(mut self, value: T) -> Self
@@ -37389,13 +36167,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::BusinessDetailsDto>,
                 T::Error: ::std::fmt::Display,
             {
-                self.business_details = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for business_details: {e}"
-                        )
-                    });
+                self.business_details = highlevel_runtime::builder::field(
+                    value,
+                    "business_details",
+                );
                 self
             }
             pub fn currency<T>(mut self, value: T) -> Self
@@ -37403,11 +36178,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.currency = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for currency: {e}")
-                    });
+                self.currency = highlevel_runtime::builder::field(value, "currency");
                 self
             }
             pub fn discount<T>(mut self, value: T) -> Self
@@ -37415,11 +36186,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::DiscountDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.discount = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for discount: {e}")
-                    });
+                self.discount = highlevel_runtime::builder::field(value, "discount");
                 self
             }
             pub fn internal<T>(mut self, value: T) -> Self
@@ -37427,11 +36194,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.internal = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for internal: {e}")
-                    });
+                self.internal = highlevel_runtime::builder::field(value, "internal");
                 self
             }
             pub fn items<T>(mut self, value: T) -> Self
@@ -37439,11 +36202,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::InvoiceItemDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.items = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for items: {e}")
-                    });
+                self.items = highlevel_runtime::builder::field(value, "items");
                 self
             }
             pub fn miscellaneous_charges<T>(mut self, value: T) -> Self
@@ -37453,13 +36212,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.miscellaneous_charges = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for miscellaneous_charges: {e}"
-                        )
-                    });
+                self.miscellaneous_charges = highlevel_runtime::builder::field(
+                    value,
+                    "miscellaneous_charges",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -37467,11 +36223,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn terms_notes<T>(mut self, value: T) -> Self
@@ -37479,11 +36231,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.terms_notes = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for terms_notes: {e}")
-                    });
+                self.terms_notes = highlevel_runtime::builder::field(
+                    value,
+                    "terms_notes",
+                );
                 self
             }
             pub fn title<T>(mut self, value: T) -> Self
@@ -37491,11 +36242,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.title = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for title: {e}")
-                    });
+                self.title = highlevel_runtime::builder::field(value, "title");
                 self
             }
         }
@@ -37565,11 +36312,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_id: {e}")
-                    });
+                self.alt_id = highlevel_runtime::builder::field(value, "alt_id");
                 self
             }
             pub fn alt_type<T>(mut self, value: T) -> Self
@@ -37579,11 +36322,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_type: {e}")
-                    });
+                self.alt_type = highlevel_runtime::builder::field(value, "alt_type");
                 self
             }
             pub fn payment_methods<T>(mut self, value: T) -> Self
@@ -37593,13 +36332,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.payment_methods = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for payment_methods: {e}"
-                        )
-                    });
+                self.payment_methods = highlevel_runtime::builder::field(
+                    value,
+                    "payment_methods",
+                );
                 self
             }
         }
@@ -37648,11 +36384,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.bank_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for bank_name: {e}")
-                    });
+                self.bank_name = highlevel_runtime::builder::field(value, "bank_name");
                 self
             }
             pub fn last4<T>(mut self, value: T) -> Self
@@ -37660,11 +36392,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.last4 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for last4: {e}")
-                    });
+                self.last4 = highlevel_runtime::builder::field(value, "last4");
                 self
             }
         }
@@ -37709,11 +36437,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_id: {e}")
-                    });
+                self.alt_id = highlevel_runtime::builder::field(value, "alt_id");
                 self
             }
             pub fn alt_type<T>(mut self, value: T) -> Self
@@ -37721,11 +36445,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::VoidInvoiceDtoAltType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_type: {e}")
-                    });
+                self.alt_type = highlevel_runtime::builder::field(value, "alt_type");
                 self
             }
         }

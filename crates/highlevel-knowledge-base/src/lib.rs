@@ -4538,11 +4538,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.answer = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for answer: {e}")
-                    });
+                self.answer = highlevel_runtime::builder::field(value, "answer");
                 self
             }
             pub fn knowledge_base_id<T>(mut self, value: T) -> Self
@@ -4550,13 +4546,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.knowledge_base_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for knowledge_base_id: {e}"
-                        )
-                    });
+                self.knowledge_base_id = highlevel_runtime::builder::field(
+                    value,
+                    "knowledge_base_id",
+                );
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -4564,11 +4557,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn question<T>(mut self, value: T) -> Self
@@ -4576,11 +4568,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.question = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for question: {e}")
-                    });
+                self.question = highlevel_runtime::builder::field(value, "question");
                 self
             }
         }
@@ -4634,11 +4622,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
+                self.description = highlevel_runtime::builder::field(
+                    value,
+                    "description",
+                );
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -4646,11 +4633,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -4658,11 +4644,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
         }
@@ -4721,13 +4703,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.knowledge_base_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for knowledge_base_id: {e}"
-                        )
-                    });
+                self.knowledge_base_id = highlevel_runtime::builder::field(
+                    value,
+                    "knowledge_base_id",
+                );
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -4735,11 +4714,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn url_ids<T>(mut self, value: T) -> Self
@@ -4747,11 +4725,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.url_ids = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for url_ids: {e}")
-                    });
+                self.url_ids = highlevel_runtime::builder::field(value, "url_ids");
                 self
             }
         }
@@ -4812,13 +4786,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.knowledge_base_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for knowledge_base_id: {e}"
-                        )
-                    });
+                self.knowledge_base_id = highlevel_runtime::builder::field(
+                    value,
+                    "knowledge_base_id",
+                );
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -4826,11 +4797,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn option<T>(mut self, value: T) -> Self
@@ -4838,11 +4808,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::DiscoverWebsiteRequestDtoOption>,
                 T::Error: ::std::fmt::Display,
             {
-                self.option = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for option: {e}")
-                    });
+                self.option = highlevel_runtime::builder::field(value, "option");
                 self
             }
             pub fn url<T>(mut self, value: T) -> Self
@@ -4850,11 +4816,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for url: {e}")
-                    });
+                self.url = highlevel_runtime::builder::field(value, "url");
                 self
             }
         }
@@ -4920,13 +4882,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.knowledge_base_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for knowledge_base_id: {e}"
-                        )
-                    });
+                self.knowledge_base_id = highlevel_runtime::builder::field(
+                    value,
+                    "knowledge_base_id",
+                );
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -4934,11 +4893,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn operation_id<T>(mut self, value: T) -> Self
@@ -4946,11 +4904,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.operation_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for operation_id: {e}")
-                    });
+                self.operation_id = highlevel_runtime::builder::field(
+                    value,
+                    "operation_id",
+                );
                 self
             }
             pub fn url_ids<T>(mut self, value: T) -> Self
@@ -4958,11 +4915,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.url_ids = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for url_ids: {e}")
-                    });
+                self.url_ids = highlevel_runtime::builder::field(value, "url_ids");
                 self
             }
         }
@@ -5013,11 +4966,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.answer = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for answer: {e}")
-                    });
+                self.answer = highlevel_runtime::builder::field(value, "answer");
                 self
             }
             pub fn question<T>(mut self, value: T) -> Self
@@ -5025,11 +4974,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.question = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for question: {e}")
-                    });
+                self.question = highlevel_runtime::builder::field(value, "question");
                 self
             }
         }
@@ -5077,11 +5022,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
+                self.description = highlevel_runtime::builder::field(
+                    value,
+                    "description",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -5089,11 +5033,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
         }

@@ -501,11 +501,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn redirect_to<T>(mut self, value: T) -> Self
@@ -513,11 +509,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.redirect_to = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for redirect_to: {e}")
-                    });
+                self.redirect_to = highlevel_runtime::builder::field(
+                    value,
+                    "redirect_to",
+                );
                 self
             }
         }
@@ -567,11 +562,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -579,11 +573,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn redirect_to<T>(mut self, value: T) -> Self
@@ -591,11 +581,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.redirect_to = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for redirect_to: {e}")
-                    });
+                self.redirect_to = highlevel_runtime::builder::field(
+                    value,
+                    "redirect_to",
+                );
                 self
             }
         }

@@ -11400,13 +11400,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.accepted_format = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for accepted_format: {e}"
-                        )
-                    });
+                self.accepted_format = highlevel_runtime::builder::field(
+                    value,
+                    "accepted_format",
+                );
                 self
             }
             pub fn data_type<T>(mut self, value: T) -> Self
@@ -11414,11 +11411,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.data_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for data_type: {e}")
-                    });
+                self.data_type = highlevel_runtime::builder::field(value, "data_type");
                 self
             }
             pub fn is_multiple_file<T>(mut self, value: T) -> Self
@@ -11426,13 +11419,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.is_multiple_file = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for is_multiple_file: {e}"
-                        )
-                    });
+                self.is_multiple_file = highlevel_runtime::builder::field(
+                    value,
+                    "is_multiple_file",
+                );
                 self
             }
             pub fn max_number_of_files<T>(mut self, value: T) -> Self
@@ -11440,13 +11430,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.max_number_of_files = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for max_number_of_files: {e}"
-                        )
-                    });
+                self.max_number_of_files = highlevel_runtime::builder::field(
+                    value,
+                    "max_number_of_files",
+                );
                 self
             }
             pub fn model<T>(mut self, value: T) -> Self
@@ -11456,11 +11443,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.model = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for model: {e}")
-                    });
+                self.model = highlevel_runtime::builder::field(value, "model");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -11468,11 +11451,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn placeholder<T>(mut self, value: T) -> Self
@@ -11480,11 +11459,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.placeholder = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for placeholder: {e}")
-                    });
+                self.placeholder = highlevel_runtime::builder::field(
+                    value,
+                    "placeholder",
+                );
                 self
             }
             pub fn position<T>(mut self, value: T) -> Self
@@ -11492,11 +11470,7 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.position = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for position: {e}")
-                    });
+                self.position = highlevel_runtime::builder::field(value, "position");
                 self
             }
             pub fn text_box_list_options<T>(mut self, value: T) -> Self
@@ -11506,13 +11480,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.text_box_list_options = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for text_box_list_options: {e}"
-                        )
-                    });
+                self.text_box_list_options = highlevel_runtime::builder::field(
+                    value,
+                    "text_box_list_options",
+                );
                 self
             }
         }
@@ -11578,11 +11549,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.subtype_0 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subtype_0: {e}")
-                    });
+                self.subtype_0 = highlevel_runtime::builder::field(value, "subtype_0");
                 self
             }
             pub fn subtype_1<T>(mut self, value: T) -> Self
@@ -11592,11 +11559,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.subtype_1 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subtype_1: {e}")
-                    });
+                self.subtype_1 = highlevel_runtime::builder::field(value, "subtype_1");
                 self
             }
         }
@@ -11713,11 +11676,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.address = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for address: {e}")
-                    });
+                self.address = highlevel_runtime::builder::field(value, "address");
                 self
             }
             pub fn city<T>(mut self, value: T) -> Self
@@ -11725,11 +11684,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.city = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for city: {e}")
-                    });
+                self.city = highlevel_runtime::builder::field(value, "city");
                 self
             }
             pub fn company_id<T>(mut self, value: T) -> Self
@@ -11737,11 +11692,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.company_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for company_id: {e}")
-                    });
+                self.company_id = highlevel_runtime::builder::field(value, "company_id");
                 self
             }
             pub fn country<T>(mut self, value: T) -> Self
@@ -11751,11 +11702,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.country = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for country: {e}")
-                    });
+                self.country = highlevel_runtime::builder::field(value, "country");
                 self
             }
             pub fn mailgun<T>(mut self, value: T) -> Self
@@ -11763,11 +11710,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::MailgunSchema>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.mailgun = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for mailgun: {e}")
-                    });
+                self.mailgun = highlevel_runtime::builder::field(value, "mailgun");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -11775,11 +11718,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn phone<T>(mut self, value: T) -> Self
@@ -11787,11 +11726,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.phone = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for phone: {e}")
-                    });
+                self.phone = highlevel_runtime::builder::field(value, "phone");
                 self
             }
             pub fn postal_code<T>(mut self, value: T) -> Self
@@ -11799,11 +11734,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.postal_code = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for postal_code: {e}")
-                    });
+                self.postal_code = highlevel_runtime::builder::field(
+                    value,
+                    "postal_code",
+                );
                 self
             }
             pub fn prospect_info<T>(mut self, value: T) -> Self
@@ -11813,11 +11747,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.prospect_info = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for prospect_info: {e}")
-                    });
+                self.prospect_info = highlevel_runtime::builder::field(
+                    value,
+                    "prospect_info",
+                );
                 self
             }
             pub fn settings<T>(mut self, value: T) -> Self
@@ -11825,11 +11758,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::SettingsSchema>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.settings = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for settings: {e}")
-                    });
+                self.settings = highlevel_runtime::builder::field(value, "settings");
                 self
             }
             pub fn snapshot_id<T>(mut self, value: T) -> Self
@@ -11837,11 +11766,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.snapshot_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for snapshot_id: {e}")
-                    });
+                self.snapshot_id = highlevel_runtime::builder::field(
+                    value,
+                    "snapshot_id",
+                );
                 self
             }
             pub fn social<T>(mut self, value: T) -> Self
@@ -11849,11 +11777,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::SocialSchema>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.social = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for social: {e}")
-                    });
+                self.social = highlevel_runtime::builder::field(value, "social");
                 self
             }
             pub fn state<T>(mut self, value: T) -> Self
@@ -11861,11 +11785,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.state = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for state: {e}")
-                    });
+                self.state = highlevel_runtime::builder::field(value, "state");
                 self
             }
             pub fn timezone<T>(mut self, value: T) -> Self
@@ -11873,11 +11793,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.timezone = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for timezone: {e}")
-                    });
+                self.timezone = highlevel_runtime::builder::field(value, "timezone");
                 self
             }
             pub fn twilio<T>(mut self, value: T) -> Self
@@ -11885,11 +11801,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::TwilioSchema>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.twilio = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for twilio: {e}")
-                    });
+                self.twilio = highlevel_runtime::builder::field(value, "twilio");
                 self
             }
             pub fn website<T>(mut self, value: T) -> Self
@@ -11897,11 +11809,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.website = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for website: {e}")
-                    });
+                self.website = highlevel_runtime::builder::field(value, "website");
                 self
             }
         }
@@ -12015,11 +11923,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.count = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for count: {e}")
-                    });
+                self.count = highlevel_runtime::builder::field(value, "count");
                 self
             }
             pub fn create_task_if_over_due<T>(mut self, value: T) -> Self
@@ -12027,13 +11931,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.create_task_if_over_due = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for create_task_if_over_due: {e}"
-                        )
-                    });
+                self.create_task_if_over_due = highlevel_runtime::builder::field(
+                    value,
+                    "create_task_if_over_due",
+                );
                 self
             }
             pub fn day_of_month<T>(mut self, value: T) -> Self
@@ -12041,11 +11942,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.day_of_month = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for day_of_month: {e}")
-                    });
+                self.day_of_month = highlevel_runtime::builder::field(
+                    value,
+                    "day_of_month",
+                );
                 self
             }
             pub fn day_of_week<T>(mut self, value: T) -> Self
@@ -12055,11 +11955,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.day_of_week = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for day_of_week: {e}")
-                    });
+                self.day_of_week = highlevel_runtime::builder::field(
+                    value,
+                    "day_of_week",
+                );
                 self
             }
             pub fn due_after_seconds<T>(mut self, value: T) -> Self
@@ -12067,13 +11966,10 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.due_after_seconds = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for due_after_seconds: {e}"
-                        )
-                    });
+                self.due_after_seconds = highlevel_runtime::builder::field(
+                    value,
+                    "due_after_seconds",
+                );
                 self
             }
             pub fn end_date<T>(mut self, value: T) -> Self
@@ -12081,11 +11977,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.end_date = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for end_date: {e}")
-                    });
+                self.end_date = highlevel_runtime::builder::field(value, "end_date");
                 self
             }
             pub fn interval<T>(mut self, value: T) -> Self
@@ -12093,11 +11985,7 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.interval = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for interval: {e}")
-                    });
+                self.interval = highlevel_runtime::builder::field(value, "interval");
                 self
             }
             pub fn interval_type<T>(mut self, value: T) -> Self
@@ -12105,11 +11993,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::CustomRRulesOptionsIntervalType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.interval_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for interval_type: {e}")
-                    });
+                self.interval_type = highlevel_runtime::builder::field(
+                    value,
+                    "interval_type",
+                );
                 self
             }
             pub fn month_of_year<T>(mut self, value: T) -> Self
@@ -12117,11 +12004,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.month_of_year = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for month_of_year: {e}")
-                    });
+                self.month_of_year = highlevel_runtime::builder::field(
+                    value,
+                    "month_of_year",
+                );
                 self
             }
             pub fn start_date<T>(mut self, value: T) -> Self
@@ -12129,11 +12015,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.start_date = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for start_date: {e}")
-                    });
+                self.start_date = highlevel_runtime::builder::field(value, "start_date");
                 self
             }
         }
@@ -12192,11 +12074,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn value<T>(mut self, value: T) -> Self
@@ -12204,11 +12082,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.value = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for value: {e}")
-                    });
+                self.value = highlevel_runtime::builder::field(value, "value");
                 self
             }
         }
@@ -12250,11 +12124,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.api_key = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for api_key: {e}")
-                    });
+                self.api_key = highlevel_runtime::builder::field(value, "api_key");
                 self
             }
             pub fn domain<T>(mut self, value: T) -> Self
@@ -12262,11 +12132,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.domain = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for domain: {e}")
-                    });
+                self.domain = highlevel_runtime::builder::field(value, "domain");
                 self
             }
         }
@@ -12316,11 +12182,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.email = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for email: {e}")
-                    });
+                self.email = highlevel_runtime::builder::field(value, "email");
                 self
             }
             pub fn first_name<T>(mut self, value: T) -> Self
@@ -12328,11 +12190,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.first_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for first_name: {e}")
-                    });
+                self.first_name = highlevel_runtime::builder::field(value, "first_name");
                 self
             }
             pub fn last_name<T>(mut self, value: T) -> Self
@@ -12340,11 +12198,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.last_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for last_name: {e}")
-                    });
+                self.last_name = highlevel_runtime::builder::field(value, "last_name");
                 self
             }
         }
@@ -12413,11 +12267,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.contact_ids = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for contact_ids: {e}")
-                    });
+                self.contact_ids = highlevel_runtime::builder::field(
+                    value,
+                    "contact_ids",
+                );
                 self
             }
             pub fn description<T>(mut self, value: T) -> Self
@@ -12425,11 +12278,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
+                self.description = highlevel_runtime::builder::field(
+                    value,
+                    "description",
+                );
                 self
             }
             pub fn ignore_task_creation<T>(mut self, value: T) -> Self
@@ -12437,13 +12289,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.ignore_task_creation = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for ignore_task_creation: {e}"
-                        )
-                    });
+                self.ignore_task_creation = highlevel_runtime::builder::field(
+                    value,
+                    "ignore_task_creation",
+                );
                 self
             }
             pub fn owners<T>(mut self, value: T) -> Self
@@ -12451,11 +12300,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.owners = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for owners: {e}")
-                    });
+                self.owners = highlevel_runtime::builder::field(value, "owners");
                 self
             }
             pub fn rrule_options<T>(mut self, value: T) -> Self
@@ -12463,11 +12308,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::CustomRRulesOptions>,
                 T::Error: ::std::fmt::Display,
             {
-                self.rrule_options = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for rrule_options: {e}")
-                    });
+                self.rrule_options = highlevel_runtime::builder::field(
+                    value,
+                    "rrule_options",
+                );
                 self
             }
             pub fn title<T>(mut self, value: T) -> Self
@@ -12475,11 +12319,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.title = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for title: {e}")
-                    });
+                self.title = highlevel_runtime::builder::field(value, "title");
                 self
             }
         }
@@ -12557,11 +12397,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.contact_ids = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for contact_ids: {e}")
-                    });
+                self.contact_ids = highlevel_runtime::builder::field(
+                    value,
+                    "contact_ids",
+                );
                 self
             }
             pub fn description<T>(mut self, value: T) -> Self
@@ -12569,11 +12408,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
+                self.description = highlevel_runtime::builder::field(
+                    value,
+                    "description",
+                );
                 self
             }
             pub fn ignore_task_creation<T>(mut self, value: T) -> Self
@@ -12581,13 +12419,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.ignore_task_creation = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for ignore_task_creation: {e}"
-                        )
-                    });
+                self.ignore_task_creation = highlevel_runtime::builder::field(
+                    value,
+                    "ignore_task_creation",
+                );
                 self
             }
             pub fn owners<T>(mut self, value: T) -> Self
@@ -12595,11 +12430,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.owners = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for owners: {e}")
-                    });
+                self.owners = highlevel_runtime::builder::field(value, "owners");
                 self
             }
             pub fn rrule_options<T>(mut self, value: T) -> Self
@@ -12609,11 +12440,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.rrule_options = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for rrule_options: {e}")
-                    });
+                self.rrule_options = highlevel_runtime::builder::field(
+                    value,
+                    "rrule_options",
+                );
                 self
             }
             pub fn title<T>(mut self, value: T) -> Self
@@ -12621,11 +12451,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.title = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for title: {e}")
-                    });
+                self.title = highlevel_runtime::builder::field(value, "title");
                 self
             }
         }
@@ -12693,13 +12519,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.allow_duplicate_contact = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for allow_duplicate_contact: {e}"
-                        )
-                    });
+                self.allow_duplicate_contact = highlevel_runtime::builder::field(
+                    value,
+                    "allow_duplicate_contact",
+                );
                 self
             }
             pub fn allow_duplicate_opportunity<T>(mut self, value: T) -> Self
@@ -12707,13 +12530,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.allow_duplicate_opportunity = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for allow_duplicate_opportunity: {e}"
-                        )
-                    });
+                self.allow_duplicate_opportunity = highlevel_runtime::builder::field(
+                    value,
+                    "allow_duplicate_opportunity",
+                );
                 self
             }
             pub fn allow_facebook_name_merge<T>(mut self, value: T) -> Self
@@ -12721,13 +12541,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.allow_facebook_name_merge = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for allow_facebook_name_merge: {e}"
-                        )
-                    });
+                self.allow_facebook_name_merge = highlevel_runtime::builder::field(
+                    value,
+                    "allow_facebook_name_merge",
+                );
                 self
             }
             pub fn disable_contact_timezone<T>(mut self, value: T) -> Self
@@ -12735,13 +12552,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.disable_contact_timezone = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for disable_contact_timezone: {e}"
-                        )
-                    });
+                self.disable_contact_timezone = highlevel_runtime::builder::field(
+                    value,
+                    "disable_contact_timezone",
+                );
                 self
             }
         }
@@ -12787,9 +12601,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
             pub fn override_<T>(mut self, value: T) -> Self
@@ -12797,11 +12609,7 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.override_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for override_: {e}")
-                    });
+                self.override_ = highlevel_runtime::builder::field(value, "override_");
                 self
             }
         }
@@ -12894,11 +12702,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.blog_rss = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for blog_rss: {e}")
-                    });
+                self.blog_rss = highlevel_runtime::builder::field(value, "blog_rss");
                 self
             }
             pub fn facebook_url<T>(mut self, value: T) -> Self
@@ -12906,11 +12710,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.facebook_url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for facebook_url: {e}")
-                    });
+                self.facebook_url = highlevel_runtime::builder::field(
+                    value,
+                    "facebook_url",
+                );
                 self
             }
             pub fn foursquare<T>(mut self, value: T) -> Self
@@ -12918,11 +12721,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.foursquare = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for foursquare: {e}")
-                    });
+                self.foursquare = highlevel_runtime::builder::field(value, "foursquare");
                 self
             }
             pub fn google_places_id<T>(mut self, value: T) -> Self
@@ -12930,13 +12729,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.google_places_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for google_places_id: {e}"
-                        )
-                    });
+                self.google_places_id = highlevel_runtime::builder::field(
+                    value,
+                    "google_places_id",
+                );
                 self
             }
             pub fn google_plus<T>(mut self, value: T) -> Self
@@ -12944,11 +12740,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.google_plus = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for google_plus: {e}")
-                    });
+                self.google_plus = highlevel_runtime::builder::field(
+                    value,
+                    "google_plus",
+                );
                 self
             }
             pub fn instagram<T>(mut self, value: T) -> Self
@@ -12956,11 +12751,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.instagram = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for instagram: {e}")
-                    });
+                self.instagram = highlevel_runtime::builder::field(value, "instagram");
                 self
             }
             pub fn linked_in<T>(mut self, value: T) -> Self
@@ -12968,11 +12759,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.linked_in = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for linked_in: {e}")
-                    });
+                self.linked_in = highlevel_runtime::builder::field(value, "linked_in");
                 self
             }
             pub fn pinterest<T>(mut self, value: T) -> Self
@@ -12980,11 +12767,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.pinterest = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for pinterest: {e}")
-                    });
+                self.pinterest = highlevel_runtime::builder::field(value, "pinterest");
                 self
             }
             pub fn twitter<T>(mut self, value: T) -> Self
@@ -12992,11 +12775,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.twitter = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for twitter: {e}")
-                    });
+                self.twitter = highlevel_runtime::builder::field(value, "twitter");
                 self
             }
             pub fn yelp<T>(mut self, value: T) -> Self
@@ -13004,11 +12783,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.yelp = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for yelp: {e}")
-                    });
+                self.yelp = highlevel_runtime::builder::field(value, "yelp");
                 self
             }
             pub fn youtube<T>(mut self, value: T) -> Self
@@ -13016,11 +12791,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.youtube = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for youtube: {e}")
-                    });
+                self.youtube = highlevel_runtime::builder::field(value, "youtube");
                 self
             }
         }
@@ -13078,11 +12849,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
         }
@@ -13143,11 +12910,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.assigned_to = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for assigned_to: {e}")
-                    });
+                self.assigned_to = highlevel_runtime::builder::field(
+                    value,
+                    "assigned_to",
+                );
                 self
             }
             pub fn business_id<T>(mut self, value: T) -> Self
@@ -13155,11 +12921,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.business_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for business_id: {e}")
-                    });
+                self.business_id = highlevel_runtime::builder::field(
+                    value,
+                    "business_id",
+                );
                 self
             }
             pub fn completed<T>(mut self, value: T) -> Self
@@ -13167,11 +12932,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.completed = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for completed: {e}")
-                    });
+                self.completed = highlevel_runtime::builder::field(value, "completed");
                 self
             }
             pub fn contact_id<T>(mut self, value: T) -> Self
@@ -13179,11 +12940,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.contact_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for contact_id: {e}")
-                    });
+                self.contact_id = highlevel_runtime::builder::field(value, "contact_id");
                 self
             }
             pub fn limit<T>(mut self, value: T) -> Self
@@ -13191,11 +12948,7 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.limit = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for limit: {e}")
-                    });
+                self.limit = highlevel_runtime::builder::field(value, "limit");
                 self
             }
             pub fn query<T>(mut self, value: T) -> Self
@@ -13203,11 +12956,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.query = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for query: {e}")
-                    });
+                self.query = highlevel_runtime::builder::field(value, "query");
                 self
             }
             pub fn skip<T>(mut self, value: T) -> Self
@@ -13215,11 +12964,7 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.skip = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for skip: {e}")
-                    });
+                self.skip = highlevel_runtime::builder::field(value, "skip");
                 self
             }
         }
@@ -13278,11 +13023,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.label = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for label: {e}")
-                    });
+                self.label = highlevel_runtime::builder::field(value, "label");
                 self
             }
             pub fn prefill_value<T>(mut self, value: T) -> Self
@@ -13290,11 +13031,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.prefill_value = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for prefill_value: {e}")
-                    });
+                self.prefill_value = highlevel_runtime::builder::field(
+                    value,
+                    "prefill_value",
+                );
                 self
             }
         }
@@ -13341,11 +13081,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.auth_token = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for auth_token: {e}")
-                    });
+                self.auth_token = highlevel_runtime::builder::field(value, "auth_token");
                 self
             }
             pub fn sid<T>(mut self, value: T) -> Self
@@ -13353,11 +13089,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.sid = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for sid: {e}")
-                    });
+                self.sid = highlevel_runtime::builder::field(value, "sid");
                 self
             }
         }
@@ -13429,13 +13161,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.accepted_format = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for accepted_format: {e}"
-                        )
-                    });
+                self.accepted_format = highlevel_runtime::builder::field(
+                    value,
+                    "accepted_format",
+                );
                 self
             }
             pub fn is_multiple_file<T>(mut self, value: T) -> Self
@@ -13443,13 +13172,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.is_multiple_file = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for is_multiple_file: {e}"
-                        )
-                    });
+                self.is_multiple_file = highlevel_runtime::builder::field(
+                    value,
+                    "is_multiple_file",
+                );
                 self
             }
             pub fn max_number_of_files<T>(mut self, value: T) -> Self
@@ -13457,13 +13183,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.max_number_of_files = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for max_number_of_files: {e}"
-                        )
-                    });
+                self.max_number_of_files = highlevel_runtime::builder::field(
+                    value,
+                    "max_number_of_files",
+                );
                 self
             }
             pub fn model<T>(mut self, value: T) -> Self
@@ -13473,11 +13196,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.model = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for model: {e}")
-                    });
+                self.model = highlevel_runtime::builder::field(value, "model");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -13485,11 +13204,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn placeholder<T>(mut self, value: T) -> Self
@@ -13497,11 +13212,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.placeholder = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for placeholder: {e}")
-                    });
+                self.placeholder = highlevel_runtime::builder::field(
+                    value,
+                    "placeholder",
+                );
                 self
             }
             pub fn position<T>(mut self, value: T) -> Self
@@ -13509,11 +13223,7 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.position = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for position: {e}")
-                    });
+                self.position = highlevel_runtime::builder::field(value, "position");
                 self
             }
             pub fn text_box_list_options<T>(mut self, value: T) -> Self
@@ -13523,13 +13233,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.text_box_list_options = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for text_box_list_options: {e}"
-                        )
-                    });
+                self.text_box_list_options = highlevel_runtime::builder::field(
+                    value,
+                    "text_box_list_options",
+                );
                 self
             }
         }
@@ -13593,11 +13300,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.subtype_0 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subtype_0: {e}")
-                    });
+                self.subtype_0 = highlevel_runtime::builder::field(value, "subtype_0");
                 self
             }
             pub fn subtype_1<T>(mut self, value: T) -> Self
@@ -13607,11 +13310,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.subtype_1 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subtype_1: {e}")
-                    });
+                self.subtype_1 = highlevel_runtime::builder::field(value, "subtype_1");
                 self
             }
         }
@@ -13731,11 +13430,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.address = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for address: {e}")
-                    });
+                self.address = highlevel_runtime::builder::field(value, "address");
                 self
             }
             pub fn city<T>(mut self, value: T) -> Self
@@ -13743,11 +13438,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.city = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for city: {e}")
-                    });
+                self.city = highlevel_runtime::builder::field(value, "city");
                 self
             }
             pub fn company_id<T>(mut self, value: T) -> Self
@@ -13755,11 +13446,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.company_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for company_id: {e}")
-                    });
+                self.company_id = highlevel_runtime::builder::field(value, "company_id");
                 self
             }
             pub fn country<T>(mut self, value: T) -> Self
@@ -13769,11 +13456,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.country = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for country: {e}")
-                    });
+                self.country = highlevel_runtime::builder::field(value, "country");
                 self
             }
             pub fn mailgun<T>(mut self, value: T) -> Self
@@ -13781,11 +13464,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::MailgunSchema>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.mailgun = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for mailgun: {e}")
-                    });
+                self.mailgun = highlevel_runtime::builder::field(value, "mailgun");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -13793,11 +13472,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn phone<T>(mut self, value: T) -> Self
@@ -13805,11 +13480,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.phone = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for phone: {e}")
-                    });
+                self.phone = highlevel_runtime::builder::field(value, "phone");
                 self
             }
             pub fn postal_code<T>(mut self, value: T) -> Self
@@ -13817,11 +13488,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.postal_code = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for postal_code: {e}")
-                    });
+                self.postal_code = highlevel_runtime::builder::field(
+                    value,
+                    "postal_code",
+                );
                 self
             }
             pub fn prospect_info<T>(mut self, value: T) -> Self
@@ -13831,11 +13501,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.prospect_info = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for prospect_info: {e}")
-                    });
+                self.prospect_info = highlevel_runtime::builder::field(
+                    value,
+                    "prospect_info",
+                );
                 self
             }
             pub fn settings<T>(mut self, value: T) -> Self
@@ -13843,11 +13512,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::SettingsSchema>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.settings = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for settings: {e}")
-                    });
+                self.settings = highlevel_runtime::builder::field(value, "settings");
                 self
             }
             pub fn snapshot<T>(mut self, value: T) -> Self
@@ -13857,11 +13522,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.snapshot = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for snapshot: {e}")
-                    });
+                self.snapshot = highlevel_runtime::builder::field(value, "snapshot");
                 self
             }
             pub fn social<T>(mut self, value: T) -> Self
@@ -13869,11 +13530,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::SocialSchema>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.social = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for social: {e}")
-                    });
+                self.social = highlevel_runtime::builder::field(value, "social");
                 self
             }
             pub fn state<T>(mut self, value: T) -> Self
@@ -13881,11 +13538,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.state = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for state: {e}")
-                    });
+                self.state = highlevel_runtime::builder::field(value, "state");
                 self
             }
             pub fn timezone<T>(mut self, value: T) -> Self
@@ -13893,11 +13546,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.timezone = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for timezone: {e}")
-                    });
+                self.timezone = highlevel_runtime::builder::field(value, "timezone");
                 self
             }
             pub fn twilio<T>(mut self, value: T) -> Self
@@ -13905,11 +13554,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::TwilioSchema>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.twilio = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for twilio: {e}")
-                    });
+                self.twilio = highlevel_runtime::builder::field(value, "twilio");
                 self
             }
             pub fn website<T>(mut self, value: T) -> Self
@@ -13917,11 +13562,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.website = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for website: {e}")
-                    });
+                self.website = highlevel_runtime::builder::field(value, "website");
                 self
             }
         }

@@ -1175,11 +1175,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.client_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for client_id: {e}")
-                    });
+                self.client_id = highlevel_runtime::builder::field(value, "client_id");
                 self
             }
             pub fn client_secret<T>(mut self, value: T) -> Self
@@ -1187,11 +1183,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.client_secret = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for client_secret: {e}")
-                    });
+                self.client_secret = highlevel_runtime::builder::field(
+                    value,
+                    "client_secret",
+                );
                 self
             }
             pub fn code<T>(mut self, value: T) -> Self
@@ -1199,11 +1194,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.code = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for code: {e}")
-                    });
+                self.code = highlevel_runtime::builder::field(value, "code");
                 self
             }
             pub fn grant_type<T>(mut self, value: T) -> Self
@@ -1211,11 +1202,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::GetAccessCodebodyDtoGrantType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.grant_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for grant_type: {e}")
-                    });
+                self.grant_type = highlevel_runtime::builder::field(value, "grant_type");
                 self
             }
             pub fn redirect_uri<T>(mut self, value: T) -> Self
@@ -1223,11 +1210,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.redirect_uri = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for redirect_uri: {e}")
-                    });
+                self.redirect_uri = highlevel_runtime::builder::field(
+                    value,
+                    "redirect_uri",
+                );
                 self
             }
             pub fn refresh_token<T>(mut self, value: T) -> Self
@@ -1235,11 +1221,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.refresh_token = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for refresh_token: {e}")
-                    });
+                self.refresh_token = highlevel_runtime::builder::field(
+                    value,
+                    "refresh_token",
+                );
                 self
             }
             pub fn user_type<T>(mut self, value: T) -> Self
@@ -1249,11 +1234,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.user_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for user_type: {e}")
-                    });
+                self.user_type = highlevel_runtime::builder::field(value, "user_type");
                 self
             }
         }
@@ -1312,11 +1293,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.company_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for company_id: {e}")
-                    });
+                self.company_id = highlevel_runtime::builder::field(value, "company_id");
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -1324,11 +1301,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
         }

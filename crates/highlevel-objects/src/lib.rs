@@ -2547,11 +2547,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
+                self.description = highlevel_runtime::builder::field(
+                    value,
+                    "description",
+                );
                 self
             }
             pub fn key<T>(mut self, value: T) -> Self
@@ -2559,11 +2558,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.key = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for key: {e}")
-                    });
+                self.key = highlevel_runtime::builder::field(value, "key");
                 self
             }
             pub fn labels<T>(mut self, value: T) -> Self
@@ -2571,11 +2566,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::CustomObjectLabelDto>,
                 T::Error: ::std::fmt::Display,
             {
-                self.labels = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for labels: {e}")
-                    });
+                self.labels = highlevel_runtime::builder::field(value, "labels");
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -2583,11 +2574,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn primary_display_property_details<T>(mut self, value: T) -> Self
@@ -2595,13 +2585,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::CustomObjectDisplayPropertyDetails>,
                 T::Error: ::std::fmt::Display,
             {
-                self.primary_display_property_details = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for primary_display_property_details: {e}"
-                        )
-                    });
+                self.primary_display_property_details = highlevel_runtime::builder::field(
+                    value,
+                    "primary_display_property_details",
+                );
                 self
             }
         }
@@ -2659,11 +2646,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.data_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for data_type: {e}")
-                    });
+                self.data_type = highlevel_runtime::builder::field(value, "data_type");
                 self
             }
             pub fn key<T>(mut self, value: T) -> Self
@@ -2671,11 +2654,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.key = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for key: {e}")
-                    });
+                self.key = highlevel_runtime::builder::field(value, "key");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -2683,11 +2662,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
         }
@@ -2736,11 +2711,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.plural = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for plural: {e}")
-                    });
+                self.plural = highlevel_runtime::builder::field(value, "plural");
                 self
             }
             pub fn singular<T>(mut self, value: T) -> Self
@@ -2748,11 +2719,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.singular = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for singular: {e}")
-                    });
+                self.singular = highlevel_runtime::builder::field(value, "singular");
                 self
             }
         }
@@ -2801,11 +2768,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.plural = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for plural: {e}")
-                    });
+                self.plural = highlevel_runtime::builder::field(value, "plural");
                 self
             }
             pub fn singular<T>(mut self, value: T) -> Self
@@ -2813,11 +2776,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.singular = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for singular: {e}")
-                    });
+                self.singular = highlevel_runtime::builder::field(value, "singular");
                 self
             }
         }
@@ -2873,11 +2832,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn page<T>(mut self, value: T) -> Self
@@ -2885,11 +2843,7 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.page = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for page: {e}")
-                    });
+                self.page = highlevel_runtime::builder::field(value, "page");
                 self
             }
             pub fn page_limit<T>(mut self, value: T) -> Self
@@ -2897,11 +2851,7 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.page_limit = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for page_limit: {e}")
-                    });
+                self.page_limit = highlevel_runtime::builder::field(value, "page_limit");
                 self
             }
             pub fn query<T>(mut self, value: T) -> Self
@@ -2909,11 +2859,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.query = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for query: {e}")
-                    });
+                self.query = highlevel_runtime::builder::field(value, "query");
                 self
             }
             pub fn search_after<T>(mut self, value: T) -> Self
@@ -2921,11 +2867,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.search_after = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for search_after: {e}")
-                    });
+                self.search_after = highlevel_runtime::builder::field(
+                    value,
+                    "search_after",
+                );
                 self
             }
         }
@@ -2991,11 +2936,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
+                self.description = highlevel_runtime::builder::field(
+                    value,
+                    "description",
+                );
                 self
             }
             pub fn labels<T>(mut self, value: T) -> Self
@@ -3005,11 +2949,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.labels = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for labels: {e}")
-                    });
+                self.labels = highlevel_runtime::builder::field(value, "labels");
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -3017,11 +2957,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn searchable_properties<T>(mut self, value: T) -> Self
@@ -3029,13 +2968,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.searchable_properties = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for searchable_properties: {e}"
-                        )
-                    });
+                self.searchable_properties = highlevel_runtime::builder::field(
+                    value,
+                    "searchable_properties",
+                );
                 self
             }
         }

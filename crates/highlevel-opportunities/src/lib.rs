@@ -3743,13 +3743,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.calendar_events = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for calendar_events: {e}"
-                        )
-                    });
+                self.calendar_events = highlevel_runtime::builder::field(
+                    value,
+                    "calendar_events",
+                );
                 self
             }
             pub fn notes<T>(mut self, value: T) -> Self
@@ -3757,11 +3754,7 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.notes = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for notes: {e}")
-                    });
+                self.notes = highlevel_runtime::builder::field(value, "notes");
                 self
             }
             pub fn tasks<T>(mut self, value: T) -> Self
@@ -3769,11 +3762,7 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.tasks = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for tasks: {e}")
-                    });
+                self.tasks = highlevel_runtime::builder::field(value, "tasks");
                 self
             }
             pub fn un_read_conversations<T>(mut self, value: T) -> Self
@@ -3781,13 +3770,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.un_read_conversations = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for un_read_conversations: {e}"
-                        )
-                    });
+                self.un_read_conversations = highlevel_runtime::builder::field(
+                    value,
+                    "un_read_conversations",
+                );
                 self
             }
         }
@@ -3869,11 +3855,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.assigned_to = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for assigned_to: {e}")
-                    });
+                self.assigned_to = highlevel_runtime::builder::field(
+                    value,
+                    "assigned_to",
+                );
                 self
             }
             pub fn contact_id<T>(mut self, value: T) -> Self
@@ -3881,11 +3866,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.contact_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for contact_id: {e}")
-                    });
+                self.contact_id = highlevel_runtime::builder::field(value, "contact_id");
                 self
             }
             pub fn custom_fields<T>(mut self, value: T) -> Self
@@ -3895,11 +3876,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.custom_fields = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for custom_fields: {e}")
-                    });
+                self.custom_fields = highlevel_runtime::builder::field(
+                    value,
+                    "custom_fields",
+                );
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -3907,11 +3887,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn monetary_value<T>(mut self, value: T) -> Self
@@ -3919,13 +3898,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.monetary_value = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for monetary_value: {e}"
-                        )
-                    });
+                self.monetary_value = highlevel_runtime::builder::field(
+                    value,
+                    "monetary_value",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -3933,11 +3909,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn pipeline_id<T>(mut self, value: T) -> Self
@@ -3945,11 +3917,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.pipeline_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for pipeline_id: {e}")
-                    });
+                self.pipeline_id = highlevel_runtime::builder::field(
+                    value,
+                    "pipeline_id",
+                );
                 self
             }
             pub fn pipeline_stage_id<T>(mut self, value: T) -> Self
@@ -3957,13 +3928,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.pipeline_stage_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for pipeline_stage_id: {e}"
-                        )
-                    });
+                self.pipeline_stage_id = highlevel_runtime::builder::field(
+                    value,
+                    "pipeline_stage_id",
+                );
                 self
             }
             pub fn status<T>(mut self, value: T) -> Self
@@ -3971,11 +3939,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::CreateDtoStatus>,
                 T::Error: ::std::fmt::Display,
             {
-                self.status = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for status: {e}")
-                    });
+                self.status = highlevel_runtime::builder::field(value, "status");
                 self
             }
         }
@@ -4044,11 +4008,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.subtype_0 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subtype_0: {e}")
-                    });
+                self.subtype_0 = highlevel_runtime::builder::field(value, "subtype_0");
                 self
             }
             pub fn subtype_1<T>(mut self, value: T) -> Self
@@ -4058,11 +4018,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.subtype_1 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subtype_1: {e}")
-                    });
+                self.subtype_1 = highlevel_runtime::builder::field(value, "subtype_1");
                 self
             }
             pub fn subtype_2<T>(mut self, value: T) -> Self
@@ -4072,11 +4028,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.subtype_2 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subtype_2: {e}")
-                    });
+                self.subtype_2 = highlevel_runtime::builder::field(value, "subtype_2");
                 self
             }
         }
@@ -4130,11 +4082,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.field_value = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for field_value: {e}")
-                    });
+                self.field_value = highlevel_runtime::builder::field(
+                    value,
+                    "field_value",
+                );
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -4142,9 +4093,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
             pub fn key<T>(mut self, value: T) -> Self
@@ -4152,11 +4101,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.key = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for key: {e}")
-                    });
+                self.key = highlevel_runtime::builder::field(value, "key");
                 self
             }
         }
@@ -4212,11 +4157,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.field_value = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for field_value: {e}")
-                    });
+                self.field_value = highlevel_runtime::builder::field(
+                    value,
+                    "field_value",
+                );
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -4224,9 +4168,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
             pub fn key<T>(mut self, value: T) -> Self
@@ -4234,11 +4176,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.key = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for key: {e}")
-                    });
+                self.key = highlevel_runtime::builder::field(value, "key");
                 self
             }
         }
@@ -4295,11 +4233,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.field_value = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for field_value: {e}")
-                    });
+                self.field_value = highlevel_runtime::builder::field(
+                    value,
+                    "field_value",
+                );
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -4307,9 +4244,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
             pub fn key<T>(mut self, value: T) -> Self
@@ -4317,11 +4252,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.key = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for key: {e}")
-                    });
+                self.key = highlevel_runtime::builder::field(value, "key");
                 self
             }
         }
@@ -4368,11 +4299,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.followers = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for followers: {e}")
-                    });
+                self.followers = highlevel_runtime::builder::field(value, "followers");
                 self
             }
         }
@@ -4431,13 +4358,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::AdditionalDetailsDto>,
                 T::Error: ::std::fmt::Display,
             {
-                self.additional_details = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for additional_details: {e}"
-                        )
-                    });
+                self.additional_details = highlevel_runtime::builder::field(
+                    value,
+                    "additional_details",
+                );
                 self
             }
             pub fn limit<T>(mut self, value: T) -> Self
@@ -4445,11 +4369,7 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.limit = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for limit: {e}")
-                    });
+                self.limit = highlevel_runtime::builder::field(value, "limit");
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -4457,11 +4377,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn page<T>(mut self, value: T) -> Self
@@ -4469,11 +4388,7 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.page = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for page: {e}")
-                    });
+                self.page = highlevel_runtime::builder::field(value, "page");
                 self
             }
             pub fn query<T>(mut self, value: T) -> Self
@@ -4481,11 +4396,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.query = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for query: {e}")
-                    });
+                self.query = highlevel_runtime::builder::field(value, "query");
                 self
             }
             pub fn search_after<T>(mut self, value: T) -> Self
@@ -4493,11 +4404,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.search_after = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for search_after: {e}")
-                    });
+                self.search_after = highlevel_runtime::builder::field(
+                    value,
+                    "search_after",
+                );
                 self
             }
         }
@@ -4580,11 +4490,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.assigned_to = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for assigned_to: {e}")
-                    });
+                self.assigned_to = highlevel_runtime::builder::field(
+                    value,
+                    "assigned_to",
+                );
                 self
             }
             pub fn custom_fields<T>(mut self, value: T) -> Self
@@ -4594,11 +4503,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.custom_fields = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for custom_fields: {e}")
-                    });
+                self.custom_fields = highlevel_runtime::builder::field(
+                    value,
+                    "custom_fields",
+                );
                 self
             }
             pub fn monetary_value<T>(mut self, value: T) -> Self
@@ -4606,13 +4514,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.monetary_value = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for monetary_value: {e}"
-                        )
-                    });
+                self.monetary_value = highlevel_runtime::builder::field(
+                    value,
+                    "monetary_value",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -4620,11 +4525,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn pipeline_id<T>(mut self, value: T) -> Self
@@ -4632,11 +4533,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.pipeline_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for pipeline_id: {e}")
-                    });
+                self.pipeline_id = highlevel_runtime::builder::field(
+                    value,
+                    "pipeline_id",
+                );
                 self
             }
             pub fn pipeline_stage_id<T>(mut self, value: T) -> Self
@@ -4644,13 +4544,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.pipeline_stage_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for pipeline_stage_id: {e}"
-                        )
-                    });
+                self.pipeline_stage_id = highlevel_runtime::builder::field(
+                    value,
+                    "pipeline_stage_id",
+                );
                 self
             }
             pub fn status<T>(mut self, value: T) -> Self
@@ -4660,11 +4557,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.status = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for status: {e}")
-                    });
+                self.status = highlevel_runtime::builder::field(value, "status");
                 self
             }
         }
@@ -4730,11 +4623,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.subtype_0 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subtype_0: {e}")
-                    });
+                self.subtype_0 = highlevel_runtime::builder::field(value, "subtype_0");
                 self
             }
             pub fn subtype_1<T>(mut self, value: T) -> Self
@@ -4744,11 +4633,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.subtype_1 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subtype_1: {e}")
-                    });
+                self.subtype_1 = highlevel_runtime::builder::field(value, "subtype_1");
                 self
             }
             pub fn subtype_2<T>(mut self, value: T) -> Self
@@ -4758,11 +4643,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.subtype_2 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subtype_2: {e}")
-                    });
+                self.subtype_2 = highlevel_runtime::builder::field(value, "subtype_2");
                 self
             }
         }
@@ -4814,13 +4695,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.lost_reason_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for lost_reason_id: {e}"
-                        )
-                    });
+                self.lost_reason_id = highlevel_runtime::builder::field(
+                    value,
+                    "lost_reason_id",
+                );
                 self
             }
             pub fn status<T>(mut self, value: T) -> Self
@@ -4828,11 +4706,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::UpdateStatusDtoStatus>,
                 T::Error: ::std::fmt::Display,
             {
-                self.status = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for status: {e}")
-                    });
+                self.status = highlevel_runtime::builder::field(value, "status");
                 self
             }
         }
@@ -4931,11 +4805,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.assigned_to = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for assigned_to: {e}")
-                    });
+                self.assigned_to = highlevel_runtime::builder::field(
+                    value,
+                    "assigned_to",
+                );
                 self
             }
             pub fn followers<T>(mut self, value: T) -> Self
@@ -4943,11 +4816,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.followers = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for followers: {e}")
-                    });
+                self.followers = highlevel_runtime::builder::field(value, "followers");
                 self
             }
             pub fn followers_action_type<T>(mut self, value: T) -> Self
@@ -4957,13 +4826,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.followers_action_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for followers_action_type: {e}"
-                        )
-                    });
+                self.followers_action_type = highlevel_runtime::builder::field(
+                    value,
+                    "followers_action_type",
+                );
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -4971,9 +4837,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
             pub fn is_remove_all_followers<T>(mut self, value: T) -> Self
@@ -4981,13 +4845,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.is_remove_all_followers = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for is_remove_all_followers: {e}"
-                        )
-                    });
+                self.is_remove_all_followers = highlevel_runtime::builder::field(
+                    value,
+                    "is_remove_all_followers",
+                );
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -4995,11 +4856,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn lost_reason_id<T>(mut self, value: T) -> Self
@@ -5007,13 +4867,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.lost_reason_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for lost_reason_id: {e}"
-                        )
-                    });
+                self.lost_reason_id = highlevel_runtime::builder::field(
+                    value,
+                    "lost_reason_id",
+                );
                 self
             }
             pub fn monetary_value<T>(mut self, value: T) -> Self
@@ -5023,13 +4880,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.monetary_value = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for monetary_value: {e}"
-                        )
-                    });
+                self.monetary_value = highlevel_runtime::builder::field(
+                    value,
+                    "monetary_value",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -5037,11 +4891,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn pipeline_id<T>(mut self, value: T) -> Self
@@ -5049,11 +4899,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.pipeline_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for pipeline_id: {e}")
-                    });
+                self.pipeline_id = highlevel_runtime::builder::field(
+                    value,
+                    "pipeline_id",
+                );
                 self
             }
             pub fn pipeline_stage_id<T>(mut self, value: T) -> Self
@@ -5061,13 +4910,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.pipeline_stage_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for pipeline_stage_id: {e}"
-                        )
-                    });
+                self.pipeline_stage_id = highlevel_runtime::builder::field(
+                    value,
+                    "pipeline_stage_id",
+                );
                 self
             }
             pub fn status<T>(mut self, value: T) -> Self
@@ -5077,11 +4923,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.status = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for status: {e}")
-                    });
+                self.status = highlevel_runtime::builder::field(value, "status");
                 self
             }
         }

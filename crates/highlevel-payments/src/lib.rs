@@ -12460,11 +12460,7 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.duration = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for duration: {e}")
-                    });
+                self.duration = highlevel_runtime::builder::field(value, "duration");
                 self
             }
             pub fn duration_type<T>(mut self, value: T) -> Self
@@ -12474,11 +12470,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.duration_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for duration_type: {e}")
-                    });
+                self.duration_type = highlevel_runtime::builder::field(
+                    value,
+                    "duration_type",
+                );
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -12486,11 +12481,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::ApplyToFuturePaymentsConfigType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
         }
@@ -12536,11 +12527,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.last4 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for last4: {e}")
-                    });
+                self.last4 = highlevel_runtime::builder::field(value, "last4");
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -12548,11 +12535,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::CardDtoType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
         }
@@ -12592,11 +12575,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.number = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for number: {e}")
-                    });
+                self.number = highlevel_runtime::builder::field(value, "number");
                 self
             }
         }
@@ -12638,11 +12617,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::CustomProviderKeys>,
                 T::Error: ::std::fmt::Display,
             {
-                self.live = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for live: {e}")
-                    });
+                self.live = highlevel_runtime::builder::field(value, "live");
                 self
             }
             pub fn test<T>(mut self, value: T) -> Self
@@ -12650,11 +12625,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::CustomProviderKeys>,
                 T::Error: ::std::fmt::Display,
             {
-                self.test = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for test: {e}")
-                    });
+                self.test = highlevel_runtime::builder::field(value, "test");
                 self
             }
         }
@@ -12747,11 +12718,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_id: {e}")
-                    });
+                self.alt_id = highlevel_runtime::builder::field(value, "alt_id");
                 self
             }
             pub fn alt_type<T>(mut self, value: T) -> Self
@@ -12759,11 +12726,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::CreateCouponParamsAltType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_type: {e}")
-                    });
+                self.alt_type = highlevel_runtime::builder::field(value, "alt_type");
                 self
             }
             pub fn apply_to_future_payments<T>(mut self, value: T) -> Self
@@ -12771,13 +12734,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.apply_to_future_payments = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for apply_to_future_payments: {e}"
-                        )
-                    });
+                self.apply_to_future_payments = highlevel_runtime::builder::field(
+                    value,
+                    "apply_to_future_payments",
+                );
                 self
             }
             pub fn apply_to_future_payments_config<T>(mut self, value: T) -> Self
@@ -12787,13 +12747,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.apply_to_future_payments_config = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for apply_to_future_payments_config: {e}"
-                        )
-                    });
+                self.apply_to_future_payments_config = highlevel_runtime::builder::field(
+                    value,
+                    "apply_to_future_payments_config",
+                );
                 self
             }
             pub fn code<T>(mut self, value: T) -> Self
@@ -12801,11 +12758,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.code = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for code: {e}")
-                    });
+                self.code = highlevel_runtime::builder::field(value, "code");
                 self
             }
             pub fn discount_type<T>(mut self, value: T) -> Self
@@ -12813,11 +12766,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::CreateCouponParamsDiscountType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.discount_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for discount_type: {e}")
-                    });
+                self.discount_type = highlevel_runtime::builder::field(
+                    value,
+                    "discount_type",
+                );
                 self
             }
             pub fn discount_value<T>(mut self, value: T) -> Self
@@ -12825,13 +12777,10 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.discount_value = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for discount_value: {e}"
-                        )
-                    });
+                self.discount_value = highlevel_runtime::builder::field(
+                    value,
+                    "discount_value",
+                );
                 self
             }
             pub fn end_date<T>(mut self, value: T) -> Self
@@ -12839,11 +12788,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.end_date = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for end_date: {e}")
-                    });
+                self.end_date = highlevel_runtime::builder::field(value, "end_date");
                 self
             }
             pub fn limit_per_customer<T>(mut self, value: T) -> Self
@@ -12851,13 +12796,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.limit_per_customer = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for limit_per_customer: {e}"
-                        )
-                    });
+                self.limit_per_customer = highlevel_runtime::builder::field(
+                    value,
+                    "limit_per_customer",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -12865,11 +12807,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn product_ids<T>(mut self, value: T) -> Self
@@ -12877,11 +12815,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.product_ids = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for product_ids: {e}")
-                    });
+                self.product_ids = highlevel_runtime::builder::field(
+                    value,
+                    "product_ids",
+                );
                 self
             }
             pub fn start_date<T>(mut self, value: T) -> Self
@@ -12889,11 +12826,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.start_date = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for start_date: {e}")
-                    });
+                self.start_date = highlevel_runtime::builder::field(value, "start_date");
                 self
             }
             pub fn usage_limit<T>(mut self, value: T) -> Self
@@ -12901,11 +12834,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.usage_limit = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for usage_limit: {e}")
-                    });
+                self.usage_limit = highlevel_runtime::builder::field(
+                    value,
+                    "usage_limit",
+                );
                 self
             }
         }
@@ -12998,11 +12930,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
+                self.description = highlevel_runtime::builder::field(
+                    value,
+                    "description",
+                );
                 self
             }
             pub fn image_url<T>(mut self, value: T) -> Self
@@ -13010,11 +12941,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.image_url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for image_url: {e}")
-                    });
+                self.image_url = highlevel_runtime::builder::field(value, "image_url");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -13022,11 +12949,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn payments_url<T>(mut self, value: T) -> Self
@@ -13034,11 +12957,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.payments_url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for payments_url: {e}")
-                    });
+                self.payments_url = highlevel_runtime::builder::field(
+                    value,
+                    "payments_url",
+                );
                 self
             }
             pub fn query_url<T>(mut self, value: T) -> Self
@@ -13046,11 +12968,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.query_url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for query_url: {e}")
-                    });
+                self.query_url = highlevel_runtime::builder::field(value, "query_url");
                 self
             }
             pub fn supports_subscription_schedule<T>(mut self, value: T) -> Self
@@ -13058,13 +12976,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.supports_subscription_schedule = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for supports_subscription_schedule: {e}"
-                        )
-                    });
+                self.supports_subscription_schedule = highlevel_runtime::builder::field(
+                    value,
+                    "supports_subscription_schedule",
+                );
                 self
             }
         }
@@ -13135,11 +13050,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_id: {e}")
-                    });
+                self.alt_id = highlevel_runtime::builder::field(value, "alt_id");
                 self
             }
             pub fn alt_type<T>(mut self, value: T) -> Self
@@ -13147,11 +13058,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::CreateFulfillmentDtoAltType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_type: {e}")
-                    });
+                self.alt_type = highlevel_runtime::builder::field(value, "alt_type");
                 self
             }
             pub fn items<T>(mut self, value: T) -> Self
@@ -13159,11 +13066,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::FulfillmentItems>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.items = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for items: {e}")
-                    });
+                self.items = highlevel_runtime::builder::field(value, "items");
                 self
             }
             pub fn notify_customer<T>(mut self, value: T) -> Self
@@ -13171,13 +13074,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.notify_customer = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for notify_customer: {e}"
-                        )
-                    });
+                self.notify_customer = highlevel_runtime::builder::field(
+                    value,
+                    "notify_customer",
+                );
                 self
             }
             pub fn trackings<T>(mut self, value: T) -> Self
@@ -13185,11 +13085,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::FulfillmentTracking>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.trackings = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for trackings: {e}")
-                    });
+                self.trackings = highlevel_runtime::builder::field(value, "trackings");
                 self
             }
         }
@@ -13263,11 +13159,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_id: {e}")
-                    });
+                self.alt_id = highlevel_runtime::builder::field(value, "alt_id");
                 self
             }
             pub fn alt_type<T>(mut self, value: T) -> Self
@@ -13277,11 +13169,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_type: {e}")
-                    });
+                self.alt_type = highlevel_runtime::builder::field(value, "alt_type");
                 self
             }
             pub fn description<T>(mut self, value: T) -> Self
@@ -13289,11 +13177,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
+                self.description = highlevel_runtime::builder::field(
+                    value,
+                    "description",
+                );
                 self
             }
             pub fn image_url<T>(mut self, value: T) -> Self
@@ -13301,11 +13188,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.image_url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for image_url: {e}")
-                    });
+                self.image_url = highlevel_runtime::builder::field(value, "image_url");
                 self
             }
             pub fn provider<T>(mut self, value: T) -> Self
@@ -13315,11 +13198,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.provider = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for provider: {e}")
-                    });
+                self.provider = highlevel_runtime::builder::field(value, "provider");
                 self
             }
             pub fn title<T>(mut self, value: T) -> Self
@@ -13327,11 +13206,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.title = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for title: {e}")
-                    });
+                self.title = highlevel_runtime::builder::field(value, "title");
                 self
             }
             pub fn unique_name<T>(mut self, value: T) -> Self
@@ -13339,11 +13214,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.unique_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for unique_name: {e}")
-                    });
+                self.unique_name = highlevel_runtime::builder::field(
+                    value,
+                    "unique_name",
+                );
                 self
             }
         }
@@ -13402,11 +13276,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.api_key = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for api_key: {e}")
-                    });
+                self.api_key = highlevel_runtime::builder::field(value, "api_key");
                 self
             }
             pub fn publishable_key<T>(mut self, value: T) -> Self
@@ -13414,13 +13284,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.publishable_key = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for publishable_key: {e}"
-                        )
-                    });
+                self.publishable_key = highlevel_runtime::builder::field(
+                    value,
+                    "publishable_key",
+                );
                 self
             }
         }
@@ -13467,11 +13334,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_id: {e}")
-                    });
+                self.alt_id = highlevel_runtime::builder::field(value, "alt_id");
                 self
             }
             pub fn alt_type<T>(mut self, value: T) -> Self
@@ -13479,11 +13342,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::DeleteCouponParamsAltType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_type: {e}")
-                    });
+                self.alt_type = highlevel_runtime::builder::field(value, "alt_type");
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -13491,9 +13350,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
         }
@@ -13535,11 +13392,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::serde_json::Value>,
                 T::Error: ::std::fmt::Display,
             {
-                self.live_mode = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for live_mode: {e}")
-                    });
+                self.live_mode = highlevel_runtime::builder::field(value, "live_mode");
                 self
             }
         }
@@ -13584,11 +13437,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.price_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for price_id: {e}")
-                    });
+                self.price_id = highlevel_runtime::builder::field(value, "price_id");
                 self
             }
             pub fn qty<T>(mut self, value: T) -> Self
@@ -13596,11 +13445,7 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.qty = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for qty: {e}")
-                    });
+                self.qty = highlevel_runtime::builder::field(value, "qty");
                 self
             }
         }
@@ -13653,13 +13498,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.shipping_carrier = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for shipping_carrier: {e}"
-                        )
-                    });
+                self.shipping_carrier = highlevel_runtime::builder::field(
+                    value,
+                    "shipping_carrier",
+                );
                 self
             }
             pub fn tracking_number<T>(mut self, value: T) -> Self
@@ -13667,13 +13509,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.tracking_number = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for tracking_number: {e}"
-                        )
-                    });
+                self.tracking_number = highlevel_runtime::builder::field(
+                    value,
+                    "tracking_number",
+                );
                 self
             }
             pub fn tracking_url<T>(mut self, value: T) -> Self
@@ -13681,11 +13520,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.tracking_url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for tracking_url: {e}")
-                    });
+                self.tracking_url = highlevel_runtime::builder::field(
+                    value,
+                    "tracking_url",
+                );
                 self
             }
         }
@@ -13768,11 +13606,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_id: {e}")
-                    });
+                self.alt_id = highlevel_runtime::builder::field(value, "alt_id");
                 self
             }
             pub fn alt_type<T>(mut self, value: T) -> Self
@@ -13780,11 +13614,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::PostRecordOrderPaymentBodyAltType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_type: {e}")
-                    });
+                self.alt_type = highlevel_runtime::builder::field(value, "alt_type");
                 self
             }
             pub fn amount<T>(mut self, value: T) -> Self
@@ -13792,11 +13622,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.amount = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for amount: {e}")
-                    });
+                self.amount = highlevel_runtime::builder::field(value, "amount");
                 self
             }
             pub fn card<T>(mut self, value: T) -> Self
@@ -13804,11 +13630,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::CardDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.card = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for card: {e}")
-                    });
+                self.card = highlevel_runtime::builder::field(value, "card");
                 self
             }
             pub fn cheque<T>(mut self, value: T) -> Self
@@ -13816,11 +13638,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::ChequeDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.cheque = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for cheque: {e}")
-                    });
+                self.cheque = highlevel_runtime::builder::field(value, "cheque");
                 self
             }
             pub fn is_partial_payment<T>(mut self, value: T) -> Self
@@ -13828,13 +13646,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.is_partial_payment = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for is_partial_payment: {e}"
-                        )
-                    });
+                self.is_partial_payment = highlevel_runtime::builder::field(
+                    value,
+                    "is_partial_payment",
+                );
                 self
             }
             pub fn meta<T>(mut self, value: T) -> Self
@@ -13844,11 +13659,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.meta = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for meta: {e}")
-                    });
+                self.meta = highlevel_runtime::builder::field(value, "meta");
                 self
             }
             pub fn mode<T>(mut self, value: T) -> Self
@@ -13856,11 +13667,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::PostRecordOrderPaymentBodyMode>,
                 T::Error: ::std::fmt::Display,
             {
-                self.mode = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for mode: {e}")
-                    });
+                self.mode = highlevel_runtime::builder::field(value, "mode");
                 self
             }
             pub fn notes<T>(mut self, value: T) -> Self
@@ -13868,11 +13675,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.notes = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for notes: {e}")
-                    });
+                self.notes = highlevel_runtime::builder::field(value, "notes");
                 self
             }
         }
@@ -13981,11 +13784,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_id: {e}")
-                    });
+                self.alt_id = highlevel_runtime::builder::field(value, "alt_id");
                 self
             }
             pub fn alt_type<T>(mut self, value: T) -> Self
@@ -13993,11 +13792,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::UpdateCouponParamsAltType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_type: {e}")
-                    });
+                self.alt_type = highlevel_runtime::builder::field(value, "alt_type");
                 self
             }
             pub fn apply_to_future_payments<T>(mut self, value: T) -> Self
@@ -14005,13 +13800,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.apply_to_future_payments = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for apply_to_future_payments: {e}"
-                        )
-                    });
+                self.apply_to_future_payments = highlevel_runtime::builder::field(
+                    value,
+                    "apply_to_future_payments",
+                );
                 self
             }
             pub fn apply_to_future_payments_config<T>(mut self, value: T) -> Self
@@ -14021,13 +13813,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.apply_to_future_payments_config = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for apply_to_future_payments_config: {e}"
-                        )
-                    });
+                self.apply_to_future_payments_config = highlevel_runtime::builder::field(
+                    value,
+                    "apply_to_future_payments_config",
+                );
                 self
             }
             pub fn code<T>(mut self, value: T) -> Self
@@ -14035,11 +13824,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.code = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for code: {e}")
-                    });
+                self.code = highlevel_runtime::builder::field(value, "code");
                 self
             }
             pub fn discount_type<T>(mut self, value: T) -> Self
@@ -14047,11 +13832,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::UpdateCouponParamsDiscountType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.discount_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for discount_type: {e}")
-                    });
+                self.discount_type = highlevel_runtime::builder::field(
+                    value,
+                    "discount_type",
+                );
                 self
             }
             pub fn discount_value<T>(mut self, value: T) -> Self
@@ -14059,13 +13843,10 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.discount_value = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for discount_value: {e}"
-                        )
-                    });
+                self.discount_value = highlevel_runtime::builder::field(
+                    value,
+                    "discount_value",
+                );
                 self
             }
             pub fn end_date<T>(mut self, value: T) -> Self
@@ -14073,11 +13854,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.end_date = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for end_date: {e}")
-                    });
+                self.end_date = highlevel_runtime::builder::field(value, "end_date");
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -14085,9 +13862,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
             pub fn limit_per_customer<T>(mut self, value: T) -> Self
@@ -14095,13 +13870,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.limit_per_customer = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for limit_per_customer: {e}"
-                        )
-                    });
+                self.limit_per_customer = highlevel_runtime::builder::field(
+                    value,
+                    "limit_per_customer",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -14109,11 +13881,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn product_ids<T>(mut self, value: T) -> Self
@@ -14121,11 +13889,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.product_ids = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for product_ids: {e}")
-                    });
+                self.product_ids = highlevel_runtime::builder::field(
+                    value,
+                    "product_ids",
+                );
                 self
             }
             pub fn start_date<T>(mut self, value: T) -> Self
@@ -14133,11 +13900,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.start_date = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for start_date: {e}")
-                    });
+                self.start_date = highlevel_runtime::builder::field(value, "start_date");
                 self
             }
             pub fn usage_limit<T>(mut self, value: T) -> Self
@@ -14145,11 +13908,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.usage_limit = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for usage_limit: {e}")
-                    });
+                self.usage_limit = highlevel_runtime::builder::field(
+                    value,
+                    "usage_limit",
+                );
                 self
             }
         }
@@ -14232,11 +13994,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.company_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for company_id: {e}")
-                    });
+                self.company_id = highlevel_runtime::builder::field(value, "company_id");
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -14244,11 +14002,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn supports_subscription_schedules<T>(mut self, value: T) -> Self
@@ -14256,13 +14013,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.supports_subscription_schedules = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for supports_subscription_schedules: {e}"
-                        )
-                    });
+                self.supports_subscription_schedules = highlevel_runtime::builder::field(
+                    value,
+                    "supports_subscription_schedules",
+                );
                 self
             }
         }

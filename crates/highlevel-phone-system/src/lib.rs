@@ -2635,11 +2635,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.address_sid = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for address_sid: {e}")
-                    });
+                self.address_sid = highlevel_runtime::builder::field(
+                    value,
+                    "address_sid",
+                );
                 self
             }
             pub fn bundle_sid<T>(mut self, value: T) -> Self
@@ -2647,11 +2646,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.bundle_sid = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for bundle_sid: {e}")
-                    });
+                self.bundle_sid = highlevel_runtime::builder::field(value, "bundle_sid");
                 self
             }
             pub fn country_code<T>(mut self, value: T) -> Self
@@ -2659,11 +2654,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.country_code = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for country_code: {e}")
-                    });
+                self.country_code = highlevel_runtime::builder::field(
+                    value,
+                    "country_code",
+                );
                 self
             }
             pub fn fingerprint_id<T>(mut self, value: T) -> Self
@@ -2671,13 +2665,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.fingerprint_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for fingerprint_id: {e}"
-                        )
-                    });
+                self.fingerprint_id = highlevel_runtime::builder::field(
+                    value,
+                    "fingerprint_id",
+                );
                 self
             }
             pub fn locality<T>(mut self, value: T) -> Self
@@ -2685,11 +2676,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.locality = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for locality: {e}")
-                    });
+                self.locality = highlevel_runtime::builder::field(value, "locality");
                 self
             }
             pub fn number_type<T>(mut self, value: T) -> Self
@@ -2699,11 +2686,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.number_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for number_type: {e}")
-                    });
+                self.number_type = highlevel_runtime::builder::field(
+                    value,
+                    "number_type",
+                );
                 self
             }
             pub fn phone_number<T>(mut self, value: T) -> Self
@@ -2711,11 +2697,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.phone_number = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for phone_number: {e}")
-                    });
+                self.phone_number = highlevel_runtime::builder::field(
+                    value,
+                    "phone_number",
+                );
                 self
             }
             pub fn region<T>(mut self, value: T) -> Self
@@ -2723,11 +2708,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.region = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for region: {e}")
-                    });
+                self.region = highlevel_runtime::builder::field(value, "region");
                 self
             }
             pub fn skip_location_kyc<T>(mut self, value: T) -> Self
@@ -2735,13 +2716,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.skip_location_kyc = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for skip_location_kyc: {e}"
-                        )
-                    });
+                self.skip_location_kyc = highlevel_runtime::builder::field(
+                    value,
+                    "skip_location_kyc",
+                );
                 self
             }
         }

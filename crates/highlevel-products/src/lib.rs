@@ -12684,13 +12684,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.allow_out_of_stock_purchases = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for allow_out_of_stock_purchases: {e}"
-                        )
-                    });
+                self.allow_out_of_stock_purchases = highlevel_runtime::builder::field(
+                    value,
+                    "allow_out_of_stock_purchases",
+                );
                 self
             }
             pub fn amount<T>(mut self, value: T) -> Self
@@ -12698,11 +12695,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.amount = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for amount: {e}")
-                    });
+                self.amount = highlevel_runtime::builder::field(value, "amount");
                 self
             }
             pub fn available_quantity<T>(mut self, value: T) -> Self
@@ -12710,13 +12703,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.available_quantity = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for available_quantity: {e}"
-                        )
-                    });
+                self.available_quantity = highlevel_runtime::builder::field(
+                    value,
+                    "available_quantity",
+                );
                 self
             }
             pub fn compare_at_price<T>(mut self, value: T) -> Self
@@ -12724,13 +12714,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.compare_at_price = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for compare_at_price: {e}"
-                        )
-                    });
+                self.compare_at_price = highlevel_runtime::builder::field(
+                    value,
+                    "compare_at_price",
+                );
                 self
             }
             pub fn currency<T>(mut self, value: T) -> Self
@@ -12738,11 +12725,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.currency = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for currency: {e}")
-                    });
+                self.currency = highlevel_runtime::builder::field(value, "currency");
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -12750,9 +12733,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -12760,11 +12741,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn recurring<T>(mut self, value: T) -> Self
@@ -12772,11 +12749,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::RecurringDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.recurring = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for recurring: {e}")
-                    });
+                self.recurring = highlevel_runtime::builder::field(value, "recurring");
                 self
             }
             pub fn setup_fee<T>(mut self, value: T) -> Self
@@ -12784,11 +12757,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.setup_fee = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for setup_fee: {e}")
-                    });
+                self.setup_fee = highlevel_runtime::builder::field(value, "setup_fee");
                 self
             }
             pub fn shipping_options<T>(mut self, value: T) -> Self
@@ -12798,13 +12767,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.shipping_options = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for shipping_options: {e}"
-                        )
-                    });
+                self.shipping_options = highlevel_runtime::builder::field(
+                    value,
+                    "shipping_options",
+                );
                 self
             }
             pub fn sku<T>(mut self, value: T) -> Self
@@ -12812,11 +12778,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.sku = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for sku: {e}")
-                    });
+                self.sku = highlevel_runtime::builder::field(value, "sku");
                 self
             }
             pub fn total_cycles<T>(mut self, value: T) -> Self
@@ -12824,11 +12786,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.total_cycles = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for total_cycles: {e}")
-                    });
+                self.total_cycles = highlevel_runtime::builder::field(
+                    value,
+                    "total_cycles",
+                );
                 self
             }
             pub fn track_inventory<T>(mut self, value: T) -> Self
@@ -12836,13 +12797,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.track_inventory = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for track_inventory: {e}"
-                        )
-                    });
+                self.track_inventory = highlevel_runtime::builder::field(
+                    value,
+                    "track_inventory",
+                );
                 self
             }
             pub fn trial_period<T>(mut self, value: T) -> Self
@@ -12850,11 +12808,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.trial_period = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for trial_period: {e}")
-                    });
+                self.trial_period = highlevel_runtime::builder::field(
+                    value,
+                    "trial_period",
+                );
                 self
             }
         }
@@ -12997,13 +12954,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.automatic_tax_category_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for automatic_tax_category_id: {e}"
-                        )
-                    });
+                self.automatic_tax_category_id = highlevel_runtime::builder::field(
+                    value,
+                    "automatic_tax_category_id",
+                );
                 self
             }
             pub fn available_in_store<T>(mut self, value: T) -> Self
@@ -13011,13 +12965,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.available_in_store = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for available_in_store: {e}"
-                        )
-                    });
+                self.available_in_store = highlevel_runtime::builder::field(
+                    value,
+                    "available_in_store",
+                );
                 self
             }
             pub fn collection_ids<T>(mut self, value: T) -> Self
@@ -13025,13 +12976,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.collection_ids = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for collection_ids: {e}"
-                        )
-                    });
+                self.collection_ids = highlevel_runtime::builder::field(
+                    value,
+                    "collection_ids",
+                );
                 self
             }
             pub fn description<T>(mut self, value: T) -> Self
@@ -13039,11 +12987,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
+                self.description = highlevel_runtime::builder::field(
+                    value,
+                    "description",
+                );
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -13051,9 +12998,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
             pub fn image<T>(mut self, value: T) -> Self
@@ -13061,11 +13006,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.image = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for image: {e}")
-                    });
+                self.image = highlevel_runtime::builder::field(value, "image");
                 self
             }
             pub fn is_label_enabled<T>(mut self, value: T) -> Self
@@ -13073,13 +13014,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.is_label_enabled = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for is_label_enabled: {e}"
-                        )
-                    });
+                self.is_label_enabled = highlevel_runtime::builder::field(
+                    value,
+                    "is_label_enabled",
+                );
                 self
             }
             pub fn is_taxes_enabled<T>(mut self, value: T) -> Self
@@ -13087,13 +13025,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.is_taxes_enabled = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for is_taxes_enabled: {e}"
-                        )
-                    });
+                self.is_taxes_enabled = highlevel_runtime::builder::field(
+                    value,
+                    "is_taxes_enabled",
+                );
                 self
             }
             pub fn label<T>(mut self, value: T) -> Self
@@ -13103,11 +13038,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.label = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for label: {e}")
-                    });
+                self.label = highlevel_runtime::builder::field(value, "label");
                 self
             }
             pub fn medias<T>(mut self, value: T) -> Self
@@ -13119,11 +13050,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.medias = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for medias: {e}")
-                    });
+                self.medias = highlevel_runtime::builder::field(value, "medias");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -13131,11 +13058,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn prices<T>(mut self, value: T) -> Self
@@ -13143,11 +13066,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::BulkEditPriceDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.prices = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for prices: {e}")
-                    });
+                self.prices = highlevel_runtime::builder::field(value, "prices");
                 self
             }
             pub fn seo<T>(mut self, value: T) -> Self
@@ -13155,11 +13074,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::ProductSeoDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.seo = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for seo: {e}")
-                    });
+                self.seo = highlevel_runtime::builder::field(value, "seo");
                 self
             }
             pub fn slug<T>(mut self, value: T) -> Self
@@ -13167,11 +13082,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.slug = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for slug: {e}")
-                    });
+                self.slug = highlevel_runtime::builder::field(value, "slug");
                 self
             }
             pub fn tax_inclusive<T>(mut self, value: T) -> Self
@@ -13179,11 +13090,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.tax_inclusive = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for tax_inclusive: {e}")
-                    });
+                self.tax_inclusive = highlevel_runtime::builder::field(
+                    value,
+                    "tax_inclusive",
+                );
                 self
             }
             pub fn taxes<T>(mut self, value: T) -> Self
@@ -13195,11 +13105,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.taxes = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for taxes: {e}")
-                    });
+                self.taxes = highlevel_runtime::builder::field(value, "taxes");
                 self
             }
         }
@@ -13277,11 +13183,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_id: {e}")
-                    });
+                self.alt_id = highlevel_runtime::builder::field(value, "alt_id");
                 self
             }
             pub fn alt_type<T>(mut self, value: T) -> Self
@@ -13289,11 +13191,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::BulkEditRequestDtoAltType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_type: {e}")
-                    });
+                self.alt_type = highlevel_runtime::builder::field(value, "alt_type");
                 self
             }
             pub fn products<T>(mut self, value: T) -> Self
@@ -13301,11 +13199,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::BulkEditProductDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.products = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for products: {e}")
-                    });
+                self.products = highlevel_runtime::builder::field(value, "products");
                 self
             }
         }
@@ -13392,11 +13286,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_id: {e}")
-                    });
+                self.alt_id = highlevel_runtime::builder::field(value, "alt_id");
                 self
             }
             pub fn alt_type<T>(mut self, value: T) -> Self
@@ -13404,11 +13294,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::BulkUpdateDtoAltType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_type: {e}")
-                    });
+                self.alt_type = highlevel_runtime::builder::field(value, "alt_type");
                 self
             }
             pub fn availability<T>(mut self, value: T) -> Self
@@ -13416,11 +13302,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.availability = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for availability: {e}")
-                    });
+                self.availability = highlevel_runtime::builder::field(
+                    value,
+                    "availability",
+                );
                 self
             }
             pub fn collection_ids<T>(mut self, value: T) -> Self
@@ -13428,13 +13313,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.collection_ids = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for collection_ids: {e}"
-                        )
-                    });
+                self.collection_ids = highlevel_runtime::builder::field(
+                    value,
+                    "collection_ids",
+                );
                 self
             }
             pub fn compare_at_price<T>(mut self, value: T) -> Self
@@ -13444,13 +13326,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.compare_at_price = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for compare_at_price: {e}"
-                        )
-                    });
+                self.compare_at_price = highlevel_runtime::builder::field(
+                    value,
+                    "compare_at_price",
+                );
                 self
             }
             pub fn currency<T>(mut self, value: T) -> Self
@@ -13458,11 +13337,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.currency = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for currency: {e}")
-                    });
+                self.currency = highlevel_runtime::builder::field(value, "currency");
                 self
             }
             pub fn filters<T>(mut self, value: T) -> Self
@@ -13472,11 +13347,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.filters = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for filters: {e}")
-                    });
+                self.filters = highlevel_runtime::builder::field(value, "filters");
                 self
             }
             pub fn price<T>(mut self, value: T) -> Self
@@ -13486,11 +13357,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.price = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for price: {e}")
-                    });
+                self.price = highlevel_runtime::builder::field(value, "price");
                 self
             }
             pub fn product_ids<T>(mut self, value: T) -> Self
@@ -13498,11 +13365,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.product_ids = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for product_ids: {e}")
-                    });
+                self.product_ids = highlevel_runtime::builder::field(
+                    value,
+                    "product_ids",
+                );
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -13510,11 +13376,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::BulkUpdateDtoType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
         }
@@ -13588,13 +13450,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.available_in_store = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for available_in_store: {e}"
-                        )
-                    });
+                self.available_in_store = highlevel_runtime::builder::field(
+                    value,
+                    "available_in_store",
+                );
                 self
             }
             pub fn collection_ids<T>(mut self, value: T) -> Self
@@ -13602,13 +13461,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.collection_ids = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for collection_ids: {e}"
-                        )
-                    });
+                self.collection_ids = highlevel_runtime::builder::field(
+                    value,
+                    "collection_ids",
+                );
                 self
             }
             pub fn product_type<T>(mut self, value: T) -> Self
@@ -13616,11 +13472,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.product_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for product_type: {e}")
-                    });
+                self.product_type = highlevel_runtime::builder::field(
+                    value,
+                    "product_type",
+                );
                 self
             }
             pub fn search<T>(mut self, value: T) -> Self
@@ -13628,11 +13483,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.search = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for search: {e}")
-                    });
+                self.search = highlevel_runtime::builder::field(value, "search");
                 self
             }
         }
@@ -13684,11 +13535,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
+                self.description = highlevel_runtime::builder::field(
+                    value,
+                    "description",
+                );
                 self
             }
             pub fn title<T>(mut self, value: T) -> Self
@@ -13696,11 +13546,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.title = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for title: {e}")
-                    });
+                self.title = highlevel_runtime::builder::field(value, "title");
                 self
             }
         }
@@ -13842,13 +13688,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.allow_out_of_stock_purchases = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for allow_out_of_stock_purchases: {e}"
-                        )
-                    });
+                self.allow_out_of_stock_purchases = highlevel_runtime::builder::field(
+                    value,
+                    "allow_out_of_stock_purchases",
+                );
                 self
             }
             pub fn amount<T>(mut self, value: T) -> Self
@@ -13856,11 +13699,7 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.amount = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for amount: {e}")
-                    });
+                self.amount = highlevel_runtime::builder::field(value, "amount");
                 self
             }
             pub fn available_quantity<T>(mut self, value: T) -> Self
@@ -13868,13 +13707,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.available_quantity = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for available_quantity: {e}"
-                        )
-                    });
+                self.available_quantity = highlevel_runtime::builder::field(
+                    value,
+                    "available_quantity",
+                );
                 self
             }
             pub fn compare_at_price<T>(mut self, value: T) -> Self
@@ -13882,13 +13718,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.compare_at_price = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for compare_at_price: {e}"
-                        )
-                    });
+                self.compare_at_price = highlevel_runtime::builder::field(
+                    value,
+                    "compare_at_price",
+                );
                 self
             }
             pub fn currency<T>(mut self, value: T) -> Self
@@ -13896,11 +13729,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.currency = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for currency: {e}")
-                    });
+                self.currency = highlevel_runtime::builder::field(value, "currency");
                 self
             }
             pub fn description<T>(mut self, value: T) -> Self
@@ -13908,11 +13737,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
+                self.description = highlevel_runtime::builder::field(
+                    value,
+                    "description",
+                );
                 self
             }
             pub fn digital_delivery<T>(mut self, value: T) -> Self
@@ -13920,13 +13748,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.digital_delivery = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for digital_delivery: {e}"
-                        )
-                    });
+                self.digital_delivery = highlevel_runtime::builder::field(
+                    value,
+                    "digital_delivery",
+                );
                 self
             }
             pub fn is_digital_product<T>(mut self, value: T) -> Self
@@ -13934,13 +13759,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.is_digital_product = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for is_digital_product: {e}"
-                        )
-                    });
+                self.is_digital_product = highlevel_runtime::builder::field(
+                    value,
+                    "is_digital_product",
+                );
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -13948,11 +13770,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn membership_offers<T>(mut self, value: T) -> Self
@@ -13960,13 +13781,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::MembershipOfferDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.membership_offers = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for membership_offers: {e}"
-                        )
-                    });
+                self.membership_offers = highlevel_runtime::builder::field(
+                    value,
+                    "membership_offers",
+                );
                 self
             }
             pub fn meta<T>(mut self, value: T) -> Self
@@ -13974,11 +13792,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::PriceMetaDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.meta = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for meta: {e}")
-                    });
+                self.meta = highlevel_runtime::builder::field(value, "meta");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -13986,11 +13800,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn recurring<T>(mut self, value: T) -> Self
@@ -13998,11 +13808,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::RecurringDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.recurring = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for recurring: {e}")
-                    });
+                self.recurring = highlevel_runtime::builder::field(value, "recurring");
                 self
             }
             pub fn setup_fee<T>(mut self, value: T) -> Self
@@ -14010,11 +13816,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.setup_fee = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for setup_fee: {e}")
-                    });
+                self.setup_fee = highlevel_runtime::builder::field(value, "setup_fee");
                 self
             }
             pub fn shipping_options<T>(mut self, value: T) -> Self
@@ -14024,13 +13826,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.shipping_options = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for shipping_options: {e}"
-                        )
-                    });
+                self.shipping_options = highlevel_runtime::builder::field(
+                    value,
+                    "shipping_options",
+                );
                 self
             }
             pub fn sku<T>(mut self, value: T) -> Self
@@ -14038,11 +13837,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.sku = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for sku: {e}")
-                    });
+                self.sku = highlevel_runtime::builder::field(value, "sku");
                 self
             }
             pub fn total_cycles<T>(mut self, value: T) -> Self
@@ -14050,11 +13845,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.total_cycles = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for total_cycles: {e}")
-                    });
+                self.total_cycles = highlevel_runtime::builder::field(
+                    value,
+                    "total_cycles",
+                );
                 self
             }
             pub fn track_inventory<T>(mut self, value: T) -> Self
@@ -14062,13 +13856,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.track_inventory = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for track_inventory: {e}"
-                        )
-                    });
+                self.track_inventory = highlevel_runtime::builder::field(
+                    value,
+                    "track_inventory",
+                );
                 self
             }
             pub fn trial_period<T>(mut self, value: T) -> Self
@@ -14076,11 +13867,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.trial_period = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for trial_period: {e}")
-                    });
+                self.trial_period = highlevel_runtime::builder::field(
+                    value,
+                    "trial_period",
+                );
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -14088,11 +13878,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::CreatePriceDtoType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
             pub fn user_id<T>(mut self, value: T) -> Self
@@ -14100,11 +13886,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.user_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for user_id: {e}")
-                    });
+                self.user_id = highlevel_runtime::builder::field(value, "user_id");
                 self
             }
             pub fn variant_option_ids<T>(mut self, value: T) -> Self
@@ -14112,13 +13894,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.variant_option_ids = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for variant_option_ids: {e}"
-                        )
-                    });
+                self.variant_option_ids = highlevel_runtime::builder::field(
+                    value,
+                    "variant_option_ids",
+                );
                 self
             }
         }
@@ -14222,11 +14001,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_id: {e}")
-                    });
+                self.alt_id = highlevel_runtime::builder::field(value, "alt_id");
                 self
             }
             pub fn alt_type<T>(mut self, value: T) -> Self
@@ -14234,11 +14009,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::CreateProductCollectionsDtoAltType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_type: {e}")
-                    });
+                self.alt_type = highlevel_runtime::builder::field(value, "alt_type");
                 self
             }
             pub fn collection_id<T>(mut self, value: T) -> Self
@@ -14246,11 +14017,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.collection_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for collection_id: {e}")
-                    });
+                self.collection_id = highlevel_runtime::builder::field(
+                    value,
+                    "collection_id",
+                );
                 self
             }
             pub fn image<T>(mut self, value: T) -> Self
@@ -14258,11 +14028,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.image = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for image: {e}")
-                    });
+                self.image = highlevel_runtime::builder::field(value, "image");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -14270,11 +14036,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn seo<T>(mut self, value: T) -> Self
@@ -14284,11 +14046,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.seo = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for seo: {e}")
-                    });
+                self.seo = highlevel_runtime::builder::field(value, "seo");
                 self
             }
             pub fn slug<T>(mut self, value: T) -> Self
@@ -14296,11 +14054,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.slug = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for slug: {e}")
-                    });
+                self.slug = highlevel_runtime::builder::field(value, "slug");
                 self
             }
         }
@@ -14428,13 +14182,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.automatic_tax_category_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for automatic_tax_category_id: {e}"
-                        )
-                    });
+                self.automatic_tax_category_id = highlevel_runtime::builder::field(
+                    value,
+                    "automatic_tax_category_id",
+                );
                 self
             }
             pub fn available_in_store<T>(mut self, value: T) -> Self
@@ -14442,13 +14193,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.available_in_store = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for available_in_store: {e}"
-                        )
-                    });
+                self.available_in_store = highlevel_runtime::builder::field(
+                    value,
+                    "available_in_store",
+                );
                 self
             }
             pub fn collection_ids<T>(mut self, value: T) -> Self
@@ -14456,13 +14204,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.collection_ids = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for collection_ids: {e}"
-                        )
-                    });
+                self.collection_ids = highlevel_runtime::builder::field(
+                    value,
+                    "collection_ids",
+                );
                 self
             }
             pub fn description<T>(mut self, value: T) -> Self
@@ -14470,11 +14215,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
+                self.description = highlevel_runtime::builder::field(
+                    value,
+                    "description",
+                );
                 self
             }
             pub fn image<T>(mut self, value: T) -> Self
@@ -14482,11 +14226,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.image = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for image: {e}")
-                    });
+                self.image = highlevel_runtime::builder::field(value, "image");
                 self
             }
             pub fn is_label_enabled<T>(mut self, value: T) -> Self
@@ -14494,13 +14234,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.is_label_enabled = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for is_label_enabled: {e}"
-                        )
-                    });
+                self.is_label_enabled = highlevel_runtime::builder::field(
+                    value,
+                    "is_label_enabled",
+                );
                 self
             }
             pub fn is_taxes_enabled<T>(mut self, value: T) -> Self
@@ -14508,13 +14245,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.is_taxes_enabled = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for is_taxes_enabled: {e}"
-                        )
-                    });
+                self.is_taxes_enabled = highlevel_runtime::builder::field(
+                    value,
+                    "is_taxes_enabled",
+                );
                 self
             }
             pub fn label<T>(mut self, value: T) -> Self
@@ -14524,11 +14258,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.label = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for label: {e}")
-                    });
+                self.label = highlevel_runtime::builder::field(value, "label");
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -14536,11 +14266,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn medias<T>(mut self, value: T) -> Self
@@ -14548,11 +14277,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::ProductMediaDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.medias = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for medias: {e}")
-                    });
+                self.medias = highlevel_runtime::builder::field(value, "medias");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -14560,11 +14285,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn product_type<T>(mut self, value: T) -> Self
@@ -14572,11 +14293,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::CreateProductDtoProductType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.product_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for product_type: {e}")
-                    });
+                self.product_type = highlevel_runtime::builder::field(
+                    value,
+                    "product_type",
+                );
                 self
             }
             pub fn seo<T>(mut self, value: T) -> Self
@@ -14584,11 +14304,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::ProductSeoDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.seo = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for seo: {e}")
-                    });
+                self.seo = highlevel_runtime::builder::field(value, "seo");
                 self
             }
             pub fn slug<T>(mut self, value: T) -> Self
@@ -14596,11 +14312,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.slug = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for slug: {e}")
-                    });
+                self.slug = highlevel_runtime::builder::field(value, "slug");
                 self
             }
             pub fn statement_descriptor<T>(mut self, value: T) -> Self
@@ -14608,13 +14320,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.statement_descriptor = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for statement_descriptor: {e}"
-                        )
-                    });
+                self.statement_descriptor = highlevel_runtime::builder::field(
+                    value,
+                    "statement_descriptor",
+                );
                 self
             }
             pub fn tax_inclusive<T>(mut self, value: T) -> Self
@@ -14622,11 +14331,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.tax_inclusive = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for tax_inclusive: {e}")
-                    });
+                self.tax_inclusive = highlevel_runtime::builder::field(
+                    value,
+                    "tax_inclusive",
+                );
                 self
             }
             pub fn taxes<T>(mut self, value: T) -> Self
@@ -14634,11 +14342,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.taxes = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for taxes: {e}")
-                    });
+                self.taxes = highlevel_runtime::builder::field(value, "taxes");
                 self
             }
             pub fn variants<T>(mut self, value: T) -> Self
@@ -14646,11 +14350,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::ProductVariantDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.variants = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for variants: {e}")
-                    });
+                self.variants = highlevel_runtime::builder::field(value, "variants");
                 self
             }
         }
@@ -14726,9 +14426,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
             pub fn label<T>(mut self, value: T) -> Self
@@ -14736,11 +14434,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.label = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for label: {e}")
-                    });
+                self.label = highlevel_runtime::builder::field(value, "label");
                 self
             }
             pub fn value<T>(mut self, value: T) -> Self
@@ -14748,11 +14442,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.value = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for value: {e}")
-                    });
+                self.value = highlevel_runtime::builder::field(value, "value");
                 self
             }
         }
@@ -14803,11 +14493,7 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.height = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for height: {e}")
-                    });
+                self.height = highlevel_runtime::builder::field(value, "height");
                 self
             }
             pub fn length<T>(mut self, value: T) -> Self
@@ -14815,11 +14501,7 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.length = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for length: {e}")
-                    });
+                self.length = highlevel_runtime::builder::field(value, "length");
                 self
             }
             pub fn unit<T>(mut self, value: T) -> Self
@@ -14827,11 +14509,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::PriceDimensionsDtoUnit>,
                 T::Error: ::std::fmt::Display,
             {
-                self.unit = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for unit: {e}")
-                    });
+                self.unit = highlevel_runtime::builder::field(value, "unit");
                 self
             }
             pub fn width<T>(mut self, value: T) -> Self
@@ -14839,11 +14517,7 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.width = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for width: {e}")
-                    });
+                self.width = highlevel_runtime::builder::field(value, "width");
                 self
             }
         }
@@ -14909,13 +14583,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::PriceMetaDtoInternalSource>,
                 T::Error: ::std::fmt::Display,
             {
-                self.internal_source = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for internal_source: {e}"
-                        )
-                    });
+                self.internal_source = highlevel_runtime::builder::field(
+                    value,
+                    "internal_source",
+                );
                 self
             }
             pub fn source<T>(mut self, value: T) -> Self
@@ -14923,11 +14594,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::PriceMetaDtoSource>,
                 T::Error: ::std::fmt::Display,
             {
-                self.source = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for source: {e}")
-                    });
+                self.source = highlevel_runtime::builder::field(value, "source");
                 self
             }
             pub fn source_id<T>(mut self, value: T) -> Self
@@ -14935,11 +14602,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.source_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for source_id: {e}")
-                    });
+                self.source_id = highlevel_runtime::builder::field(value, "source_id");
                 self
             }
             pub fn stripe_price_id<T>(mut self, value: T) -> Self
@@ -14947,13 +14610,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.stripe_price_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for stripe_price_id: {e}"
-                        )
-                    });
+                self.stripe_price_id = highlevel_runtime::builder::field(
+                    value,
+                    "stripe_price_id",
+                );
                 self
             }
         }
@@ -15007,13 +14667,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.round_to_whole = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for round_to_whole: {e}"
-                        )
-                    });
+                self.round_to_whole = highlevel_runtime::builder::field(
+                    value,
+                    "round_to_whole",
+                );
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -15021,11 +14678,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::PriceUpdateFieldType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
             pub fn value<T>(mut self, value: T) -> Self
@@ -15033,11 +14686,7 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.value = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for value: {e}")
-                    });
+                self.value = highlevel_runtime::builder::field(value, "value");
                 self
             }
         }
@@ -15089,11 +14738,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.end_date = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for end_date: {e}")
-                    });
+                self.end_date = highlevel_runtime::builder::field(value, "end_date");
                 self
             }
             pub fn start_date<T>(mut self, value: T) -> Self
@@ -15101,11 +14746,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.start_date = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for start_date: {e}")
-                    });
+                self.start_date = highlevel_runtime::builder::field(value, "start_date");
                 self
             }
             pub fn title<T>(mut self, value: T) -> Self
@@ -15113,11 +14754,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.title = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for title: {e}")
-                    });
+                self.title = highlevel_runtime::builder::field(value, "title");
                 self
             }
         }
@@ -15181,9 +14818,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
             pub fn is_featured<T>(mut self, value: T) -> Self
@@ -15191,11 +14826,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.is_featured = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for is_featured: {e}")
-                    });
+                self.is_featured = highlevel_runtime::builder::field(
+                    value,
+                    "is_featured",
+                );
                 self
             }
             pub fn price_ids<T>(mut self, value: T) -> Self
@@ -15205,11 +14839,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.price_ids = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for price_ids: {e}")
-                    });
+                self.price_ids = highlevel_runtime::builder::field(value, "price_ids");
                 self
             }
             pub fn title<T>(mut self, value: T) -> Self
@@ -15217,11 +14847,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.title = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for title: {e}")
-                    });
+                self.title = highlevel_runtime::builder::field(value, "title");
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -15229,11 +14855,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::ProductMediaDtoType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
             pub fn url<T>(mut self, value: T) -> Self
@@ -15241,11 +14863,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for url: {e}")
-                    });
+                self.url = highlevel_runtime::builder::field(value, "url");
                 self
             }
         }
@@ -15303,11 +14921,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::ProductReviewDtoComment>,
                 T::Error: ::std::fmt::Display,
             {
-                self.comment = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for comment: {e}")
-                    });
+                self.comment = highlevel_runtime::builder::field(value, "comment");
                 self
             }
             pub fn headline<T>(mut self, value: T) -> Self
@@ -15315,11 +14929,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::ProductReviewDtoHeadline>,
                 T::Error: ::std::fmt::Display,
             {
-                self.headline = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for headline: {e}")
-                    });
+                self.headline = highlevel_runtime::builder::field(value, "headline");
                 self
             }
             pub fn user<T>(mut self, value: T) -> Self
@@ -15327,11 +14937,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::UserDetailsDto>,
                 T::Error: ::std::fmt::Display,
             {
-                self.user = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for user: {e}")
-                    });
+                self.user = highlevel_runtime::builder::field(value, "user");
                 self
             }
         }
@@ -15381,11 +14987,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
+                self.description = highlevel_runtime::builder::field(
+                    value,
+                    "description",
+                );
                 self
             }
             pub fn title<T>(mut self, value: T) -> Self
@@ -15393,11 +14998,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.title = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for title: {e}")
-                    });
+                self.title = highlevel_runtime::builder::field(value, "title");
                 self
             }
         }
@@ -15444,9 +15045,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -15454,11 +15053,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn options<T>(mut self, value: T) -> Self
@@ -15468,11 +15063,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.options = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for options: {e}")
-                    });
+                self.options = highlevel_runtime::builder::field(value, "options");
                 self
             }
         }
@@ -15516,9 +15107,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -15526,11 +15115,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
         }
@@ -15579,11 +15164,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::RecurringDtoInterval>,
                 T::Error: ::std::fmt::Display,
             {
-                self.interval = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for interval: {e}")
-                    });
+                self.interval = highlevel_runtime::builder::field(value, "interval");
                 self
             }
             pub fn interval_count<T>(mut self, value: T) -> Self
@@ -15591,13 +15172,10 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.interval_count = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for interval_count: {e}"
-                        )
-                    });
+                self.interval_count = highlevel_runtime::builder::field(
+                    value,
+                    "interval_count",
+                );
                 self
             }
         }
@@ -15647,11 +15225,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.dimensions = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for dimensions: {e}")
-                    });
+                self.dimensions = highlevel_runtime::builder::field(value, "dimensions");
                 self
             }
             pub fn weight<T>(mut self, value: T) -> Self
@@ -15661,11 +15235,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.weight = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for weight: {e}")
-                    });
+                self.weight = highlevel_runtime::builder::field(value, "weight");
                 self
             }
         }
@@ -15715,11 +15285,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_id: {e}")
-                    });
+                self.alt_id = highlevel_runtime::builder::field(value, "alt_id");
                 self
             }
             pub fn alt_type<T>(mut self, value: T) -> Self
@@ -15727,11 +15293,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::UpdateDisplayPriorityBodyDtoAltType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_type: {e}")
-                    });
+                self.alt_type = highlevel_runtime::builder::field(value, "alt_type");
                 self
             }
             pub fn products<T>(mut self, value: T) -> Self
@@ -15741,11 +15303,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.products = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for products: {e}")
-                    });
+                self.products = highlevel_runtime::builder::field(value, "products");
                 self
             }
         }
@@ -15799,11 +15357,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_id: {e}")
-                    });
+                self.alt_id = highlevel_runtime::builder::field(value, "alt_id");
                 self
             }
             pub fn alt_type<T>(mut self, value: T) -> Self
@@ -15811,11 +15365,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::UpdateInventoryDtoAltType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_type: {e}")
-                    });
+                self.alt_type = highlevel_runtime::builder::field(value, "alt_type");
                 self
             }
             pub fn items<T>(mut self, value: T) -> Self
@@ -15825,11 +15375,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.items = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for items: {e}")
-                    });
+                self.items = highlevel_runtime::builder::field(value, "items");
                 self
             }
         }
@@ -15884,13 +15430,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.allow_out_of_stock_purchases = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for allow_out_of_stock_purchases: {e}"
-                        )
-                    });
+                self.allow_out_of_stock_purchases = highlevel_runtime::builder::field(
+                    value,
+                    "allow_out_of_stock_purchases",
+                );
                 self
             }
             pub fn available_quantity<T>(mut self, value: T) -> Self
@@ -15898,13 +15441,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.available_quantity = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for available_quantity: {e}"
-                        )
-                    });
+                self.available_quantity = highlevel_runtime::builder::field(
+                    value,
+                    "available_quantity",
+                );
                 self
             }
             pub fn price_id<T>(mut self, value: T) -> Self
@@ -15912,11 +15452,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.price_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for price_id: {e}")
-                    });
+                self.price_id = highlevel_runtime::builder::field(value, "price_id");
                 self
             }
         }
@@ -16062,13 +15598,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.allow_out_of_stock_purchases = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for allow_out_of_stock_purchases: {e}"
-                        )
-                    });
+                self.allow_out_of_stock_purchases = highlevel_runtime::builder::field(
+                    value,
+                    "allow_out_of_stock_purchases",
+                );
                 self
             }
             pub fn amount<T>(mut self, value: T) -> Self
@@ -16076,11 +15609,7 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.amount = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for amount: {e}")
-                    });
+                self.amount = highlevel_runtime::builder::field(value, "amount");
                 self
             }
             pub fn available_quantity<T>(mut self, value: T) -> Self
@@ -16088,13 +15617,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.available_quantity = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for available_quantity: {e}"
-                        )
-                    });
+                self.available_quantity = highlevel_runtime::builder::field(
+                    value,
+                    "available_quantity",
+                );
                 self
             }
             pub fn compare_at_price<T>(mut self, value: T) -> Self
@@ -16102,13 +15628,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.compare_at_price = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for compare_at_price: {e}"
-                        )
-                    });
+                self.compare_at_price = highlevel_runtime::builder::field(
+                    value,
+                    "compare_at_price",
+                );
                 self
             }
             pub fn currency<T>(mut self, value: T) -> Self
@@ -16116,11 +15639,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.currency = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for currency: {e}")
-                    });
+                self.currency = highlevel_runtime::builder::field(value, "currency");
                 self
             }
             pub fn description<T>(mut self, value: T) -> Self
@@ -16128,11 +15647,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
+                self.description = highlevel_runtime::builder::field(
+                    value,
+                    "description",
+                );
                 self
             }
             pub fn digital_delivery<T>(mut self, value: T) -> Self
@@ -16140,13 +15658,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.digital_delivery = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for digital_delivery: {e}"
-                        )
-                    });
+                self.digital_delivery = highlevel_runtime::builder::field(
+                    value,
+                    "digital_delivery",
+                );
                 self
             }
             pub fn is_digital_product<T>(mut self, value: T) -> Self
@@ -16154,13 +15669,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.is_digital_product = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for is_digital_product: {e}"
-                        )
-                    });
+                self.is_digital_product = highlevel_runtime::builder::field(
+                    value,
+                    "is_digital_product",
+                );
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -16168,11 +15680,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn membership_offers<T>(mut self, value: T) -> Self
@@ -16180,13 +15691,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::MembershipOfferDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.membership_offers = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for membership_offers: {e}"
-                        )
-                    });
+                self.membership_offers = highlevel_runtime::builder::field(
+                    value,
+                    "membership_offers",
+                );
                 self
             }
             pub fn meta<T>(mut self, value: T) -> Self
@@ -16194,11 +15702,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::PriceMetaDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.meta = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for meta: {e}")
-                    });
+                self.meta = highlevel_runtime::builder::field(value, "meta");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -16206,11 +15710,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn recurring<T>(mut self, value: T) -> Self
@@ -16218,11 +15718,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::RecurringDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.recurring = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for recurring: {e}")
-                    });
+                self.recurring = highlevel_runtime::builder::field(value, "recurring");
                 self
             }
             pub fn setup_fee<T>(mut self, value: T) -> Self
@@ -16230,11 +15726,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.setup_fee = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for setup_fee: {e}")
-                    });
+                self.setup_fee = highlevel_runtime::builder::field(value, "setup_fee");
                 self
             }
             pub fn shipping_options<T>(mut self, value: T) -> Self
@@ -16244,13 +15736,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.shipping_options = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for shipping_options: {e}"
-                        )
-                    });
+                self.shipping_options = highlevel_runtime::builder::field(
+                    value,
+                    "shipping_options",
+                );
                 self
             }
             pub fn sku<T>(mut self, value: T) -> Self
@@ -16258,11 +15747,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.sku = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for sku: {e}")
-                    });
+                self.sku = highlevel_runtime::builder::field(value, "sku");
                 self
             }
             pub fn total_cycles<T>(mut self, value: T) -> Self
@@ -16270,11 +15755,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.total_cycles = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for total_cycles: {e}")
-                    });
+                self.total_cycles = highlevel_runtime::builder::field(
+                    value,
+                    "total_cycles",
+                );
                 self
             }
             pub fn track_inventory<T>(mut self, value: T) -> Self
@@ -16282,13 +15766,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.track_inventory = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for track_inventory: {e}"
-                        )
-                    });
+                self.track_inventory = highlevel_runtime::builder::field(
+                    value,
+                    "track_inventory",
+                );
                 self
             }
             pub fn trial_period<T>(mut self, value: T) -> Self
@@ -16296,11 +15777,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.trial_period = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for trial_period: {e}")
-                    });
+                self.trial_period = highlevel_runtime::builder::field(
+                    value,
+                    "trial_period",
+                );
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -16308,11 +15788,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::UpdatePriceDtoType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
             pub fn user_id<T>(mut self, value: T) -> Self
@@ -16320,11 +15796,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.user_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for user_id: {e}")
-                    });
+                self.user_id = highlevel_runtime::builder::field(value, "user_id");
                 self
             }
             pub fn variant_option_ids<T>(mut self, value: T) -> Self
@@ -16332,13 +15804,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.variant_option_ids = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for variant_option_ids: {e}"
-                        )
-                    });
+                self.variant_option_ids = highlevel_runtime::builder::field(
+                    value,
+                    "variant_option_ids",
+                );
                 self
             }
         }
@@ -16443,11 +15912,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_id: {e}")
-                    });
+                self.alt_id = highlevel_runtime::builder::field(value, "alt_id");
                 self
             }
             pub fn alt_type<T>(mut self, value: T) -> Self
@@ -16455,11 +15920,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::UpdateProductCollectionsDtoAltType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_type: {e}")
-                    });
+                self.alt_type = highlevel_runtime::builder::field(value, "alt_type");
                 self
             }
             pub fn image<T>(mut self, value: T) -> Self
@@ -16467,11 +15928,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.image = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for image: {e}")
-                    });
+                self.image = highlevel_runtime::builder::field(value, "image");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -16479,11 +15936,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn seo<T>(mut self, value: T) -> Self
@@ -16493,11 +15946,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.seo = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for seo: {e}")
-                    });
+                self.seo = highlevel_runtime::builder::field(value, "seo");
                 self
             }
             pub fn slug<T>(mut self, value: T) -> Self
@@ -16505,11 +15954,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.slug = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for slug: {e}")
-                    });
+                self.slug = highlevel_runtime::builder::field(value, "slug");
                 self
             }
         }
@@ -16640,13 +16085,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.automatic_tax_category_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for automatic_tax_category_id: {e}"
-                        )
-                    });
+                self.automatic_tax_category_id = highlevel_runtime::builder::field(
+                    value,
+                    "automatic_tax_category_id",
+                );
                 self
             }
             pub fn available_in_store<T>(mut self, value: T) -> Self
@@ -16654,13 +16096,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.available_in_store = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for available_in_store: {e}"
-                        )
-                    });
+                self.available_in_store = highlevel_runtime::builder::field(
+                    value,
+                    "available_in_store",
+                );
                 self
             }
             pub fn collection_ids<T>(mut self, value: T) -> Self
@@ -16668,13 +16107,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.collection_ids = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for collection_ids: {e}"
-                        )
-                    });
+                self.collection_ids = highlevel_runtime::builder::field(
+                    value,
+                    "collection_ids",
+                );
                 self
             }
             pub fn description<T>(mut self, value: T) -> Self
@@ -16682,11 +16118,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
+                self.description = highlevel_runtime::builder::field(
+                    value,
+                    "description",
+                );
                 self
             }
             pub fn image<T>(mut self, value: T) -> Self
@@ -16694,11 +16129,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.image = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for image: {e}")
-                    });
+                self.image = highlevel_runtime::builder::field(value, "image");
                 self
             }
             pub fn is_label_enabled<T>(mut self, value: T) -> Self
@@ -16706,13 +16137,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.is_label_enabled = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for is_label_enabled: {e}"
-                        )
-                    });
+                self.is_label_enabled = highlevel_runtime::builder::field(
+                    value,
+                    "is_label_enabled",
+                );
                 self
             }
             pub fn is_taxes_enabled<T>(mut self, value: T) -> Self
@@ -16720,13 +16148,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.is_taxes_enabled = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for is_taxes_enabled: {e}"
-                        )
-                    });
+                self.is_taxes_enabled = highlevel_runtime::builder::field(
+                    value,
+                    "is_taxes_enabled",
+                );
                 self
             }
             pub fn label<T>(mut self, value: T) -> Self
@@ -16736,11 +16161,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.label = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for label: {e}")
-                    });
+                self.label = highlevel_runtime::builder::field(value, "label");
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -16748,11 +16169,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn medias<T>(mut self, value: T) -> Self
@@ -16760,11 +16180,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::ProductMediaDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.medias = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for medias: {e}")
-                    });
+                self.medias = highlevel_runtime::builder::field(value, "medias");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -16772,11 +16188,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn prices<T>(mut self, value: T) -> Self
@@ -16784,11 +16196,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.prices = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for prices: {e}")
-                    });
+                self.prices = highlevel_runtime::builder::field(value, "prices");
                 self
             }
             pub fn product_type<T>(mut self, value: T) -> Self
@@ -16796,11 +16204,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::UpdateProductDtoProductType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.product_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for product_type: {e}")
-                    });
+                self.product_type = highlevel_runtime::builder::field(
+                    value,
+                    "product_type",
+                );
                 self
             }
             pub fn seo<T>(mut self, value: T) -> Self
@@ -16808,11 +16215,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::ProductSeoDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.seo = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for seo: {e}")
-                    });
+                self.seo = highlevel_runtime::builder::field(value, "seo");
                 self
             }
             pub fn slug<T>(mut self, value: T) -> Self
@@ -16820,11 +16223,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.slug = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for slug: {e}")
-                    });
+                self.slug = highlevel_runtime::builder::field(value, "slug");
                 self
             }
             pub fn statement_descriptor<T>(mut self, value: T) -> Self
@@ -16832,13 +16231,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.statement_descriptor = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for statement_descriptor: {e}"
-                        )
-                    });
+                self.statement_descriptor = highlevel_runtime::builder::field(
+                    value,
+                    "statement_descriptor",
+                );
                 self
             }
             pub fn tax_inclusive<T>(mut self, value: T) -> Self
@@ -16846,11 +16242,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.tax_inclusive = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for tax_inclusive: {e}")
-                    });
+                self.tax_inclusive = highlevel_runtime::builder::field(
+                    value,
+                    "tax_inclusive",
+                );
                 self
             }
             pub fn taxes<T>(mut self, value: T) -> Self
@@ -16858,11 +16253,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.taxes = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for taxes: {e}")
-                    });
+                self.taxes = highlevel_runtime::builder::field(value, "taxes");
                 self
             }
             pub fn variants<T>(mut self, value: T) -> Self
@@ -16870,11 +16261,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::ProductVariantDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.variants = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for variants: {e}")
-                    });
+                self.variants = highlevel_runtime::builder::field(value, "variants");
                 self
             }
         }
@@ -16980,11 +16367,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_id: {e}")
-                    });
+                self.alt_id = highlevel_runtime::builder::field(value, "alt_id");
                 self
             }
             pub fn alt_type<T>(mut self, value: T) -> Self
@@ -16992,11 +16375,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::UpdateProductReviewDtoAltType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_type: {e}")
-                    });
+                self.alt_type = highlevel_runtime::builder::field(value, "alt_type");
                 self
             }
             pub fn detail<T>(mut self, value: T) -> Self
@@ -17004,11 +16383,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.detail = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for detail: {e}")
-                    });
+                self.detail = highlevel_runtime::builder::field(value, "detail");
                 self
             }
             pub fn headline<T>(mut self, value: T) -> Self
@@ -17016,11 +16391,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.headline = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for headline: {e}")
-                    });
+                self.headline = highlevel_runtime::builder::field(value, "headline");
                 self
             }
             pub fn product_id<T>(mut self, value: T) -> Self
@@ -17028,11 +16399,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.product_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for product_id: {e}")
-                    });
+                self.product_id = highlevel_runtime::builder::field(value, "product_id");
                 self
             }
             pub fn rating<T>(mut self, value: T) -> Self
@@ -17040,11 +16407,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.rating = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for rating: {e}")
-                    });
+                self.rating = highlevel_runtime::builder::field(value, "rating");
                 self
             }
             pub fn reply<T>(mut self, value: T) -> Self
@@ -17052,11 +16415,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::ProductReviewDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.reply = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for reply: {e}")
-                    });
+                self.reply = highlevel_runtime::builder::field(value, "reply");
                 self
             }
             pub fn status<T>(mut self, value: T) -> Self
@@ -17064,11 +16423,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.status = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for status: {e}")
-                    });
+                self.status = highlevel_runtime::builder::field(value, "status");
                 self
             }
         }
@@ -17135,11 +16490,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.product_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for product_id: {e}")
-                    });
+                self.product_id = highlevel_runtime::builder::field(value, "product_id");
                 self
             }
             pub fn review_id<T>(mut self, value: T) -> Self
@@ -17147,11 +16498,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.review_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for review_id: {e}")
-                    });
+                self.review_id = highlevel_runtime::builder::field(value, "review_id");
                 self
             }
             pub fn store_id<T>(mut self, value: T) -> Self
@@ -17159,11 +16506,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.store_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for store_id: {e}")
-                    });
+                self.store_id = highlevel_runtime::builder::field(value, "store_id");
                 self
             }
         }
@@ -17219,11 +16562,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_id: {e}")
-                    });
+                self.alt_id = highlevel_runtime::builder::field(value, "alt_id");
                 self
             }
             pub fn alt_type<T>(mut self, value: T) -> Self
@@ -17231,11 +16570,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::UpdateProductReviewsDtoAltType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_type: {e}")
-                    });
+                self.alt_type = highlevel_runtime::builder::field(value, "alt_type");
                 self
             }
             pub fn reviews<T>(mut self, value: T) -> Self
@@ -17245,11 +16580,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.reviews = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for reviews: {e}")
-                    });
+                self.reviews = highlevel_runtime::builder::field(value, "reviews");
                 self
             }
             pub fn status<T>(mut self, value: T) -> Self
@@ -17257,11 +16588,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::serde_json::Value>,
                 T::Error: ::std::fmt::Display,
             {
-                self.status = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for status: {e}")
-                    });
+                self.status = highlevel_runtime::builder::field(value, "status");
                 self
             }
         }
@@ -17322,11 +16649,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::UpdateProductStoreDtoAction>,
                 T::Error: ::std::fmt::Display,
             {
-                self.action = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for action: {e}")
-                    });
+                self.action = highlevel_runtime::builder::field(value, "action");
                 self
             }
             pub fn alt_id<T>(mut self, value: T) -> Self
@@ -17334,11 +16657,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_id: {e}")
-                    });
+                self.alt_id = highlevel_runtime::builder::field(value, "alt_id");
                 self
             }
             pub fn alt_type<T>(mut self, value: T) -> Self
@@ -17346,11 +16665,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::UpdateProductStoreDtoAltType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_type: {e}")
-                    });
+                self.alt_type = highlevel_runtime::builder::field(value, "alt_type");
                 self
             }
             pub fn product_ids<T>(mut self, value: T) -> Self
@@ -17358,11 +16673,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.product_ids = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for product_ids: {e}")
-                    });
+                self.product_ids = highlevel_runtime::builder::field(
+                    value,
+                    "product_ids",
+                );
                 self
             }
         }
@@ -17423,11 +16737,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.email = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for email: {e}")
-                    });
+                self.email = highlevel_runtime::builder::field(value, "email");
                 self
             }
             pub fn is_customer<T>(mut self, value: T) -> Self
@@ -17435,11 +16745,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.is_customer = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for is_customer: {e}")
-                    });
+                self.is_customer = highlevel_runtime::builder::field(
+                    value,
+                    "is_customer",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -17447,11 +16756,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::UserDetailsDtoName>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn phone<T>(mut self, value: T) -> Self
@@ -17459,11 +16764,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.phone = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for phone: {e}")
-                    });
+                self.phone = highlevel_runtime::builder::field(value, "phone");
                 self
             }
         }
@@ -17512,11 +16813,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::WeightOptionsDtoUnit>,
                 T::Error: ::std::fmt::Display,
             {
-                self.unit = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for unit: {e}")
-                    });
+                self.unit = highlevel_runtime::builder::field(value, "unit");
                 self
             }
             pub fn value<T>(mut self, value: T) -> Self
@@ -17524,11 +16821,7 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.value = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for value: {e}")
-                    });
+                self.value = highlevel_runtime::builder::field(value, "value");
                 self
             }
         }

@@ -21,6 +21,7 @@
 
 pub mod auth;
 mod body;
+pub mod builder;
 mod credentials;
 mod decode;
 mod error;

@@ -3370,11 +3370,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_ids = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_ids: {e}")
-                    });
+                self.location_ids = highlevel_runtime::builder::field(
+                    value,
+                    "location_ids",
+                );
                 self
             }
         }
@@ -3430,11 +3429,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.price_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for price_id: {e}")
-                    });
+                self.price_id = highlevel_runtime::builder::field(value, "price_id");
                 self
             }
             pub fn provider_location_id<T>(mut self, value: T) -> Self
@@ -3442,13 +3437,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.provider_location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for provider_location_id: {e}"
-                        )
-                    });
+                self.provider_location_id = highlevel_runtime::builder::field(
+                    value,
+                    "provider_location_id",
+                );
                 self
             }
             pub fn saas_plan_id<T>(mut self, value: T) -> Self
@@ -3456,11 +3448,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.saas_plan_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for saas_plan_id: {e}")
-                    });
+                self.saas_plan_id = highlevel_runtime::builder::field(
+                    value,
+                    "saas_plan_id",
+                );
                 self
             }
             pub fn stripe_account_id<T>(mut self, value: T) -> Self
@@ -3468,13 +3459,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.stripe_account_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for stripe_account_id: {e}"
-                        )
-                    });
+                self.stripe_account_id = highlevel_runtime::builder::field(
+                    value,
+                    "stripe_account_id",
+                );
                 self
             }
         }
@@ -3532,13 +3520,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::BulkEnableSaasActionPayloadDto>,
                 T::Error: ::std::fmt::Display,
             {
-                self.action_payload = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for action_payload: {e}"
-                        )
-                    });
+                self.action_payload = highlevel_runtime::builder::field(
+                    value,
+                    "action_payload",
+                );
                 self
             }
             pub fn is_saa_sv2<T>(mut self, value: T) -> Self
@@ -3546,11 +3531,7 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.is_saa_sv2 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for is_saa_sv2: {e}")
-                    });
+                self.is_saa_sv2 = highlevel_runtime::builder::field(value, "is_saa_sv2");
                 self
             }
             pub fn location_ids<T>(mut self, value: T) -> Self
@@ -3558,11 +3539,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_ids = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_ids: {e}")
-                    });
+                self.location_ids = highlevel_runtime::builder::field(
+                    value,
+                    "location_ids",
+                );
                 self
             }
         }
@@ -3656,11 +3636,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.company_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for company_id: {e}")
-                    });
+                self.company_id = highlevel_runtime::builder::field(value, "company_id");
                 self
             }
             pub fn contact_id<T>(mut self, value: T) -> Self
@@ -3668,11 +3644,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.contact_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for contact_id: {e}")
-                    });
+                self.contact_id = highlevel_runtime::builder::field(value, "contact_id");
                 self
             }
             pub fn description<T>(mut self, value: T) -> Self
@@ -3680,11 +3652,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
+                self.description = highlevel_runtime::builder::field(
+                    value,
+                    "description",
+                );
                 self
             }
             pub fn email<T>(mut self, value: T) -> Self
@@ -3692,11 +3663,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.email = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for email: {e}")
-                    });
+                self.email = highlevel_runtime::builder::field(value, "email");
                 self
             }
             pub fn is_saa_sv2<T>(mut self, value: T) -> Self
@@ -3704,11 +3671,7 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.is_saa_sv2 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for is_saa_sv2: {e}")
-                    });
+                self.is_saa_sv2 = highlevel_runtime::builder::field(value, "is_saa_sv2");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -3716,11 +3679,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn price_id<T>(mut self, value: T) -> Self
@@ -3728,11 +3687,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.price_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for price_id: {e}")
-                    });
+                self.price_id = highlevel_runtime::builder::field(value, "price_id");
                 self
             }
             pub fn provider_location_id<T>(mut self, value: T) -> Self
@@ -3740,13 +3695,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.provider_location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for provider_location_id: {e}"
-                        )
-                    });
+                self.provider_location_id = highlevel_runtime::builder::field(
+                    value,
+                    "provider_location_id",
+                );
                 self
             }
             pub fn saas_plan_id<T>(mut self, value: T) -> Self
@@ -3754,11 +3706,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.saas_plan_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for saas_plan_id: {e}")
-                    });
+                self.saas_plan_id = highlevel_runtime::builder::field(
+                    value,
+                    "saas_plan_id",
+                );
                 self
             }
             pub fn stripe_account_id<T>(mut self, value: T) -> Self
@@ -3766,13 +3717,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.stripe_account_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for stripe_account_id: {e}"
-                        )
-                    });
+                self.stripe_account_id = highlevel_runtime::builder::field(
+                    value,
+                    "stripe_account_id",
+                );
                 self
             }
             pub fn stripe_customer_id<T>(mut self, value: T) -> Self
@@ -3780,13 +3728,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.stripe_customer_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for stripe_customer_id: {e}"
-                        )
-                    });
+                self.stripe_customer_id = highlevel_runtime::builder::field(
+                    value,
+                    "stripe_customer_id",
+                );
                 self
             }
         }
@@ -3849,11 +3794,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.company_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for company_id: {e}")
-                    });
+                self.company_id = highlevel_runtime::builder::field(value, "company_id");
                 self
             }
             pub fn paused<T>(mut self, value: T) -> Self
@@ -3861,11 +3802,7 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.paused = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for paused: {e}")
-                    });
+                self.paused = highlevel_runtime::builder::field(value, "paused");
                 self
             }
         }
@@ -3918,11 +3855,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::UpdateRebillingDtoConfig>,
                 T::Error: ::std::fmt::Display,
             {
-                self.config = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for config: {e}")
-                    });
+                self.config = highlevel_runtime::builder::field(value, "config");
                 self
             }
             pub fn location_ids<T>(mut self, value: T) -> Self
@@ -3930,11 +3863,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_ids = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_ids: {e}")
-                    });
+                self.location_ids = highlevel_runtime::builder::field(
+                    value,
+                    "location_ids",
+                );
                 self
             }
             pub fn product<T>(mut self, value: T) -> Self
@@ -3942,11 +3874,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::UpdateRebillingDtoProduct>,
                 T::Error: ::std::fmt::Display,
             {
-                self.product = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for product: {e}")
-                    });
+                self.product = highlevel_runtime::builder::field(value, "product");
                 self
             }
         }
@@ -4001,11 +3929,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.enabled = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for enabled: {e}")
-                    });
+                self.enabled = highlevel_runtime::builder::field(value, "enabled");
                 self
             }
             pub fn markup<T>(mut self, value: T) -> Self
@@ -4013,11 +3937,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.markup = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for markup: {e}")
-                    });
+                self.markup = highlevel_runtime::builder::field(value, "markup");
                 self
             }
             pub fn opt_in<T>(mut self, value: T) -> Self
@@ -4025,11 +3945,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.opt_in = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for opt_in: {e}")
-                    });
+                self.opt_in = highlevel_runtime::builder::field(value, "opt_in");
                 self
             }
         }
@@ -4088,11 +4004,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.company_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for company_id: {e}")
-                    });
+                self.company_id = highlevel_runtime::builder::field(value, "company_id");
                 self
             }
             pub fn customer_id<T>(mut self, value: T) -> Self
@@ -4100,11 +4012,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.customer_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for customer_id: {e}")
-                    });
+                self.customer_id = highlevel_runtime::builder::field(
+                    value,
+                    "customer_id",
+                );
                 self
             }
             pub fn subscription_id<T>(mut self, value: T) -> Self
@@ -4112,13 +4023,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.subscription_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for subscription_id: {e}"
-                        )
-                    });
+                self.subscription_id = highlevel_runtime::builder::field(
+                    value,
+                    "subscription_id",
+                );
                 self
             }
         }

@@ -881,13 +881,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.relationship_number = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for relationship_number: {e}"
-                        )
-                    });
+                self.relationship_number = highlevel_runtime::builder::field(
+                    value,
+                    "relationship_number",
+                );
                 self
             }
             pub fn share_location_id<T>(mut self, value: T) -> Self
@@ -895,13 +892,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.share_location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for share_location_id: {e}"
-                        )
-                    });
+                self.share_location_id = highlevel_runtime::builder::field(
+                    value,
+                    "share_location_id",
+                );
                 self
             }
             pub fn share_type<T>(mut self, value: T) -> Self
@@ -911,11 +905,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.share_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for share_type: {e}")
-                    });
+                self.share_type = highlevel_runtime::builder::field(value, "share_type");
                 self
             }
             pub fn snapshot_id<T>(mut self, value: T) -> Self
@@ -923,11 +913,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.snapshot_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for snapshot_id: {e}")
-                    });
+                self.snapshot_id = highlevel_runtime::builder::field(
+                    value,
+                    "snapshot_id",
+                );
                 self
             }
         }

@@ -17433,11 +17433,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.avatar = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for avatar: {e}")
-                    });
+                self.avatar = highlevel_runtime::builder::field(value, "avatar");
                 self
             }
             pub fn company_id<T>(mut self, value: T) -> Self
@@ -17445,11 +17441,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.company_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for company_id: {e}")
-                    });
+                self.company_id = highlevel_runtime::builder::field(value, "company_id");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -17457,11 +17449,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn origin_id<T>(mut self, value: T) -> Self
@@ -17469,11 +17457,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.origin_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for origin_id: {e}")
-                    });
+                self.origin_id = highlevel_runtime::builder::field(value, "origin_id");
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -17481,11 +17465,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
         }
@@ -17546,11 +17526,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.account = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for account: {e}")
-                    });
+                self.account = highlevel_runtime::builder::field(value, "account");
                 self
             }
             pub fn company_id<T>(mut self, value: T) -> Self
@@ -17558,11 +17534,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.company_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for company_id: {e}")
-                    });
+                self.company_id = highlevel_runtime::builder::field(value, "company_id");
                 self
             }
             pub fn location<T>(mut self, value: T) -> Self
@@ -17572,11 +17544,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.location = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location: {e}")
-                    });
+                self.location = highlevel_runtime::builder::field(value, "location");
                 self
             }
         }
@@ -17639,11 +17607,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.avatar = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for avatar: {e}")
-                    });
+                self.avatar = highlevel_runtime::builder::field(value, "avatar");
                 self
             }
             pub fn company_id<T>(mut self, value: T) -> Self
@@ -17651,11 +17615,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.company_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for company_id: {e}")
-                    });
+                self.company_id = highlevel_runtime::builder::field(value, "company_id");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -17663,11 +17623,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn origin_id<T>(mut self, value: T) -> Self
@@ -17675,11 +17631,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.origin_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for origin_id: {e}")
-                    });
+                self.origin_id = highlevel_runtime::builder::field(value, "origin_id");
                 self
             }
             pub fn page_id<T>(mut self, value: T) -> Self
@@ -17687,11 +17639,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.page_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for page_id: {e}")
-                    });
+                self.page_id = highlevel_runtime::builder::field(value, "page_id");
                 self
             }
         }
@@ -17765,11 +17713,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.avatar = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for avatar: {e}")
-                    });
+                self.avatar = highlevel_runtime::builder::field(value, "avatar");
                 self
             }
             pub fn company_id<T>(mut self, value: T) -> Self
@@ -17777,11 +17721,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.company_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for company_id: {e}")
-                    });
+                self.company_id = highlevel_runtime::builder::field(value, "company_id");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -17789,11 +17729,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn origin_id<T>(mut self, value: T) -> Self
@@ -17801,11 +17737,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.origin_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for origin_id: {e}")
-                    });
+                self.origin_id = highlevel_runtime::builder::field(value, "origin_id");
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -17815,11 +17747,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
             pub fn urn<T>(mut self, value: T) -> Self
@@ -17827,11 +17755,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.urn = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for urn: {e}")
-                    });
+                self.urn = highlevel_runtime::builder::field(value, "urn");
                 self
             }
         }
@@ -17914,11 +17838,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.avatar = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for avatar: {e}")
-                    });
+                self.avatar = highlevel_runtime::builder::field(value, "avatar");
                 self
             }
             pub fn company_id<T>(mut self, value: T) -> Self
@@ -17926,11 +17846,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.company_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for company_id: {e}")
-                    });
+                self.company_id = highlevel_runtime::builder::field(value, "company_id");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -17938,11 +17854,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn origin_id<T>(mut self, value: T) -> Self
@@ -17950,11 +17862,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.origin_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for origin_id: {e}")
-                    });
+                self.origin_id = highlevel_runtime::builder::field(value, "origin_id");
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -17964,11 +17872,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
             pub fn username<T>(mut self, value: T) -> Self
@@ -17976,11 +17880,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.username = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for username: {e}")
-                    });
+                self.username = highlevel_runtime::builder::field(value, "username");
                 self
             }
             pub fn verified<T>(mut self, value: T) -> Self
@@ -17988,11 +17888,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.verified = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for verified: {e}")
-                    });
+                self.verified = highlevel_runtime::builder::field(value, "verified");
                 self
             }
         }
@@ -18077,11 +17973,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.avatar = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for avatar: {e}")
-                    });
+                self.avatar = highlevel_runtime::builder::field(value, "avatar");
                 self
             }
             pub fn company_id<T>(mut self, value: T) -> Self
@@ -18089,11 +17981,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.company_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for company_id: {e}")
-                    });
+                self.company_id = highlevel_runtime::builder::field(value, "company_id");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -18101,11 +17989,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn origin_id<T>(mut self, value: T) -> Self
@@ -18113,11 +17997,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.origin_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for origin_id: {e}")
-                    });
+                self.origin_id = highlevel_runtime::builder::field(value, "origin_id");
                 self
             }
             pub fn protected<T>(mut self, value: T) -> Self
@@ -18125,11 +18005,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.protected = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for protected: {e}")
-                    });
+                self.protected = highlevel_runtime::builder::field(value, "protected");
                 self
             }
             pub fn username<T>(mut self, value: T) -> Self
@@ -18137,11 +18013,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.username = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for username: {e}")
-                    });
+                self.username = highlevel_runtime::builder::field(value, "username");
                 self
             }
             pub fn verified<T>(mut self, value: T) -> Self
@@ -18149,11 +18021,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.verified = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for verified: {e}")
-                    });
+                self.verified = highlevel_runtime::builder::field(value, "verified");
                 self
             }
         }
@@ -18277,11 +18145,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.account_ids = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for account_ids: {e}")
-                    });
+                self.account_ids = highlevel_runtime::builder::field(
+                    value,
+                    "account_ids",
+                );
                 self
             }
             pub fn category_id<T>(mut self, value: T) -> Self
@@ -18289,11 +18156,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.category_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for category_id: {e}")
-                    });
+                self.category_id = highlevel_runtime::builder::field(
+                    value,
+                    "category_id",
+                );
                 self
             }
             pub fn created_by<T>(mut self, value: T) -> Self
@@ -18301,11 +18167,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.created_by = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for created_by: {e}")
-                    });
+                self.created_by = highlevel_runtime::builder::field(value, "created_by");
                 self
             }
             pub fn follow_up_comment<T>(mut self, value: T) -> Self
@@ -18313,13 +18175,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.follow_up_comment = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for follow_up_comment: {e}"
-                        )
-                    });
+                self.follow_up_comment = highlevel_runtime::builder::field(
+                    value,
+                    "follow_up_comment",
+                );
                 self
             }
             pub fn gmb_post_details<T>(mut self, value: T) -> Self
@@ -18327,13 +18186,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::GmbPostSchema>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.gmb_post_details = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for gmb_post_details: {e}"
-                        )
-                    });
+                self.gmb_post_details = highlevel_runtime::builder::field(
+                    value,
+                    "gmb_post_details",
+                );
                 self
             }
             pub fn media<T>(mut self, value: T) -> Self
@@ -18341,11 +18197,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::PostMediaSchema>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.media = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for media: {e}")
-                    });
+                self.media = highlevel_runtime::builder::field(value, "media");
                 self
             }
             pub fn og_tags_details<T>(mut self, value: T) -> Self
@@ -18353,13 +18205,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::OgTagsSchema>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.og_tags_details = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for og_tags_details: {e}"
-                        )
-                    });
+                self.og_tags_details = highlevel_runtime::builder::field(
+                    value,
+                    "og_tags_details",
+                );
                 self
             }
             pub fn post_approval_details<T>(mut self, value: T) -> Self
@@ -18369,13 +18218,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.post_approval_details = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for post_approval_details: {e}"
-                        )
-                    });
+                self.post_approval_details = highlevel_runtime::builder::field(
+                    value,
+                    "post_approval_details",
+                );
                 self
             }
             pub fn schedule_date<T>(mut self, value: T) -> Self
@@ -18383,11 +18229,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.schedule_date = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for schedule_date: {e}")
-                    });
+                self.schedule_date = highlevel_runtime::builder::field(
+                    value,
+                    "schedule_date",
+                );
                 self
             }
             pub fn schedule_time_updated<T>(mut self, value: T) -> Self
@@ -18395,13 +18240,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.schedule_time_updated = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for schedule_time_updated: {e}"
-                        )
-                    });
+                self.schedule_time_updated = highlevel_runtime::builder::field(
+                    value,
+                    "schedule_time_updated",
+                );
                 self
             }
             pub fn status<T>(mut self, value: T) -> Self
@@ -18409,11 +18251,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.status = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for status: {e}")
-                    });
+                self.status = highlevel_runtime::builder::field(value, "status");
                 self
             }
             pub fn summary<T>(mut self, value: T) -> Self
@@ -18421,11 +18259,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.summary = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for summary: {e}")
-                    });
+                self.summary = highlevel_runtime::builder::field(value, "summary");
                 self
             }
             pub fn tags<T>(mut self, value: T) -> Self
@@ -18433,11 +18267,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.tags = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for tags: {e}")
-                    });
+                self.tags = highlevel_runtime::builder::field(value, "tags");
                 self
             }
             pub fn tiktok_post_details<T>(mut self, value: T) -> Self
@@ -18447,13 +18277,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.tiktok_post_details = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for tiktok_post_details: {e}"
-                        )
-                    });
+                self.tiktok_post_details = highlevel_runtime::builder::field(
+                    value,
+                    "tiktok_post_details",
+                );
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -18461,11 +18288,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::serde_json::Value>,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
             pub fn user_id<T>(mut self, value: T) -> Self
@@ -18473,11 +18296,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.user_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for user_id: {e}")
-                    });
+                self.user_id = highlevel_runtime::builder::field(value, "user_id");
                 self
             }
         }
@@ -18548,11 +18367,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.user_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for user_id: {e}")
-                    });
+                self.user_id = highlevel_runtime::builder::field(value, "user_id");
                 self
             }
         }
@@ -18590,11 +18405,7 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.day = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for day: {e}")
-                    });
+                self.day = highlevel_runtime::builder::field(value, "day");
                 self
             }
             pub fn month<T>(mut self, value: T) -> Self
@@ -18602,11 +18413,7 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.month = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for month: {e}")
-                    });
+                self.month = highlevel_runtime::builder::field(value, "month");
                 self
             }
             pub fn year<T>(mut self, value: T) -> Self
@@ -18614,11 +18421,7 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.year = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for year: {e}")
-                    });
+                self.year = highlevel_runtime::builder::field(value, "year");
                 self
             }
         }
@@ -18663,11 +18466,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.post_ids = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for post_ids: {e}")
-                    });
+                self.post_ids = highlevel_runtime::builder::field(value, "post_ids");
                 self
             }
         }
@@ -18711,11 +18510,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::DateSchema>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.end_date = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for end_date: {e}")
-                    });
+                self.end_date = highlevel_runtime::builder::field(value, "end_date");
                 self
             }
             pub fn end_time<T>(mut self, value: T) -> Self
@@ -18723,11 +18518,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::TimeSchema>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.end_time = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for end_time: {e}")
-                    });
+                self.end_time = highlevel_runtime::builder::field(value, "end_time");
                 self
             }
         }
@@ -18777,11 +18568,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.platforms = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for platforms: {e}")
-                    });
+                self.platforms = highlevel_runtime::builder::field(value, "platforms");
                 self
             }
             pub fn profile_ids<T>(mut self, value: T) -> Self
@@ -18789,11 +18576,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.profile_ids = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for profile_ids: {e}")
-                    });
+                self.profile_ids = highlevel_runtime::builder::field(
+                    value,
+                    "profile_ids",
+                );
                 self
             }
         }
@@ -18883,11 +18669,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.action_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for action_type: {e}")
-                    });
+                self.action_type = highlevel_runtime::builder::field(
+                    value,
+                    "action_type",
+                );
                 self
             }
             pub fn coupon_code<T>(mut self, value: T) -> Self
@@ -18895,11 +18680,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.coupon_code = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for coupon_code: {e}")
-                    });
+                self.coupon_code = highlevel_runtime::builder::field(
+                    value,
+                    "coupon_code",
+                );
                 self
             }
             pub fn end_date<T>(mut self, value: T) -> Self
@@ -18907,11 +18691,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::EndDateSchema>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.end_date = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for end_date: {e}")
-                    });
+                self.end_date = highlevel_runtime::builder::field(value, "end_date");
                 self
             }
             pub fn gmb_event_type<T>(mut self, value: T) -> Self
@@ -18919,13 +18699,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.gmb_event_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for gmb_event_type: {e}"
-                        )
-                    });
+                self.gmb_event_type = highlevel_runtime::builder::field(
+                    value,
+                    "gmb_event_type",
+                );
                 self
             }
             pub fn offer_title<T>(mut self, value: T) -> Self
@@ -18933,11 +18710,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.offer_title = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for offer_title: {e}")
-                    });
+                self.offer_title = highlevel_runtime::builder::field(
+                    value,
+                    "offer_title",
+                );
                 self
             }
             pub fn redeem_online_url<T>(mut self, value: T) -> Self
@@ -18945,13 +18721,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.redeem_online_url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for redeem_online_url: {e}"
-                        )
-                    });
+                self.redeem_online_url = highlevel_runtime::builder::field(
+                    value,
+                    "redeem_online_url",
+                );
                 self
             }
             pub fn start_date<T>(mut self, value: T) -> Self
@@ -18961,11 +18734,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.start_date = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for start_date: {e}")
-                    });
+                self.start_date = highlevel_runtime::builder::field(value, "start_date");
                 self
             }
             pub fn terms_conditions<T>(mut self, value: T) -> Self
@@ -18973,13 +18742,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.terms_conditions = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for terms_conditions: {e}"
-                        )
-                    });
+                self.terms_conditions = highlevel_runtime::builder::field(
+                    value,
+                    "terms_conditions",
+                );
                 self
             }
             pub fn title<T>(mut self, value: T) -> Self
@@ -18987,11 +18753,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.title = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for title: {e}")
-                    });
+                self.title = highlevel_runtime::builder::field(value, "title");
                 self
             }
             pub fn url<T>(mut self, value: T) -> Self
@@ -18999,11 +18761,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for url: {e}")
-                    });
+                self.url = highlevel_runtime::builder::field(value, "url");
                 self
             }
         }
@@ -19067,11 +18825,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.meta_image = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for meta_image: {e}")
-                    });
+                self.meta_image = highlevel_runtime::builder::field(value, "meta_image");
                 self
             }
             pub fn meta_link<T>(mut self, value: T) -> Self
@@ -19079,11 +18833,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.meta_link = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for meta_link: {e}")
-                    });
+                self.meta_link = highlevel_runtime::builder::field(value, "meta_link");
                 self
             }
         }
@@ -19141,13 +18891,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.approval_status = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for approval_status: {e}"
-                        )
-                    });
+                self.approval_status = highlevel_runtime::builder::field(
+                    value,
+                    "approval_status",
+                );
                 self
             }
             pub fn approver<T>(mut self, value: T) -> Self
@@ -19155,11 +18902,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.approver = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for approver: {e}")
-                    });
+                self.approver = highlevel_runtime::builder::field(value, "approver");
                 self
             }
             pub fn approver_note<T>(mut self, value: T) -> Self
@@ -19167,11 +18910,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.approver_note = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for approver_note: {e}")
-                    });
+                self.approver_note = highlevel_runtime::builder::field(
+                    value,
+                    "approver_note",
+                );
                 self
             }
             pub fn requester_note<T>(mut self, value: T) -> Self
@@ -19179,13 +18921,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.requester_note = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for requester_note: {e}"
-                        )
-                    });
+                self.requester_note = highlevel_runtime::builder::field(
+                    value,
+                    "requester_note",
+                );
                 self
             }
         }
@@ -19304,11 +19043,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.account_ids = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for account_ids: {e}")
-                    });
+                self.account_ids = highlevel_runtime::builder::field(
+                    value,
+                    "account_ids",
+                );
                 self
             }
             pub fn category_id<T>(mut self, value: T) -> Self
@@ -19316,11 +19054,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.category_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for category_id: {e}")
-                    });
+                self.category_id = highlevel_runtime::builder::field(
+                    value,
+                    "category_id",
+                );
                 self
             }
             pub fn created_by<T>(mut self, value: T) -> Self
@@ -19328,11 +19065,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.created_by = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for created_by: {e}")
-                    });
+                self.created_by = highlevel_runtime::builder::field(value, "created_by");
                 self
             }
             pub fn follow_up_comment<T>(mut self, value: T) -> Self
@@ -19340,13 +19073,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.follow_up_comment = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for follow_up_comment: {e}"
-                        )
-                    });
+                self.follow_up_comment = highlevel_runtime::builder::field(
+                    value,
+                    "follow_up_comment",
+                );
                 self
             }
             pub fn gmb_post_details<T>(mut self, value: T) -> Self
@@ -19354,13 +19084,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::GmbPostSchema>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.gmb_post_details = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for gmb_post_details: {e}"
-                        )
-                    });
+                self.gmb_post_details = highlevel_runtime::builder::field(
+                    value,
+                    "gmb_post_details",
+                );
                 self
             }
             pub fn media<T>(mut self, value: T) -> Self
@@ -19368,11 +19095,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::PostMediaSchema>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.media = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for media: {e}")
-                    });
+                self.media = highlevel_runtime::builder::field(value, "media");
                 self
             }
             pub fn og_tags_details<T>(mut self, value: T) -> Self
@@ -19380,13 +19103,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::OgTagsSchema>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.og_tags_details = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for og_tags_details: {e}"
-                        )
-                    });
+                self.og_tags_details = highlevel_runtime::builder::field(
+                    value,
+                    "og_tags_details",
+                );
                 self
             }
             pub fn post_approval_details<T>(mut self, value: T) -> Self
@@ -19396,13 +19116,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.post_approval_details = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for post_approval_details: {e}"
-                        )
-                    });
+                self.post_approval_details = highlevel_runtime::builder::field(
+                    value,
+                    "post_approval_details",
+                );
                 self
             }
             pub fn schedule_date<T>(mut self, value: T) -> Self
@@ -19410,11 +19127,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.schedule_date = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for schedule_date: {e}")
-                    });
+                self.schedule_date = highlevel_runtime::builder::field(
+                    value,
+                    "schedule_date",
+                );
                 self
             }
             pub fn schedule_time_updated<T>(mut self, value: T) -> Self
@@ -19422,13 +19138,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.schedule_time_updated = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for schedule_time_updated: {e}"
-                        )
-                    });
+                self.schedule_time_updated = highlevel_runtime::builder::field(
+                    value,
+                    "schedule_time_updated",
+                );
                 self
             }
             pub fn status<T>(mut self, value: T) -> Self
@@ -19436,11 +19149,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.status = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for status: {e}")
-                    });
+                self.status = highlevel_runtime::builder::field(value, "status");
                 self
             }
             pub fn summary<T>(mut self, value: T) -> Self
@@ -19448,11 +19157,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.summary = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for summary: {e}")
-                    });
+                self.summary = highlevel_runtime::builder::field(value, "summary");
                 self
             }
             pub fn tags<T>(mut self, value: T) -> Self
@@ -19460,11 +19165,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.tags = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for tags: {e}")
-                    });
+                self.tags = highlevel_runtime::builder::field(value, "tags");
                 self
             }
             pub fn tiktok_post_details<T>(mut self, value: T) -> Self
@@ -19474,13 +19175,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.tiktok_post_details = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for tiktok_post_details: {e}"
-                        )
-                    });
+                self.tiktok_post_details = highlevel_runtime::builder::field(
+                    value,
+                    "tiktok_post_details",
+                );
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -19488,11 +19186,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::serde_json::Value>,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
             pub fn user_id<T>(mut self, value: T) -> Self
@@ -19500,11 +19194,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.user_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for user_id: {e}")
-                    });
+                self.user_id = highlevel_runtime::builder::field(value, "user_id");
                 self
             }
         }
@@ -19597,11 +19287,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.caption = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for caption: {e}")
-                    });
+                self.caption = highlevel_runtime::builder::field(value, "caption");
                 self
             }
             pub fn default_thumb<T>(mut self, value: T) -> Self
@@ -19609,11 +19295,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.default_thumb = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for default_thumb: {e}")
-                    });
+                self.default_thumb = highlevel_runtime::builder::field(
+                    value,
+                    "default_thumb",
+                );
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -19621,9 +19306,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
             pub fn thumbnail<T>(mut self, value: T) -> Self
@@ -19631,11 +19314,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.thumbnail = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for thumbnail: {e}")
-                    });
+                self.thumbnail = highlevel_runtime::builder::field(value, "thumbnail");
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -19643,11 +19322,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
             pub fn url<T>(mut self, value: T) -> Self
@@ -19655,11 +19330,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for url: {e}")
-                    });
+                self.url = highlevel_runtime::builder::field(value, "url");
                 self
             }
         }
@@ -19735,11 +19406,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.accounts = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for accounts: {e}")
-                    });
+                self.accounts = highlevel_runtime::builder::field(value, "accounts");
                 self
             }
             pub fn from_date<T>(mut self, value: T) -> Self
@@ -19747,11 +19414,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.from_date = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for from_date: {e}")
-                    });
+                self.from_date = highlevel_runtime::builder::field(value, "from_date");
                 self
             }
             pub fn include_users<T>(mut self, value: T) -> Self
@@ -19759,11 +19422,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.include_users = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for include_users: {e}")
-                    });
+                self.include_users = highlevel_runtime::builder::field(
+                    value,
+                    "include_users",
+                );
                 self
             }
             pub fn limit<T>(mut self, value: T) -> Self
@@ -19771,11 +19433,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.limit = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for limit: {e}")
-                    });
+                self.limit = highlevel_runtime::builder::field(value, "limit");
                 self
             }
             pub fn post_type<T>(mut self, value: T) -> Self
@@ -19783,11 +19441,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.post_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for post_type: {e}")
-                    });
+                self.post_type = highlevel_runtime::builder::field(value, "post_type");
                 self
             }
             pub fn skip<T>(mut self, value: T) -> Self
@@ -19795,11 +19449,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.skip = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for skip: {e}")
-                    });
+                self.skip = highlevel_runtime::builder::field(value, "skip");
                 self
             }
             pub fn to_date<T>(mut self, value: T) -> Self
@@ -19807,11 +19457,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.to_date = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for to_date: {e}")
-                    });
+                self.to_date = highlevel_runtime::builder::field(value, "to_date");
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -19819,11 +19465,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
         }
@@ -19900,11 +19542,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.account_ids = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for account_ids: {e}")
-                    });
+                self.account_ids = highlevel_runtime::builder::field(
+                    value,
+                    "account_ids",
+                );
                 self
             }
             pub fn approver<T>(mut self, value: T) -> Self
@@ -19912,11 +19553,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.approver = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for approver: {e}")
-                    });
+                self.approver = highlevel_runtime::builder::field(value, "approver");
                 self
             }
             pub fn file_name<T>(mut self, value: T) -> Self
@@ -19924,11 +19561,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.file_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for file_name: {e}")
-                    });
+                self.file_name = highlevel_runtime::builder::field(value, "file_name");
                 self
             }
             pub fn file_path<T>(mut self, value: T) -> Self
@@ -19936,11 +19569,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.file_path = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for file_path: {e}")
-                    });
+                self.file_path = highlevel_runtime::builder::field(value, "file_path");
                 self
             }
             pub fn rows_count<T>(mut self, value: T) -> Self
@@ -19948,11 +19577,7 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.rows_count = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for rows_count: {e}")
-                    });
+                self.rows_count = highlevel_runtime::builder::field(value, "rows_count");
                 self
             }
             pub fn user_id<T>(mut self, value: T) -> Self
@@ -19960,11 +19585,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.user_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for user_id: {e}")
-                    });
+                self.user_id = highlevel_runtime::builder::field(value, "user_id");
                 self
             }
         }
@@ -20020,11 +19641,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::DateSchema>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.start_date = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for start_date: {e}")
-                    });
+                self.start_date = highlevel_runtime::builder::field(value, "start_date");
                 self
             }
             pub fn start_time<T>(mut self, value: T) -> Self
@@ -20032,11 +19649,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::TimeSchema>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.start_time = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for start_time: {e}")
-                    });
+                self.start_time = highlevel_runtime::builder::field(value, "start_time");
                 self
             }
         }
@@ -20109,13 +19722,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.enable_comment = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for enable_comment: {e}"
-                        )
-                    });
+                self.enable_comment = highlevel_runtime::builder::field(
+                    value,
+                    "enable_comment",
+                );
                 self
             }
             pub fn enable_duet<T>(mut self, value: T) -> Self
@@ -20123,11 +19733,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.enable_duet = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for enable_duet: {e}")
-                    });
+                self.enable_duet = highlevel_runtime::builder::field(
+                    value,
+                    "enable_duet",
+                );
                 self
             }
             pub fn enable_stitch<T>(mut self, value: T) -> Self
@@ -20135,11 +19744,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.enable_stitch = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for enable_stitch: {e}")
-                    });
+                self.enable_stitch = highlevel_runtime::builder::field(
+                    value,
+                    "enable_stitch",
+                );
                 self
             }
             pub fn privacy_level<T>(mut self, value: T) -> Self
@@ -20147,11 +19755,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.privacy_level = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for privacy_level: {e}")
-                    });
+                self.privacy_level = highlevel_runtime::builder::field(
+                    value,
+                    "privacy_level",
+                );
                 self
             }
             pub fn promote_other_brand<T>(mut self, value: T) -> Self
@@ -20159,13 +19766,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.promote_other_brand = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for promote_other_brand: {e}"
-                        )
-                    });
+                self.promote_other_brand = highlevel_runtime::builder::field(
+                    value,
+                    "promote_other_brand",
+                );
                 self
             }
             pub fn promote_your_brand<T>(mut self, value: T) -> Self
@@ -20173,13 +19777,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.promote_your_brand = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for promote_your_brand: {e}"
-                        )
-                    });
+                self.promote_your_brand = highlevel_runtime::builder::field(
+                    value,
+                    "promote_your_brand",
+                );
                 self
             }
             pub fn video_disclosure<T>(mut self, value: T) -> Self
@@ -20187,13 +19788,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.video_disclosure = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for video_disclosure: {e}"
-                        )
-                    });
+                self.video_disclosure = highlevel_runtime::builder::field(
+                    value,
+                    "video_disclosure",
+                );
                 self
             }
         }
@@ -20247,11 +19845,7 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.hours = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for hours: {e}")
-                    });
+                self.hours = highlevel_runtime::builder::field(value, "hours");
                 self
             }
             pub fn minutes<T>(mut self, value: T) -> Self
@@ -20259,11 +19853,7 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.minutes = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for minutes: {e}")
-                    });
+                self.minutes = highlevel_runtime::builder::field(value, "minutes");
                 self
             }
             pub fn seconds<T>(mut self, value: T) -> Self
@@ -20271,11 +19861,7 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.seconds = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for seconds: {e}")
-                    });
+                self.seconds = highlevel_runtime::builder::field(value, "seconds");
                 self
             }
         }
@@ -20320,11 +19906,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.tag_ids = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for tag_ids: {e}")
-                    });
+                self.tag_ids = highlevel_runtime::builder::field(value, "tag_ids");
                 self
             }
         }

@@ -12004,11 +12004,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.company_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for company_id: {e}")
-                    });
+                self.company_id = highlevel_runtime::builder::field(value, "company_id");
                 self
             }
             pub fn email<T>(mut self, value: T) -> Self
@@ -12016,11 +12012,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.email = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for email: {e}")
-                    });
+                self.email = highlevel_runtime::builder::field(value, "email");
                 self
             }
             pub fn first_name<T>(mut self, value: T) -> Self
@@ -12028,11 +12020,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.first_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for first_name: {e}")
-                    });
+                self.first_name = highlevel_runtime::builder::field(value, "first_name");
                 self
             }
             pub fn last_name<T>(mut self, value: T) -> Self
@@ -12040,11 +12028,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.last_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for last_name: {e}")
-                    });
+                self.last_name = highlevel_runtime::builder::field(value, "last_name");
                 self
             }
             pub fn location_ids<T>(mut self, value: T) -> Self
@@ -12052,11 +12036,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_ids = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_ids: {e}")
-                    });
+                self.location_ids = highlevel_runtime::builder::field(
+                    value,
+                    "location_ids",
+                );
                 self
             }
             pub fn password<T>(mut self, value: T) -> Self
@@ -12064,11 +12047,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.password = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for password: {e}")
-                    });
+                self.password = highlevel_runtime::builder::field(value, "password");
                 self
             }
             pub fn permissions<T>(mut self, value: T) -> Self
@@ -12076,11 +12055,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::PermissionsDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.permissions = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for permissions: {e}")
-                    });
+                self.permissions = highlevel_runtime::builder::field(
+                    value,
+                    "permissions",
+                );
                 self
             }
             pub fn phone<T>(mut self, value: T) -> Self
@@ -12088,11 +12066,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.phone = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for phone: {e}")
-                    });
+                self.phone = highlevel_runtime::builder::field(value, "phone");
                 self
             }
             pub fn platform_language<T>(mut self, value: T) -> Self
@@ -12102,13 +12076,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.platform_language = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for platform_language: {e}"
-                        )
-                    });
+                self.platform_language = highlevel_runtime::builder::field(
+                    value,
+                    "platform_language",
+                );
                 self
             }
             pub fn profile_photo<T>(mut self, value: T) -> Self
@@ -12116,11 +12087,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.profile_photo = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for profile_photo: {e}")
-                    });
+                self.profile_photo = highlevel_runtime::builder::field(
+                    value,
+                    "profile_photo",
+                );
                 self
             }
             pub fn role<T>(mut self, value: T) -> Self
@@ -12128,11 +12098,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.role = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for role: {e}")
-                    });
+                self.role = highlevel_runtime::builder::field(value, "role");
                 self
             }
             pub fn scopes<T>(mut self, value: T) -> Self
@@ -12142,11 +12108,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.scopes = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for scopes: {e}")
-                    });
+                self.scopes = highlevel_runtime::builder::field(value, "scopes");
                 self
             }
             pub fn scopes_assigned_to_only<T>(mut self, value: T) -> Self
@@ -12156,13 +12118,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.scopes_assigned_to_only = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for scopes_assigned_to_only: {e}"
-                        )
-                    });
+                self.scopes_assigned_to_only = highlevel_runtime::builder::field(
+                    value,
+                    "scopes_assigned_to_only",
+                );
                 self
             }
             pub fn twilio_phone<T>(mut self, value: T) -> Self
@@ -12175,11 +12134,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.twilio_phone = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for twilio_phone: {e}")
-                    });
+                self.twilio_phone = highlevel_runtime::builder::field(
+                    value,
+                    "twilio_phone",
+                );
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -12187,11 +12145,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
         }
@@ -12273,11 +12227,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.company_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for company_id: {e}")
-                    });
+                self.company_id = highlevel_runtime::builder::field(value, "company_id");
                 self
             }
             pub fn deleted<T>(mut self, value: T) -> Self
@@ -12285,11 +12235,7 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.deleted = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for deleted: {e}")
-                    });
+                self.deleted = highlevel_runtime::builder::field(value, "deleted");
                 self
             }
             pub fn emails<T>(mut self, value: T) -> Self
@@ -12297,11 +12243,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.emails = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for emails: {e}")
-                    });
+                self.emails = highlevel_runtime::builder::field(value, "emails");
                 self
             }
             pub fn limit<T>(mut self, value: T) -> Self
@@ -12309,11 +12251,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.limit = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for limit: {e}")
-                    });
+                self.limit = highlevel_runtime::builder::field(value, "limit");
                 self
             }
             pub fn projection<T>(mut self, value: T) -> Self
@@ -12321,11 +12259,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.projection = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for projection: {e}")
-                    });
+                self.projection = highlevel_runtime::builder::field(value, "projection");
                 self
             }
             pub fn skip<T>(mut self, value: T) -> Self
@@ -12333,11 +12267,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.skip = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for skip: {e}")
-                    });
+                self.skip = highlevel_runtime::builder::field(value, "skip");
                 self
             }
         }
@@ -12478,13 +12408,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.adwords_reporting_enabled = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for adwords_reporting_enabled: {e}"
-                        )
-                    });
+                self.adwords_reporting_enabled = highlevel_runtime::builder::field(
+                    value,
+                    "adwords_reporting_enabled",
+                );
                 self
             }
             pub fn affiliate_manager_enabled<T>(mut self, value: T) -> Self
@@ -12492,13 +12419,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.affiliate_manager_enabled = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for affiliate_manager_enabled: {e}"
-                        )
-                    });
+                self.affiliate_manager_enabled = highlevel_runtime::builder::field(
+                    value,
+                    "affiliate_manager_enabled",
+                );
                 self
             }
             pub fn agent_reporting_enabled<T>(mut self, value: T) -> Self
@@ -12506,13 +12430,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.agent_reporting_enabled = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for agent_reporting_enabled: {e}"
-                        )
-                    });
+                self.agent_reporting_enabled = highlevel_runtime::builder::field(
+                    value,
+                    "agent_reporting_enabled",
+                );
                 self
             }
             pub fn appointments_enabled<T>(mut self, value: T) -> Self
@@ -12520,13 +12441,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.appointments_enabled = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for appointments_enabled: {e}"
-                        )
-                    });
+                self.appointments_enabled = highlevel_runtime::builder::field(
+                    value,
+                    "appointments_enabled",
+                );
                 self
             }
             pub fn assigned_data_only<T>(mut self, value: T) -> Self
@@ -12534,13 +12452,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.assigned_data_only = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for assigned_data_only: {e}"
-                        )
-                    });
+                self.assigned_data_only = highlevel_runtime::builder::field(
+                    value,
+                    "assigned_data_only",
+                );
                 self
             }
             pub fn attributions_reporting_enabled<T>(mut self, value: T) -> Self
@@ -12548,13 +12463,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.attributions_reporting_enabled = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for attributions_reporting_enabled: {e}"
-                        )
-                    });
+                self.attributions_reporting_enabled = highlevel_runtime::builder::field(
+                    value,
+                    "attributions_reporting_enabled",
+                );
                 self
             }
             pub fn blogging_enabled<T>(mut self, value: T) -> Self
@@ -12562,13 +12474,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.blogging_enabled = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for blogging_enabled: {e}"
-                        )
-                    });
+                self.blogging_enabled = highlevel_runtime::builder::field(
+                    value,
+                    "blogging_enabled",
+                );
                 self
             }
             pub fn bot_service<T>(mut self, value: T) -> Self
@@ -12576,11 +12485,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.bot_service = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for bot_service: {e}")
-                    });
+                self.bot_service = highlevel_runtime::builder::field(
+                    value,
+                    "bot_service",
+                );
                 self
             }
             pub fn bulk_requests_enabled<T>(mut self, value: T) -> Self
@@ -12588,13 +12496,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.bulk_requests_enabled = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for bulk_requests_enabled: {e}"
-                        )
-                    });
+                self.bulk_requests_enabled = highlevel_runtime::builder::field(
+                    value,
+                    "bulk_requests_enabled",
+                );
                 self
             }
             pub fn campaigns_enabled<T>(mut self, value: T) -> Self
@@ -12602,13 +12507,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.campaigns_enabled = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for campaigns_enabled: {e}"
-                        )
-                    });
+                self.campaigns_enabled = highlevel_runtime::builder::field(
+                    value,
+                    "campaigns_enabled",
+                );
                 self
             }
             pub fn campaigns_read_only<T>(mut self, value: T) -> Self
@@ -12616,13 +12518,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.campaigns_read_only = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for campaigns_read_only: {e}"
-                        )
-                    });
+                self.campaigns_read_only = highlevel_runtime::builder::field(
+                    value,
+                    "campaigns_read_only",
+                );
                 self
             }
             pub fn cancel_subscription_enabled<T>(mut self, value: T) -> Self
@@ -12630,13 +12529,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.cancel_subscription_enabled = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for cancel_subscription_enabled: {e}"
-                        )
-                    });
+                self.cancel_subscription_enabled = highlevel_runtime::builder::field(
+                    value,
+                    "cancel_subscription_enabled",
+                );
                 self
             }
             pub fn communities_enabled<T>(mut self, value: T) -> Self
@@ -12644,13 +12540,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.communities_enabled = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for communities_enabled: {e}"
-                        )
-                    });
+                self.communities_enabled = highlevel_runtime::builder::field(
+                    value,
+                    "communities_enabled",
+                );
                 self
             }
             pub fn contacts_enabled<T>(mut self, value: T) -> Self
@@ -12658,13 +12551,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.contacts_enabled = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for contacts_enabled: {e}"
-                        )
-                    });
+                self.contacts_enabled = highlevel_runtime::builder::field(
+                    value,
+                    "contacts_enabled",
+                );
                 self
             }
             pub fn content_ai_enabled<T>(mut self, value: T) -> Self
@@ -12672,13 +12562,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.content_ai_enabled = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for content_ai_enabled: {e}"
-                        )
-                    });
+                self.content_ai_enabled = highlevel_runtime::builder::field(
+                    value,
+                    "content_ai_enabled",
+                );
                 self
             }
             pub fn conversations_enabled<T>(mut self, value: T) -> Self
@@ -12686,13 +12573,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.conversations_enabled = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for conversations_enabled: {e}"
-                        )
-                    });
+                self.conversations_enabled = highlevel_runtime::builder::field(
+                    value,
+                    "conversations_enabled",
+                );
                 self
             }
             pub fn dashboard_stats_enabled<T>(mut self, value: T) -> Self
@@ -12700,13 +12584,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.dashboard_stats_enabled = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for dashboard_stats_enabled: {e}"
-                        )
-                    });
+                self.dashboard_stats_enabled = highlevel_runtime::builder::field(
+                    value,
+                    "dashboard_stats_enabled",
+                );
                 self
             }
             pub fn export_payments_enabled<T>(mut self, value: T) -> Self
@@ -12714,13 +12595,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.export_payments_enabled = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for export_payments_enabled: {e}"
-                        )
-                    });
+                self.export_payments_enabled = highlevel_runtime::builder::field(
+                    value,
+                    "export_payments_enabled",
+                );
                 self
             }
             pub fn facebook_ads_reporting_enabled<T>(mut self, value: T) -> Self
@@ -12728,13 +12606,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.facebook_ads_reporting_enabled = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for facebook_ads_reporting_enabled: {e}"
-                        )
-                    });
+                self.facebook_ads_reporting_enabled = highlevel_runtime::builder::field(
+                    value,
+                    "facebook_ads_reporting_enabled",
+                );
                 self
             }
             pub fn funnels_enabled<T>(mut self, value: T) -> Self
@@ -12742,13 +12617,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.funnels_enabled = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for funnels_enabled: {e}"
-                        )
-                    });
+                self.funnels_enabled = highlevel_runtime::builder::field(
+                    value,
+                    "funnels_enabled",
+                );
                 self
             }
             pub fn invoice_enabled<T>(mut self, value: T) -> Self
@@ -12756,13 +12628,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.invoice_enabled = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for invoice_enabled: {e}"
-                        )
-                    });
+                self.invoice_enabled = highlevel_runtime::builder::field(
+                    value,
+                    "invoice_enabled",
+                );
                 self
             }
             pub fn lead_value_enabled<T>(mut self, value: T) -> Self
@@ -12770,13 +12639,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.lead_value_enabled = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for lead_value_enabled: {e}"
-                        )
-                    });
+                self.lead_value_enabled = highlevel_runtime::builder::field(
+                    value,
+                    "lead_value_enabled",
+                );
                 self
             }
             pub fn marketing_enabled<T>(mut self, value: T) -> Self
@@ -12784,13 +12650,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.marketing_enabled = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for marketing_enabled: {e}"
-                        )
-                    });
+                self.marketing_enabled = highlevel_runtime::builder::field(
+                    value,
+                    "marketing_enabled",
+                );
                 self
             }
             pub fn membership_enabled<T>(mut self, value: T) -> Self
@@ -12798,13 +12661,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.membership_enabled = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for membership_enabled: {e}"
-                        )
-                    });
+                self.membership_enabled = highlevel_runtime::builder::field(
+                    value,
+                    "membership_enabled",
+                );
                 self
             }
             pub fn online_listings_enabled<T>(mut self, value: T) -> Self
@@ -12812,13 +12672,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.online_listings_enabled = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for online_listings_enabled: {e}"
-                        )
-                    });
+                self.online_listings_enabled = highlevel_runtime::builder::field(
+                    value,
+                    "online_listings_enabled",
+                );
                 self
             }
             pub fn opportunities_enabled<T>(mut self, value: T) -> Self
@@ -12826,13 +12683,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.opportunities_enabled = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for opportunities_enabled: {e}"
-                        )
-                    });
+                self.opportunities_enabled = highlevel_runtime::builder::field(
+                    value,
+                    "opportunities_enabled",
+                );
                 self
             }
             pub fn payments_enabled<T>(mut self, value: T) -> Self
@@ -12840,13 +12694,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.payments_enabled = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for payments_enabled: {e}"
-                        )
-                    });
+                self.payments_enabled = highlevel_runtime::builder::field(
+                    value,
+                    "payments_enabled",
+                );
                 self
             }
             pub fn phone_call_enabled<T>(mut self, value: T) -> Self
@@ -12854,13 +12705,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.phone_call_enabled = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for phone_call_enabled: {e}"
-                        )
-                    });
+                self.phone_call_enabled = highlevel_runtime::builder::field(
+                    value,
+                    "phone_call_enabled",
+                );
                 self
             }
             pub fn record_payment_enabled<T>(mut self, value: T) -> Self
@@ -12868,13 +12716,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.record_payment_enabled = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for record_payment_enabled: {e}"
-                        )
-                    });
+                self.record_payment_enabled = highlevel_runtime::builder::field(
+                    value,
+                    "record_payment_enabled",
+                );
                 self
             }
             pub fn refunds_enabled<T>(mut self, value: T) -> Self
@@ -12882,13 +12727,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.refunds_enabled = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for refunds_enabled: {e}"
-                        )
-                    });
+                self.refunds_enabled = highlevel_runtime::builder::field(
+                    value,
+                    "refunds_enabled",
+                );
                 self
             }
             pub fn reviews_enabled<T>(mut self, value: T) -> Self
@@ -12896,13 +12738,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.reviews_enabled = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for reviews_enabled: {e}"
-                        )
-                    });
+                self.reviews_enabled = highlevel_runtime::builder::field(
+                    value,
+                    "reviews_enabled",
+                );
                 self
             }
             pub fn settings_enabled<T>(mut self, value: T) -> Self
@@ -12910,13 +12749,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.settings_enabled = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for settings_enabled: {e}"
-                        )
-                    });
+                self.settings_enabled = highlevel_runtime::builder::field(
+                    value,
+                    "settings_enabled",
+                );
                 self
             }
             pub fn social_planner<T>(mut self, value: T) -> Self
@@ -12924,13 +12760,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.social_planner = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for social_planner: {e}"
-                        )
-                    });
+                self.social_planner = highlevel_runtime::builder::field(
+                    value,
+                    "social_planner",
+                );
                 self
             }
             pub fn tags_enabled<T>(mut self, value: T) -> Self
@@ -12938,11 +12771,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.tags_enabled = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for tags_enabled: {e}")
-                    });
+                self.tags_enabled = highlevel_runtime::builder::field(
+                    value,
+                    "tags_enabled",
+                );
                 self
             }
             pub fn triggers_enabled<T>(mut self, value: T) -> Self
@@ -12950,13 +12782,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.triggers_enabled = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for triggers_enabled: {e}"
-                        )
-                    });
+                self.triggers_enabled = highlevel_runtime::builder::field(
+                    value,
+                    "triggers_enabled",
+                );
                 self
             }
             pub fn websites_enabled<T>(mut self, value: T) -> Self
@@ -12964,13 +12793,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.websites_enabled = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for websites_enabled: {e}"
-                        )
-                    });
+                self.websites_enabled = highlevel_runtime::builder::field(
+                    value,
+                    "websites_enabled",
+                );
                 self
             }
             pub fn workflows_enabled<T>(mut self, value: T) -> Self
@@ -12978,13 +12804,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.workflows_enabled = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for workflows_enabled: {e}"
-                        )
-                    });
+                self.workflows_enabled = highlevel_runtime::builder::field(
+                    value,
+                    "workflows_enabled",
+                );
                 self
             }
             pub fn workflows_read_only<T>(mut self, value: T) -> Self
@@ -12992,13 +12815,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.workflows_read_only = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for workflows_read_only: {e}"
-                        )
-                    });
+                self.workflows_read_only = highlevel_runtime::builder::field(
+                    value,
+                    "workflows_read_only",
+                );
                 self
             }
         }
@@ -13192,11 +13012,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.company_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for company_id: {e}")
-                    });
+                self.company_id = highlevel_runtime::builder::field(value, "company_id");
                 self
             }
             pub fn email<T>(mut self, value: T) -> Self
@@ -13204,11 +13020,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.email = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for email: {e}")
-                    });
+                self.email = highlevel_runtime::builder::field(value, "email");
                 self
             }
             pub fn first_name<T>(mut self, value: T) -> Self
@@ -13216,11 +13028,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.first_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for first_name: {e}")
-                    });
+                self.first_name = highlevel_runtime::builder::field(value, "first_name");
                 self
             }
             pub fn last_name<T>(mut self, value: T) -> Self
@@ -13228,11 +13036,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.last_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for last_name: {e}")
-                    });
+                self.last_name = highlevel_runtime::builder::field(value, "last_name");
                 self
             }
             pub fn location_ids<T>(mut self, value: T) -> Self
@@ -13240,11 +13044,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_ids = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_ids: {e}")
-                    });
+                self.location_ids = highlevel_runtime::builder::field(
+                    value,
+                    "location_ids",
+                );
                 self
             }
             pub fn password<T>(mut self, value: T) -> Self
@@ -13252,11 +13055,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.password = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for password: {e}")
-                    });
+                self.password = highlevel_runtime::builder::field(value, "password");
                 self
             }
             pub fn permissions<T>(mut self, value: T) -> Self
@@ -13264,11 +13063,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::PermissionsDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.permissions = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for permissions: {e}")
-                    });
+                self.permissions = highlevel_runtime::builder::field(
+                    value,
+                    "permissions",
+                );
                 self
             }
             pub fn phone<T>(mut self, value: T) -> Self
@@ -13276,11 +13074,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.phone = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for phone: {e}")
-                    });
+                self.phone = highlevel_runtime::builder::field(value, "phone");
                 self
             }
             pub fn platform_language<T>(mut self, value: T) -> Self
@@ -13290,13 +13084,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.platform_language = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for platform_language: {e}"
-                        )
-                    });
+                self.platform_language = highlevel_runtime::builder::field(
+                    value,
+                    "platform_language",
+                );
                 self
             }
             pub fn profile_photo<T>(mut self, value: T) -> Self
@@ -13304,11 +13095,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.profile_photo = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for profile_photo: {e}")
-                    });
+                self.profile_photo = highlevel_runtime::builder::field(
+                    value,
+                    "profile_photo",
+                );
                 self
             }
             pub fn role<T>(mut self, value: T) -> Self
@@ -13316,11 +13106,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.role = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for role: {e}")
-                    });
+                self.role = highlevel_runtime::builder::field(value, "role");
                 self
             }
             pub fn scopes<T>(mut self, value: T) -> Self
@@ -13330,11 +13116,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.scopes = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for scopes: {e}")
-                    });
+                self.scopes = highlevel_runtime::builder::field(value, "scopes");
                 self
             }
             pub fn scopes_assigned_to_only<T>(mut self, value: T) -> Self
@@ -13344,13 +13126,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.scopes_assigned_to_only = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for scopes_assigned_to_only: {e}"
-                        )
-                    });
+                self.scopes_assigned_to_only = highlevel_runtime::builder::field(
+                    value,
+                    "scopes_assigned_to_only",
+                );
                 self
             }
             pub fn twilio_phone<T>(mut self, value: T) -> Self
@@ -13363,11 +13142,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.twilio_phone = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for twilio_phone: {e}")
-                    });
+                self.twilio_phone = highlevel_runtime::builder::field(
+                    value,
+                    "twilio_phone",
+                );
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -13375,11 +13153,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
         }

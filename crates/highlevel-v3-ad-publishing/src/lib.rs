@@ -20303,13 +20303,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.ad_campaign_group_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for ad_campaign_group_id: {e}"
-                        )
-                    });
+                self.ad_campaign_group_id = highlevel_runtime::builder::field(
+                    value,
+                    "ad_campaign_group_id",
+                );
                 self
             }
             pub fn ad_campaign_id<T>(mut self, value: T) -> Self
@@ -20317,13 +20314,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.ad_campaign_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for ad_campaign_id: {e}"
-                        )
-                    });
+                self.ad_campaign_id = highlevel_runtime::builder::field(
+                    value,
+                    "ad_campaign_id",
+                );
                 self
             }
             pub fn ads<T>(mut self, value: T) -> Self
@@ -20331,11 +20325,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::LinkedInAdDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.ads = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for ads: {e}")
-                    });
+                self.ads = highlevel_runtime::builder::field(value, "ads");
                 self
             }
             pub fn audience<T>(mut self, value: T) -> Self
@@ -20343,11 +20333,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::AudienceDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.audience = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for audience: {e}")
-                    });
+                self.audience = highlevel_runtime::builder::field(value, "audience");
                 self
             }
             pub fn campaign_type<T>(mut self, value: T) -> Self
@@ -20355,11 +20341,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.campaign_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for campaign_type: {e}")
-                    });
+                self.campaign_type = highlevel_runtime::builder::field(
+                    value,
+                    "campaign_type",
+                );
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -20367,9 +20352,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
             pub fn linked_in_error<T>(mut self, value: T) -> Self
@@ -20377,13 +20360,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.linked_in_error = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for linked_in_error: {e}"
-                        )
-                    });
+                self.linked_in_error = highlevel_runtime::builder::field(
+                    value,
+                    "linked_in_error",
+                );
                 self
             }
             pub fn locale<T>(mut self, value: T) -> Self
@@ -20391,11 +20371,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::LocaleDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.locale = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for locale: {e}")
-                    });
+                self.locale = highlevel_runtime::builder::field(value, "locale");
                 self
             }
             pub fn media_type<T>(mut self, value: T) -> Self
@@ -20405,11 +20381,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.media_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for media_type: {e}")
-                    });
+                self.media_type = highlevel_runtime::builder::field(value, "media_type");
                 self
             }
             pub fn meta<T>(mut self, value: T) -> Self
@@ -20419,11 +20391,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.meta = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for meta: {e}")
-                    });
+                self.meta = highlevel_runtime::builder::field(value, "meta");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -20431,11 +20399,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn publishing_status<T>(mut self, value: T) -> Self
@@ -20445,13 +20409,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.publishing_status = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for publishing_status: {e}"
-                        )
-                    });
+                self.publishing_status = highlevel_runtime::builder::field(
+                    value,
+                    "publishing_status",
+                );
                 self
             }
             pub fn unit_cost<T>(mut self, value: T) -> Self
@@ -20459,11 +20420,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::UnitCostDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.unit_cost = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for unit_cost: {e}")
-                    });
+                self.unit_cost = highlevel_runtime::builder::field(value, "unit_cost");
                 self
             }
         }
@@ -20592,13 +20549,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.ad_budget_optimization = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for ad_budget_optimization: {e}"
-                        )
-                    });
+                self.ad_budget_optimization = highlevel_runtime::builder::field(
+                    value,
+                    "ad_budget_optimization",
+                );
                 self
             }
             pub fn ad_campaign_group_id<T>(mut self, value: T) -> Self
@@ -20606,13 +20560,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.ad_campaign_group_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for ad_campaign_group_id: {e}"
-                        )
-                    });
+                self.ad_campaign_group_id = highlevel_runtime::builder::field(
+                    value,
+                    "ad_campaign_group_id",
+                );
                 self
             }
             pub fn ad_campaigns<T>(mut self, value: T) -> Self
@@ -20620,11 +20571,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::AdCampaignDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.ad_campaigns = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for ad_campaigns: {e}")
-                    });
+                self.ad_campaigns = highlevel_runtime::builder::field(
+                    value,
+                    "ad_campaigns",
+                );
                 self
             }
             pub fn budget<T>(mut self, value: T) -> Self
@@ -20634,11 +20584,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.budget = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for budget: {e}")
-                    });
+                self.budget = highlevel_runtime::builder::field(value, "budget");
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -20646,9 +20592,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
             pub fn linked_in_ad_account_id<T>(mut self, value: T) -> Self
@@ -20656,13 +20600,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.linked_in_ad_account_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for linked_in_ad_account_id: {e}"
-                        )
-                    });
+                self.linked_in_ad_account_id = highlevel_runtime::builder::field(
+                    value,
+                    "linked_in_ad_account_id",
+                );
                 self
             }
             pub fn linked_in_error<T>(mut self, value: T) -> Self
@@ -20670,13 +20611,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.linked_in_error = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for linked_in_error: {e}"
-                        )
-                    });
+                self.linked_in_error = highlevel_runtime::builder::field(
+                    value,
+                    "linked_in_error",
+                );
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -20684,11 +20622,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn meta<T>(mut self, value: T) -> Self
@@ -20698,11 +20635,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.meta = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for meta: {e}")
-                    });
+                self.meta = highlevel_runtime::builder::field(value, "meta");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -20710,11 +20643,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn objective_type<T>(mut self, value: T) -> Self
@@ -20724,13 +20653,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.objective_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for objective_type: {e}"
-                        )
-                    });
+                self.objective_type = highlevel_runtime::builder::field(
+                    value,
+                    "objective_type",
+                );
                 self
             }
             pub fn publishing_status<T>(mut self, value: T) -> Self
@@ -20740,13 +20666,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.publishing_status = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for publishing_status: {e}"
-                        )
-                    });
+                self.publishing_status = highlevel_runtime::builder::field(
+                    value,
+                    "publishing_status",
+                );
                 self
             }
             pub fn unpublished_changes<T>(mut self, value: T) -> Self
@@ -20754,13 +20677,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.unpublished_changes = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for unpublished_changes: {e}"
-                        )
-                    });
+                self.unpublished_changes = highlevel_runtime::builder::field(
+                    value,
+                    "unpublished_changes",
+                );
                 self
             }
         }
@@ -20841,11 +20761,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::AdScheduleTargetDtoDayOfWeek>,
                 T::Error: ::std::fmt::Display,
             {
-                self.day_of_week = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for day_of_week: {e}")
-                    });
+                self.day_of_week = highlevel_runtime::builder::field(
+                    value,
+                    "day_of_week",
+                );
                 self
             }
             pub fn end_hour<T>(mut self, value: T) -> Self
@@ -20853,11 +20772,7 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.end_hour = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for end_hour: {e}")
-                    });
+                self.end_hour = highlevel_runtime::builder::field(value, "end_hour");
                 self
             }
             pub fn end_minute<T>(mut self, value: T) -> Self
@@ -20865,11 +20780,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::AdScheduleTargetDtoEndMinute>,
                 T::Error: ::std::fmt::Display,
             {
-                self.end_minute = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for end_minute: {e}")
-                    });
+                self.end_minute = highlevel_runtime::builder::field(value, "end_minute");
                 self
             }
             pub fn start_hour<T>(mut self, value: T) -> Self
@@ -20877,11 +20788,7 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.start_hour = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for start_hour: {e}")
-                    });
+                self.start_hour = highlevel_runtime::builder::field(value, "start_hour");
                 self
             }
             pub fn start_minute<T>(mut self, value: T) -> Self
@@ -20889,11 +20796,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::AdScheduleTargetDtoStartMinute>,
                 T::Error: ::std::fmt::Display,
             {
-                self.start_minute = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for start_minute: {e}")
-                    });
+                self.start_minute = highlevel_runtime::builder::field(
+                    value,
+                    "start_minute",
+                );
                 self
             }
         }
@@ -20942,9 +20848,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -20952,11 +20856,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
         }
@@ -21021,11 +20921,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.age_ranges = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for age_ranges: {e}")
-                    });
+                self.age_ranges = highlevel_runtime::builder::field(value, "age_ranges");
                 self
             }
             pub fn audience_segments<T>(mut self, value: T) -> Self
@@ -21035,13 +20931,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.audience_segments = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for audience_segments: {e}"
-                        )
-                    });
+                self.audience_segments = highlevel_runtime::builder::field(
+                    value,
+                    "audience_segments",
+                );
                 self
             }
             pub fn genders<T>(mut self, value: T) -> Self
@@ -21049,11 +20942,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.genders = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for genders: {e}")
-                    });
+                self.genders = highlevel_runtime::builder::field(value, "genders");
                 self
             }
             pub fn is_age_unknown<T>(mut self, value: T) -> Self
@@ -21061,13 +20950,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.is_age_unknown = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for is_age_unknown: {e}"
-                        )
-                    });
+                self.is_age_unknown = highlevel_runtime::builder::field(
+                    value,
+                    "is_age_unknown",
+                );
                 self
             }
             pub fn parental_statuses<T>(mut self, value: T) -> Self
@@ -21075,13 +20961,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.parental_statuses = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for parental_statuses: {e}"
-                        )
-                    });
+                self.parental_statuses = highlevel_runtime::builder::field(
+                    value,
+                    "parental_statuses",
+                );
                 self
             }
         }
@@ -21136,11 +21019,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::GeoLocationDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.geo_locations = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for geo_locations: {e}")
-                    });
+                self.geo_locations = highlevel_runtime::builder::field(
+                    value,
+                    "geo_locations",
+                );
                 self
             }
             pub fn target_audience<T>(mut self, value: T) -> Self
@@ -21150,13 +21032,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.target_audience = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for target_audience: {e}"
-                        )
-                    });
+                self.target_audience = highlevel_runtime::builder::field(
+                    value,
+                    "target_audience",
+                );
                 self
             }
         }
@@ -21203,9 +21082,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -21213,11 +21090,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -21225,11 +21098,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
         }
@@ -21274,11 +21143,7 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.key = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for key: {e}")
-                    });
+                self.key = highlevel_runtime::builder::field(value, "key");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -21286,11 +21151,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
         }
@@ -21361,11 +21222,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.geometry = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for geometry: {e}")
-                    });
+                self.geometry = highlevel_runtime::builder::field(value, "geometry");
                 self
             }
             pub fn key<T>(mut self, value: T) -> Self
@@ -21373,11 +21230,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.key = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for key: {e}")
-                    });
+                self.key = highlevel_runtime::builder::field(value, "key");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -21385,11 +21238,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn radius<T>(mut self, value: T) -> Self
@@ -21397,11 +21246,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.radius = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for radius: {e}")
-                    });
+                self.radius = highlevel_runtime::builder::field(value, "radius");
                 self
             }
             pub fn radius_unit<T>(mut self, value: T) -> Self
@@ -21411,11 +21256,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.radius_unit = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for radius_unit: {e}")
-                    });
+                self.radius_unit = highlevel_runtime::builder::field(
+                    value,
+                    "radius_unit",
+                );
                 self
             }
             pub fn selection_type<T>(mut self, value: T) -> Self
@@ -21423,13 +21267,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::AudienceLocationDtoSelectionType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.selection_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for selection_type: {e}"
-                        )
-                    });
+                self.selection_type = highlevel_runtime::builder::field(
+                    value,
+                    "selection_type",
+                );
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -21437,11 +21278,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::AudienceLocationDtoType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
         }
@@ -21502,11 +21339,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.location = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location: {e}")
-                    });
+                self.location = highlevel_runtime::builder::field(value, "location");
                 self
             }
             pub fn location_type<T>(mut self, value: T) -> Self
@@ -21514,11 +21347,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_type: {e}")
-                    });
+                self.location_type = highlevel_runtime::builder::field(
+                    value,
+                    "location_type",
+                );
                 self
             }
         }
@@ -21573,11 +21405,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.facebook = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for facebook: {e}")
-                    });
+                self.facebook = highlevel_runtime::builder::field(value, "facebook");
                 self
             }
             pub fn instagram<T>(mut self, value: T) -> Self
@@ -21585,11 +21413,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.instagram = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for instagram: {e}")
-                    });
+                self.instagram = highlevel_runtime::builder::field(value, "instagram");
                 self
             }
             pub fn messenger<T>(mut self, value: T) -> Self
@@ -21597,11 +21421,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.messenger = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for messenger: {e}")
-                    });
+                self.messenger = highlevel_runtime::builder::field(value, "messenger");
                 self
             }
         }
@@ -21658,13 +21478,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.custom_audiences = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for custom_audiences: {e}"
-                        )
-                    });
+                self.custom_audiences = highlevel_runtime::builder::field(
+                    value,
+                    "custom_audiences",
+                );
                 self
             }
             pub fn user_interests<T>(mut self, value: T) -> Self
@@ -21672,13 +21489,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.user_interests = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for user_interests: {e}"
-                        )
-                    });
+                self.user_interests = highlevel_runtime::builder::field(
+                    value,
+                    "user_interests",
+                );
                 self
             }
             pub fn user_lists<T>(mut self, value: T) -> Self
@@ -21686,11 +21500,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.user_lists = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for user_lists: {e}")
-                    });
+                self.user_lists = highlevel_runtime::builder::field(value, "user_lists");
                 self
             }
         }
@@ -21748,11 +21558,7 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.amount = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for amount: {e}")
-                    });
+                self.amount = highlevel_runtime::builder::field(value, "amount");
                 self
             }
             pub fn budget_type<T>(mut self, value: T) -> Self
@@ -21760,11 +21566,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::BudgetBudgetType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.budget_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for budget_type: {e}")
-                    });
+                self.budget_type = highlevel_runtime::builder::field(
+                    value,
+                    "budget_type",
+                );
                 self
             }
             pub fn schedule_end_date<T>(mut self, value: T) -> Self
@@ -21772,13 +21577,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.schedule_end_date = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for schedule_end_date: {e}"
-                        )
-                    });
+                self.schedule_end_date = highlevel_runtime::builder::field(
+                    value,
+                    "schedule_end_date",
+                );
                 self
             }
             pub fn schedule_start_date<T>(mut self, value: T) -> Self
@@ -21786,13 +21588,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.schedule_start_date = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for schedule_start_date: {e}"
-                        )
-                    });
+                self.schedule_start_date = highlevel_runtime::builder::field(
+                    value,
+                    "schedule_start_date",
+                );
                 self
             }
         }
@@ -21859,13 +21658,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::AdScheduleTargetDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.ad_schedule_targets = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for ad_schedule_targets: {e}"
-                        )
-                    });
+                self.ad_schedule_targets = highlevel_runtime::builder::field(
+                    value,
+                    "ad_schedule_targets",
+                );
                 self
             }
             pub fn call_conversion_action<T>(mut self, value: T) -> Self
@@ -21873,13 +21669,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.call_conversion_action = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for call_conversion_action: {e}"
-                        )
-                    });
+                self.call_conversion_action = highlevel_runtime::builder::field(
+                    value,
+                    "call_conversion_action",
+                );
                 self
             }
             pub fn country_code<T>(mut self, value: T) -> Self
@@ -21887,11 +21680,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.country_code = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for country_code: {e}")
-                    });
+                self.country_code = highlevel_runtime::builder::field(
+                    value,
+                    "country_code",
+                );
                 self
             }
             pub fn phone_number<T>(mut self, value: T) -> Self
@@ -21899,11 +21691,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.phone_number = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for phone_number: {e}")
-                    });
+                self.phone_number = highlevel_runtime::builder::field(
+                    value,
+                    "phone_number",
+                );
                 self
             }
             pub fn resource_name<T>(mut self, value: T) -> Self
@@ -21911,11 +21702,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.resource_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for resource_name: {e}")
-                    });
+                self.resource_name = highlevel_runtime::builder::field(
+                    value,
+                    "resource_name",
+                );
                 self
             }
         }
@@ -22069,11 +21859,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::GoogleAdGroupDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.ad_groups = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for ad_groups: {e}")
-                    });
+                self.ad_groups = highlevel_runtime::builder::field(value, "ad_groups");
                 self
             }
             pub fn ad_schedule<T>(mut self, value: T) -> Self
@@ -22081,11 +21867,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::GoogleAdScheduleDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.ad_schedule = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for ad_schedule: {e}")
-                    });
+                self.ad_schedule = highlevel_runtime::builder::field(
+                    value,
+                    "ad_schedule",
+                );
                 self
             }
             pub fn advanced_options<T>(mut self, value: T) -> Self
@@ -22095,13 +21880,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.advanced_options = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for advanced_options: {e}"
-                        )
-                    });
+                self.advanced_options = highlevel_runtime::builder::field(
+                    value,
+                    "advanced_options",
+                );
                 self
             }
             pub fn advertising_channel_sub_type<T>(mut self, value: T) -> Self
@@ -22111,13 +21893,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.advertising_channel_sub_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for advertising_channel_sub_type: {e}"
-                        )
-                    });
+                self.advertising_channel_sub_type = highlevel_runtime::builder::field(
+                    value,
+                    "advertising_channel_sub_type",
+                );
                 self
             }
             pub fn advertising_channel_type<T>(mut self, value: T) -> Self
@@ -22125,13 +21904,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::CampaignDtoAdvertisingChannelType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.advertising_channel_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for advertising_channel_type: {e}"
-                        )
-                    });
+                self.advertising_channel_type = highlevel_runtime::builder::field(
+                    value,
+                    "advertising_channel_type",
+                );
                 self
             }
             pub fn assets<T>(mut self, value: T) -> Self
@@ -22141,11 +21917,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.assets = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for assets: {e}")
-                    });
+                self.assets = highlevel_runtime::builder::field(value, "assets");
                 self
             }
             pub fn audience<T>(mut self, value: T) -> Self
@@ -22155,11 +21927,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.audience = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for audience: {e}")
-                    });
+                self.audience = highlevel_runtime::builder::field(value, "audience");
                 self
             }
             pub fn bidding_strategy<T>(mut self, value: T) -> Self
@@ -22169,13 +21937,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.bidding_strategy = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for bidding_strategy: {e}"
-                        )
-                    });
+                self.bidding_strategy = highlevel_runtime::builder::field(
+                    value,
+                    "bidding_strategy",
+                );
                 self
             }
             pub fn budget<T>(mut self, value: T) -> Self
@@ -22185,11 +21950,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.budget = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for budget: {e}")
-                    });
+                self.budget = highlevel_runtime::builder::field(value, "budget");
                 self
             }
             pub fn campaign_goal<T>(mut self, value: T) -> Self
@@ -22199,11 +21960,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.campaign_goal = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for campaign_goal: {e}")
-                    });
+                self.campaign_goal = highlevel_runtime::builder::field(
+                    value,
+                    "campaign_goal",
+                );
                 self
             }
             pub fn goal_type<T>(mut self, value: T) -> Self
@@ -22213,11 +21973,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.goal_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for goal_type: {e}")
-                    });
+                self.goal_type = highlevel_runtime::builder::field(value, "goal_type");
                 self
             }
             pub fn google_ad_account_id<T>(mut self, value: T) -> Self
@@ -22225,13 +21981,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.google_ad_account_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for google_ad_account_id: {e}"
-                        )
-                    });
+                self.google_ad_account_id = highlevel_runtime::builder::field(
+                    value,
+                    "google_ad_account_id",
+                );
                 self
             }
             pub fn google_campaign_id<T>(mut self, value: T) -> Self
@@ -22239,13 +21992,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.google_campaign_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for google_campaign_id: {e}"
-                        )
-                    });
+                self.google_campaign_id = highlevel_runtime::builder::field(
+                    value,
+                    "google_campaign_id",
+                );
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -22253,9 +22003,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
             pub fn is_eu_political_ads<T>(mut self, value: T) -> Self
@@ -22263,13 +22011,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.is_eu_political_ads = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for is_eu_political_ads: {e}"
-                        )
-                    });
+                self.is_eu_political_ads = highlevel_runtime::builder::field(
+                    value,
+                    "is_eu_political_ads",
+                );
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -22277,11 +22022,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn maximum_cpc<T>(mut self, value: T) -> Self
@@ -22289,11 +22033,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.maximum_cpc = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for maximum_cpc: {e}")
-                    });
+                self.maximum_cpc = highlevel_runtime::builder::field(
+                    value,
+                    "maximum_cpc",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -22301,11 +22044,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn network_settings<T>(mut self, value: T) -> Self
@@ -22315,13 +22054,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.network_settings = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for network_settings: {e}"
-                        )
-                    });
+                self.network_settings = highlevel_runtime::builder::field(
+                    value,
+                    "network_settings",
+                );
                 self
             }
             pub fn publishing_status<T>(mut self, value: T) -> Self
@@ -22331,13 +22067,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.publishing_status = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for publishing_status: {e}"
-                        )
-                    });
+                self.publishing_status = highlevel_runtime::builder::field(
+                    value,
+                    "publishing_status",
+                );
                 self
             }
             pub fn source<T>(mut self, value: T) -> Self
@@ -22345,11 +22078,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.source = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for source: {e}")
-                    });
+                self.source = highlevel_runtime::builder::field(value, "source");
                 self
             }
             pub fn unpublished_changes<T>(mut self, value: T) -> Self
@@ -22357,13 +22086,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.unpublished_changes = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for unpublished_changes: {e}"
-                        )
-                    });
+                self.unpublished_changes = highlevel_runtime::builder::field(
+                    value,
+                    "unpublished_changes",
+                );
                 self
             }
         }
@@ -22452,13 +22178,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.check_required = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for check_required: {e}"
-                        )
-                    });
+                self.check_required = highlevel_runtime::builder::field(
+                    value,
+                    "check_required",
+                );
                 self
             }
             pub fn consent<T>(mut self, value: T) -> Self
@@ -22466,11 +22189,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::LocalizedStringDto>,
                 T::Error: ::std::fmt::Display,
             {
-                self.consent = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for consent: {e}")
-                    });
+                self.consent = highlevel_runtime::builder::field(value, "consent");
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -22478,9 +22197,7 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
         }
@@ -22533,13 +22250,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.always_use_default_value = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for always_use_default_value: {e}"
-                        )
-                    });
+                self.always_use_default_value = highlevel_runtime::builder::field(
+                    value,
+                    "always_use_default_value",
+                );
                 self
             }
             pub fn default_currency_code<T>(mut self, value: T) -> Self
@@ -22547,13 +22261,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.default_currency_code = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for default_currency_code: {e}"
-                        )
-                    });
+                self.default_currency_code = highlevel_runtime::builder::field(
+                    value,
+                    "default_currency_code",
+                );
                 self
             }
             pub fn default_value<T>(mut self, value: T) -> Self
@@ -22561,11 +22272,10 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.default_value = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for default_value: {e}")
-                    });
+                self.default_value = highlevel_runtime::builder::field(
+                    value,
+                    "default_value",
+                );
                 self
             }
         }
@@ -22621,11 +22331,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -22633,11 +22342,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn questions<T>(mut self, value: T) -> Self
@@ -22647,11 +22352,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.questions = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for questions: {e}")
-                    });
+                self.questions = highlevel_runtime::builder::field(value, "questions");
                 self
             }
             pub fn text<T>(mut self, value: T) -> Self
@@ -22659,11 +22360,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.text = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for text: {e}")
-                    });
+                self.text = highlevel_runtime::builder::field(value, "text");
                 self
             }
         }
@@ -22721,11 +22418,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.ad_account_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for ad_account_id: {e}")
-                    });
+                self.ad_account_id = highlevel_runtime::builder::field(
+                    value,
+                    "ad_account_id",
+                );
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -22733,11 +22429,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn mcc_id<T>(mut self, value: T) -> Self
@@ -22745,11 +22440,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.mcc_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for mcc_id: {e}")
-                    });
+                self.mcc_id = highlevel_runtime::builder::field(value, "mcc_id");
                 self
             }
         }
@@ -22803,11 +22494,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.ad_account_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for ad_account_id: {e}")
-                    });
+                self.ad_account_id = highlevel_runtime::builder::field(
+                    value,
+                    "ad_account_id",
+                );
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -22815,11 +22505,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn page_id<T>(mut self, value: T) -> Self
@@ -22827,11 +22516,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.page_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for page_id: {e}")
-                    });
+                self.page_id = highlevel_runtime::builder::field(value, "page_id");
                 self
             }
         }
@@ -22940,13 +22625,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.custom_disclaimer = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for custom_disclaimer: {e}"
-                        )
-                    });
+                self.custom_disclaimer = highlevel_runtime::builder::field(
+                    value,
+                    "custom_disclaimer",
+                );
                 self
             }
             pub fn draft_form_id<T>(mut self, value: T) -> Self
@@ -22954,11 +22636,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.draft_form_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for draft_form_id: {e}")
-                    });
+                self.draft_form_id = highlevel_runtime::builder::field(
+                    value,
+                    "draft_form_id",
+                );
                 self
             }
             pub fn greeting_card<T>(mut self, value: T) -> Self
@@ -22966,11 +22647,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::GreetingCard>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.greeting_card = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for greeting_card: {e}")
-                    });
+                self.greeting_card = highlevel_runtime::builder::field(
+                    value,
+                    "greeting_card",
+                );
                 self
             }
             pub fn is_draft<T>(mut self, value: T) -> Self
@@ -22978,11 +22658,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.is_draft = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for is_draft: {e}")
-                    });
+                self.is_draft = highlevel_runtime::builder::field(value, "is_draft");
                 self
             }
             pub fn locale<T>(mut self, value: T) -> Self
@@ -22990,11 +22666,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.locale = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for locale: {e}")
-                    });
+                self.locale = highlevel_runtime::builder::field(value, "locale");
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -23002,11 +22674,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -23014,11 +22685,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn privacy_policy_link<T>(mut self, value: T) -> Self
@@ -23026,13 +22693,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.privacy_policy_link = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for privacy_policy_link: {e}"
-                        )
-                    });
+                self.privacy_policy_link = highlevel_runtime::builder::field(
+                    value,
+                    "privacy_policy_link",
+                );
                 self
             }
             pub fn privacy_policy_text<T>(mut self, value: T) -> Self
@@ -23040,13 +22704,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.privacy_policy_text = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for privacy_policy_text: {e}"
-                        )
-                    });
+                self.privacy_policy_text = highlevel_runtime::builder::field(
+                    value,
+                    "privacy_policy_text",
+                );
                 self
             }
             pub fn question_page_headline<T>(mut self, value: T) -> Self
@@ -23054,13 +22715,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.question_page_headline = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for question_page_headline: {e}"
-                        )
-                    });
+                self.question_page_headline = highlevel_runtime::builder::field(
+                    value,
+                    "question_page_headline",
+                );
                 self
             }
             pub fn questions<T>(mut self, value: T) -> Self
@@ -23068,11 +22726,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::FormQuestion>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.questions = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for questions: {e}")
-                    });
+                self.questions = highlevel_runtime::builder::field(value, "questions");
                 self
             }
             pub fn thank_you_page<T>(mut self, value: T) -> Self
@@ -23080,13 +22734,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::ThankYouPage>,
                 T::Error: ::std::fmt::Display,
             {
-                self.thank_you_page = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for thank_you_page: {e}"
-                        )
-                    });
+                self.thank_you_page = highlevel_runtime::builder::field(
+                    value,
+                    "thank_you_page",
+                );
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -23094,11 +22745,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::CreateLeadFormDtoType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
         }
@@ -23191,11 +22838,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.ad_account_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for ad_account_id: {e}")
-                    });
+                self.ad_account_id = highlevel_runtime::builder::field(
+                    value,
+                    "ad_account_id",
+                );
                 self
             }
             pub fn ad_account_name<T>(mut self, value: T) -> Self
@@ -23203,13 +22849,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.ad_account_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for ad_account_name: {e}"
-                        )
-                    });
+                self.ad_account_name = highlevel_runtime::builder::field(
+                    value,
+                    "ad_account_name",
+                );
                 self
             }
             pub fn currency_code<T>(mut self, value: T) -> Self
@@ -23217,11 +22860,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.currency_code = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for currency_code: {e}")
-                    });
+                self.currency_code = highlevel_runtime::builder::field(
+                    value,
+                    "currency_code",
+                );
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -23229,11 +22871,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn organization_id<T>(mut self, value: T) -> Self
@@ -23241,13 +22882,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.organization_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for organization_id: {e}"
-                        )
-                    });
+                self.organization_id = highlevel_runtime::builder::field(
+                    value,
+                    "organization_id",
+                );
                 self
             }
         }
@@ -23318,11 +22956,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.csv_path = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for csv_path: {e}")
-                    });
+                self.csv_path = highlevel_runtime::builder::field(value, "csv_path");
                 self
             }
             pub fn is_dynamic<T>(mut self, value: T) -> Self
@@ -23330,11 +22964,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.is_dynamic = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for is_dynamic: {e}")
-                    });
+                self.is_dynamic = highlevel_runtime::builder::field(value, "is_dynamic");
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -23342,11 +22972,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn smart_list_ids<T>(mut self, value: T) -> Self
@@ -23354,13 +22983,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.smart_list_ids = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for smart_list_ids: {e}"
-                        )
-                    });
+                self.smart_list_ids = highlevel_runtime::builder::field(
+                    value,
+                    "smart_list_ids",
+                );
                 self
             }
             pub fn user_list_id<T>(mut self, value: T) -> Self
@@ -23368,11 +22994,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.user_list_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for user_list_id: {e}")
-                    });
+                self.user_list_id = highlevel_runtime::builder::field(
+                    value,
+                    "user_list_id",
+                );
                 self
             }
         }
@@ -23425,11 +23050,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.country = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for country: {e}")
-                    });
+                self.country = highlevel_runtime::builder::field(value, "country");
                 self
             }
             pub fn language<T>(mut self, value: T) -> Self
@@ -23437,11 +23058,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.language = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for language: {e}")
-                    });
+                self.language = highlevel_runtime::builder::field(value, "language");
                 self
             }
         }
@@ -23488,11 +23105,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.body = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for body: {e}")
-                    });
+                self.body = highlevel_runtime::builder::field(value, "body");
                 self
             }
             pub fn checkboxes<T>(mut self, value: T) -> Self
@@ -23502,11 +23115,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.checkboxes = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for checkboxes: {e}")
-                    });
+                self.checkboxes = highlevel_runtime::builder::field(value, "checkboxes");
                 self
             }
             pub fn title<T>(mut self, value: T) -> Self
@@ -23514,11 +23123,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.title = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for title: {e}")
-                    });
+                self.title = highlevel_runtime::builder::field(value, "title");
                 self
             }
         }
@@ -23564,11 +23169,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.is_required = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for is_required: {e}")
-                    });
+                self.is_required = highlevel_runtime::builder::field(
+                    value,
+                    "is_required",
+                );
                 self
             }
             pub fn key<T>(mut self, value: T) -> Self
@@ -23576,11 +23180,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.key = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for key: {e}")
-                    });
+                self.key = highlevel_runtime::builder::field(value, "key");
                 self
             }
             pub fn text<T>(mut self, value: T) -> Self
@@ -23588,11 +23188,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.text = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for text: {e}")
-                    });
+                self.text = highlevel_runtime::builder::field(value, "text");
                 self
             }
         }
@@ -23648,13 +23244,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.custom_question_text = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for custom_question_text: {e}"
-                        )
-                    });
+                self.custom_question_text = highlevel_runtime::builder::field(
+                    value,
+                    "custom_question_text",
+                );
                 self
             }
             pub fn single_choice_answers<T>(mut self, value: T) -> Self
@@ -23662,13 +23255,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.single_choice_answers = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for single_choice_answers: {e}"
-                        )
-                    });
+                self.single_choice_answers = highlevel_runtime::builder::field(
+                    value,
+                    "single_choice_answers",
+                );
                 self
             }
         }
@@ -23757,11 +23347,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.age_max = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for age_max: {e}")
-                    });
+                self.age_max = highlevel_runtime::builder::field(value, "age_max");
                 self
             }
             pub fn age_min<T>(mut self, value: T) -> Self
@@ -23769,11 +23355,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.age_min = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for age_min: {e}")
-                    });
+                self.age_min = highlevel_runtime::builder::field(value, "age_min");
                 self
             }
             pub fn genders<T>(mut self, value: T) -> Self
@@ -23781,11 +23363,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.genders = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for genders: {e}")
-                    });
+                self.genders = highlevel_runtime::builder::field(value, "genders");
                 self
             }
             pub fn geo_locations<T>(mut self, value: T) -> Self
@@ -23793,11 +23371,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::AudienceLocationDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.geo_locations = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for geo_locations: {e}")
-                    });
+                self.geo_locations = highlevel_runtime::builder::field(
+                    value,
+                    "geo_locations",
+                );
                 self
             }
             pub fn interests<T>(mut self, value: T) -> Self
@@ -23805,11 +23382,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::AudienceInterestDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.interests = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for interests: {e}")
-                    });
+                self.interests = highlevel_runtime::builder::field(value, "interests");
                 self
             }
             pub fn locales<T>(mut self, value: T) -> Self
@@ -23817,11 +23390,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::AudienceLocaleDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.locales = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for locales: {e}")
-                    });
+                self.locales = highlevel_runtime::builder::field(value, "locales");
                 self
             }
             pub fn lookalike<T>(mut self, value: T) -> Self
@@ -23831,11 +23400,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.lookalike = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for lookalike: {e}")
-                    });
+                self.lookalike = highlevel_runtime::builder::field(value, "lookalike");
                 self
             }
             pub fn placement_type<T>(mut self, value: T) -> Self
@@ -23845,13 +23410,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.placement_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for placement_type: {e}"
-                        )
-                    });
+                self.placement_type = highlevel_runtime::builder::field(
+                    value,
+                    "placement_type",
+                );
                 self
             }
             pub fn placements<T>(mut self, value: T) -> Self
@@ -23861,11 +23423,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.placements = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for placements: {e}")
-                    });
+                self.placements = highlevel_runtime::builder::field(value, "placements");
                 self
             }
             pub fn retargeting<T>(mut self, value: T) -> Self
@@ -23875,11 +23433,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.retargeting = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for retargeting: {e}")
-                    });
+                self.retargeting = highlevel_runtime::builder::field(
+                    value,
+                    "retargeting",
+                );
                 self
             }
         }
@@ -23936,11 +23493,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.page_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for page_id: {e}")
-                    });
+                self.page_id = highlevel_runtime::builder::field(value, "page_id");
                 self
             }
         }
@@ -23986,11 +23539,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
+                self.description = highlevel_runtime::builder::field(
+                    value,
+                    "description",
+                );
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -23998,11 +23550,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -24010,11 +23561,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
         }
@@ -24075,13 +23622,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::RuleOperandDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.exclusive_operands = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for exclusive_operands: {e}"
-                        )
-                    });
+                self.exclusive_operands = highlevel_runtime::builder::field(
+                    value,
+                    "exclusive_operands",
+                );
                 self
             }
             pub fn inclusive_operands<T>(mut self, value: T) -> Self
@@ -24089,13 +23633,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::RuleOperandDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.inclusive_operands = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for inclusive_operands: {e}"
-                        )
-                    });
+                self.inclusive_operands = highlevel_runtime::builder::field(
+                    value,
+                    "inclusive_operands",
+                );
                 self
             }
             pub fn inclusive_rule_operator<T>(mut self, value: T) -> Self
@@ -24103,13 +23644,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.inclusive_rule_operator = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for inclusive_rule_operator: {e}"
-                        )
-                    });
+                self.inclusive_rule_operator = highlevel_runtime::builder::field(
+                    value,
+                    "inclusive_rule_operator",
+                );
                 self
             }
         }
@@ -24165,11 +23703,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.key = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for key: {e}")
-                    });
+                self.key = highlevel_runtime::builder::field(value, "key");
                 self
             }
             pub fn label<T>(mut self, value: T) -> Self
@@ -24177,11 +23711,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.label = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for label: {e}")
-                    });
+                self.label = highlevel_runtime::builder::field(value, "label");
                 self
             }
             pub fn options<T>(mut self, value: T) -> Self
@@ -24189,11 +23719,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::FormQuestionOption>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.options = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for options: {e}")
-                    });
+                self.options = highlevel_runtime::builder::field(value, "options");
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -24201,11 +23727,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::FormQuestionType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
         }
@@ -24251,11 +23773,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.key = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for key: {e}")
-                    });
+                self.key = highlevel_runtime::builder::field(value, "key");
                 self
             }
             pub fn value<T>(mut self, value: T) -> Self
@@ -24263,11 +23781,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.value = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for value: {e}")
-                    });
+                self.value = highlevel_runtime::builder::field(value, "value");
                 self
             }
         }
@@ -24320,11 +23834,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.long_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for long_name: {e}")
-                    });
+                self.long_name = highlevel_runtime::builder::field(value, "long_name");
                 self
             }
             pub fn short_name<T>(mut self, value: T) -> Self
@@ -24332,11 +23842,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.short_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for short_name: {e}")
-                    });
+                self.short_name = highlevel_runtime::builder::field(value, "short_name");
                 self
             }
             pub fn types<T>(mut self, value: T) -> Self
@@ -24344,11 +23850,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.types = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for types: {e}")
-                    });
+                self.types = highlevel_runtime::builder::field(value, "types");
                 self
             }
         }
@@ -24405,11 +23907,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::GeoLatLngDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location: {e}")
-                    });
+                self.location = highlevel_runtime::builder::field(value, "location");
                 self
             }
             pub fn location_type<T>(mut self, value: T) -> Self
@@ -24417,11 +23915,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_type: {e}")
-                    });
+                self.location_type = highlevel_runtime::builder::field(
+                    value,
+                    "location_type",
+                );
                 self
             }
             pub fn viewport<T>(mut self, value: T) -> Self
@@ -24429,11 +23926,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::GeoViewportDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.viewport = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for viewport: {e}")
-                    });
+                self.viewport = highlevel_runtime::builder::field(value, "viewport");
                 self
             }
         }
@@ -24483,11 +23976,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.lat = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for lat: {e}")
-                    });
+                self.lat = highlevel_runtime::builder::field(value, "lat");
                 self
             }
             pub fn lng<T>(mut self, value: T) -> Self
@@ -24495,11 +23984,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.lng = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for lng: {e}")
-                    });
+                self.lng = highlevel_runtime::builder::field(value, "lng");
                 self
             }
         }
@@ -24553,11 +24038,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.facet_urn = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for facet_urn: {e}")
-                    });
+                self.facet_urn = highlevel_runtime::builder::field(value, "facet_urn");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -24565,11 +24046,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn selection_type<T>(mut self, value: T) -> Self
@@ -24577,13 +24054,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::GeoLocationDtoSelectionType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.selection_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for selection_type: {e}"
-                        )
-                    });
+                self.selection_type = highlevel_runtime::builder::field(
+                    value,
+                    "selection_type",
+                );
                 self
             }
             pub fn urn<T>(mut self, value: T) -> Self
@@ -24591,11 +24065,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.urn = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for urn: {e}")
-                    });
+                self.urn = highlevel_runtime::builder::field(value, "urn");
                 self
             }
         }
@@ -24647,11 +24117,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::GeoLatLngDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.northeast = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for northeast: {e}")
-                    });
+                self.northeast = highlevel_runtime::builder::field(value, "northeast");
                 self
             }
             pub fn southwest<T>(mut self, value: T) -> Self
@@ -24659,11 +24125,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::GeoLatLngDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.southwest = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for southwest: {e}")
-                    });
+                self.southwest = highlevel_runtime::builder::field(value, "southwest");
                 self
             }
         }
@@ -24816,13 +24278,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.ad_campaign_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for ad_campaign_id: {e}"
-                        )
-                    });
+                self.ad_campaign_id = highlevel_runtime::builder::field(
+                    value,
+                    "ad_campaign_id",
+                );
                 self
             }
             pub fn ad_error<T>(mut self, value: T) -> Self
@@ -24830,11 +24289,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.ad_error = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for ad_error: {e}")
-                    });
+                self.ad_error = highlevel_runtime::builder::field(value, "ad_error");
                 self
             }
             pub fn ad_group_id<T>(mut self, value: T) -> Self
@@ -24842,11 +24297,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.ad_group_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for ad_group_id: {e}")
-                    });
+                self.ad_group_id = highlevel_runtime::builder::field(
+                    value,
+                    "ad_group_id",
+                );
                 self
             }
             pub fn ad_id<T>(mut self, value: T) -> Self
@@ -24854,11 +24308,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.ad_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for ad_id: {e}")
-                    });
+                self.ad_id = highlevel_runtime::builder::field(value, "ad_id");
                 self
             }
             pub fn business_name<T>(mut self, value: T) -> Self
@@ -24866,11 +24316,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.business_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for business_name: {e}")
-                    });
+                self.business_name = highlevel_runtime::builder::field(
+                    value,
+                    "business_name",
+                );
                 self
             }
             pub fn call_to_action_label<T>(mut self, value: T) -> Self
@@ -24880,13 +24329,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.call_to_action_label = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for call_to_action_label: {e}"
-                        )
-                    });
+                self.call_to_action_label = highlevel_runtime::builder::field(
+                    value,
+                    "call_to_action_label",
+                );
                 self
             }
             pub fn carousel_cards<T>(mut self, value: T) -> Self
@@ -24896,13 +24342,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.carousel_cards = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for carousel_cards: {e}"
-                        )
-                    });
+                self.carousel_cards = highlevel_runtime::builder::field(
+                    value,
+                    "carousel_cards",
+                );
                 self
             }
             pub fn custom_channels<T>(mut self, value: T) -> Self
@@ -24910,13 +24353,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.custom_channels = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for custom_channels: {e}"
-                        )
-                    });
+                self.custom_channels = highlevel_runtime::builder::field(
+                    value,
+                    "custom_channels",
+                );
                 self
             }
             pub fn descriptions<T>(mut self, value: T) -> Self
@@ -24924,11 +24364,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.descriptions = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for descriptions: {e}")
-                    });
+                self.descriptions = highlevel_runtime::builder::field(
+                    value,
+                    "descriptions",
+                );
                 self
             }
             pub fn final_url<T>(mut self, value: T) -> Self
@@ -24936,11 +24375,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.final_url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for final_url: {e}")
-                    });
+                self.final_url = highlevel_runtime::builder::field(value, "final_url");
                 self
             }
             pub fn google_ad_id<T>(mut self, value: T) -> Self
@@ -24948,11 +24383,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.google_ad_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for google_ad_id: {e}")
-                    });
+                self.google_ad_id = highlevel_runtime::builder::field(
+                    value,
+                    "google_ad_id",
+                );
                 self
             }
             pub fn headlines<T>(mut self, value: T) -> Self
@@ -24960,11 +24394,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.headlines = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for headlines: {e}")
-                    });
+                self.headlines = highlevel_runtime::builder::field(value, "headlines");
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -24972,9 +24402,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
             pub fn is_deleted<T>(mut self, value: T) -> Self
@@ -24982,11 +24410,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.is_deleted = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for is_deleted: {e}")
-                    });
+                self.is_deleted = highlevel_runtime::builder::field(value, "is_deleted");
                 self
             }
             pub fn long_headlines<T>(mut self, value: T) -> Self
@@ -24994,13 +24418,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.long_headlines = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for long_headlines: {e}"
-                        )
-                    });
+                self.long_headlines = highlevel_runtime::builder::field(
+                    value,
+                    "long_headlines",
+                );
                 self
             }
             pub fn media<T>(mut self, value: T) -> Self
@@ -25008,11 +24429,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::GoogleMediaDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.media = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for media: {e}")
-                    });
+                self.media = highlevel_runtime::builder::field(value, "media");
                 self
             }
             pub fn media_type<T>(mut self, value: T) -> Self
@@ -25022,11 +24439,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.media_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for media_type: {e}")
-                    });
+                self.media_type = highlevel_runtime::builder::field(value, "media_type");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -25034,11 +24447,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn path1<T>(mut self, value: T) -> Self
@@ -25046,11 +24455,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.path1 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for path1: {e}")
-                    });
+                self.path1 = highlevel_runtime::builder::field(value, "path1");
                 self
             }
             pub fn path2<T>(mut self, value: T) -> Self
@@ -25058,11 +24463,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.path2 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for path2: {e}")
-                    });
+                self.path2 = highlevel_runtime::builder::field(value, "path2");
                 self
             }
             pub fn placements<T>(mut self, value: T) -> Self
@@ -25072,11 +24473,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.placements = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for placements: {e}")
-                    });
+                self.placements = highlevel_runtime::builder::field(value, "placements");
                 self
             }
             pub fn publishing_status<T>(mut self, value: T) -> Self
@@ -25086,13 +24483,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.publishing_status = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for publishing_status: {e}"
-                        )
-                    });
+                self.publishing_status = highlevel_runtime::builder::field(
+                    value,
+                    "publishing_status",
+                );
                 self
             }
             pub fn youtube_video_links<T>(mut self, value: T) -> Self
@@ -25102,13 +24496,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.youtube_video_links = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for youtube_video_links: {e}"
-                        )
-                    });
+                self.youtube_video_links = highlevel_runtime::builder::field(
+                    value,
+                    "youtube_video_links",
+                );
                 self
             }
         }
@@ -25198,11 +24589,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::GoogleGeoLocationDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.geo_locations = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for geo_locations: {e}")
-                    });
+                self.geo_locations = highlevel_runtime::builder::field(
+                    value,
+                    "geo_locations",
+                );
                 self
             }
             pub fn locales<T>(mut self, value: T) -> Self
@@ -25210,11 +24600,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::GoogleLocaleDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.locales = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for locales: {e}")
-                    });
+                self.locales = highlevel_runtime::builder::field(value, "locales");
                 self
             }
         }
@@ -25319,13 +24705,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.ad_campaign_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for ad_campaign_id: {e}"
-                        )
-                    });
+                self.ad_campaign_id = highlevel_runtime::builder::field(
+                    value,
+                    "ad_campaign_id",
+                );
                 self
             }
             pub fn ad_content<T>(mut self, value: T) -> Self
@@ -25333,11 +24716,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::GoogleAdContentDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.ad_content = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for ad_content: {e}")
-                    });
+                self.ad_content = highlevel_runtime::builder::field(value, "ad_content");
                 self
             }
             pub fn ad_group_error<T>(mut self, value: T) -> Self
@@ -25345,13 +24724,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.ad_group_error = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for ad_group_error: {e}"
-                        )
-                    });
+                self.ad_group_error = highlevel_runtime::builder::field(
+                    value,
+                    "ad_group_error",
+                );
                 self
             }
             pub fn ad_group_id<T>(mut self, value: T) -> Self
@@ -25359,11 +24735,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.ad_group_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for ad_group_id: {e}")
-                    });
+                self.ad_group_id = highlevel_runtime::builder::field(
+                    value,
+                    "ad_group_id",
+                );
                 self
             }
             pub fn audience<T>(mut self, value: T) -> Self
@@ -25373,11 +24748,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.audience = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for audience: {e}")
-                    });
+                self.audience = highlevel_runtime::builder::field(value, "audience");
                 self
             }
             pub fn custom_channels<T>(mut self, value: T) -> Self
@@ -25385,13 +24756,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.custom_channels = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for custom_channels: {e}"
-                        )
-                    });
+                self.custom_channels = highlevel_runtime::builder::field(
+                    value,
+                    "custom_channels",
+                );
                 self
             }
             pub fn google_ad_group_id<T>(mut self, value: T) -> Self
@@ -25399,13 +24767,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.google_ad_group_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for google_ad_group_id: {e}"
-                        )
-                    });
+                self.google_ad_group_id = highlevel_runtime::builder::field(
+                    value,
+                    "google_ad_group_id",
+                );
                 self
             }
             pub fn google_audience_id<T>(mut self, value: T) -> Self
@@ -25413,13 +24778,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.google_audience_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for google_audience_id: {e}"
-                        )
-                    });
+                self.google_audience_id = highlevel_runtime::builder::field(
+                    value,
+                    "google_audience_id",
+                );
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -25427,9 +24789,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
             pub fn keywords<T>(mut self, value: T) -> Self
@@ -25439,11 +24799,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.keywords = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for keywords: {e}")
-                    });
+                self.keywords = highlevel_runtime::builder::field(value, "keywords");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -25451,11 +24807,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn publishing_status<T>(mut self, value: T) -> Self
@@ -25465,13 +24817,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.publishing_status = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for publishing_status: {e}"
-                        )
-                    });
+                self.publishing_status = highlevel_runtime::builder::field(
+                    value,
+                    "publishing_status",
+                );
                 self
             }
             pub fn selected_channels<T>(mut self, value: T) -> Self
@@ -25481,13 +24830,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.selected_channels = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for selected_channels: {e}"
-                        )
-                    });
+                self.selected_channels = highlevel_runtime::builder::field(
+                    value,
+                    "selected_channels",
+                );
                 self
             }
         }
@@ -25556,11 +24902,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::GoogleAdScheduleDtoDayOfWeek>,
                 T::Error: ::std::fmt::Display,
             {
-                self.day_of_week = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for day_of_week: {e}")
-                    });
+                self.day_of_week = highlevel_runtime::builder::field(
+                    value,
+                    "day_of_week",
+                );
                 self
             }
             pub fn from<T>(mut self, value: T) -> Self
@@ -25568,11 +24913,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.from = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for from: {e}")
-                    });
+                self.from = highlevel_runtime::builder::field(value, "from");
                 self
             }
             pub fn to<T>(mut self, value: T) -> Self
@@ -25580,9 +24921,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.to = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for to: {e}"));
+                self.to = highlevel_runtime::builder::field(value, "to");
                 self
             }
         }
@@ -25640,11 +24979,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.error = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for error: {e}")
-                    });
+                self.error = highlevel_runtime::builder::field(value, "error");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -25652,11 +24987,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn resource_name<T>(mut self, value: T) -> Self
@@ -25664,11 +24995,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.resource_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for resource_name: {e}")
-                    });
+                self.resource_name = highlevel_runtime::builder::field(
+                    value,
+                    "resource_name",
+                );
                 self
             }
             pub fn url<T>(mut self, value: T) -> Self
@@ -25676,11 +25006,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for url: {e}")
-                    });
+                self.url = highlevel_runtime::builder::field(value, "url");
                 self
             }
         }
@@ -25750,11 +25076,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.business_logo = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for business_logo: {e}")
-                    });
+                self.business_logo = highlevel_runtime::builder::field(
+                    value,
+                    "business_logo",
+                );
                 self
             }
             pub fn calls<T>(mut self, value: T) -> Self
@@ -25762,11 +25087,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.calls = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for calls: {e}")
-                    });
+                self.calls = highlevel_runtime::builder::field(value, "calls");
                 self
             }
             pub fn images<T>(mut self, value: T) -> Self
@@ -25774,11 +25095,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::GoogleAssetImageDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.images = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for images: {e}")
-                    });
+                self.images = highlevel_runtime::builder::field(value, "images");
                 self
             }
             pub fn lead_form<T>(mut self, value: T) -> Self
@@ -25786,11 +25103,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.lead_form = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for lead_form: {e}")
-                    });
+                self.lead_form = highlevel_runtime::builder::field(value, "lead_form");
                 self
             }
             pub fn sitelinks<T>(mut self, value: T) -> Self
@@ -25798,11 +25111,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.sitelinks = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for sitelinks: {e}")
-                    });
+                self.sitelinks = highlevel_runtime::builder::field(value, "sitelinks");
                 self
             }
         }
@@ -25856,11 +25165,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
             pub fn value<T>(mut self, value: T) -> Self
@@ -25868,11 +25173,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.value = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for value: {e}")
-                    });
+                self.value = highlevel_runtime::builder::field(value, "value");
                 self
             }
         }
@@ -25932,11 +25233,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.amount = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for amount: {e}")
-                    });
+                self.amount = highlevel_runtime::builder::field(value, "amount");
                 self
             }
             pub fn budget_type<T>(mut self, value: T) -> Self
@@ -25946,11 +25243,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.budget_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for budget_type: {e}")
-                    });
+                self.budget_type = highlevel_runtime::builder::field(
+                    value,
+                    "budget_type",
+                );
                 self
             }
             pub fn schedule_end_date<T>(mut self, value: T) -> Self
@@ -25958,13 +25254,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.schedule_end_date = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for schedule_end_date: {e}"
-                        )
-                    });
+                self.schedule_end_date = highlevel_runtime::builder::field(
+                    value,
+                    "schedule_end_date",
+                );
                 self
             }
             pub fn schedule_start_date<T>(mut self, value: T) -> Self
@@ -25972,13 +25265,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.schedule_start_date = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for schedule_start_date: {e}"
-                        )
-                    });
+                self.schedule_start_date = highlevel_runtime::builder::field(
+                    value,
+                    "schedule_start_date",
+                );
                 self
             }
         }
@@ -26052,11 +25342,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.age_range = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for age_range: {e}")
-                    });
+                self.age_range = highlevel_runtime::builder::field(value, "age_range");
                 self
             }
             pub fn gender<T>(mut self, value: T) -> Self
@@ -26066,11 +25352,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.gender = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for gender: {e}")
-                    });
+                self.gender = highlevel_runtime::builder::field(value, "gender");
                 self
             }
             pub fn geo_locations<T>(mut self, value: T) -> Self
@@ -26078,11 +25360,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::GoogleGeoLocationDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.geo_locations = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for geo_locations: {e}")
-                    });
+                self.geo_locations = highlevel_runtime::builder::field(
+                    value,
+                    "geo_locations",
+                );
                 self
             }
             pub fn locales<T>(mut self, value: T) -> Self
@@ -26090,11 +25371,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::GoogleLocaleDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.locales = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for locales: {e}")
-                    });
+                self.locales = highlevel_runtime::builder::field(value, "locales");
                 self
             }
             pub fn segments<T>(mut self, value: T) -> Self
@@ -26104,11 +25381,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.segments = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for segments: {e}")
-                    });
+                self.segments = highlevel_runtime::builder::field(value, "segments");
                 self
             }
             pub fn target_interests<T>(mut self, value: T) -> Self
@@ -26118,13 +25391,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.target_interests = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for target_interests: {e}"
-                        )
-                    });
+                self.target_interests = highlevel_runtime::builder::field(
+                    value,
+                    "target_interests",
+                );
                 self
             }
         }
@@ -26187,13 +25457,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.is_custom_conversion_goal = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for is_custom_conversion_goal: {e}"
-                        )
-                    });
+                self.is_custom_conversion_goal = highlevel_runtime::builder::field(
+                    value,
+                    "is_custom_conversion_goal",
+                );
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -26201,11 +25468,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::GoogleCampaignGoalDtoType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
             pub fn value<T>(mut self, value: T) -> Self
@@ -26213,11 +25476,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.value = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for value: {e}")
-                    });
+                self.value = highlevel_runtime::builder::field(value, "value");
                 self
             }
         }
@@ -26279,13 +25538,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.call_to_action_label = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for call_to_action_label: {e}"
-                        )
-                    });
+                self.call_to_action_label = highlevel_runtime::builder::field(
+                    value,
+                    "call_to_action_label",
+                );
                 self
             }
             pub fn final_url<T>(mut self, value: T) -> Self
@@ -26293,11 +25549,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.final_url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for final_url: {e}")
-                    });
+                self.final_url = highlevel_runtime::builder::field(value, "final_url");
                 self
             }
             pub fn headline<T>(mut self, value: T) -> Self
@@ -26305,11 +25557,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.headline = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for headline: {e}")
-                    });
+                self.headline = highlevel_runtime::builder::field(value, "headline");
                 self
             }
             pub fn media<T>(mut self, value: T) -> Self
@@ -26317,11 +25565,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::GoogleMediaDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.media = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for media: {e}")
-                    });
+                self.media = highlevel_runtime::builder::field(value, "media");
                 self
             }
         }
@@ -26369,11 +25613,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.enum_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for enum_: {e}")
-                    });
+                self.enum_ = highlevel_runtime::builder::field(value, "enum_");
                 self
             }
             pub fn negative<T>(mut self, value: T) -> Self
@@ -26381,11 +25621,7 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.negative = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for negative: {e}")
-                    });
+                self.negative = highlevel_runtime::builder::field(value, "negative");
                 self
             }
         }
@@ -26492,13 +25728,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.address_components = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for address_components: {e}"
-                        )
-                    });
+                self.address_components = highlevel_runtime::builder::field(
+                    value,
+                    "address_components",
+                );
                 self
             }
             pub fn country_name<T>(mut self, value: T) -> Self
@@ -26506,11 +25739,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.country_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for country_name: {e}")
-                    });
+                self.country_name = highlevel_runtime::builder::field(
+                    value,
+                    "country_name",
+                );
                 self
             }
             pub fn formatted_address<T>(mut self, value: T) -> Self
@@ -26518,13 +25750,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.formatted_address = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for formatted_address: {e}"
-                        )
-                    });
+                self.formatted_address = highlevel_runtime::builder::field(
+                    value,
+                    "formatted_address",
+                );
                 self
             }
             pub fn geometry<T>(mut self, value: T) -> Self
@@ -26532,11 +25761,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::GeoGeometryDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.geometry = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for geometry: {e}")
-                    });
+                self.geometry = highlevel_runtime::builder::field(value, "geometry");
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -26544,9 +25769,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
             pub fn key<T>(mut self, value: T) -> Self
@@ -26554,11 +25777,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.key = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for key: {e}")
-                    });
+                self.key = highlevel_runtime::builder::field(value, "key");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -26566,11 +25785,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn place_id<T>(mut self, value: T) -> Self
@@ -26578,11 +25793,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.place_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for place_id: {e}")
-                    });
+                self.place_id = highlevel_runtime::builder::field(value, "place_id");
                 self
             }
             pub fn radius<T>(mut self, value: T) -> Self
@@ -26590,11 +25801,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.radius = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for radius: {e}")
-                    });
+                self.radius = highlevel_runtime::builder::field(value, "radius");
                 self
             }
             pub fn radius_unit<T>(mut self, value: T) -> Self
@@ -26604,11 +25811,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.radius_unit = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for radius_unit: {e}")
-                    });
+                self.radius_unit = highlevel_runtime::builder::field(
+                    value,
+                    "radius_unit",
+                );
                 self
             }
             pub fn resource_name<T>(mut self, value: T) -> Self
@@ -26616,11 +25822,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.resource_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for resource_name: {e}")
-                    });
+                self.resource_name = highlevel_runtime::builder::field(
+                    value,
+                    "resource_name",
+                );
                 self
             }
             pub fn selection_type<T>(mut self, value: T) -> Self
@@ -26630,13 +25835,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.selection_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for selection_type: {e}"
-                        )
-                    });
+                self.selection_type = highlevel_runtime::builder::field(
+                    value,
+                    "selection_type",
+                );
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -26644,11 +25846,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
         }
@@ -26716,11 +25914,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.keyword = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for keyword: {e}")
-                    });
+                self.keyword = highlevel_runtime::builder::field(value, "keyword");
                 self
             }
             pub fn match_type<T>(mut self, value: T) -> Self
@@ -26728,11 +25922,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.match_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for match_type: {e}")
-                    });
+                self.match_type = highlevel_runtime::builder::field(value, "match_type");
                 self
             }
         }
@@ -26781,11 +25971,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::GoogleKeywordItemDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.negatives = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for negatives: {e}")
-                    });
+                self.negatives = highlevel_runtime::builder::field(value, "negatives");
                 self
             }
             pub fn positives<T>(mut self, value: T) -> Self
@@ -26793,11 +25979,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::GoogleKeywordItemDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.positives = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for positives: {e}")
-                    });
+                self.positives = highlevel_runtime::builder::field(value, "positives");
                 self
             }
         }
@@ -26855,9 +26037,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
             pub fn key<T>(mut self, value: T) -> Self
@@ -26865,11 +26045,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.key = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for key: {e}")
-                    });
+                self.key = highlevel_runtime::builder::field(value, "key");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -26877,11 +26053,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn resource_name<T>(mut self, value: T) -> Self
@@ -26889,11 +26061,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.resource_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for resource_name: {e}")
-                    });
+                self.resource_name = highlevel_runtime::builder::field(
+                    value,
+                    "resource_name",
+                );
                 self
             }
         }
@@ -26965,11 +26136,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.error = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for error: {e}")
-                    });
+                self.error = highlevel_runtime::builder::field(value, "error");
                 self
             }
             pub fn image_type<T>(mut self, value: T) -> Self
@@ -26977,11 +26144,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.image_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for image_type: {e}")
-                    });
+                self.image_type = highlevel_runtime::builder::field(value, "image_type");
                 self
             }
             pub fn is_logo<T>(mut self, value: T) -> Self
@@ -26989,11 +26152,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.is_logo = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for is_logo: {e}")
-                    });
+                self.is_logo = highlevel_runtime::builder::field(value, "is_logo");
                 self
             }
             pub fn src<T>(mut self, value: T) -> Self
@@ -27001,11 +26160,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.src = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for src: {e}")
-                    });
+                self.src = highlevel_runtime::builder::field(value, "src");
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -27015,11 +26170,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
             pub fn url<T>(mut self, value: T) -> Self
@@ -27027,11 +26178,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for url: {e}")
-                    });
+                self.url = highlevel_runtime::builder::field(value, "url");
                 self
             }
         }
@@ -27085,13 +26232,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.target_content_network = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for target_content_network: {e}"
-                        )
-                    });
+                self.target_content_network = highlevel_runtime::builder::field(
+                    value,
+                    "target_content_network",
+                );
                 self
             }
             pub fn target_search_network<T>(mut self, value: T) -> Self
@@ -27099,13 +26243,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.target_search_network = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for target_search_network: {e}"
-                        )
-                    });
+                self.target_search_network = highlevel_runtime::builder::field(
+                    value,
+                    "target_search_network",
+                );
                 self
             }
         }
@@ -27149,9 +26290,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -27159,11 +26298,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
         }
@@ -27213,11 +26348,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.affinity = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for affinity: {e}")
-                    });
+                self.affinity = highlevel_runtime::builder::field(value, "affinity");
                 self
             }
             pub fn in_market<T>(mut self, value: T) -> Self
@@ -27225,11 +26356,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.in_market = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for in_market: {e}")
-                    });
+                self.in_market = highlevel_runtime::builder::field(value, "in_market");
                 self
             }
         }
@@ -27276,13 +26403,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.youtube_video_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for youtube_video_id: {e}"
-                        )
-                    });
+                self.youtube_video_id = highlevel_runtime::builder::field(
+                    value,
+                    "youtube_video_id",
+                );
                 self
             }
         }
@@ -27329,11 +26453,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.content = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for content: {e}")
-                    });
+                self.content = highlevel_runtime::builder::field(value, "content");
                 self
             }
             pub fn style<T>(mut self, value: T) -> Self
@@ -27341,11 +26461,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.style = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for style: {e}")
-                    });
+                self.style = highlevel_runtime::builder::field(value, "style");
                 self
             }
             pub fn title<T>(mut self, value: T) -> Self
@@ -27353,11 +26469,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.title = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for title: {e}")
-                    });
+                self.title = highlevel_runtime::builder::field(value, "title");
                 self
             }
         }
@@ -27401,11 +26513,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn value<T>(mut self, value: T) -> Self
@@ -27413,11 +26521,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.value = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for value: {e}")
-                    });
+                self.value = highlevel_runtime::builder::field(value, "value");
                 self
             }
         }
@@ -27472,11 +26576,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.keywords = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for keywords: {e}")
-                    });
+                self.keywords = highlevel_runtime::builder::field(value, "keywords");
                 self
             }
             pub fn language_code<T>(mut self, value: T) -> Self
@@ -27484,11 +26584,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.language_code = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for language_code: {e}")
-                    });
+                self.language_code = highlevel_runtime::builder::field(
+                    value,
+                    "language_code",
+                );
                 self
             }
             pub fn locations<T>(mut self, value: T) -> Self
@@ -27496,11 +26595,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.locations = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for locations: {e}")
-                    });
+                self.locations = highlevel_runtime::builder::field(value, "locations");
                 self
             }
             pub fn url<T>(mut self, value: T) -> Self
@@ -27508,11 +26603,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for url: {e}")
-                    });
+                self.url = highlevel_runtime::builder::field(value, "url");
                 self
             }
         }
@@ -27638,13 +26729,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.background_image_asset = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for background_image_asset: {e}"
-                        )
-                    });
+                self.background_image_asset = highlevel_runtime::builder::field(
+                    value,
+                    "background_image_asset",
+                );
                 self
             }
             pub fn business_name<T>(mut self, value: T) -> Self
@@ -27652,11 +26740,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.business_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for business_name: {e}")
-                    });
+                self.business_name = highlevel_runtime::builder::field(
+                    value,
+                    "business_name",
+                );
                 self
             }
             pub fn call_to_action_description<T>(mut self, value: T) -> Self
@@ -27664,13 +26751,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.call_to_action_description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for call_to_action_description: {e}"
-                        )
-                    });
+                self.call_to_action_description = highlevel_runtime::builder::field(
+                    value,
+                    "call_to_action_description",
+                );
                 self
             }
             pub fn call_to_action_type<T>(mut self, value: T) -> Self
@@ -27680,13 +26764,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.call_to_action_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for call_to_action_type: {e}"
-                        )
-                    });
+                self.call_to_action_type = highlevel_runtime::builder::field(
+                    value,
+                    "call_to_action_type",
+                );
                 self
             }
             pub fn custom_question_fields<T>(mut self, value: T) -> Self
@@ -27696,13 +26777,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.custom_question_fields = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for custom_question_fields: {e}"
-                        )
-                    });
+                self.custom_question_fields = highlevel_runtime::builder::field(
+                    value,
+                    "custom_question_fields",
+                );
                 self
             }
             pub fn description<T>(mut self, value: T) -> Self
@@ -27710,11 +26788,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
+                self.description = highlevel_runtime::builder::field(
+                    value,
+                    "description",
+                );
                 self
             }
             pub fn desired_intent<T>(mut self, value: T) -> Self
@@ -27724,13 +26801,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.desired_intent = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for desired_intent: {e}"
-                        )
-                    });
+                self.desired_intent = highlevel_runtime::builder::field(
+                    value,
+                    "desired_intent",
+                );
                 self
             }
             pub fn fields<T>(mut self, value: T) -> Self
@@ -27738,11 +26812,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::LeadFormFieldDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.fields = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for fields: {e}")
-                    });
+                self.fields = highlevel_runtime::builder::field(value, "fields");
                 self
             }
             pub fn final_urls<T>(mut self, value: T) -> Self
@@ -27750,11 +26820,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.final_urls = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for final_urls: {e}")
-                    });
+                self.final_urls = highlevel_runtime::builder::field(value, "final_urls");
                 self
             }
             pub fn headline<T>(mut self, value: T) -> Self
@@ -27762,11 +26828,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.headline = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for headline: {e}")
-                    });
+                self.headline = highlevel_runtime::builder::field(value, "headline");
                 self
             }
             pub fn post_submit_call_to_action_type<T>(mut self, value: T) -> Self
@@ -27778,13 +26840,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.post_submit_call_to_action_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for post_submit_call_to_action_type: {e}"
-                        )
-                    });
+                self.post_submit_call_to_action_type = highlevel_runtime::builder::field(
+                    value,
+                    "post_submit_call_to_action_type",
+                );
                 self
             }
             pub fn post_submit_description<T>(mut self, value: T) -> Self
@@ -27792,13 +26851,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.post_submit_description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for post_submit_description: {e}"
-                        )
-                    });
+                self.post_submit_description = highlevel_runtime::builder::field(
+                    value,
+                    "post_submit_description",
+                );
                 self
             }
             pub fn post_submit_headline<T>(mut self, value: T) -> Self
@@ -27806,13 +26862,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.post_submit_headline = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for post_submit_headline: {e}"
-                        )
-                    });
+                self.post_submit_headline = highlevel_runtime::builder::field(
+                    value,
+                    "post_submit_headline",
+                );
                 self
             }
             pub fn privacy_policy_url<T>(mut self, value: T) -> Self
@@ -27820,13 +26873,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.privacy_policy_url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for privacy_policy_url: {e}"
-                        )
-                    });
+                self.privacy_policy_url = highlevel_runtime::builder::field(
+                    value,
+                    "privacy_policy_url",
+                );
                 self
             }
             pub fn resource_name<T>(mut self, value: T) -> Self
@@ -27834,11 +26884,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.resource_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for resource_name: {e}")
-                    });
+                self.resource_name = highlevel_runtime::builder::field(
+                    value,
+                    "resource_name",
+                );
                 self
             }
         }
@@ -27936,11 +26985,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
+                self.description = highlevel_runtime::builder::field(
+                    value,
+                    "description",
+                );
                 self
             }
             pub fn headline<T>(mut self, value: T) -> Self
@@ -27948,11 +26996,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::LocalizedStringDto>,
                 T::Error: ::std::fmt::Display,
             {
-                self.headline = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for headline: {e}")
-                    });
+                self.headline = highlevel_runtime::builder::field(value, "headline");
                 self
             }
             pub fn legal_info<T>(mut self, value: T) -> Self
@@ -27960,11 +27004,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::LegalInfoDto>,
                 T::Error: ::std::fmt::Display,
             {
-                self.legal_info = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for legal_info: {e}")
-                    });
+                self.legal_info = highlevel_runtime::builder::field(value, "legal_info");
                 self
             }
             pub fn post_submission_info<T>(mut self, value: T) -> Self
@@ -27972,13 +27012,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::PostSubmissionInfoDto>,
                 T::Error: ::std::fmt::Display,
             {
-                self.post_submission_info = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for post_submission_info: {e}"
-                        )
-                    });
+                self.post_submission_info = highlevel_runtime::builder::field(
+                    value,
+                    "post_submission_info",
+                );
                 self
             }
             pub fn questions<T>(mut self, value: T) -> Self
@@ -27986,11 +27023,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::LeadFormQuestionDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.questions = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for questions: {e}")
-                    });
+                self.questions = highlevel_runtime::builder::field(value, "questions");
                 self
             }
         }
@@ -28044,11 +27077,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.input_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for input_type: {e}")
-                    });
+                self.input_type = highlevel_runtime::builder::field(value, "input_type");
                 self
             }
             pub fn single_choice_answers<T>(mut self, value: T) -> Self
@@ -28056,13 +27085,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.single_choice_answers = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for single_choice_answers: {e}"
-                        )
-                    });
+                self.single_choice_answers = highlevel_runtime::builder::field(
+                    value,
+                    "single_choice_answers",
+                );
                 self
             }
         }
@@ -28119,11 +27145,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn predefined_field<T>(mut self, value: T) -> Self
@@ -28131,13 +27153,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.predefined_field = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for predefined_field: {e}"
-                        )
-                    });
+                self.predefined_field = highlevel_runtime::builder::field(
+                    value,
+                    "predefined_field",
+                );
                 self
             }
             pub fn question<T>(mut self, value: T) -> Self
@@ -28145,11 +27164,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::LocalizedStringDto>,
                 T::Error: ::std::fmt::Display,
             {
-                self.question = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for question: {e}")
-                    });
+                self.question = highlevel_runtime::builder::field(value, "question");
                 self
             }
             pub fn question_details<T>(mut self, value: T) -> Self
@@ -28157,13 +27172,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::QuestionDetailsDto>,
                 T::Error: ::std::fmt::Display,
             {
-                self.question_details = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for question_details: {e}"
-                        )
-                    });
+                self.question_details = highlevel_runtime::builder::field(
+                    value,
+                    "question_details",
+                );
                 self
             }
         }
@@ -28223,11 +27235,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::ConsentDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.consents = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for consents: {e}")
-                    });
+                self.consents = highlevel_runtime::builder::field(value, "consents");
                 self
             }
             pub fn legal_disclaimer<T>(mut self, value: T) -> Self
@@ -28237,13 +27245,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.legal_disclaimer = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for legal_disclaimer: {e}"
-                        )
-                    });
+                self.legal_disclaimer = highlevel_runtime::builder::field(
+                    value,
+                    "legal_disclaimer",
+                );
                 self
             }
             pub fn privacy_policy_url<T>(mut self, value: T) -> Self
@@ -28251,13 +27256,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.privacy_policy_url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for privacy_policy_url: {e}"
-                        )
-                    });
+                self.privacy_policy_url = highlevel_runtime::builder::field(
+                    value,
+                    "privacy_policy_url",
+                );
                 self
             }
         }
@@ -28377,13 +27379,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.ad_campaign_group_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for ad_campaign_group_id: {e}"
-                        )
-                    });
+                self.ad_campaign_group_id = highlevel_runtime::builder::field(
+                    value,
+                    "ad_campaign_group_id",
+                );
                 self
             }
             pub fn ad_campaign_id<T>(mut self, value: T) -> Self
@@ -28391,13 +27390,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.ad_campaign_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for ad_campaign_id: {e}"
-                        )
-                    });
+                self.ad_campaign_id = highlevel_runtime::builder::field(
+                    value,
+                    "ad_campaign_id",
+                );
                 self
             }
             pub fn ad_id<T>(mut self, value: T) -> Self
@@ -28405,11 +27401,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.ad_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for ad_id: {e}")
-                    });
+                self.ad_id = highlevel_runtime::builder::field(value, "ad_id");
                 self
             }
             pub fn call_to_action_label<T>(mut self, value: T) -> Self
@@ -28417,13 +27409,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.call_to_action_label = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for call_to_action_label: {e}"
-                        )
-                    });
+                self.call_to_action_label = highlevel_runtime::builder::field(
+                    value,
+                    "call_to_action_label",
+                );
                 self
             }
             pub fn content_reference_string<T>(mut self, value: T) -> Self
@@ -28431,13 +27420,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.content_reference_string = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for content_reference_string: {e}"
-                        )
-                    });
+                self.content_reference_string = highlevel_runtime::builder::field(
+                    value,
+                    "content_reference_string",
+                );
                 self
             }
             pub fn description<T>(mut self, value: T) -> Self
@@ -28445,11 +27431,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
+                self.description = highlevel_runtime::builder::field(
+                    value,
+                    "description",
+                );
                 self
             }
             pub fn destination_form_id<T>(mut self, value: T) -> Self
@@ -28457,13 +27442,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.destination_form_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for destination_form_id: {e}"
-                        )
-                    });
+                self.destination_form_id = highlevel_runtime::builder::field(
+                    value,
+                    "destination_form_id",
+                );
                 self
             }
             pub fn destination_url<T>(mut self, value: T) -> Self
@@ -28471,13 +27453,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.destination_url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for destination_url: {e}"
-                        )
-                    });
+                self.destination_url = highlevel_runtime::builder::field(
+                    value,
+                    "destination_url",
+                );
                 self
             }
             pub fn headline<T>(mut self, value: T) -> Self
@@ -28485,11 +27464,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.headline = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for headline: {e}")
-                    });
+                self.headline = highlevel_runtime::builder::field(value, "headline");
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -28497,9 +27472,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
             pub fn introductory_text<T>(mut self, value: T) -> Self
@@ -28507,13 +27480,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.introductory_text = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for introductory_text: {e}"
-                        )
-                    });
+                self.introductory_text = highlevel_runtime::builder::field(
+                    value,
+                    "introductory_text",
+                );
                 self
             }
             pub fn linked_in_error<T>(mut self, value: T) -> Self
@@ -28521,13 +27491,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.linked_in_error = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for linked_in_error: {e}"
-                        )
-                    });
+                self.linked_in_error = highlevel_runtime::builder::field(
+                    value,
+                    "linked_in_error",
+                );
                 self
             }
             pub fn media<T>(mut self, value: T) -> Self
@@ -28535,11 +27502,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::LinkedInMediaDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.media = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for media: {e}")
-                    });
+                self.media = highlevel_runtime::builder::field(value, "media");
                 self
             }
             pub fn meta<T>(mut self, value: T) -> Self
@@ -28549,11 +27512,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.meta = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for meta: {e}")
-                    });
+                self.meta = highlevel_runtime::builder::field(value, "meta");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -28561,11 +27520,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn publishing_status<T>(mut self, value: T) -> Self
@@ -28575,13 +27530,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.publishing_status = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for publishing_status: {e}"
-                        )
-                    });
+                self.publishing_status = highlevel_runtime::builder::field(
+                    value,
+                    "publishing_status",
+                );
                 self
             }
         }
@@ -28667,11 +27619,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.amount = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for amount: {e}")
-                    });
+                self.amount = highlevel_runtime::builder::field(value, "amount");
                 self
             }
             pub fn budget_type<T>(mut self, value: T) -> Self
@@ -28681,11 +27629,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.budget_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for budget_type: {e}")
-                    });
+                self.budget_type = highlevel_runtime::builder::field(
+                    value,
+                    "budget_type",
+                );
                 self
             }
             pub fn schedule_end_date<T>(mut self, value: T) -> Self
@@ -28693,13 +27640,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.schedule_end_date = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for schedule_end_date: {e}"
-                        )
-                    });
+                self.schedule_end_date = highlevel_runtime::builder::field(
+                    value,
+                    "schedule_end_date",
+                );
                 self
             }
             pub fn schedule_start_date<T>(mut self, value: T) -> Self
@@ -28707,13 +27651,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.schedule_start_date = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for schedule_start_date: {e}"
-                        )
-                    });
+                self.schedule_start_date = highlevel_runtime::builder::field(
+                    value,
+                    "schedule_start_date",
+                );
                 self
             }
         }
@@ -28784,11 +27725,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::LeadFormContentDto>,
                 T::Error: ::std::fmt::Display,
             {
-                self.content = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for content: {e}")
-                    });
+                self.content = highlevel_runtime::builder::field(value, "content");
                 self
             }
             pub fn creation_locale<T>(mut self, value: T) -> Self
@@ -28796,13 +27733,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::CreationLocaleDto>,
                 T::Error: ::std::fmt::Display,
             {
-                self.creation_locale = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for creation_locale: {e}"
-                        )
-                    });
+                self.creation_locale = highlevel_runtime::builder::field(
+                    value,
+                    "creation_locale",
+                );
                 self
             }
             pub fn hidden_fields<T>(mut self, value: T) -> Self
@@ -28810,11 +27744,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::HiddenFieldDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.hidden_fields = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for hidden_fields: {e}")
-                    });
+                self.hidden_fields = highlevel_runtime::builder::field(
+                    value,
+                    "hidden_fields",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -28822,11 +27755,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn owner<T>(mut self, value: T) -> Self
@@ -28834,11 +27763,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::SponsoredAccountOwnerDto>,
                 T::Error: ::std::fmt::Display,
             {
-                self.owner = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for owner: {e}")
-                    });
+                self.owner = highlevel_runtime::builder::field(value, "owner");
                 self
             }
             pub fn state<T>(mut self, value: T) -> Self
@@ -28846,11 +27771,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::LinkedInCreateLeadFormBodyDtoState>,
                 T::Error: ::std::fmt::Display,
             {
-                self.state = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for state: {e}")
-                    });
+                self.state = highlevel_runtime::builder::field(value, "state");
                 self
             }
         }
@@ -28943,13 +27864,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.destination_url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for destination_url: {e}"
-                        )
-                    });
+                self.destination_url = highlevel_runtime::builder::field(
+                    value,
+                    "destination_url",
+                );
                 self
             }
             pub fn file_size_bytes<T>(mut self, value: T) -> Self
@@ -28957,13 +27875,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.file_size_bytes = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for file_size_bytes: {e}"
-                        )
-                    });
+                self.file_size_bytes = highlevel_runtime::builder::field(
+                    value,
+                    "file_size_bytes",
+                );
                 self
             }
             pub fn frames<T>(mut self, value: T) -> Self
@@ -28971,11 +27886,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.frames = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for frames: {e}")
-                    });
+                self.frames = highlevel_runtime::builder::field(value, "frames");
                 self
             }
             pub fn headline<T>(mut self, value: T) -> Self
@@ -28983,11 +27894,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.headline = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for headline: {e}")
-                    });
+                self.headline = highlevel_runtime::builder::field(value, "headline");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -28995,11 +27902,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn selected_poster<T>(mut self, value: T) -> Self
@@ -29007,13 +27910,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.selected_poster = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for selected_poster: {e}"
-                        )
-                    });
+                self.selected_poster = highlevel_runtime::builder::field(
+                    value,
+                    "selected_poster",
+                );
                 self
             }
             pub fn src<T>(mut self, value: T) -> Self
@@ -29021,11 +27921,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.src = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for src: {e}")
-                    });
+                self.src = highlevel_runtime::builder::field(value, "src");
                 self
             }
             pub fn thumbnail_url<T>(mut self, value: T) -> Self
@@ -29033,11 +27929,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.thumbnail_url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for thumbnail_url: {e}")
-                    });
+                self.thumbnail_url = highlevel_runtime::builder::field(
+                    value,
+                    "thumbnail_url",
+                );
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -29047,11 +27942,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
         }
@@ -29117,13 +28008,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.operation_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for operation_type: {e}"
-                        )
-                    });
+                self.operation_type = highlevel_runtime::builder::field(
+                    value,
+                    "operation_type",
+                );
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -29131,11 +28019,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::LinkedInUpdateAdStatusBodyDtoType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
         }
@@ -29182,11 +28066,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.country = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for country: {e}")
-                    });
+                self.country = highlevel_runtime::builder::field(value, "country");
                 self
             }
             pub fn language<T>(mut self, value: T) -> Self
@@ -29194,11 +28074,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.language = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for language: {e}")
-                    });
+                self.language = highlevel_runtime::builder::field(value, "language");
                 self
             }
         }
@@ -29243,11 +28119,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.localized = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for localized: {e}")
-                    });
+                self.localized = highlevel_runtime::builder::field(value, "localized");
                 self
             }
         }
@@ -29288,11 +28160,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
         }
@@ -29362,11 +28233,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
+                self.description = highlevel_runtime::builder::field(
+                    value,
+                    "description",
+                );
                 self
             }
             pub fn headline<T>(mut self, value: T) -> Self
@@ -29374,11 +28244,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.headline = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for headline: {e}")
-                    });
+                self.headline = highlevel_runtime::builder::field(value, "headline");
                 self
             }
             pub fn link<T>(mut self, value: T) -> Self
@@ -29386,11 +28252,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.link = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for link: {e}")
-                    });
+                self.link = highlevel_runtime::builder::field(value, "link");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -29398,11 +28260,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn selected_poster<T>(mut self, value: T) -> Self
@@ -29410,13 +28268,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.selected_poster = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for selected_poster: {e}"
-                        )
-                    });
+                self.selected_poster = highlevel_runtime::builder::field(
+                    value,
+                    "selected_poster",
+                );
                 self
             }
             pub fn src<T>(mut self, value: T) -> Self
@@ -29424,11 +28279,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.src = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for src: {e}")
-                    });
+                self.src = highlevel_runtime::builder::field(value, "src");
                 self
             }
             pub fn thumbnail_url<T>(mut self, value: T) -> Self
@@ -29436,11 +28287,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.thumbnail_url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for thumbnail_url: {e}")
-                    });
+                self.thumbnail_url = highlevel_runtime::builder::field(
+                    value,
+                    "thumbnail_url",
+                );
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -29448,11 +28298,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::MediaDtoType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
         }
@@ -29522,11 +28368,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.app = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for app: {e}")
-                    });
+                self.app = highlevel_runtime::builder::field(value, "app");
                 self
             }
             pub fn keyword<T>(mut self, value: T) -> Self
@@ -29534,11 +28376,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.keyword = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for keyword: {e}")
-                    });
+                self.keyword = highlevel_runtime::builder::field(value, "keyword");
                 self
             }
             pub fn member_type<T>(mut self, value: T) -> Self
@@ -29546,11 +28384,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::MemberDtoMemberType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.member_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for member_type: {e}")
-                    });
+                self.member_type = highlevel_runtime::builder::field(
+                    value,
+                    "member_type",
+                );
                 self
             }
             pub fn url<T>(mut self, value: T) -> Self
@@ -29558,11 +28395,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for url: {e}")
-                    });
+                self.url = highlevel_runtime::builder::field(value, "url");
                 self
             }
         }
@@ -29611,9 +28444,7 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
             pub fn text<T>(mut self, value: T) -> Self
@@ -29621,11 +28452,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::LocalizedStringDto>,
                 T::Error: ::std::fmt::Display,
             {
-                self.text = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for text: {e}")
-                    });
+                self.text = highlevel_runtime::builder::field(value, "text");
                 self
             }
         }
@@ -29672,11 +28499,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.options = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for options: {e}")
-                    });
+                self.options = highlevel_runtime::builder::field(value, "options");
                 self
             }
         }
@@ -29726,13 +28549,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.call_to_action_label = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for call_to_action_label: {e}"
-                        )
-                    });
+                self.call_to_action_label = highlevel_runtime::builder::field(
+                    value,
+                    "call_to_action_label",
+                );
                 self
             }
             pub fn call_to_action_target<T>(mut self, value: T) -> Self
@@ -29740,13 +28560,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::PostSubmissionCallToActionTargetDto>,
                 T::Error: ::std::fmt::Display,
             {
-                self.call_to_action_target = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for call_to_action_target: {e}"
-                        )
-                    });
+                self.call_to_action_target = highlevel_runtime::builder::field(
+                    value,
+                    "call_to_action_target",
+                );
                 self
             }
         }
@@ -29793,13 +28610,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.landing_page_url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for landing_page_url: {e}"
-                        )
-                    });
+                self.landing_page_url = highlevel_runtime::builder::field(
+                    value,
+                    "landing_page_url",
+                );
                 self
             }
         }
@@ -29849,13 +28663,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::PostSubmissionCallToActionDto>,
                 T::Error: ::std::fmt::Display,
             {
-                self.call_to_action = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for call_to_action: {e}"
-                        )
-                    });
+                self.call_to_action = highlevel_runtime::builder::field(
+                    value,
+                    "call_to_action",
+                );
                 self
             }
             pub fn message<T>(mut self, value: T) -> Self
@@ -29863,11 +28674,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::LocalizedStringDto>,
                 T::Error: ::std::fmt::Display,
             {
-                self.message = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for message: {e}")
-                    });
+                self.message = highlevel_runtime::builder::field(value, "message");
                 self
             }
         }
@@ -29912,11 +28719,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
         }
@@ -29964,13 +28770,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.multiple_choice_question_details = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for multiple_choice_question_details: {e}"
-                        )
-                    });
+                self.multiple_choice_question_details = highlevel_runtime::builder::field(
+                    value,
+                    "multiple_choice_question_details",
+                );
                 self
             }
             pub fn text_question_details<T>(mut self, value: T) -> Self
@@ -29980,13 +28783,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.text_question_details = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for text_question_details: {e}"
-                        )
-                    });
+                self.text_question_details = highlevel_runtime::builder::field(
+                    value,
+                    "text_question_details",
+                );
                 self
             }
         }
@@ -30039,13 +28839,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::FlexibleRuleUserListDto>,
                 T::Error: ::std::fmt::Display,
             {
-                self.flexible_rule_user_list = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for flexible_rule_user_list: {e}"
-                        )
-                    });
+                self.flexible_rule_user_list = highlevel_runtime::builder::field(
+                    value,
+                    "flexible_rule_user_list",
+                );
                 self
             }
             pub fn prepopulation_status<T>(mut self, value: T) -> Self
@@ -30055,13 +28852,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.prepopulation_status = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for prepopulation_status: {e}"
-                        )
-                    });
+                self.prepopulation_status = highlevel_runtime::builder::field(
+                    value,
+                    "prepopulation_status",
+                );
                 self
             }
         }
@@ -30107,13 +28901,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::RuleItemGroupDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.rule_item_groups = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for rule_item_groups: {e}"
-                        )
-                    });
+                self.rule_item_groups = highlevel_runtime::builder::field(
+                    value,
+                    "rule_item_groups",
+                );
                 self
             }
         }
@@ -30158,11 +28949,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::RuleItemDtoName>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn string_rule_item<T>(mut self, value: T) -> Self
@@ -30170,13 +28957,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::StringRuleItemDto>,
                 T::Error: ::std::fmt::Display,
             {
-                self.string_rule_item = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for string_rule_item: {e}"
-                        )
-                    });
+                self.string_rule_item = highlevel_runtime::builder::field(
+                    value,
+                    "string_rule_item",
+                );
                 self
             }
         }
@@ -30219,11 +29003,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::RuleItemDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.rule_items = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for rule_items: {e}")
-                    });
+                self.rule_items = highlevel_runtime::builder::field(value, "rule_items");
                 self
             }
         }
@@ -30265,13 +29045,10 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.lookback_window_days = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for lookback_window_days: {e}"
-                        )
-                    });
+                self.lookback_window_days = highlevel_runtime::builder::field(
+                    value,
+                    "lookback_window_days",
+                );
                 self
             }
             pub fn rule<T>(mut self, value: T) -> Self
@@ -30279,11 +29056,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::RuleDto>,
                 T::Error: ::std::fmt::Display,
             {
-                self.rule = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for rule: {e}")
-                    });
+                self.rule = highlevel_runtime::builder::field(value, "rule");
                 self
             }
         }
@@ -30334,11 +29107,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.category_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for category_name: {e}")
-                    });
+                self.category_name = highlevel_runtime::builder::field(
+                    value,
+                    "category_name",
+                );
                 self
             }
             pub fn facet<T>(mut self, value: T) -> Self
@@ -30346,11 +29118,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.facet = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for facet: {e}")
-                    });
+                self.facet = highlevel_runtime::builder::field(value, "facet");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -30358,11 +29126,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn urn<T>(mut self, value: T) -> Self
@@ -30370,11 +29134,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.urn = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for urn: {e}")
-                    });
+                self.urn = highlevel_runtime::builder::field(value, "urn");
                 self
             }
         }
@@ -30457,13 +29217,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::AdScheduleTargetDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.ad_schedule_targets = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for ad_schedule_targets: {e}"
-                        )
-                    });
+                self.ad_schedule_targets = highlevel_runtime::builder::field(
+                    value,
+                    "ad_schedule_targets",
+                );
                 self
             }
             pub fn description1<T>(mut self, value: T) -> Self
@@ -30471,11 +29228,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.description1 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description1: {e}")
-                    });
+                self.description1 = highlevel_runtime::builder::field(
+                    value,
+                    "description1",
+                );
                 self
             }
             pub fn description2<T>(mut self, value: T) -> Self
@@ -30483,11 +29239,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.description2 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description2: {e}")
-                    });
+                self.description2 = highlevel_runtime::builder::field(
+                    value,
+                    "description2",
+                );
                 self
             }
             pub fn end_date<T>(mut self, value: T) -> Self
@@ -30495,11 +29250,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.end_date = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for end_date: {e}")
-                    });
+                self.end_date = highlevel_runtime::builder::field(value, "end_date");
                 self
             }
             pub fn final_urls<T>(mut self, value: T) -> Self
@@ -30507,11 +29258,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.final_urls = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for final_urls: {e}")
-                    });
+                self.final_urls = highlevel_runtime::builder::field(value, "final_urls");
                 self
             }
             pub fn link_text<T>(mut self, value: T) -> Self
@@ -30519,11 +29266,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.link_text = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for link_text: {e}")
-                    });
+                self.link_text = highlevel_runtime::builder::field(value, "link_text");
                 self
             }
             pub fn resource_name<T>(mut self, value: T) -> Self
@@ -30531,11 +29274,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.resource_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for resource_name: {e}")
-                    });
+                self.resource_name = highlevel_runtime::builder::field(
+                    value,
+                    "resource_name",
+                );
                 self
             }
             pub fn start_date<T>(mut self, value: T) -> Self
@@ -30543,11 +29285,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.start_date = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for start_date: {e}")
-                    });
+                self.start_date = highlevel_runtime::builder::field(value, "start_date");
                 self
             }
         }
@@ -30606,13 +29344,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.sponsored_account = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for sponsored_account: {e}"
-                        )
-                    });
+                self.sponsored_account = highlevel_runtime::builder::field(
+                    value,
+                    "sponsored_account",
+                );
                 self
             }
         }
@@ -30657,11 +29392,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.operator = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for operator: {e}")
-                    });
+                self.operator = highlevel_runtime::builder::field(value, "operator");
                 self
             }
             pub fn value<T>(mut self, value: T) -> Self
@@ -30669,11 +29400,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.value = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for value: {e}")
-                    });
+                self.value = highlevel_runtime::builder::field(value, "value");
                 self
             }
         }
@@ -30723,11 +29450,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.exclude = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for exclude: {e}")
-                    });
+                self.exclude = highlevel_runtime::builder::field(value, "exclude");
                 self
             }
             pub fn include<T>(mut self, value: T) -> Self
@@ -30737,11 +29460,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.include = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for include: {e}")
-                    });
+                self.include = highlevel_runtime::builder::field(value, "include");
                 self
             }
         }
@@ -30808,11 +29527,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.body = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for body: {e}")
-                    });
+                self.body = highlevel_runtime::builder::field(value, "body");
                 self
             }
             pub fn business_phone<T>(mut self, value: T) -> Self
@@ -30820,13 +29535,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.business_phone = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for business_phone: {e}"
-                        )
-                    });
+                self.business_phone = highlevel_runtime::builder::field(
+                    value,
+                    "business_phone",
+                );
                 self
             }
             pub fn button_link<T>(mut self, value: T) -> Self
@@ -30834,11 +29546,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.button_link = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for button_link: {e}")
-                    });
+                self.button_link = highlevel_runtime::builder::field(
+                    value,
+                    "button_link",
+                );
                 self
             }
             pub fn button_text<T>(mut self, value: T) -> Self
@@ -30846,11 +29557,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.button_text = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for button_text: {e}")
-                    });
+                self.button_text = highlevel_runtime::builder::field(
+                    value,
+                    "button_text",
+                );
                 self
             }
             pub fn button_type<T>(mut self, value: T) -> Self
@@ -30858,11 +29568,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.button_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for button_type: {e}")
-                    });
+                self.button_type = highlevel_runtime::builder::field(
+                    value,
+                    "button_type",
+                );
                 self
             }
             pub fn country_code<T>(mut self, value: T) -> Self
@@ -30870,11 +29579,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.country_code = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for country_code: {e}")
-                    });
+                self.country_code = highlevel_runtime::builder::field(
+                    value,
+                    "country_code",
+                );
                 self
             }
             pub fn title<T>(mut self, value: T) -> Self
@@ -30882,11 +29590,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.title = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for title: {e}")
-                    });
+                self.title = highlevel_runtime::builder::field(value, "title");
                 self
             }
         }
@@ -30936,11 +29640,7 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.amount = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for amount: {e}")
-                    });
+                self.amount = highlevel_runtime::builder::field(value, "amount");
                 self
             }
         }
@@ -30999,11 +29699,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.csv_path = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for csv_path: {e}")
-                    });
+                self.csv_path = highlevel_runtime::builder::field(value, "csv_path");
                 self
             }
             pub fn dynamic_audience<T>(mut self, value: T) -> Self
@@ -31011,13 +29707,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.dynamic_audience = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for dynamic_audience: {e}"
-                        )
-                    });
+                self.dynamic_audience = highlevel_runtime::builder::field(
+                    value,
+                    "dynamic_audience",
+                );
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -31025,11 +29718,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn operation_type<T>(mut self, value: T) -> Self
@@ -31037,13 +29729,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.operation_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for operation_type: {e}"
-                        )
-                    });
+                self.operation_type = highlevel_runtime::builder::field(
+                    value,
+                    "operation_type",
+                );
                 self
             }
             pub fn smartlist_ids<T>(mut self, value: T) -> Self
@@ -31051,11 +29740,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.smartlist_ids = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for smartlist_ids: {e}")
-                    });
+                self.smartlist_ids = highlevel_runtime::builder::field(
+                    value,
+                    "smartlist_ids",
+                );
                 self
             }
         }
@@ -31116,11 +29804,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.contact_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for contact_id: {e}")
-                    });
+                self.contact_id = highlevel_runtime::builder::field(value, "contact_id");
                 self
             }
             pub fn fb_ad_account_id<T>(mut self, value: T) -> Self
@@ -31128,13 +29812,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.fb_ad_account_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for fb_ad_account_id: {e}"
-                        )
-                    });
+                self.fb_ad_account_id = highlevel_runtime::builder::field(
+                    value,
+                    "fb_ad_account_id",
+                );
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -31142,11 +29823,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
         }
@@ -31268,11 +29948,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.adset_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for adset_id: {e}")
-                    });
+                self.adset_id = highlevel_runtime::builder::field(value, "adset_id");
                 self
             }
             pub fn campaign_id<T>(mut self, value: T) -> Self
@@ -31280,11 +29956,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.campaign_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for campaign_id: {e}")
-                    });
+                self.campaign_id = highlevel_runtime::builder::field(
+                    value,
+                    "campaign_id",
+                );
                 self
             }
             pub fn conversation_form_id<T>(mut self, value: T) -> Self
@@ -31292,13 +29967,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.conversation_form_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for conversation_form_id: {e}"
-                        )
-                    });
+                self.conversation_form_id = highlevel_runtime::builder::field(
+                    value,
+                    "conversation_form_id",
+                );
                 self
             }
             pub fn cta<T>(mut self, value: T) -> Self
@@ -31306,11 +29978,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.cta = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for cta: {e}")
-                    });
+                self.cta = highlevel_runtime::builder::field(value, "cta");
                 self
             }
             pub fn description<T>(mut self, value: T) -> Self
@@ -31318,11 +29986,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
+                self.description = highlevel_runtime::builder::field(
+                    value,
+                    "description",
+                );
                 self
             }
             pub fn destination_form_id<T>(mut self, value: T) -> Self
@@ -31330,13 +29997,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.destination_form_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for destination_form_id: {e}"
-                        )
-                    });
+                self.destination_form_id = highlevel_runtime::builder::field(
+                    value,
+                    "destination_form_id",
+                );
                 self
             }
             pub fn destination_link<T>(mut self, value: T) -> Self
@@ -31344,13 +30008,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.destination_link = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for destination_link: {e}"
-                        )
-                    });
+                self.destination_link = highlevel_runtime::builder::field(
+                    value,
+                    "destination_link",
+                );
                 self
             }
             pub fn headline<T>(mut self, value: T) -> Self
@@ -31358,11 +30019,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.headline = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for headline: {e}")
-                    });
+                self.headline = highlevel_runtime::builder::field(value, "headline");
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -31370,9 +30027,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
             pub fn image_url<T>(mut self, value: T) -> Self
@@ -31380,11 +30035,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.image_url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for image_url: {e}")
-                    });
+                self.image_url = highlevel_runtime::builder::field(value, "image_url");
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -31392,11 +30043,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn media<T>(mut self, value: T) -> Self
@@ -31404,11 +30054,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::MediaDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.media = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for media: {e}")
-                    });
+                self.media = highlevel_runtime::builder::field(value, "media");
                 self
             }
             pub fn media_type<T>(mut self, value: T) -> Self
@@ -31418,11 +30064,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.media_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for media_type: {e}")
-                    });
+                self.media_type = highlevel_runtime::builder::field(value, "media_type");
                 self
             }
             pub fn multi_advertiser_ads<T>(mut self, value: T) -> Self
@@ -31430,13 +30072,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.multi_advertiser_ads = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for multi_advertiser_ads: {e}"
-                        )
-                    });
+                self.multi_advertiser_ads = highlevel_runtime::builder::field(
+                    value,
+                    "multi_advertiser_ads",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -31444,11 +30083,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn primary_text<T>(mut self, value: T) -> Self
@@ -31456,11 +30091,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.primary_text = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for primary_text: {e}")
-                    });
+                self.primary_text = highlevel_runtime::builder::field(
+                    value,
+                    "primary_text",
+                );
                 self
             }
         }
@@ -31593,11 +30227,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.audience = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for audience: {e}")
-                    });
+                self.audience = highlevel_runtime::builder::field(value, "audience");
                 self
             }
             pub fn budget<T>(mut self, value: T) -> Self
@@ -31605,11 +30235,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::Budget>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.budget = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for budget: {e}")
-                    });
+                self.budget = highlevel_runtime::builder::field(value, "budget");
                 self
             }
             pub fn campaign_id<T>(mut self, value: T) -> Self
@@ -31617,11 +30243,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.campaign_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for campaign_id: {e}")
-                    });
+                self.campaign_id = highlevel_runtime::builder::field(
+                    value,
+                    "campaign_id",
+                );
                 self
             }
             pub fn conversion_location<T>(mut self, value: T) -> Self
@@ -31629,13 +30254,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.conversion_location = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for conversion_location: {e}"
-                        )
-                    });
+                self.conversion_location = highlevel_runtime::builder::field(
+                    value,
+                    "conversion_location",
+                );
                 self
             }
             pub fn custom_event_type<T>(mut self, value: T) -> Self
@@ -31643,13 +30265,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.custom_event_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for custom_event_type: {e}"
-                        )
-                    });
+                self.custom_event_type = highlevel_runtime::builder::field(
+                    value,
+                    "custom_event_type",
+                );
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -31657,9 +30276,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
             pub fn instagram_actor_id<T>(mut self, value: T) -> Self
@@ -31667,13 +30284,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.instagram_actor_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for instagram_actor_id: {e}"
-                        )
-                    });
+                self.instagram_actor_id = highlevel_runtime::builder::field(
+                    value,
+                    "instagram_actor_id",
+                );
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -31681,11 +30295,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn messaging_platforms<T>(mut self, value: T) -> Self
@@ -31695,13 +30308,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.messaging_platforms = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for messaging_platforms: {e}"
-                        )
-                    });
+                self.messaging_platforms = highlevel_runtime::builder::field(
+                    value,
+                    "messaging_platforms",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -31709,11 +30319,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn page_id<T>(mut self, value: T) -> Self
@@ -31721,11 +30327,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.page_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for page_id: {e}")
-                    });
+                self.page_id = highlevel_runtime::builder::field(value, "page_id");
                 self
             }
             pub fn pixel_id<T>(mut self, value: T) -> Self
@@ -31733,11 +30335,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.pixel_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for pixel_id: {e}")
-                    });
+                self.pixel_id = highlevel_runtime::builder::field(value, "pixel_id");
                 self
             }
             pub fn whatsapp_number<T>(mut self, value: T) -> Self
@@ -31745,13 +30343,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.whatsapp_number = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for whatsapp_number: {e}"
-                        )
-                    });
+                self.whatsapp_number = highlevel_runtime::builder::field(
+                    value,
+                    "whatsapp_number",
+                );
                 self
             }
         }
@@ -31826,11 +30421,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn payload<T>(mut self, value: T) -> Self
@@ -31838,11 +30432,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::UpsertAssetsDtoPayload>,
                 T::Error: ::std::fmt::Display,
             {
-                self.payload = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for payload: {e}")
-                    });
+                self.payload = highlevel_runtime::builder::field(value, "payload");
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -31850,11 +30440,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::UpsertAssetsDtoType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
         }
@@ -31918,11 +30504,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.dimensions = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for dimensions: {e}")
-                    });
+                self.dimensions = highlevel_runtime::builder::field(value, "dimensions");
                 self
             }
             pub fn exclusion_dimension<T>(mut self, value: T) -> Self
@@ -31932,13 +30514,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.exclusion_dimension = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for exclusion_dimension: {e}"
-                        )
-                    });
+                self.exclusion_dimension = highlevel_runtime::builder::field(
+                    value,
+                    "exclusion_dimension",
+                );
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -31946,11 +30525,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -31958,11 +30536,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn resource_name<T>(mut self, value: T) -> Self
@@ -31970,11 +30544,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.resource_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for resource_name: {e}")
-                    });
+                self.resource_name = highlevel_runtime::builder::field(
+                    value,
+                    "resource_name",
+                );
                 self
             }
         }
@@ -32048,9 +30621,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -32058,11 +30629,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -32070,11 +30640,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn objective<T>(mut self, value: T) -> Self
@@ -32084,11 +30650,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.objective = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for objective: {e}")
-                    });
+                self.objective = highlevel_runtime::builder::field(value, "objective");
                 self
             }
             pub fn source<T>(mut self, value: T) -> Self
@@ -32096,11 +30658,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.source = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for source: {e}")
-                    });
+                self.source = highlevel_runtime::builder::field(value, "source");
                 self
             }
             pub fn special_ad_categories<T>(mut self, value: T) -> Self
@@ -32110,13 +30668,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.special_ad_categories = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for special_ad_categories: {e}"
-                        )
-                    });
+                self.special_ad_categories = highlevel_runtime::builder::field(
+                    value,
+                    "special_ad_categories",
+                );
                 self
             }
         }
@@ -32209,13 +30764,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::UpsertConversionDtoAttributionModel>,
                 T::Error: ::std::fmt::Display,
             {
-                self.attribution_model = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for attribution_model: {e}"
-                        )
-                    });
+                self.attribution_model = highlevel_runtime::builder::field(
+                    value,
+                    "attribution_model",
+                );
                 self
             }
             pub fn category<T>(mut self, value: T) -> Self
@@ -32223,11 +30775,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.category = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for category: {e}")
-                    });
+                self.category = highlevel_runtime::builder::field(value, "category");
                 self
             }
             pub fn click_through_window<T>(mut self, value: T) -> Self
@@ -32235,13 +30783,10 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.click_through_window = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for click_through_window: {e}"
-                        )
-                    });
+                self.click_through_window = highlevel_runtime::builder::field(
+                    value,
+                    "click_through_window",
+                );
                 self
             }
             pub fn conversion_id<T>(mut self, value: T) -> Self
@@ -32249,11 +30794,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.conversion_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for conversion_id: {e}")
-                    });
+                self.conversion_id = highlevel_runtime::builder::field(
+                    value,
+                    "conversion_id",
+                );
                 self
             }
             pub fn counting_type<T>(mut self, value: T) -> Self
@@ -32261,11 +30805,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::UpsertConversionDtoCountingType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.counting_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for counting_type: {e}")
-                    });
+                self.counting_type = highlevel_runtime::builder::field(
+                    value,
+                    "counting_type",
+                );
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -32273,11 +30816,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -32285,11 +30827,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -32297,11 +30835,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::UpsertConversionDtoType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
             pub fn value_settings<T>(mut self, value: T) -> Self
@@ -32309,13 +30843,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::ConversionValueSettings>,
                 T::Error: ::std::fmt::Display,
             {
-                self.value_settings = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for value_settings: {e}"
-                        )
-                    });
+                self.value_settings = highlevel_runtime::builder::field(
+                    value,
+                    "value_settings",
+                );
                 self
             }
         }
@@ -32390,13 +30921,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.conversion_pixel_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for conversion_pixel_id: {e}"
-                        )
-                    });
+                self.conversion_pixel_id = highlevel_runtime::builder::field(
+                    value,
+                    "conversion_pixel_id",
+                );
                 self
             }
             pub fn ig_user_id<T>(mut self, value: T) -> Self
@@ -32404,11 +30932,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.ig_user_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for ig_user_id: {e}")
-                    });
+                self.ig_user_id = highlevel_runtime::builder::field(value, "ig_user_id");
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -32416,11 +30940,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -32428,11 +30951,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -32440,11 +30959,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
         }
@@ -32547,11 +31062,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.country_codes = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for country_codes: {e}")
-                    });
+                self.country_codes = highlevel_runtime::builder::field(
+                    value,
+                    "country_codes",
+                );
                 self
             }
             pub fn description<T>(mut self, value: T) -> Self
@@ -32559,11 +31073,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
+                self.description = highlevel_runtime::builder::field(
+                    value,
+                    "description",
+                );
                 self
             }
             pub fn expansion_level<T>(mut self, value: T) -> Self
@@ -32573,13 +31086,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.expansion_level = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for expansion_level: {e}"
-                        )
-                    });
+                self.expansion_level = highlevel_runtime::builder::field(
+                    value,
+                    "expansion_level",
+                );
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -32587,9 +31097,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
             pub fn members<T>(mut self, value: T) -> Self
@@ -32597,11 +31105,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::MemberDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.members = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for members: {e}")
-                    });
+                self.members = highlevel_runtime::builder::field(value, "members");
                 self
             }
             pub fn membership_life_span<T>(mut self, value: T) -> Self
@@ -32609,13 +31113,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.membership_life_span = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for membership_life_span: {e}"
-                        )
-                    });
+                self.membership_life_span = highlevel_runtime::builder::field(
+                    value,
+                    "membership_life_span",
+                );
                 self
             }
             pub fn membership_status<T>(mut self, value: T) -> Self
@@ -32623,13 +31124,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.membership_status = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for membership_status: {e}"
-                        )
-                    });
+                self.membership_status = highlevel_runtime::builder::field(
+                    value,
+                    "membership_status",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -32637,11 +31135,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn rule_based_user_list<T>(mut self, value: T) -> Self
@@ -32651,13 +31145,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.rule_based_user_list = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for rule_based_user_list: {e}"
-                        )
-                    });
+                self.rule_based_user_list = highlevel_runtime::builder::field(
+                    value,
+                    "rule_based_user_list",
+                );
                 self
             }
             pub fn seed_user_list_ids<T>(mut self, value: T) -> Self
@@ -32665,13 +31156,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.seed_user_list_ids = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for seed_user_list_ids: {e}"
-                        )
-                    });
+                self.seed_user_list_ids = highlevel_runtime::builder::field(
+                    value,
+                    "seed_user_list_ids",
+                );
                 self
             }
             pub fn status<T>(mut self, value: T) -> Self
@@ -32679,11 +31167,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.status = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for status: {e}")
-                    });
+                self.status = highlevel_runtime::builder::field(value, "status");
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -32691,11 +31175,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
         }
@@ -32763,11 +31243,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.question = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for question: {e}")
-                    });
+                self.question = highlevel_runtime::builder::field(value, "question");
                 self
             }
             pub fn response<T>(mut self, value: T) -> Self
@@ -32775,11 +31251,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.response = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for response: {e}")
-                    });
+                self.response = highlevel_runtime::builder::field(value, "response");
                 self
             }
         }

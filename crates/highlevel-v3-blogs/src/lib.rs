@@ -1857,11 +1857,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.author = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for author: {e}")
-                    });
+                self.author = highlevel_runtime::builder::field(value, "author");
                 self
             }
             pub fn blog_id<T>(mut self, value: T) -> Self
@@ -1869,11 +1865,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.blog_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for blog_id: {e}")
-                    });
+                self.blog_id = highlevel_runtime::builder::field(value, "blog_id");
                 self
             }
             pub fn canonical_link<T>(mut self, value: T) -> Self
@@ -1881,13 +1873,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.canonical_link = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for canonical_link: {e}"
-                        )
-                    });
+                self.canonical_link = highlevel_runtime::builder::field(
+                    value,
+                    "canonical_link",
+                );
                 self
             }
             pub fn categories<T>(mut self, value: T) -> Self
@@ -1895,11 +1884,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.categories = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for categories: {e}")
-                    });
+                self.categories = highlevel_runtime::builder::field(value, "categories");
                 self
             }
             pub fn description<T>(mut self, value: T) -> Self
@@ -1907,11 +1892,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
+                self.description = highlevel_runtime::builder::field(
+                    value,
+                    "description",
+                );
                 self
             }
             pub fn image_alt_text<T>(mut self, value: T) -> Self
@@ -1919,13 +1903,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.image_alt_text = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for image_alt_text: {e}"
-                        )
-                    });
+                self.image_alt_text = highlevel_runtime::builder::field(
+                    value,
+                    "image_alt_text",
+                );
                 self
             }
             pub fn image_url<T>(mut self, value: T) -> Self
@@ -1933,11 +1914,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.image_url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for image_url: {e}")
-                    });
+                self.image_url = highlevel_runtime::builder::field(value, "image_url");
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -1945,11 +1922,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn published_at<T>(mut self, value: T) -> Self
@@ -1957,11 +1933,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.published_at = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for published_at: {e}")
-                    });
+                self.published_at = highlevel_runtime::builder::field(
+                    value,
+                    "published_at",
+                );
                 self
             }
             pub fn raw_html<T>(mut self, value: T) -> Self
@@ -1969,11 +1944,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.raw_html = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for raw_html: {e}")
-                    });
+                self.raw_html = highlevel_runtime::builder::field(value, "raw_html");
                 self
             }
             pub fn status<T>(mut self, value: T) -> Self
@@ -1981,11 +1952,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::CreateBlogPostParamsStatus>,
                 T::Error: ::std::fmt::Display,
             {
-                self.status = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for status: {e}")
-                    });
+                self.status = highlevel_runtime::builder::field(value, "status");
                 self
             }
             pub fn tags<T>(mut self, value: T) -> Self
@@ -1993,11 +1960,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.tags = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for tags: {e}")
-                    });
+                self.tags = highlevel_runtime::builder::field(value, "tags");
                 self
             }
             pub fn title<T>(mut self, value: T) -> Self
@@ -2005,11 +1968,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.title = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for title: {e}")
-                    });
+                self.title = highlevel_runtime::builder::field(value, "title");
                 self
             }
             pub fn url_slug<T>(mut self, value: T) -> Self
@@ -2017,11 +1976,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.url_slug = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for url_slug: {e}")
-                    });
+                self.url_slug = highlevel_runtime::builder::field(value, "url_slug");
                 self
             }
         }
@@ -2149,11 +2104,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.author = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for author: {e}")
-                    });
+                self.author = highlevel_runtime::builder::field(value, "author");
                 self
             }
             pub fn blog_id<T>(mut self, value: T) -> Self
@@ -2161,11 +2112,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.blog_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for blog_id: {e}")
-                    });
+                self.blog_id = highlevel_runtime::builder::field(value, "blog_id");
                 self
             }
             pub fn canonical_link<T>(mut self, value: T) -> Self
@@ -2173,13 +2120,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.canonical_link = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for canonical_link: {e}"
-                        )
-                    });
+                self.canonical_link = highlevel_runtime::builder::field(
+                    value,
+                    "canonical_link",
+                );
                 self
             }
             pub fn categories<T>(mut self, value: T) -> Self
@@ -2187,11 +2131,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.categories = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for categories: {e}")
-                    });
+                self.categories = highlevel_runtime::builder::field(value, "categories");
                 self
             }
             pub fn description<T>(mut self, value: T) -> Self
@@ -2199,11 +2139,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
+                self.description = highlevel_runtime::builder::field(
+                    value,
+                    "description",
+                );
                 self
             }
             pub fn image_alt_text<T>(mut self, value: T) -> Self
@@ -2211,13 +2150,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.image_alt_text = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for image_alt_text: {e}"
-                        )
-                    });
+                self.image_alt_text = highlevel_runtime::builder::field(
+                    value,
+                    "image_alt_text",
+                );
                 self
             }
             pub fn image_url<T>(mut self, value: T) -> Self
@@ -2225,11 +2161,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.image_url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for image_url: {e}")
-                    });
+                self.image_url = highlevel_runtime::builder::field(value, "image_url");
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -2237,11 +2169,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn published_at<T>(mut self, value: T) -> Self
@@ -2249,11 +2180,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.published_at = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for published_at: {e}")
-                    });
+                self.published_at = highlevel_runtime::builder::field(
+                    value,
+                    "published_at",
+                );
                 self
             }
             pub fn raw_html<T>(mut self, value: T) -> Self
@@ -2261,11 +2191,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.raw_html = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for raw_html: {e}")
-                    });
+                self.raw_html = highlevel_runtime::builder::field(value, "raw_html");
                 self
             }
             pub fn status<T>(mut self, value: T) -> Self
@@ -2273,11 +2199,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::UpdateBlogPostParamsStatus>,
                 T::Error: ::std::fmt::Display,
             {
-                self.status = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for status: {e}")
-                    });
+                self.status = highlevel_runtime::builder::field(value, "status");
                 self
             }
             pub fn tags<T>(mut self, value: T) -> Self
@@ -2285,11 +2207,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.tags = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for tags: {e}")
-                    });
+                self.tags = highlevel_runtime::builder::field(value, "tags");
                 self
             }
             pub fn title<T>(mut self, value: T) -> Self
@@ -2297,11 +2215,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.title = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for title: {e}")
-                    });
+                self.title = highlevel_runtime::builder::field(value, "title");
                 self
             }
             pub fn url_slug<T>(mut self, value: T) -> Self
@@ -2309,11 +2223,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.url_slug = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for url_slug: {e}")
-                    });
+                self.url_slug = highlevel_runtime::builder::field(value, "url_slug");
                 self
             }
             pub fn word_count<T>(mut self, value: T) -> Self
@@ -2321,11 +2231,7 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.word_count = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for word_count: {e}")
-                    });
+                self.word_count = highlevel_runtime::builder::field(value, "word_count");
                 self
             }
         }

@@ -4262,11 +4262,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.brand_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for brand_name: {e}")
-                    });
+                self.brand_name = highlevel_runtime::builder::field(value, "brand_name");
                 self
             }
             pub fn brand_promise<T>(mut self, value: T) -> Self
@@ -4274,11 +4270,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.brand_promise = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for brand_promise: {e}")
-                    });
+                self.brand_promise = highlevel_runtime::builder::field(
+                    value,
+                    "brand_promise",
+                );
                 self
             }
             pub fn brand_purpose<T>(mut self, value: T) -> Self
@@ -4286,11 +4281,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.brand_purpose = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for brand_purpose: {e}")
-                    });
+                self.brand_purpose = highlevel_runtime::builder::field(
+                    value,
+                    "brand_purpose",
+                );
                 self
             }
             pub fn brand_values<T>(mut self, value: T) -> Self
@@ -4298,11 +4292,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.brand_values = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for brand_values: {e}")
-                    });
+                self.brand_values = highlevel_runtime::builder::field(
+                    value,
+                    "brand_values",
+                );
                 self
             }
             pub fn business_hours<T>(mut self, value: T) -> Self
@@ -4310,13 +4303,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.business_hours = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for business_hours: {e}"
-                        )
-                    });
+                self.business_hours = highlevel_runtime::builder::field(
+                    value,
+                    "business_hours",
+                );
                 self
             }
             pub fn business_type<T>(mut self, value: T) -> Self
@@ -4324,11 +4314,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.business_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for business_type: {e}")
-                    });
+                self.business_type = highlevel_runtime::builder::field(
+                    value,
+                    "business_type",
+                );
                 self
             }
             pub fn call_to_action<T>(mut self, value: T) -> Self
@@ -4336,13 +4325,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.call_to_action = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for call_to_action: {e}"
-                        )
-                    });
+                self.call_to_action = highlevel_runtime::builder::field(
+                    value,
+                    "call_to_action",
+                );
                 self
             }
             pub fn company_address<T>(mut self, value: T) -> Self
@@ -4350,13 +4336,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.company_address = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for company_address: {e}"
-                        )
-                    });
+                self.company_address = highlevel_runtime::builder::field(
+                    value,
+                    "company_address",
+                );
                 self
             }
             pub fn company_email<T>(mut self, value: T) -> Self
@@ -4364,11 +4347,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.company_email = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for company_email: {e}")
-                    });
+                self.company_email = highlevel_runtime::builder::field(
+                    value,
+                    "company_email",
+                );
                 self
             }
             pub fn company_website<T>(mut self, value: T) -> Self
@@ -4376,13 +4358,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.company_website = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for company_website: {e}"
-                        )
-                    });
+                self.company_website = highlevel_runtime::builder::field(
+                    value,
+                    "company_website",
+                );
                 self
             }
             pub fn competitive_advantage<T>(mut self, value: T) -> Self
@@ -4390,13 +4369,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.competitive_advantage = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for competitive_advantage: {e}"
-                        )
-                    });
+                self.competitive_advantage = highlevel_runtime::builder::field(
+                    value,
+                    "competitive_advantage",
+                );
                 self
             }
             pub fn customer_pain_points<T>(mut self, value: T) -> Self
@@ -4404,13 +4380,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.customer_pain_points = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for customer_pain_points: {e}"
-                        )
-                    });
+                self.customer_pain_points = highlevel_runtime::builder::field(
+                    value,
+                    "customer_pain_points",
+                );
                 self
             }
             pub fn phone<T>(mut self, value: T) -> Self
@@ -4420,11 +4393,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.phone = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for phone: {e}")
-                    });
+                self.phone = highlevel_runtime::builder::field(value, "phone");
                 self
             }
             pub fn risks_of_inaction<T>(mut self, value: T) -> Self
@@ -4432,13 +4401,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.risks_of_inaction = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for risks_of_inaction: {e}"
-                        )
-                    });
+                self.risks_of_inaction = highlevel_runtime::builder::field(
+                    value,
+                    "risks_of_inaction",
+                );
                 self
             }
             pub fn target_audience<T>(mut self, value: T) -> Self
@@ -4446,13 +4412,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.target_audience = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for target_audience: {e}"
-                        )
-                    });
+                self.target_audience = highlevel_runtime::builder::field(
+                    value,
+                    "target_audience",
+                );
                 self
             }
             pub fn tone_of_voice<T>(mut self, value: T) -> Self
@@ -4460,11 +4423,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.tone_of_voice = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for tone_of_voice: {e}")
-                    });
+                self.tone_of_voice = highlevel_runtime::builder::field(
+                    value,
+                    "tone_of_voice",
+                );
                 self
             }
             pub fn unique_selling_proposition<T>(mut self, value: T) -> Self
@@ -4472,13 +4434,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.unique_selling_proposition = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for unique_selling_proposition: {e}"
-                        )
-                    });
+                self.unique_selling_proposition = highlevel_runtime::builder::field(
+                    value,
+                    "unique_selling_proposition",
+                );
                 self
             }
         }
@@ -4562,11 +4521,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.hex = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for hex: {e}")
-                    });
+                self.hex = highlevel_runtime::builder::field(value, "hex");
                 self
             }
             pub fn hexa<T>(mut self, value: T) -> Self
@@ -4574,11 +4529,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.hexa = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for hexa: {e}")
-                    });
+                self.hexa = highlevel_runtime::builder::field(value, "hexa");
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -4586,9 +4537,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
             pub fn label<T>(mut self, value: T) -> Self
@@ -4596,11 +4545,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.label = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for label: {e}")
-                    });
+                self.label = highlevel_runtime::builder::field(value, "label");
                 self
             }
             pub fn rgb<T>(mut self, value: T) -> Self
@@ -4608,11 +4553,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.rgb = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for rgb: {e}")
-                    });
+                self.rgb = highlevel_runtime::builder::field(value, "rgb");
                 self
             }
             pub fn rgba<T>(mut self, value: T) -> Self
@@ -4620,11 +4561,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.rgba = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for rgba: {e}")
-                    });
+                self.rgba = highlevel_runtime::builder::field(value, "rgba");
                 self
             }
         }
@@ -4712,13 +4649,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.brand_board_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for brand_board_id: {e}"
-                        )
-                    });
+                self.brand_board_id = highlevel_runtime::builder::field(
+                    value,
+                    "brand_board_id",
+                );
                 self
             }
             pub fn colors<T>(mut self, value: T) -> Self
@@ -4726,11 +4660,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::Color>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.colors = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for colors: {e}")
-                    });
+                self.colors = highlevel_runtime::builder::field(value, "colors");
                 self
             }
             pub fn fonts<T>(mut self, value: T) -> Self
@@ -4738,11 +4668,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::Font>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.fonts = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for fonts: {e}")
-                    });
+                self.fonts = highlevel_runtime::builder::field(value, "fonts");
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -4750,11 +4676,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn logos<T>(mut self, value: T) -> Self
@@ -4762,11 +4687,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::Logo>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.logos = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for logos: {e}")
-                    });
+                self.logos = highlevel_runtime::builder::field(value, "logos");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -4774,11 +4695,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn parent_id<T>(mut self, value: T) -> Self
@@ -4786,11 +4703,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.parent_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for parent_id: {e}")
-                    });
+                self.parent_id = highlevel_runtime::builder::field(value, "parent_id");
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -4800,11 +4713,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
             pub fn url<T>(mut self, value: T) -> Self
@@ -4812,11 +4721,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for url: {e}")
-                    });
+                self.url = highlevel_runtime::builder::field(value, "url");
                 self
             }
         }
@@ -4897,11 +4802,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.answers = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for answers: {e}")
-                    });
+                self.answers = highlevel_runtime::builder::field(value, "answers");
                 self
             }
             pub fn description<T>(mut self, value: T) -> Self
@@ -4909,11 +4810,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
+                self.description = highlevel_runtime::builder::field(
+                    value,
+                    "description",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -4921,11 +4821,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -4933,11 +4829,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::CreateBrandVoicePublicV1BodyDtoType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
             pub fn url<T>(mut self, value: T) -> Self
@@ -4945,11 +4837,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for url: {e}")
-                    });
+                self.url = highlevel_runtime::builder::field(value, "url");
                 self
             }
         }
@@ -5009,11 +4897,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.fallback = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for fallback: {e}")
-                    });
+                self.fallback = highlevel_runtime::builder::field(value, "fallback");
                 self
             }
             pub fn font<T>(mut self, value: T) -> Self
@@ -5021,11 +4905,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.font = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for font: {e}")
-                    });
+                self.font = highlevel_runtime::builder::field(value, "font");
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -5033,9 +4913,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
             pub fn label<T>(mut self, value: T) -> Self
@@ -5043,11 +4921,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.label = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for label: {e}")
-                    });
+                self.label = highlevel_runtime::builder::field(value, "label");
                 self
             }
         }
@@ -5100,9 +4974,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
             pub fn label<T>(mut self, value: T) -> Self
@@ -5110,11 +4982,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.label = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for label: {e}")
-                    });
+                self.label = highlevel_runtime::builder::field(value, "label");
                 self
             }
             pub fn path<T>(mut self, value: T) -> Self
@@ -5122,11 +4990,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.path = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for path: {e}")
-                    });
+                self.path = highlevel_runtime::builder::field(value, "path");
                 self
             }
             pub fn url<T>(mut self, value: T) -> Self
@@ -5134,11 +4998,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for url: {e}")
-                    });
+                self.url = highlevel_runtime::builder::field(value, "url");
                 self
             }
         }
@@ -5205,11 +5065,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::Color>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.colors = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for colors: {e}")
-                    });
+                self.colors = highlevel_runtime::builder::field(value, "colors");
                 self
             }
             pub fn fonts<T>(mut self, value: T) -> Self
@@ -5217,11 +5073,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::Font>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.fonts = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for fonts: {e}")
-                    });
+                self.fonts = highlevel_runtime::builder::field(value, "fonts");
                 self
             }
             pub fn logos<T>(mut self, value: T) -> Self
@@ -5229,11 +5081,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::Logo>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.logos = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for logos: {e}")
-                    });
+                self.logos = highlevel_runtime::builder::field(value, "logos");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -5241,11 +5089,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn parent_id<T>(mut self, value: T) -> Self
@@ -5253,11 +5097,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.parent_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for parent_id: {e}")
-                    });
+                self.parent_id = highlevel_runtime::builder::field(value, "parent_id");
                 self
             }
         }
@@ -5387,11 +5227,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.brand_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for brand_name: {e}")
-                    });
+                self.brand_name = highlevel_runtime::builder::field(value, "brand_name");
                 self
             }
             pub fn brand_promise<T>(mut self, value: T) -> Self
@@ -5399,11 +5235,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.brand_promise = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for brand_promise: {e}")
-                    });
+                self.brand_promise = highlevel_runtime::builder::field(
+                    value,
+                    "brand_promise",
+                );
                 self
             }
             pub fn brand_purpose<T>(mut self, value: T) -> Self
@@ -5411,11 +5246,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.brand_purpose = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for brand_purpose: {e}")
-                    });
+                self.brand_purpose = highlevel_runtime::builder::field(
+                    value,
+                    "brand_purpose",
+                );
                 self
             }
             pub fn brand_values<T>(mut self, value: T) -> Self
@@ -5423,11 +5257,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.brand_values = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for brand_values: {e}")
-                    });
+                self.brand_values = highlevel_runtime::builder::field(
+                    value,
+                    "brand_values",
+                );
                 self
             }
             pub fn business_hours<T>(mut self, value: T) -> Self
@@ -5435,13 +5268,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.business_hours = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for business_hours: {e}"
-                        )
-                    });
+                self.business_hours = highlevel_runtime::builder::field(
+                    value,
+                    "business_hours",
+                );
                 self
             }
             pub fn business_type<T>(mut self, value: T) -> Self
@@ -5449,11 +5279,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.business_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for business_type: {e}")
-                    });
+                self.business_type = highlevel_runtime::builder::field(
+                    value,
+                    "business_type",
+                );
                 self
             }
             pub fn call_to_action<T>(mut self, value: T) -> Self
@@ -5461,13 +5290,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.call_to_action = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for call_to_action: {e}"
-                        )
-                    });
+                self.call_to_action = highlevel_runtime::builder::field(
+                    value,
+                    "call_to_action",
+                );
                 self
             }
             pub fn company_address<T>(mut self, value: T) -> Self
@@ -5475,13 +5301,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.company_address = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for company_address: {e}"
-                        )
-                    });
+                self.company_address = highlevel_runtime::builder::field(
+                    value,
+                    "company_address",
+                );
                 self
             }
             pub fn company_email<T>(mut self, value: T) -> Self
@@ -5489,11 +5312,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.company_email = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for company_email: {e}")
-                    });
+                self.company_email = highlevel_runtime::builder::field(
+                    value,
+                    "company_email",
+                );
                 self
             }
             pub fn company_website<T>(mut self, value: T) -> Self
@@ -5501,13 +5323,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.company_website = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for company_website: {e}"
-                        )
-                    });
+                self.company_website = highlevel_runtime::builder::field(
+                    value,
+                    "company_website",
+                );
                 self
             }
             pub fn competitive_advantage<T>(mut self, value: T) -> Self
@@ -5515,13 +5334,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.competitive_advantage = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for competitive_advantage: {e}"
-                        )
-                    });
+                self.competitive_advantage = highlevel_runtime::builder::field(
+                    value,
+                    "competitive_advantage",
+                );
                 self
             }
             pub fn customer_pain_points<T>(mut self, value: T) -> Self
@@ -5529,13 +5345,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.customer_pain_points = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for customer_pain_points: {e}"
-                        )
-                    });
+                self.customer_pain_points = highlevel_runtime::builder::field(
+                    value,
+                    "customer_pain_points",
+                );
                 self
             }
             pub fn phone<T>(mut self, value: T) -> Self
@@ -5545,11 +5358,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.phone = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for phone: {e}")
-                    });
+                self.phone = highlevel_runtime::builder::field(value, "phone");
                 self
             }
             pub fn risks_of_inaction<T>(mut self, value: T) -> Self
@@ -5557,13 +5366,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.risks_of_inaction = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for risks_of_inaction: {e}"
-                        )
-                    });
+                self.risks_of_inaction = highlevel_runtime::builder::field(
+                    value,
+                    "risks_of_inaction",
+                );
                 self
             }
             pub fn target_audience<T>(mut self, value: T) -> Self
@@ -5571,13 +5377,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.target_audience = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for target_audience: {e}"
-                        )
-                    });
+                self.target_audience = highlevel_runtime::builder::field(
+                    value,
+                    "target_audience",
+                );
                 self
             }
             pub fn tone_of_voice<T>(mut self, value: T) -> Self
@@ -5585,11 +5388,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.tone_of_voice = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for tone_of_voice: {e}")
-                    });
+                self.tone_of_voice = highlevel_runtime::builder::field(
+                    value,
+                    "tone_of_voice",
+                );
                 self
             }
             pub fn unique_selling_proposition<T>(mut self, value: T) -> Self
@@ -5597,13 +5399,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.unique_selling_proposition = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for unique_selling_proposition: {e}"
-                        )
-                    });
+                self.unique_selling_proposition = highlevel_runtime::builder::field(
+                    value,
+                    "unique_selling_proposition",
+                );
                 self
             }
         }
@@ -5685,11 +5484,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.answers = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for answers: {e}")
-                    });
+                self.answers = highlevel_runtime::builder::field(value, "answers");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -5697,11 +5492,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
         }

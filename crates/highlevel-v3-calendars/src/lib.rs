@@ -24257,11 +24257,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.address = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for address: {e}")
-                    });
+                self.address = highlevel_runtime::builder::field(value, "address");
                 self
             }
             pub fn appointment_status<T>(mut self, value: T) -> Self
@@ -24273,13 +24269,10 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.appointment_status = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for appointment_status: {e}"
-                        )
-                    });
+                self.appointment_status = highlevel_runtime::builder::field(
+                    value,
+                    "appointment_status",
+                );
                 self
             }
             pub fn assigned_user_id<T>(mut self, value: T) -> Self
@@ -24287,13 +24280,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.assigned_user_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for assigned_user_id: {e}"
-                        )
-                    });
+                self.assigned_user_id = highlevel_runtime::builder::field(
+                    value,
+                    "assigned_user_id",
+                );
                 self
             }
             pub fn calendar_id<T>(mut self, value: T) -> Self
@@ -24301,11 +24291,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.calendar_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for calendar_id: {e}")
-                    });
+                self.calendar_id = highlevel_runtime::builder::field(
+                    value,
+                    "calendar_id",
+                );
                 self
             }
             pub fn contact_id<T>(mut self, value: T) -> Self
@@ -24313,11 +24302,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.contact_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for contact_id: {e}")
-                    });
+                self.contact_id = highlevel_runtime::builder::field(value, "contact_id");
                 self
             }
             pub fn description<T>(mut self, value: T) -> Self
@@ -24325,11 +24310,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
+                self.description = highlevel_runtime::builder::field(
+                    value,
+                    "description",
+                );
                 self
             }
             pub fn end_time<T>(mut self, value: T) -> Self
@@ -24337,11 +24321,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.end_time = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for end_time: {e}")
-                    });
+                self.end_time = highlevel_runtime::builder::field(value, "end_time");
                 self
             }
             pub fn ignore_date_range<T>(mut self, value: T) -> Self
@@ -24349,13 +24329,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.ignore_date_range = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for ignore_date_range: {e}"
-                        )
-                    });
+                self.ignore_date_range = highlevel_runtime::builder::field(
+                    value,
+                    "ignore_date_range",
+                );
                 self
             }
             pub fn ignore_free_slot_validation<T>(mut self, value: T) -> Self
@@ -24363,13 +24340,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.ignore_free_slot_validation = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for ignore_free_slot_validation: {e}"
-                        )
-                    });
+                self.ignore_free_slot_validation = highlevel_runtime::builder::field(
+                    value,
+                    "ignore_free_slot_validation",
+                );
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -24377,11 +24351,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn meeting_location_id<T>(mut self, value: T) -> Self
@@ -24389,13 +24362,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.meeting_location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for meeting_location_id: {e}"
-                        )
-                    });
+                self.meeting_location_id = highlevel_runtime::builder::field(
+                    value,
+                    "meeting_location_id",
+                );
                 self
             }
             pub fn meeting_location_type<T>(mut self, value: T) -> Self
@@ -24407,13 +24377,10 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.meeting_location_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for meeting_location_type: {e}"
-                        )
-                    });
+                self.meeting_location_type = highlevel_runtime::builder::field(
+                    value,
+                    "meeting_location_type",
+                );
                 self
             }
             pub fn override_location_config<T>(mut self, value: T) -> Self
@@ -24421,13 +24388,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.override_location_config = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for override_location_config: {e}"
-                        )
-                    });
+                self.override_location_config = highlevel_runtime::builder::field(
+                    value,
+                    "override_location_config",
+                );
                 self
             }
             pub fn rrule<T>(mut self, value: T) -> Self
@@ -24435,11 +24399,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.rrule = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for rrule: {e}")
-                    });
+                self.rrule = highlevel_runtime::builder::field(value, "rrule");
                 self
             }
             pub fn start_time<T>(mut self, value: T) -> Self
@@ -24447,11 +24407,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.start_time = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for start_time: {e}")
-                    });
+                self.start_time = highlevel_runtime::builder::field(value, "start_time");
                 self
             }
             pub fn title<T>(mut self, value: T) -> Self
@@ -24459,11 +24415,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.title = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for title: {e}")
-                    });
+                self.title = highlevel_runtime::builder::field(value, "title");
                 self
             }
             pub fn to_notify<T>(mut self, value: T) -> Self
@@ -24471,11 +24423,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.to_notify = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for to_notify: {e}")
-                    });
+                self.to_notify = highlevel_runtime::builder::field(value, "to_notify");
                 self
             }
         }
@@ -24619,11 +24567,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.address = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for address: {e}")
-                    });
+                self.address = highlevel_runtime::builder::field(value, "address");
                 self
             }
             pub fn appointment_status<T>(mut self, value: T) -> Self
@@ -24633,13 +24577,10 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.appointment_status = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for appointment_status: {e}"
-                        )
-                    });
+                self.appointment_status = highlevel_runtime::builder::field(
+                    value,
+                    "appointment_status",
+                );
                 self
             }
             pub fn assigned_user_id<T>(mut self, value: T) -> Self
@@ -24647,13 +24588,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.assigned_user_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for assigned_user_id: {e}"
-                        )
-                    });
+                self.assigned_user_id = highlevel_runtime::builder::field(
+                    value,
+                    "assigned_user_id",
+                );
                 self
             }
             pub fn calendar_id<T>(mut self, value: T) -> Self
@@ -24661,11 +24599,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.calendar_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for calendar_id: {e}")
-                    });
+                self.calendar_id = highlevel_runtime::builder::field(
+                    value,
+                    "calendar_id",
+                );
                 self
             }
             pub fn description<T>(mut self, value: T) -> Self
@@ -24673,11 +24610,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
+                self.description = highlevel_runtime::builder::field(
+                    value,
+                    "description",
+                );
                 self
             }
             pub fn end_time<T>(mut self, value: T) -> Self
@@ -24685,11 +24621,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.end_time = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for end_time: {e}")
-                    });
+                self.end_time = highlevel_runtime::builder::field(value, "end_time");
                 self
             }
             pub fn ignore_date_range<T>(mut self, value: T) -> Self
@@ -24697,13 +24629,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.ignore_date_range = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for ignore_date_range: {e}"
-                        )
-                    });
+                self.ignore_date_range = highlevel_runtime::builder::field(
+                    value,
+                    "ignore_date_range",
+                );
                 self
             }
             pub fn ignore_free_slot_validation<T>(mut self, value: T) -> Self
@@ -24711,13 +24640,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.ignore_free_slot_validation = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for ignore_free_slot_validation: {e}"
-                        )
-                    });
+                self.ignore_free_slot_validation = highlevel_runtime::builder::field(
+                    value,
+                    "ignore_free_slot_validation",
+                );
                 self
             }
             pub fn meeting_location_id<T>(mut self, value: T) -> Self
@@ -24725,13 +24651,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.meeting_location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for meeting_location_id: {e}"
-                        )
-                    });
+                self.meeting_location_id = highlevel_runtime::builder::field(
+                    value,
+                    "meeting_location_id",
+                );
                 self
             }
             pub fn meeting_location_type<T>(mut self, value: T) -> Self
@@ -24743,13 +24666,10 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.meeting_location_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for meeting_location_type: {e}"
-                        )
-                    });
+                self.meeting_location_type = highlevel_runtime::builder::field(
+                    value,
+                    "meeting_location_type",
+                );
                 self
             }
             pub fn override_location_config<T>(mut self, value: T) -> Self
@@ -24757,13 +24677,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.override_location_config = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for override_location_config: {e}"
-                        )
-                    });
+                self.override_location_config = highlevel_runtime::builder::field(
+                    value,
+                    "override_location_config",
+                );
                 self
             }
             pub fn rrule<T>(mut self, value: T) -> Self
@@ -24771,11 +24688,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.rrule = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for rrule: {e}")
-                    });
+                self.rrule = highlevel_runtime::builder::field(value, "rrule");
                 self
             }
             pub fn start_time<T>(mut self, value: T) -> Self
@@ -24783,11 +24696,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.start_time = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for start_time: {e}")
-                    });
+                self.start_time = highlevel_runtime::builder::field(value, "start_time");
                 self
             }
             pub fn title<T>(mut self, value: T) -> Self
@@ -24795,11 +24704,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.title = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for title: {e}")
-                    });
+                self.title = highlevel_runtime::builder::field(value, "title");
                 self
             }
             pub fn to_notify<T>(mut self, value: T) -> Self
@@ -24807,11 +24712,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.to_notify = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for to_notify: {e}")
-                    });
+                self.to_notify = highlevel_runtime::builder::field(value, "to_notify");
                 self
             }
         }
@@ -24886,11 +24787,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.date = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for date: {e}")
-                    });
+                self.date = highlevel_runtime::builder::field(value, "date");
                 self
             }
             pub fn deleted<T>(mut self, value: T) -> Self
@@ -24898,11 +24795,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.deleted = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for deleted: {e}")
-                    });
+                self.deleted = highlevel_runtime::builder::field(value, "deleted");
                 self
             }
             pub fn hours<T>(mut self, value: T) -> Self
@@ -24910,11 +24803,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::vec::Vec<super::Hour>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.hours = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for hours: {e}")
-                    });
+                self.hours = highlevel_runtime::builder::field(value, "hours");
                 self
             }
         }
@@ -24984,13 +24873,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.assigned_user_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for assigned_user_id: {e}"
-                        )
-                    });
+                self.assigned_user_id = highlevel_runtime::builder::field(
+                    value,
+                    "assigned_user_id",
+                );
                 self
             }
             pub fn calendar_id<T>(mut self, value: T) -> Self
@@ -24998,11 +24884,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.calendar_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for calendar_id: {e}")
-                    });
+                self.calendar_id = highlevel_runtime::builder::field(
+                    value,
+                    "calendar_id",
+                );
                 self
             }
             pub fn end_time<T>(mut self, value: T) -> Self
@@ -25010,11 +24895,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.end_time = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for end_time: {e}")
-                    });
+                self.end_time = highlevel_runtime::builder::field(value, "end_time");
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -25022,11 +24903,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn start_time<T>(mut self, value: T) -> Self
@@ -25034,11 +24914,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.start_time = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for start_time: {e}")
-                    });
+                self.start_time = highlevel_runtime::builder::field(value, "start_time");
                 self
             }
             pub fn title<T>(mut self, value: T) -> Self
@@ -25046,11 +24922,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.title = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for title: {e}")
-                    });
+                self.title = highlevel_runtime::builder::field(value, "title");
                 self
             }
         }
@@ -25128,13 +25000,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.assigned_user_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for assigned_user_id: {e}"
-                        )
-                    });
+                self.assigned_user_id = highlevel_runtime::builder::field(
+                    value,
+                    "assigned_user_id",
+                );
                 self
             }
             pub fn calendar_id<T>(mut self, value: T) -> Self
@@ -25142,11 +25011,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.calendar_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for calendar_id: {e}")
-                    });
+                self.calendar_id = highlevel_runtime::builder::field(
+                    value,
+                    "calendar_id",
+                );
                 self
             }
             pub fn end_time<T>(mut self, value: T) -> Self
@@ -25154,11 +25022,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.end_time = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for end_time: {e}")
-                    });
+                self.end_time = highlevel_runtime::builder::field(value, "end_time");
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -25166,11 +25030,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn start_time<T>(mut self, value: T) -> Self
@@ -25178,11 +25041,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.start_time = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for start_time: {e}")
-                    });
+                self.start_time = highlevel_runtime::builder::field(value, "start_time");
                 self
             }
             pub fn title<T>(mut self, value: T) -> Self
@@ -25190,11 +25049,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.title = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for title: {e}")
-                    });
+                self.title = highlevel_runtime::builder::field(value, "title");
                 self
             }
         }
@@ -25495,11 +25350,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alert_email = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alert_email: {e}")
-                    });
+                self.alert_email = highlevel_runtime::builder::field(
+                    value,
+                    "alert_email",
+                );
                 self
             }
             pub fn allow_booking_after<T>(mut self, value: T) -> Self
@@ -25507,13 +25361,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.allow_booking_after = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for allow_booking_after: {e}"
-                        )
-                    });
+                self.allow_booking_after = highlevel_runtime::builder::field(
+                    value,
+                    "allow_booking_after",
+                );
                 self
             }
             pub fn allow_booking_after_unit<T>(mut self, value: T) -> Self
@@ -25523,13 +25374,10 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.allow_booking_after_unit = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for allow_booking_after_unit: {e}"
-                        )
-                    });
+                self.allow_booking_after_unit = highlevel_runtime::builder::field(
+                    value,
+                    "allow_booking_after_unit",
+                );
                 self
             }
             pub fn allow_booking_for<T>(mut self, value: T) -> Self
@@ -25537,13 +25385,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.allow_booking_for = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for allow_booking_for: {e}"
-                        )
-                    });
+                self.allow_booking_for = highlevel_runtime::builder::field(
+                    value,
+                    "allow_booking_for",
+                );
                 self
             }
             pub fn allow_booking_for_unit<T>(mut self, value: T) -> Self
@@ -25553,13 +25398,10 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.allow_booking_for_unit = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for allow_booking_for_unit: {e}"
-                        )
-                    });
+                self.allow_booking_for_unit = highlevel_runtime::builder::field(
+                    value,
+                    "allow_booking_for_unit",
+                );
                 self
             }
             pub fn allow_cancellation<T>(mut self, value: T) -> Self
@@ -25567,13 +25409,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.allow_cancellation = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for allow_cancellation: {e}"
-                        )
-                    });
+                self.allow_cancellation = highlevel_runtime::builder::field(
+                    value,
+                    "allow_cancellation",
+                );
                 self
             }
             pub fn allow_reschedule<T>(mut self, value: T) -> Self
@@ -25581,13 +25420,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.allow_reschedule = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for allow_reschedule: {e}"
-                        )
-                    });
+                self.allow_reschedule = highlevel_runtime::builder::field(
+                    value,
+                    "allow_reschedule",
+                );
                 self
             }
             pub fn appoinment_per_day<T>(mut self, value: T) -> Self
@@ -25595,13 +25431,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.appoinment_per_day = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for appoinment_per_day: {e}"
-                        )
-                    });
+                self.appoinment_per_day = highlevel_runtime::builder::field(
+                    value,
+                    "appoinment_per_day",
+                );
                 self
             }
             pub fn appoinment_per_slot<T>(mut self, value: T) -> Self
@@ -25609,13 +25442,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.appoinment_per_slot = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for appoinment_per_slot: {e}"
-                        )
-                    });
+                self.appoinment_per_slot = highlevel_runtime::builder::field(
+                    value,
+                    "appoinment_per_slot",
+                );
                 self
             }
             pub fn auto_confirm<T>(mut self, value: T) -> Self
@@ -25623,11 +25453,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.auto_confirm = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for auto_confirm: {e}")
-                    });
+                self.auto_confirm = highlevel_runtime::builder::field(
+                    value,
+                    "auto_confirm",
+                );
                 self
             }
             pub fn availabilities<T>(mut self, value: T) -> Self
@@ -25635,13 +25464,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::vec::Vec<super::Availability>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.availabilities = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for availabilities: {e}"
-                        )
-                    });
+                self.availabilities = highlevel_runtime::builder::field(
+                    value,
+                    "availabilities",
+                );
                 self
             }
             pub fn availability_type<T>(mut self, value: T) -> Self
@@ -25651,13 +25477,10 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.availability_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for availability_type: {e}"
-                        )
-                    });
+                self.availability_type = highlevel_runtime::builder::field(
+                    value,
+                    "availability_type",
+                );
                 self
             }
             pub fn calendar_cover_image<T>(mut self, value: T) -> Self
@@ -25665,13 +25488,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.calendar_cover_image = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for calendar_cover_image: {e}"
-                        )
-                    });
+                self.calendar_cover_image = highlevel_runtime::builder::field(
+                    value,
+                    "calendar_cover_image",
+                );
                 self
             }
             pub fn calendar_type<T>(mut self, value: T) -> Self
@@ -25681,11 +25501,10 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.calendar_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for calendar_type: {e}")
-                    });
+                self.calendar_type = highlevel_runtime::builder::field(
+                    value,
+                    "calendar_type",
+                );
                 self
             }
             pub fn consent_label<T>(mut self, value: T) -> Self
@@ -25693,11 +25512,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.consent_label = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for consent_label: {e}")
-                    });
+                self.consent_label = highlevel_runtime::builder::field(
+                    value,
+                    "consent_label",
+                );
                 self
             }
             pub fn description<T>(mut self, value: T) -> Self
@@ -25705,11 +25523,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
+                self.description = highlevel_runtime::builder::field(
+                    value,
+                    "description",
+                );
                 self
             }
             pub fn enable_recurring<T>(mut self, value: T) -> Self
@@ -25717,13 +25534,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.enable_recurring = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for enable_recurring: {e}"
-                        )
-                    });
+                self.enable_recurring = highlevel_runtime::builder::field(
+                    value,
+                    "enable_recurring",
+                );
                 self
             }
             pub fn event_color<T>(mut self, value: T) -> Self
@@ -25731,11 +25545,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.event_color = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for event_color: {e}")
-                    });
+                self.event_color = highlevel_runtime::builder::field(
+                    value,
+                    "event_color",
+                );
                 self
             }
             pub fn event_title<T>(mut self, value: T) -> Self
@@ -25743,11 +25556,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.event_title = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for event_title: {e}")
-                    });
+                self.event_title = highlevel_runtime::builder::field(
+                    value,
+                    "event_title",
+                );
                 self
             }
             pub fn event_type<T>(mut self, value: T) -> Self
@@ -25755,11 +25567,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<super::CalendarCreateDtoEventType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.event_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for event_type: {e}")
-                    });
+                self.event_type = highlevel_runtime::builder::field(value, "event_type");
                 self
             }
             pub fn form_id<T>(mut self, value: T) -> Self
@@ -25767,11 +25575,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.form_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for form_id: {e}")
-                    });
+                self.form_id = highlevel_runtime::builder::field(value, "form_id");
                 self
             }
             pub fn form_submit_redirect_url<T>(mut self, value: T) -> Self
@@ -25779,13 +25583,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.form_submit_redirect_url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for form_submit_redirect_url: {e}"
-                        )
-                    });
+                self.form_submit_redirect_url = highlevel_runtime::builder::field(
+                    value,
+                    "form_submit_redirect_url",
+                );
                 self
             }
             pub fn form_submit_thanks_message<T>(mut self, value: T) -> Self
@@ -25793,13 +25594,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.form_submit_thanks_message = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for form_submit_thanks_message: {e}"
-                        )
-                    });
+                self.form_submit_thanks_message = highlevel_runtime::builder::field(
+                    value,
+                    "form_submit_thanks_message",
+                );
                 self
             }
             pub fn form_submit_type<T>(mut self, value: T) -> Self
@@ -25807,13 +25605,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<super::CalendarCreateDtoFormSubmitType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.form_submit_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for form_submit_type: {e}"
-                        )
-                    });
+                self.form_submit_type = highlevel_runtime::builder::field(
+                    value,
+                    "form_submit_type",
+                );
                 self
             }
             pub fn google_invitation_emails<T>(mut self, value: T) -> Self
@@ -25821,13 +25616,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.google_invitation_emails = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for google_invitation_emails: {e}"
-                        )
-                    });
+                self.google_invitation_emails = highlevel_runtime::builder::field(
+                    value,
+                    "google_invitation_emails",
+                );
                 self
             }
             pub fn group_id<T>(mut self, value: T) -> Self
@@ -25835,11 +25627,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.group_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for group_id: {e}")
-                    });
+                self.group_id = highlevel_runtime::builder::field(value, "group_id");
                 self
             }
             pub fn guest_type<T>(mut self, value: T) -> Self
@@ -25849,11 +25637,7 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.guest_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for guest_type: {e}")
-                    });
+                self.guest_type = highlevel_runtime::builder::field(value, "guest_type");
                 self
             }
             pub fn is_active<T>(mut self, value: T) -> Self
@@ -25861,11 +25645,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.is_active = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for is_active: {e}")
-                    });
+                self.is_active = highlevel_runtime::builder::field(value, "is_active");
                 self
             }
             pub fn is_live_payment_mode<T>(mut self, value: T) -> Self
@@ -25873,13 +25653,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.is_live_payment_mode = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for is_live_payment_mode: {e}"
-                        )
-                    });
+                self.is_live_payment_mode = highlevel_runtime::builder::field(
+                    value,
+                    "is_live_payment_mode",
+                );
                 self
             }
             pub fn location_configurations<T>(mut self, value: T) -> Self
@@ -25889,13 +25666,10 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_configurations = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for location_configurations: {e}"
-                        )
-                    });
+                self.location_configurations = highlevel_runtime::builder::field(
+                    value,
+                    "location_configurations",
+                );
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -25903,11 +25677,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn look_busy_config<T>(mut self, value: T) -> Self
@@ -25917,13 +25690,10 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.look_busy_config = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for look_busy_config: {e}"
-                        )
-                    });
+                self.look_busy_config = highlevel_runtime::builder::field(
+                    value,
+                    "look_busy_config",
+                );
                 self
             }
             pub fn meeting_location<T>(mut self, value: T) -> Self
@@ -25931,13 +25701,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.meeting_location = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for meeting_location: {e}"
-                        )
-                    });
+                self.meeting_location = highlevel_runtime::builder::field(
+                    value,
+                    "meeting_location",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -25945,11 +25712,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn notes<T>(mut self, value: T) -> Self
@@ -25957,11 +25720,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.notes = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for notes: {e}")
-                    });
+                self.notes = highlevel_runtime::builder::field(value, "notes");
                 self
             }
             pub fn notifications<T>(mut self, value: T) -> Self
@@ -25969,11 +25728,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::vec::Vec<super::CalendarNotification>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.notifications = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for notifications: {e}")
-                    });
+                self.notifications = highlevel_runtime::builder::field(
+                    value,
+                    "notifications",
+                );
                 self
             }
             pub fn open_hours<T>(mut self, value: T) -> Self
@@ -25981,11 +25739,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::vec::Vec<super::OpenHour>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.open_hours = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for open_hours: {e}")
-                    });
+                self.open_hours = highlevel_runtime::builder::field(value, "open_hours");
                 self
             }
             pub fn pixel_id<T>(mut self, value: T) -> Self
@@ -25993,11 +25747,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.pixel_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for pixel_id: {e}")
-                    });
+                self.pixel_id = highlevel_runtime::builder::field(value, "pixel_id");
                 self
             }
             pub fn pre_buffer<T>(mut self, value: T) -> Self
@@ -26005,11 +25755,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.pre_buffer = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for pre_buffer: {e}")
-                    });
+                self.pre_buffer = highlevel_runtime::builder::field(value, "pre_buffer");
                 self
             }
             pub fn pre_buffer_unit<T>(mut self, value: T) -> Self
@@ -26019,13 +25765,10 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.pre_buffer_unit = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for pre_buffer_unit: {e}"
-                        )
-                    });
+                self.pre_buffer_unit = highlevel_runtime::builder::field(
+                    value,
+                    "pre_buffer_unit",
+                );
                 self
             }
             pub fn recurring<T>(mut self, value: T) -> Self
@@ -26033,11 +25776,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<super::Recurring>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.recurring = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for recurring: {e}")
-                    });
+                self.recurring = highlevel_runtime::builder::field(value, "recurring");
                 self
             }
             pub fn should_assign_contact_to_team_member<T>(mut self, value: T) -> Self
@@ -26045,13 +25784,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.should_assign_contact_to_team_member = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for should_assign_contact_to_team_member: {e}"
-                        )
-                    });
+                self.should_assign_contact_to_team_member = highlevel_runtime::builder::field(
+                    value,
+                    "should_assign_contact_to_team_member",
+                );
                 self
             }
             pub fn should_send_alert_emails_to_assigned_member<T>(
@@ -26062,13 +25798,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.should_send_alert_emails_to_assigned_member = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for should_send_alert_emails_to_assigned_member: {e}"
-                        )
-                    });
+                self.should_send_alert_emails_to_assigned_member = highlevel_runtime::builder::field(
+                    value,
+                    "should_send_alert_emails_to_assigned_member",
+                );
                 self
             }
             pub fn should_skip_assigning_contact_for_existing<T>(
@@ -26079,13 +25812,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.should_skip_assigning_contact_for_existing = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for should_skip_assigning_contact_for_existing: {e}"
-                        )
-                    });
+                self.should_skip_assigning_contact_for_existing = highlevel_runtime::builder::field(
+                    value,
+                    "should_skip_assigning_contact_for_existing",
+                );
                 self
             }
             pub fn slot_buffer<T>(mut self, value: T) -> Self
@@ -26093,11 +25823,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.slot_buffer = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for slot_buffer: {e}")
-                    });
+                self.slot_buffer = highlevel_runtime::builder::field(
+                    value,
+                    "slot_buffer",
+                );
                 self
             }
             pub fn slot_buffer_unit<T>(mut self, value: T) -> Self
@@ -26107,13 +25836,10 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.slot_buffer_unit = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for slot_buffer_unit: {e}"
-                        )
-                    });
+                self.slot_buffer_unit = highlevel_runtime::builder::field(
+                    value,
+                    "slot_buffer_unit",
+                );
                 self
             }
             pub fn slot_duration<T>(mut self, value: T) -> Self
@@ -26121,11 +25847,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.slot_duration = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for slot_duration: {e}")
-                    });
+                self.slot_duration = highlevel_runtime::builder::field(
+                    value,
+                    "slot_duration",
+                );
                 self
             }
             pub fn slot_duration_unit<T>(mut self, value: T) -> Self
@@ -26135,13 +25860,10 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.slot_duration_unit = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for slot_duration_unit: {e}"
-                        )
-                    });
+                self.slot_duration_unit = highlevel_runtime::builder::field(
+                    value,
+                    "slot_duration_unit",
+                );
                 self
             }
             pub fn slot_interval<T>(mut self, value: T) -> Self
@@ -26149,11 +25871,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.slot_interval = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for slot_interval: {e}")
-                    });
+                self.slot_interval = highlevel_runtime::builder::field(
+                    value,
+                    "slot_interval",
+                );
                 self
             }
             pub fn slot_interval_unit<T>(mut self, value: T) -> Self
@@ -26163,13 +25884,10 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.slot_interval_unit = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for slot_interval_unit: {e}"
-                        )
-                    });
+                self.slot_interval_unit = highlevel_runtime::builder::field(
+                    value,
+                    "slot_interval_unit",
+                );
                 self
             }
             pub fn slug<T>(mut self, value: T) -> Self
@@ -26177,11 +25895,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.slug = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for slug: {e}")
-                    });
+                self.slug = highlevel_runtime::builder::field(value, "slug");
                 self
             }
             pub fn sticky_contact<T>(mut self, value: T) -> Self
@@ -26189,13 +25903,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.sticky_contact = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for sticky_contact: {e}"
-                        )
-                    });
+                self.sticky_contact = highlevel_runtime::builder::field(
+                    value,
+                    "sticky_contact",
+                );
                 self
             }
             pub fn team_members<T>(mut self, value: T) -> Self
@@ -26203,11 +25914,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::vec::Vec<super::TeamMember>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.team_members = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for team_members: {e}")
-                    });
+                self.team_members = highlevel_runtime::builder::field(
+                    value,
+                    "team_members",
+                );
                 self
             }
             pub fn widget_slug<T>(mut self, value: T) -> Self
@@ -26215,11 +25925,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.widget_slug = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for widget_slug: {e}")
-                    });
+                self.widget_slug = highlevel_runtime::builder::field(
+                    value,
+                    "widget_slug",
+                );
                 self
             }
             pub fn widget_type<T>(mut self, value: T) -> Self
@@ -26227,11 +25936,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<super::CalendarCreateDtoWidgetType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.widget_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for widget_type: {e}")
-                    });
+                self.widget_type = highlevel_runtime::builder::field(
+                    value,
+                    "widget_type",
+                );
                 self
             }
         }
@@ -26415,13 +26123,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.selected_users = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for selected_users: {e}"
-                        )
-                    });
+                self.selected_users = highlevel_runtime::builder::field(
+                    value,
+                    "selected_users",
+                );
                 self
             }
             pub fn should_send_to_contact<T>(mut self, value: T) -> Self
@@ -26429,13 +26134,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.should_send_to_contact = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for should_send_to_contact: {e}"
-                        )
-                    });
+                self.should_send_to_contact = highlevel_runtime::builder::field(
+                    value,
+                    "should_send_to_contact",
+                );
                 self
             }
             pub fn should_send_to_guest<T>(mut self, value: T) -> Self
@@ -26443,13 +26145,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.should_send_to_guest = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for should_send_to_guest: {e}"
-                        )
-                    });
+                self.should_send_to_guest = highlevel_runtime::builder::field(
+                    value,
+                    "should_send_to_guest",
+                );
                 self
             }
             pub fn should_send_to_selected_users<T>(mut self, value: T) -> Self
@@ -26457,13 +26156,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.should_send_to_selected_users = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for should_send_to_selected_users: {e}"
-                        )
-                    });
+                self.should_send_to_selected_users = highlevel_runtime::builder::field(
+                    value,
+                    "should_send_to_selected_users",
+                );
                 self
             }
             pub fn should_send_to_user<T>(mut self, value: T) -> Self
@@ -26471,13 +26167,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.should_send_to_user = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for should_send_to_user: {e}"
-                        )
-                    });
+                self.should_send_to_user = highlevel_runtime::builder::field(
+                    value,
+                    "should_send_to_user",
+                );
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -26485,11 +26178,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<super::CalendarNotificationType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
         }
@@ -26795,11 +26484,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alert_email = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alert_email: {e}")
-                    });
+                self.alert_email = highlevel_runtime::builder::field(
+                    value,
+                    "alert_email",
+                );
                 self
             }
             pub fn allow_booking_after<T>(mut self, value: T) -> Self
@@ -26807,13 +26495,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.allow_booking_after = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for allow_booking_after: {e}"
-                        )
-                    });
+                self.allow_booking_after = highlevel_runtime::builder::field(
+                    value,
+                    "allow_booking_after",
+                );
                 self
             }
             pub fn allow_booking_after_unit<T>(mut self, value: T) -> Self
@@ -26823,13 +26508,10 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.allow_booking_after_unit = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for allow_booking_after_unit: {e}"
-                        )
-                    });
+                self.allow_booking_after_unit = highlevel_runtime::builder::field(
+                    value,
+                    "allow_booking_after_unit",
+                );
                 self
             }
             pub fn allow_booking_for<T>(mut self, value: T) -> Self
@@ -26837,13 +26519,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.allow_booking_for = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for allow_booking_for: {e}"
-                        )
-                    });
+                self.allow_booking_for = highlevel_runtime::builder::field(
+                    value,
+                    "allow_booking_for",
+                );
                 self
             }
             pub fn allow_booking_for_unit<T>(mut self, value: T) -> Self
@@ -26853,13 +26532,10 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.allow_booking_for_unit = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for allow_booking_for_unit: {e}"
-                        )
-                    });
+                self.allow_booking_for_unit = highlevel_runtime::builder::field(
+                    value,
+                    "allow_booking_for_unit",
+                );
                 self
             }
             pub fn allow_cancellation<T>(mut self, value: T) -> Self
@@ -26867,13 +26543,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.allow_cancellation = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for allow_cancellation: {e}"
-                        )
-                    });
+                self.allow_cancellation = highlevel_runtime::builder::field(
+                    value,
+                    "allow_cancellation",
+                );
                 self
             }
             pub fn allow_reschedule<T>(mut self, value: T) -> Self
@@ -26881,13 +26554,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.allow_reschedule = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for allow_reschedule: {e}"
-                        )
-                    });
+                self.allow_reschedule = highlevel_runtime::builder::field(
+                    value,
+                    "allow_reschedule",
+                );
                 self
             }
             pub fn appoinment_per_day<T>(mut self, value: T) -> Self
@@ -26895,13 +26565,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.appoinment_per_day = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for appoinment_per_day: {e}"
-                        )
-                    });
+                self.appoinment_per_day = highlevel_runtime::builder::field(
+                    value,
+                    "appoinment_per_day",
+                );
                 self
             }
             pub fn appoinment_per_slot<T>(mut self, value: T) -> Self
@@ -26909,13 +26576,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.appoinment_per_slot = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for appoinment_per_slot: {e}"
-                        )
-                    });
+                self.appoinment_per_slot = highlevel_runtime::builder::field(
+                    value,
+                    "appoinment_per_slot",
+                );
                 self
             }
             pub fn auto_confirm<T>(mut self, value: T) -> Self
@@ -26923,11 +26587,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.auto_confirm = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for auto_confirm: {e}")
-                    });
+                self.auto_confirm = highlevel_runtime::builder::field(
+                    value,
+                    "auto_confirm",
+                );
                 self
             }
             pub fn availabilities<T>(mut self, value: T) -> Self
@@ -26935,13 +26598,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::vec::Vec<super::UpdateAvailability>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.availabilities = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for availabilities: {e}"
-                        )
-                    });
+                self.availabilities = highlevel_runtime::builder::field(
+                    value,
+                    "availabilities",
+                );
                 self
             }
             pub fn availability_type<T>(mut self, value: T) -> Self
@@ -26951,13 +26611,10 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.availability_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for availability_type: {e}"
-                        )
-                    });
+                self.availability_type = highlevel_runtime::builder::field(
+                    value,
+                    "availability_type",
+                );
                 self
             }
             pub fn calendar_cover_image<T>(mut self, value: T) -> Self
@@ -26965,13 +26622,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.calendar_cover_image = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for calendar_cover_image: {e}"
-                        )
-                    });
+                self.calendar_cover_image = highlevel_runtime::builder::field(
+                    value,
+                    "calendar_cover_image",
+                );
                 self
             }
             pub fn consent_label<T>(mut self, value: T) -> Self
@@ -26979,11 +26633,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.consent_label = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for consent_label: {e}")
-                    });
+                self.consent_label = highlevel_runtime::builder::field(
+                    value,
+                    "consent_label",
+                );
                 self
             }
             pub fn description<T>(mut self, value: T) -> Self
@@ -26991,11 +26644,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
+                self.description = highlevel_runtime::builder::field(
+                    value,
+                    "description",
+                );
                 self
             }
             pub fn enable_recurring<T>(mut self, value: T) -> Self
@@ -27003,13 +26655,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.enable_recurring = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for enable_recurring: {e}"
-                        )
-                    });
+                self.enable_recurring = highlevel_runtime::builder::field(
+                    value,
+                    "enable_recurring",
+                );
                 self
             }
             pub fn event_color<T>(mut self, value: T) -> Self
@@ -27017,11 +26666,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.event_color = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for event_color: {e}")
-                    });
+                self.event_color = highlevel_runtime::builder::field(
+                    value,
+                    "event_color",
+                );
                 self
             }
             pub fn event_title<T>(mut self, value: T) -> Self
@@ -27029,11 +26677,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.event_title = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for event_title: {e}")
-                    });
+                self.event_title = highlevel_runtime::builder::field(
+                    value,
+                    "event_title",
+                );
                 self
             }
             pub fn event_type<T>(mut self, value: T) -> Self
@@ -27043,11 +26690,7 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.event_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for event_type: {e}")
-                    });
+                self.event_type = highlevel_runtime::builder::field(value, "event_type");
                 self
             }
             pub fn form_id<T>(mut self, value: T) -> Self
@@ -27055,11 +26698,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.form_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for form_id: {e}")
-                    });
+                self.form_id = highlevel_runtime::builder::field(value, "form_id");
                 self
             }
             pub fn form_submit_redirect_url<T>(mut self, value: T) -> Self
@@ -27067,13 +26706,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.form_submit_redirect_url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for form_submit_redirect_url: {e}"
-                        )
-                    });
+                self.form_submit_redirect_url = highlevel_runtime::builder::field(
+                    value,
+                    "form_submit_redirect_url",
+                );
                 self
             }
             pub fn form_submit_thanks_message<T>(mut self, value: T) -> Self
@@ -27081,13 +26717,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.form_submit_thanks_message = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for form_submit_thanks_message: {e}"
-                        )
-                    });
+                self.form_submit_thanks_message = highlevel_runtime::builder::field(
+                    value,
+                    "form_submit_thanks_message",
+                );
                 self
             }
             pub fn form_submit_type<T>(mut self, value: T) -> Self
@@ -27095,13 +26728,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<super::CalendarUpdateDtoFormSubmitType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.form_submit_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for form_submit_type: {e}"
-                        )
-                    });
+                self.form_submit_type = highlevel_runtime::builder::field(
+                    value,
+                    "form_submit_type",
+                );
                 self
             }
             pub fn google_invitation_emails<T>(mut self, value: T) -> Self
@@ -27109,13 +26739,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.google_invitation_emails = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for google_invitation_emails: {e}"
-                        )
-                    });
+                self.google_invitation_emails = highlevel_runtime::builder::field(
+                    value,
+                    "google_invitation_emails",
+                );
                 self
             }
             pub fn group_id<T>(mut self, value: T) -> Self
@@ -27123,11 +26750,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.group_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for group_id: {e}")
-                    });
+                self.group_id = highlevel_runtime::builder::field(value, "group_id");
                 self
             }
             pub fn guest_type<T>(mut self, value: T) -> Self
@@ -27137,11 +26760,7 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.guest_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for guest_type: {e}")
-                    });
+                self.guest_type = highlevel_runtime::builder::field(value, "guest_type");
                 self
             }
             pub fn is_active<T>(mut self, value: T) -> Self
@@ -27149,11 +26768,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.is_active = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for is_active: {e}")
-                    });
+                self.is_active = highlevel_runtime::builder::field(value, "is_active");
                 self
             }
             pub fn is_live_payment_mode<T>(mut self, value: T) -> Self
@@ -27161,13 +26776,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.is_live_payment_mode = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for is_live_payment_mode: {e}"
-                        )
-                    });
+                self.is_live_payment_mode = highlevel_runtime::builder::field(
+                    value,
+                    "is_live_payment_mode",
+                );
                 self
             }
             pub fn location_configurations<T>(mut self, value: T) -> Self
@@ -27177,13 +26789,10 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_configurations = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for location_configurations: {e}"
-                        )
-                    });
+                self.location_configurations = highlevel_runtime::builder::field(
+                    value,
+                    "location_configurations",
+                );
                 self
             }
             pub fn look_busy_config<T>(mut self, value: T) -> Self
@@ -27193,13 +26802,10 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.look_busy_config = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for look_busy_config: {e}"
-                        )
-                    });
+                self.look_busy_config = highlevel_runtime::builder::field(
+                    value,
+                    "look_busy_config",
+                );
                 self
             }
             pub fn meeting_location<T>(mut self, value: T) -> Self
@@ -27207,13 +26813,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.meeting_location = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for meeting_location: {e}"
-                        )
-                    });
+                self.meeting_location = highlevel_runtime::builder::field(
+                    value,
+                    "meeting_location",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -27221,11 +26824,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn notes<T>(mut self, value: T) -> Self
@@ -27233,11 +26832,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.notes = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for notes: {e}")
-                    });
+                self.notes = highlevel_runtime::builder::field(value, "notes");
                 self
             }
             pub fn notifications<T>(mut self, value: T) -> Self
@@ -27245,11 +26840,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::vec::Vec<super::CalendarNotification>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.notifications = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for notifications: {e}")
-                    });
+                self.notifications = highlevel_runtime::builder::field(
+                    value,
+                    "notifications",
+                );
                 self
             }
             pub fn open_hours<T>(mut self, value: T) -> Self
@@ -27257,11 +26851,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::vec::Vec<super::OpenHour>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.open_hours = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for open_hours: {e}")
-                    });
+                self.open_hours = highlevel_runtime::builder::field(value, "open_hours");
                 self
             }
             pub fn pixel_id<T>(mut self, value: T) -> Self
@@ -27269,11 +26859,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.pixel_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for pixel_id: {e}")
-                    });
+                self.pixel_id = highlevel_runtime::builder::field(value, "pixel_id");
                 self
             }
             pub fn pre_buffer<T>(mut self, value: T) -> Self
@@ -27281,11 +26867,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.pre_buffer = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for pre_buffer: {e}")
-                    });
+                self.pre_buffer = highlevel_runtime::builder::field(value, "pre_buffer");
                 self
             }
             pub fn pre_buffer_unit<T>(mut self, value: T) -> Self
@@ -27295,13 +26877,10 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.pre_buffer_unit = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for pre_buffer_unit: {e}"
-                        )
-                    });
+                self.pre_buffer_unit = highlevel_runtime::builder::field(
+                    value,
+                    "pre_buffer_unit",
+                );
                 self
             }
             pub fn recurring<T>(mut self, value: T) -> Self
@@ -27309,11 +26888,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<super::Recurring>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.recurring = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for recurring: {e}")
-                    });
+                self.recurring = highlevel_runtime::builder::field(value, "recurring");
                 self
             }
             pub fn should_assign_contact_to_team_member<T>(mut self, value: T) -> Self
@@ -27321,13 +26896,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.should_assign_contact_to_team_member = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for should_assign_contact_to_team_member: {e}"
-                        )
-                    });
+                self.should_assign_contact_to_team_member = highlevel_runtime::builder::field(
+                    value,
+                    "should_assign_contact_to_team_member",
+                );
                 self
             }
             pub fn should_send_alert_emails_to_assigned_member<T>(
@@ -27338,13 +26910,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.should_send_alert_emails_to_assigned_member = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for should_send_alert_emails_to_assigned_member: {e}"
-                        )
-                    });
+                self.should_send_alert_emails_to_assigned_member = highlevel_runtime::builder::field(
+                    value,
+                    "should_send_alert_emails_to_assigned_member",
+                );
                 self
             }
             pub fn should_skip_assigning_contact_for_existing<T>(
@@ -27355,13 +26924,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.should_skip_assigning_contact_for_existing = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for should_skip_assigning_contact_for_existing: {e}"
-                        )
-                    });
+                self.should_skip_assigning_contact_for_existing = highlevel_runtime::builder::field(
+                    value,
+                    "should_skip_assigning_contact_for_existing",
+                );
                 self
             }
             pub fn slot_buffer<T>(mut self, value: T) -> Self
@@ -27369,11 +26935,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.slot_buffer = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for slot_buffer: {e}")
-                    });
+                self.slot_buffer = highlevel_runtime::builder::field(
+                    value,
+                    "slot_buffer",
+                );
                 self
             }
             pub fn slot_duration<T>(mut self, value: T) -> Self
@@ -27381,11 +26946,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.slot_duration = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for slot_duration: {e}")
-                    });
+                self.slot_duration = highlevel_runtime::builder::field(
+                    value,
+                    "slot_duration",
+                );
                 self
             }
             pub fn slot_duration_unit<T>(mut self, value: T) -> Self
@@ -27395,13 +26959,10 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.slot_duration_unit = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for slot_duration_unit: {e}"
-                        )
-                    });
+                self.slot_duration_unit = highlevel_runtime::builder::field(
+                    value,
+                    "slot_duration_unit",
+                );
                 self
             }
             pub fn slot_interval<T>(mut self, value: T) -> Self
@@ -27409,11 +26970,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.slot_interval = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for slot_interval: {e}")
-                    });
+                self.slot_interval = highlevel_runtime::builder::field(
+                    value,
+                    "slot_interval",
+                );
                 self
             }
             pub fn slot_interval_unit<T>(mut self, value: T) -> Self
@@ -27423,13 +26983,10 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.slot_interval_unit = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for slot_interval_unit: {e}"
-                        )
-                    });
+                self.slot_interval_unit = highlevel_runtime::builder::field(
+                    value,
+                    "slot_interval_unit",
+                );
                 self
             }
             pub fn slug<T>(mut self, value: T) -> Self
@@ -27437,11 +26994,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.slug = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for slug: {e}")
-                    });
+                self.slug = highlevel_runtime::builder::field(value, "slug");
                 self
             }
             pub fn sticky_contact<T>(mut self, value: T) -> Self
@@ -27449,13 +27002,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.sticky_contact = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for sticky_contact: {e}"
-                        )
-                    });
+                self.sticky_contact = highlevel_runtime::builder::field(
+                    value,
+                    "sticky_contact",
+                );
                 self
             }
             pub fn team_members<T>(mut self, value: T) -> Self
@@ -27463,11 +27013,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::vec::Vec<super::TeamMember>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.team_members = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for team_members: {e}")
-                    });
+                self.team_members = highlevel_runtime::builder::field(
+                    value,
+                    "team_members",
+                );
                 self
             }
             pub fn widget_slug<T>(mut self, value: T) -> Self
@@ -27475,11 +27024,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.widget_slug = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for widget_slug: {e}")
-                    });
+                self.widget_slug = highlevel_runtime::builder::field(
+                    value,
+                    "widget_slug",
+                );
                 self
             }
             pub fn widget_type<T>(mut self, value: T) -> Self
@@ -27487,11 +27035,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<super::CalendarUpdateDtoWidgetType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.widget_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for widget_type: {e}")
-                    });
+                self.widget_type = highlevel_runtime::builder::field(
+                    value,
+                    "widget_type",
+                );
                 self
             }
         }
@@ -27655,11 +27202,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::vec::Vec<super::ServiceAddOnDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.add_ons = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for add_ons: {e}")
-                    });
+                self.add_ons = highlevel_runtime::builder::field(value, "add_ons");
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -27667,9 +27210,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
             pub fn position<T>(mut self, value: T) -> Self
@@ -27677,11 +27218,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.position = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for position: {e}")
-                    });
+                self.position = highlevel_runtime::builder::field(value, "position");
                 self
             }
             pub fn staff_id<T>(mut self, value: T) -> Self
@@ -27689,11 +27226,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.staff_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for staff_id: {e}")
-                    });
+                self.staff_id = highlevel_runtime::builder::field(value, "staff_id");
                 self
             }
         }
@@ -27813,13 +27346,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.additional_email_ids = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for additional_email_ids: {e}"
-                        )
-                    });
+                self.additional_email_ids = highlevel_runtime::builder::field(
+                    value,
+                    "additional_email_ids",
+                );
                 self
             }
             pub fn additional_phone_numbers<T>(mut self, value: T) -> Self
@@ -27827,13 +27357,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.additional_phone_numbers = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for additional_phone_numbers: {e}"
-                        )
-                    });
+                self.additional_phone_numbers = highlevel_runtime::builder::field(
+                    value,
+                    "additional_phone_numbers",
+                );
                 self
             }
             pub fn after_time<T>(mut self, value: T) -> Self
@@ -27841,11 +27368,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::vec::Vec<super::SchedulesDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.after_time = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for after_time: {e}")
-                    });
+                self.after_time = highlevel_runtime::builder::field(value, "after_time");
                 self
             }
             pub fn before_time<T>(mut self, value: T) -> Self
@@ -27853,11 +27376,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::vec::Vec<super::SchedulesDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.before_time = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for before_time: {e}")
-                    });
+                self.before_time = highlevel_runtime::builder::field(
+                    value,
+                    "before_time",
+                );
                 self
             }
             pub fn body<T>(mut self, value: T) -> Self
@@ -27865,11 +27387,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.body = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for body: {e}")
-                    });
+                self.body = highlevel_runtime::builder::field(value, "body");
                 self
             }
             pub fn channel<T>(mut self, value: T) -> Self
@@ -27877,11 +27395,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<super::CreateCalendarNotificationDtoChannel>,
                 T::Error: ::std::fmt::Display,
             {
-                self.channel = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for channel: {e}")
-                    });
+                self.channel = highlevel_runtime::builder::field(value, "channel");
                 self
             }
             pub fn from_address<T>(mut self, value: T) -> Self
@@ -27889,11 +27403,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.from_address = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for from_address: {e}")
-                    });
+                self.from_address = highlevel_runtime::builder::field(
+                    value,
+                    "from_address",
+                );
                 self
             }
             pub fn from_name<T>(mut self, value: T) -> Self
@@ -27901,11 +27414,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.from_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for from_name: {e}")
-                    });
+                self.from_name = highlevel_runtime::builder::field(value, "from_name");
                 self
             }
             pub fn from_number<T>(mut self, value: T) -> Self
@@ -27913,11 +27422,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.from_number = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for from_number: {e}")
-                    });
+                self.from_number = highlevel_runtime::builder::field(
+                    value,
+                    "from_number",
+                );
                 self
             }
             pub fn is_active<T>(mut self, value: T) -> Self
@@ -27925,11 +27433,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.is_active = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for is_active: {e}")
-                    });
+                self.is_active = highlevel_runtime::builder::field(value, "is_active");
                 self
             }
             pub fn notification_type<T>(mut self, value: T) -> Self
@@ -27939,13 +27443,10 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.notification_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for notification_type: {e}"
-                        )
-                    });
+                self.notification_type = highlevel_runtime::builder::field(
+                    value,
+                    "notification_type",
+                );
                 self
             }
             pub fn receiver_type<T>(mut self, value: T) -> Self
@@ -27955,11 +27456,10 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.receiver_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for receiver_type: {e}")
-                    });
+                self.receiver_type = highlevel_runtime::builder::field(
+                    value,
+                    "receiver_type",
+                );
                 self
             }
             pub fn selected_users<T>(mut self, value: T) -> Self
@@ -27967,13 +27467,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.selected_users = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for selected_users: {e}"
-                        )
-                    });
+                self.selected_users = highlevel_runtime::builder::field(
+                    value,
+                    "selected_users",
+                );
                 self
             }
             pub fn subject<T>(mut self, value: T) -> Self
@@ -27981,11 +27478,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.subject = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subject: {e}")
-                    });
+                self.subject = highlevel_runtime::builder::field(value, "subject");
                 self
             }
             pub fn template_id<T>(mut self, value: T) -> Self
@@ -27993,11 +27486,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.template_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for template_id: {e}")
-                    });
+                self.template_id = highlevel_runtime::builder::field(
+                    value,
+                    "template_id",
+                );
                 self
             }
         }
@@ -28088,11 +27580,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.calendar_ids = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for calendar_ids: {e}")
-                    });
+                self.calendar_ids = highlevel_runtime::builder::field(
+                    value,
+                    "calendar_ids",
+                );
                 self
             }
             pub fn capacity<T>(mut self, value: T) -> Self
@@ -28100,11 +27591,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.capacity = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for capacity: {e}")
-                    });
+                self.capacity = highlevel_runtime::builder::field(value, "capacity");
                 self
             }
             pub fn description<T>(mut self, value: T) -> Self
@@ -28112,11 +27599,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
+                self.description = highlevel_runtime::builder::field(
+                    value,
+                    "description",
+                );
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -28124,11 +27610,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -28136,11 +27621,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn out_of_service<T>(mut self, value: T) -> Self
@@ -28148,13 +27629,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.out_of_service = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for out_of_service: {e}"
-                        )
-                    });
+                self.out_of_service = highlevel_runtime::builder::field(
+                    value,
+                    "out_of_service",
+                );
                 self
             }
             pub fn quantity<T>(mut self, value: T) -> Self
@@ -28162,11 +27640,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.quantity = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for quantity: {e}")
-                    });
+                self.quantity = highlevel_runtime::builder::field(value, "quantity");
                 self
             }
         }
@@ -28226,11 +27700,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::vec::Vec<super::ScheduleRuleDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.rules = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for rules: {e}")
-                    });
+                self.rules = highlevel_runtime::builder::field(value, "rules");
                 self
             }
             pub fn timezone<T>(mut self, value: T) -> Self
@@ -28240,11 +27710,7 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.timezone = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for timezone: {e}")
-                    });
+                self.timezone = highlevel_runtime::builder::field(value, "timezone");
                 self
             }
         }
@@ -28334,11 +27800,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.contact_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for contact_id: {e}")
-                    });
+                self.contact_id = highlevel_runtime::builder::field(value, "contact_id");
                 self
             }
             pub fn end_time<T>(mut self, value: T) -> Self
@@ -28346,11 +27808,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.end_time = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for end_time: {e}")
-                    });
+                self.end_time = highlevel_runtime::builder::field(value, "end_time");
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -28358,11 +27816,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn meeting_location<T>(mut self, value: T) -> Self
@@ -28370,13 +27827,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.meeting_location = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for meeting_location: {e}"
-                        )
-                    });
+                self.meeting_location = highlevel_runtime::builder::field(
+                    value,
+                    "meeting_location",
+                );
                 self
             }
             pub fn service_location_id<T>(mut self, value: T) -> Self
@@ -28384,13 +27838,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.service_location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for service_location_id: {e}"
-                        )
-                    });
+                self.service_location_id = highlevel_runtime::builder::field(
+                    value,
+                    "service_location_id",
+                );
                 self
             }
             pub fn services<T>(mut self, value: T) -> Self
@@ -28400,11 +27851,7 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.services = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for services: {e}")
-                    });
+                self.services = highlevel_runtime::builder::field(value, "services");
                 self
             }
             pub fn start_time<T>(mut self, value: T) -> Self
@@ -28412,11 +27859,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.start_time = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for start_time: {e}")
-                    });
+                self.start_time = highlevel_runtime::builder::field(value, "start_time");
                 self
             }
             pub fn status<T>(mut self, value: T) -> Self
@@ -28426,11 +27869,7 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.status = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for status: {e}")
-                    });
+                self.status = highlevel_runtime::builder::field(value, "status");
                 self
             }
             pub fn timezone<T>(mut self, value: T) -> Self
@@ -28438,11 +27877,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.timezone = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for timezone: {e}")
-                    });
+                self.timezone = highlevel_runtime::builder::field(value, "timezone");
                 self
             }
             pub fn title<T>(mut self, value: T) -> Self
@@ -28450,11 +27885,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.title = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for title: {e}")
-                    });
+                self.title = highlevel_runtime::builder::field(value, "title");
                 self
             }
         }
@@ -28534,11 +27965,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.calendar_ids = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for calendar_ids: {e}")
-                    });
+                self.calendar_ids = highlevel_runtime::builder::field(
+                    value,
+                    "calendar_ids",
+                );
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -28546,11 +27976,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -28558,11 +27987,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn rules<T>(mut self, value: T) -> Self
@@ -28570,11 +27995,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::vec::Vec<super::ScheduleRuleDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.rules = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for rules: {e}")
-                    });
+                self.rules = highlevel_runtime::builder::field(value, "rules");
                 self
             }
             pub fn timezone<T>(mut self, value: T) -> Self
@@ -28582,11 +28003,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<super::CreateScheduleDtoTimezone>,
                 T::Error: ::std::fmt::Display,
             {
-                self.timezone = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for timezone: {e}")
-                    });
+                self.timezone = highlevel_runtime::builder::field(value, "timezone");
                 self
             }
             pub fn user_id<T>(mut self, value: T) -> Self
@@ -28594,11 +28011,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.user_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for user_id: {e}")
-                    });
+                self.user_id = highlevel_runtime::builder::field(value, "user_id");
                 self
             }
         }
@@ -28728,11 +28141,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.cover_image = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for cover_image: {e}")
-                    });
+                self.cover_image = highlevel_runtime::builder::field(
+                    value,
+                    "cover_image",
+                );
                 self
             }
             pub fn description<T>(mut self, value: T) -> Self
@@ -28740,11 +28152,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
+                self.description = highlevel_runtime::builder::field(
+                    value,
+                    "description",
+                );
                 self
             }
             pub fn event_color<T>(mut self, value: T) -> Self
@@ -28752,11 +28163,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.event_color = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for event_color: {e}")
-                    });
+                self.event_color = highlevel_runtime::builder::field(
+                    value,
+                    "event_color",
+                );
                 self
             }
             pub fn form_id<T>(mut self, value: T) -> Self
@@ -28764,11 +28174,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.form_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for form_id: {e}")
-                    });
+                self.form_id = highlevel_runtime::builder::field(value, "form_id");
                 self
             }
             pub fn is_private<T>(mut self, value: T) -> Self
@@ -28776,11 +28182,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.is_private = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for is_private: {e}")
-                    });
+                self.is_private = highlevel_runtime::builder::field(value, "is_private");
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -28788,11 +28190,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -28800,11 +28201,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn payment<T>(mut self, value: T) -> Self
@@ -28812,11 +28209,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<super::PaymentDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.payment = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for payment: {e}")
-                    });
+                self.payment = highlevel_runtime::builder::field(value, "payment");
                 self
             }
             pub fn post_buffer<T>(mut self, value: T) -> Self
@@ -28824,11 +28217,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.post_buffer = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for post_buffer: {e}")
-                    });
+                self.post_buffer = highlevel_runtime::builder::field(
+                    value,
+                    "post_buffer",
+                );
                 self
             }
             pub fn post_buffer_unit<T>(mut self, value: T) -> Self
@@ -28838,13 +28230,10 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.post_buffer_unit = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for post_buffer_unit: {e}"
-                        )
-                    });
+                self.post_buffer_unit = highlevel_runtime::builder::field(
+                    value,
+                    "post_buffer_unit",
+                );
                 self
             }
             pub fn pre_buffer<T>(mut self, value: T) -> Self
@@ -28852,11 +28241,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.pre_buffer = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for pre_buffer: {e}")
-                    });
+                self.pre_buffer = highlevel_runtime::builder::field(value, "pre_buffer");
                 self
             }
             pub fn pre_buffer_unit<T>(mut self, value: T) -> Self
@@ -28866,13 +28251,10 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.pre_buffer_unit = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for pre_buffer_unit: {e}"
-                        )
-                    });
+                self.pre_buffer_unit = highlevel_runtime::builder::field(
+                    value,
+                    "pre_buffer_unit",
+                );
                 self
             }
             pub fn service_category_id<T>(mut self, value: T) -> Self
@@ -28880,13 +28262,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.service_category_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for service_category_id: {e}"
-                        )
-                    });
+                self.service_category_id = highlevel_runtime::builder::field(
+                    value,
+                    "service_category_id",
+                );
                 self
             }
             pub fn service_duration<T>(mut self, value: T) -> Self
@@ -28894,13 +28273,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.service_duration = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for service_duration: {e}"
-                        )
-                    });
+                self.service_duration = highlevel_runtime::builder::field(
+                    value,
+                    "service_duration",
+                );
                 self
             }
             pub fn service_duration_unit<T>(mut self, value: T) -> Self
@@ -28910,13 +28286,10 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.service_duration_unit = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for service_duration_unit: {e}"
-                        )
-                    });
+                self.service_duration_unit = highlevel_runtime::builder::field(
+                    value,
+                    "service_duration_unit",
+                );
                 self
             }
             pub fn slug<T>(mut self, value: T) -> Self
@@ -28924,11 +28297,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.slug = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for slug: {e}")
-                    });
+                self.slug = highlevel_runtime::builder::field(value, "slug");
                 self
             }
             pub fn staff<T>(mut self, value: T) -> Self
@@ -28936,11 +28305,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::vec::Vec<super::StaffDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.staff = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for staff: {e}")
-                    });
+                self.staff = highlevel_runtime::builder::field(value, "staff");
                 self
             }
             pub fn variations<T>(mut self, value: T) -> Self
@@ -28950,11 +28315,7 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.variations = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for variations: {e}")
-                    });
+                self.variations = highlevel_runtime::builder::field(value, "variations");
                 self
             }
         }
@@ -29053,11 +28414,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.address = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for address: {e}")
-                    });
+                self.address = highlevel_runtime::builder::field(value, "address");
                 self
             }
             pub fn cover_image<T>(mut self, value: T) -> Self
@@ -29065,11 +28422,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.cover_image = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for cover_image: {e}")
-                    });
+                self.cover_image = highlevel_runtime::builder::field(
+                    value,
+                    "cover_image",
+                );
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -29077,11 +28433,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn location_type<T>(mut self, value: T) -> Self
@@ -29091,11 +28446,10 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_type: {e}")
-                    });
+                self.location_type = highlevel_runtime::builder::field(
+                    value,
+                    "location_type",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -29103,11 +28457,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn phone<T>(mut self, value: T) -> Self
@@ -29115,11 +28465,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.phone = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for phone: {e}")
-                    });
+                self.phone = highlevel_runtime::builder::field(value, "phone");
                 self
             }
             pub fn slug<T>(mut self, value: T) -> Self
@@ -29127,11 +28473,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.slug = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for slug: {e}")
-                    });
+                self.slug = highlevel_runtime::builder::field(value, "slug");
                 self
             }
         }
@@ -29220,11 +28562,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn payment<T>(mut self, value: T) -> Self
@@ -29232,11 +28570,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<super::PaymentDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.payment = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for payment: {e}")
-                    });
+                self.payment = highlevel_runtime::builder::field(value, "payment");
                 self
             }
             pub fn post_buffer<T>(mut self, value: T) -> Self
@@ -29244,11 +28578,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.post_buffer = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for post_buffer: {e}")
-                    });
+                self.post_buffer = highlevel_runtime::builder::field(
+                    value,
+                    "post_buffer",
+                );
                 self
             }
             pub fn post_buffer_unit<T>(mut self, value: T) -> Self
@@ -29258,13 +28591,10 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.post_buffer_unit = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for post_buffer_unit: {e}"
-                        )
-                    });
+                self.post_buffer_unit = highlevel_runtime::builder::field(
+                    value,
+                    "post_buffer_unit",
+                );
                 self
             }
             pub fn pre_buffer<T>(mut self, value: T) -> Self
@@ -29272,11 +28602,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.pre_buffer = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for pre_buffer: {e}")
-                    });
+                self.pre_buffer = highlevel_runtime::builder::field(value, "pre_buffer");
                 self
             }
             pub fn pre_buffer_unit<T>(mut self, value: T) -> Self
@@ -29286,13 +28612,10 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.pre_buffer_unit = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for pre_buffer_unit: {e}"
-                        )
-                    });
+                self.pre_buffer_unit = highlevel_runtime::builder::field(
+                    value,
+                    "pre_buffer_unit",
+                );
                 self
             }
             pub fn service_duration<T>(mut self, value: T) -> Self
@@ -29300,13 +28623,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.service_duration = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for service_duration: {e}"
-                        )
-                    });
+                self.service_duration = highlevel_runtime::builder::field(
+                    value,
+                    "service_duration",
+                );
                 self
             }
             pub fn service_duration_unit<T>(mut self, value: T) -> Self
@@ -29318,13 +28638,10 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.service_duration_unit = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for service_duration_unit: {e}"
-                        )
-                    });
+                self.service_duration_unit = highlevel_runtime::builder::field(
+                    value,
+                    "service_duration_unit",
+                );
                 self
             }
         }
@@ -29395,11 +28712,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
+                self.description = highlevel_runtime::builder::field(
+                    value,
+                    "description",
+                );
                 self
             }
             pub fn is_active<T>(mut self, value: T) -> Self
@@ -29407,11 +28723,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.is_active = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for is_active: {e}")
-                    });
+                self.is_active = highlevel_runtime::builder::field(value, "is_active");
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -29419,11 +28731,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -29431,11 +28742,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn slug<T>(mut self, value: T) -> Self
@@ -29443,11 +28750,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.slug = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for slug: {e}")
-                    });
+                self.slug = highlevel_runtime::builder::field(value, "slug");
                 self
             }
         }
@@ -29493,11 +28796,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.is_active = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for is_active: {e}")
-                    });
+                self.is_active = highlevel_runtime::builder::field(value, "is_active");
                 self
             }
         }
@@ -29544,11 +28843,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
+                self.description = highlevel_runtime::builder::field(
+                    value,
+                    "description",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -29556,11 +28854,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn slug<T>(mut self, value: T) -> Self
@@ -29568,11 +28862,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.slug = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for slug: {e}")
-                    });
+                self.slug = highlevel_runtime::builder::field(value, "slug");
                 self
             }
         }
@@ -29620,11 +28910,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.close_hour = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for close_hour: {e}")
-                    });
+                self.close_hour = highlevel_runtime::builder::field(value, "close_hour");
                 self
             }
             pub fn close_minute<T>(mut self, value: T) -> Self
@@ -29632,11 +28918,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.close_minute = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for close_minute: {e}")
-                    });
+                self.close_minute = highlevel_runtime::builder::field(
+                    value,
+                    "close_minute",
+                );
                 self
             }
             pub fn open_hour<T>(mut self, value: T) -> Self
@@ -29644,11 +28929,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.open_hour = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for open_hour: {e}")
-                    });
+                self.open_hour = highlevel_runtime::builder::field(value, "open_hour");
                 self
             }
             pub fn open_minute<T>(mut self, value: T) -> Self
@@ -29656,11 +28937,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.open_minute = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for open_minute: {e}")
-                    });
+                self.open_minute = highlevel_runtime::builder::field(
+                    value,
+                    "open_minute",
+                );
                 self
             }
         }
@@ -29712,11 +28992,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<super::LocationConfigurationKind>,
                 T::Error: ::std::fmt::Display,
             {
-                self.kind = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for kind: {e}")
-                    });
+                self.kind = highlevel_runtime::builder::field(value, "kind");
                 self
             }
             pub fn location<T>(mut self, value: T) -> Self
@@ -29724,11 +29000,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location: {e}")
-                    });
+                self.location = highlevel_runtime::builder::field(value, "location");
                 self
             }
         }
@@ -29774,11 +29046,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.enabled = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for enabled: {e}")
-                    });
+                self.enabled = highlevel_runtime::builder::field(value, "enabled");
                 self
             }
             pub fn look_busy_percentage<T>(mut self, value: T) -> Self
@@ -29786,13 +29054,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.look_busy_percentage = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for look_busy_percentage: {e}"
-                        )
-                    });
+                self.look_busy_percentage = highlevel_runtime::builder::field(
+                    value,
+                    "look_busy_percentage",
+                );
                 self
             }
         }
@@ -29839,11 +29104,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<super::NotesDtoBody>,
                 T::Error: ::std::fmt::Display,
             {
-                self.body = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for body: {e}")
-                    });
+                self.body = highlevel_runtime::builder::field(value, "body");
                 self
             }
             pub fn user_id<T>(mut self, value: T) -> Self
@@ -29851,11 +29112,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.user_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for user_id: {e}")
-                    });
+                self.user_id = highlevel_runtime::builder::field(value, "user_id");
                 self
             }
         }
@@ -29905,13 +29162,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::vec::Vec<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.days_of_the_week = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for days_of_the_week: {e}"
-                        )
-                    });
+                self.days_of_the_week = highlevel_runtime::builder::field(
+                    value,
+                    "days_of_the_week",
+                );
                 self
             }
             pub fn hours<T>(mut self, value: T) -> Self
@@ -29919,11 +29173,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::vec::Vec<super::Hour>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.hours = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for hours: {e}")
-                    });
+                self.hours = highlevel_runtime::builder::field(value, "hours");
                 self
             }
         }
@@ -29976,11 +29226,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.amount = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for amount: {e}")
-                    });
+                self.amount = highlevel_runtime::builder::field(value, "amount");
                 self
             }
             pub fn deposit<T>(mut self, value: T) -> Self
@@ -29988,11 +29234,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.deposit = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for deposit: {e}")
-                    });
+                self.deposit = highlevel_runtime::builder::field(value, "deposit");
                 self
             }
             pub fn deposit_type<T>(mut self, value: T) -> Self
@@ -30002,11 +29244,10 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.deposit_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for deposit_type: {e}")
-                    });
+                self.deposit_type = highlevel_runtime::builder::field(
+                    value,
+                    "deposit_type",
+                );
                 self
             }
         }
@@ -30068,13 +29309,10 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.booking_option = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for booking_option: {e}"
-                        )
-                    });
+                self.booking_option = highlevel_runtime::builder::field(
+                    value,
+                    "booking_option",
+                );
                 self
             }
             pub fn booking_overlap_default_status<T>(mut self, value: T) -> Self
@@ -30084,13 +29322,10 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.booking_overlap_default_status = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for booking_overlap_default_status: {e}"
-                        )
-                    });
+                self.booking_overlap_default_status = highlevel_runtime::builder::field(
+                    value,
+                    "booking_overlap_default_status",
+                );
                 self
             }
             pub fn count<T>(mut self, value: T) -> Self
@@ -30098,11 +29333,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.count = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for count: {e}")
-                    });
+                self.count = highlevel_runtime::builder::field(value, "count");
                 self
             }
             pub fn freq<T>(mut self, value: T) -> Self
@@ -30110,11 +29341,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<super::RecurringFreq>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.freq = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for freq: {e}")
-                    });
+                self.freq = highlevel_runtime::builder::field(value, "freq");
                 self
             }
         }
@@ -30169,11 +29396,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<super::ScheduleIntervalDtoFrom>,
                 T::Error: ::std::fmt::Display,
             {
-                self.from = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for from: {e}")
-                    });
+                self.from = highlevel_runtime::builder::field(value, "from");
                 self
             }
             pub fn to<T>(mut self, value: T) -> Self
@@ -30181,9 +29404,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<super::ScheduleIntervalDtoTo>,
                 T::Error: ::std::fmt::Display,
             {
-                self.to = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for to: {e}"));
+                self.to = highlevel_runtime::builder::field(value, "to");
                 self
             }
         }
@@ -30244,11 +29465,7 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.date = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for date: {e}")
-                    });
+                self.date = highlevel_runtime::builder::field(value, "date");
                 self
             }
             pub fn day<T>(mut self, value: T) -> Self
@@ -30258,11 +29475,7 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.day = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for day: {e}")
-                    });
+                self.day = highlevel_runtime::builder::field(value, "day");
                 self
             }
             pub fn intervals<T>(mut self, value: T) -> Self
@@ -30270,11 +29483,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::vec::Vec<super::ScheduleIntervalDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.intervals = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for intervals: {e}")
-                    });
+                self.intervals = highlevel_runtime::builder::field(value, "intervals");
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -30282,11 +29491,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<super::ScheduleRuleDtoType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
         }
@@ -30338,11 +29543,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.time_offset = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for time_offset: {e}")
-                    });
+                self.time_offset = highlevel_runtime::builder::field(
+                    value,
+                    "time_offset",
+                );
                 self
             }
             pub fn unit<T>(mut self, value: T) -> Self
@@ -30350,11 +29554,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.unit = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for unit: {e}")
-                    });
+                self.unit = highlevel_runtime::builder::field(value, "unit");
                 self
             }
         }
@@ -30404,11 +29604,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.duration = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for duration: {e}")
-                    });
+                self.duration = highlevel_runtime::builder::field(value, "duration");
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -30416,9 +29612,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
             pub fn quantity<T>(mut self, value: T) -> Self
@@ -30426,11 +29620,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.quantity = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for quantity: {e}")
-                    });
+                self.quantity = highlevel_runtime::builder::field(value, "quantity");
                 self
             }
         }
@@ -30472,9 +29662,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
         }
@@ -30535,11 +29723,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.is_primary = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for is_primary: {e}")
-                    });
+                self.is_primary = highlevel_runtime::builder::field(value, "is_primary");
                 self
             }
             pub fn location_configurations<T>(mut self, value: T) -> Self
@@ -30549,13 +29733,10 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_configurations = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for location_configurations: {e}"
-                        )
-                    });
+                self.location_configurations = highlevel_runtime::builder::field(
+                    value,
+                    "location_configurations",
+                );
                 self
             }
             pub fn meeting_location<T>(mut self, value: T) -> Self
@@ -30563,13 +29744,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.meeting_location = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for meeting_location: {e}"
-                        )
-                    });
+                self.meeting_location = highlevel_runtime::builder::field(
+                    value,
+                    "meeting_location",
+                );
                 self
             }
             pub fn meeting_location_type<T>(mut self, value: T) -> Self
@@ -30577,13 +29755,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<super::TeamMemberMeetingLocationType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.meeting_location_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for meeting_location_type: {e}"
-                        )
-                    });
+                self.meeting_location_type = highlevel_runtime::builder::field(
+                    value,
+                    "meeting_location_type",
+                );
                 self
             }
             pub fn priority<T>(mut self, value: T) -> Self
@@ -30591,11 +29766,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<super::TeamMemberPriority>,
                 T::Error: ::std::fmt::Display,
             {
-                self.priority = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for priority: {e}")
-                    });
+                self.priority = highlevel_runtime::builder::field(value, "priority");
                 self
             }
             pub fn user_id<T>(mut self, value: T) -> Self
@@ -30603,11 +29774,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.user_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for user_id: {e}")
-                    });
+                self.user_id = highlevel_runtime::builder::field(value, "user_id");
                 self
             }
         }
@@ -30667,11 +29834,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.date = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for date: {e}")
-                    });
+                self.date = highlevel_runtime::builder::field(value, "date");
                 self
             }
             pub fn deleted<T>(mut self, value: T) -> Self
@@ -30679,11 +29842,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.deleted = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for deleted: {e}")
-                    });
+                self.deleted = highlevel_runtime::builder::field(value, "deleted");
                 self
             }
             pub fn hours<T>(mut self, value: T) -> Self
@@ -30691,11 +29850,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::vec::Vec<super::Hour>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.hours = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for hours: {e}")
-                    });
+                self.hours = highlevel_runtime::builder::field(value, "hours");
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -30703,9 +29858,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
         }
@@ -30823,13 +29976,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.additional_email_ids = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for additional_email_ids: {e}"
-                        )
-                    });
+                self.additional_email_ids = highlevel_runtime::builder::field(
+                    value,
+                    "additional_email_ids",
+                );
                 self
             }
             pub fn additional_phone_numbers<T>(mut self, value: T) -> Self
@@ -30837,13 +29987,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.additional_phone_numbers = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for additional_phone_numbers: {e}"
-                        )
-                    });
+                self.additional_phone_numbers = highlevel_runtime::builder::field(
+                    value,
+                    "additional_phone_numbers",
+                );
                 self
             }
             pub fn after_time<T>(mut self, value: T) -> Self
@@ -30851,11 +29998,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::vec::Vec<super::SchedulesDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.after_time = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for after_time: {e}")
-                    });
+                self.after_time = highlevel_runtime::builder::field(value, "after_time");
                 self
             }
             pub fn before_time<T>(mut self, value: T) -> Self
@@ -30863,11 +30006,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::vec::Vec<super::SchedulesDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.before_time = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for before_time: {e}")
-                    });
+                self.before_time = highlevel_runtime::builder::field(
+                    value,
+                    "before_time",
+                );
                 self
             }
             pub fn body<T>(mut self, value: T) -> Self
@@ -30875,11 +30017,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.body = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for body: {e}")
-                    });
+                self.body = highlevel_runtime::builder::field(value, "body");
                 self
             }
             pub fn channel<T>(mut self, value: T) -> Self
@@ -30889,11 +30027,7 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.channel = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for channel: {e}")
-                    });
+                self.channel = highlevel_runtime::builder::field(value, "channel");
                 self
             }
             pub fn deleted<T>(mut self, value: T) -> Self
@@ -30901,11 +30035,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.deleted = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for deleted: {e}")
-                    });
+                self.deleted = highlevel_runtime::builder::field(value, "deleted");
                 self
             }
             pub fn from_address<T>(mut self, value: T) -> Self
@@ -30913,11 +30043,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.from_address = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for from_address: {e}")
-                    });
+                self.from_address = highlevel_runtime::builder::field(
+                    value,
+                    "from_address",
+                );
                 self
             }
             pub fn from_name<T>(mut self, value: T) -> Self
@@ -30925,11 +30054,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.from_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for from_name: {e}")
-                    });
+                self.from_name = highlevel_runtime::builder::field(value, "from_name");
                 self
             }
             pub fn from_number<T>(mut self, value: T) -> Self
@@ -30937,11 +30062,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.from_number = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for from_number: {e}")
-                    });
+                self.from_number = highlevel_runtime::builder::field(
+                    value,
+                    "from_number",
+                );
                 self
             }
             pub fn is_active<T>(mut self, value: T) -> Self
@@ -30949,11 +30073,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.is_active = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for is_active: {e}")
-                    });
+                self.is_active = highlevel_runtime::builder::field(value, "is_active");
                 self
             }
             pub fn notification_type<T>(mut self, value: T) -> Self
@@ -30965,13 +30085,10 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.notification_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for notification_type: {e}"
-                        )
-                    });
+                self.notification_type = highlevel_runtime::builder::field(
+                    value,
+                    "notification_type",
+                );
                 self
             }
             pub fn receiver_type<T>(mut self, value: T) -> Self
@@ -30983,11 +30100,10 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.receiver_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for receiver_type: {e}")
-                    });
+                self.receiver_type = highlevel_runtime::builder::field(
+                    value,
+                    "receiver_type",
+                );
                 self
             }
             pub fn selected_users<T>(mut self, value: T) -> Self
@@ -30995,13 +30111,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.selected_users = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for selected_users: {e}"
-                        )
-                    });
+                self.selected_users = highlevel_runtime::builder::field(
+                    value,
+                    "selected_users",
+                );
                 self
             }
             pub fn subject<T>(mut self, value: T) -> Self
@@ -31009,11 +30122,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.subject = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subject: {e}")
-                    });
+                self.subject = highlevel_runtime::builder::field(value, "subject");
                 self
             }
             pub fn template_id<T>(mut self, value: T) -> Self
@@ -31021,11 +30130,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.template_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for template_id: {e}")
-                    });
+                self.template_id = highlevel_runtime::builder::field(
+                    value,
+                    "template_id",
+                );
                 self
             }
         }
@@ -31133,11 +30241,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.calendar_ids = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for calendar_ids: {e}")
-                    });
+                self.calendar_ids = highlevel_runtime::builder::field(
+                    value,
+                    "calendar_ids",
+                );
                 self
             }
             pub fn capacity<T>(mut self, value: T) -> Self
@@ -31145,11 +30252,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.capacity = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for capacity: {e}")
-                    });
+                self.capacity = highlevel_runtime::builder::field(value, "capacity");
                 self
             }
             pub fn description<T>(mut self, value: T) -> Self
@@ -31157,11 +30260,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
+                self.description = highlevel_runtime::builder::field(
+                    value,
+                    "description",
+                );
                 self
             }
             pub fn is_active<T>(mut self, value: T) -> Self
@@ -31169,11 +30271,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.is_active = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for is_active: {e}")
-                    });
+                self.is_active = highlevel_runtime::builder::field(value, "is_active");
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -31181,11 +30279,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -31193,11 +30290,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn out_of_service<T>(mut self, value: T) -> Self
@@ -31205,13 +30298,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.out_of_service = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for out_of_service: {e}"
-                        )
-                    });
+                self.out_of_service = highlevel_runtime::builder::field(
+                    value,
+                    "out_of_service",
+                );
                 self
             }
             pub fn quantity<T>(mut self, value: T) -> Self
@@ -31219,11 +30309,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.quantity = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for quantity: {e}")
-                    });
+                self.quantity = highlevel_runtime::builder::field(value, "quantity");
                 self
             }
         }
@@ -31285,11 +30371,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::vec::Vec<super::ScheduleRuleDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.rules = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for rules: {e}")
-                    });
+                self.rules = highlevel_runtime::builder::field(value, "rules");
                 self
             }
             pub fn timezone<T>(mut self, value: T) -> Self
@@ -31299,11 +30381,7 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.timezone = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for timezone: {e}")
-                    });
+                self.timezone = highlevel_runtime::builder::field(value, "timezone");
                 self
             }
         }
@@ -31358,11 +30436,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn rules<T>(mut self, value: T) -> Self
@@ -31370,11 +30444,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::vec::Vec<super::ScheduleRuleDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.rules = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for rules: {e}")
-                    });
+                self.rules = highlevel_runtime::builder::field(value, "rules");
                 self
             }
             pub fn timezone<T>(mut self, value: T) -> Self
@@ -31384,11 +30454,7 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.timezone = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for timezone: {e}")
-                    });
+                self.timezone = highlevel_runtime::builder::field(value, "timezone");
                 self
             }
         }
@@ -31468,11 +30534,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.end_time = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for end_time: {e}")
-                    });
+                self.end_time = highlevel_runtime::builder::field(value, "end_time");
                 self
             }
             pub fn meeting_location<T>(mut self, value: T) -> Self
@@ -31480,13 +30542,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.meeting_location = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for meeting_location: {e}"
-                        )
-                    });
+                self.meeting_location = highlevel_runtime::builder::field(
+                    value,
+                    "meeting_location",
+                );
                 self
             }
             pub fn service_location_id<T>(mut self, value: T) -> Self
@@ -31494,13 +30553,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.service_location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for service_location_id: {e}"
-                        )
-                    });
+                self.service_location_id = highlevel_runtime::builder::field(
+                    value,
+                    "service_location_id",
+                );
                 self
             }
             pub fn services<T>(mut self, value: T) -> Self
@@ -31510,11 +30566,7 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.services = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for services: {e}")
-                    });
+                self.services = highlevel_runtime::builder::field(value, "services");
                 self
             }
             pub fn start_time<T>(mut self, value: T) -> Self
@@ -31522,11 +30574,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.start_time = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for start_time: {e}")
-                    });
+                self.start_time = highlevel_runtime::builder::field(value, "start_time");
                 self
             }
             pub fn status<T>(mut self, value: T) -> Self
@@ -31536,11 +30584,7 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.status = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for status: {e}")
-                    });
+                self.status = highlevel_runtime::builder::field(value, "status");
                 self
             }
             pub fn timezone<T>(mut self, value: T) -> Self
@@ -31548,11 +30592,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.timezone = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for timezone: {e}")
-                    });
+                self.timezone = highlevel_runtime::builder::field(value, "timezone");
                 self
             }
             pub fn title<T>(mut self, value: T) -> Self
@@ -31560,11 +30600,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.title = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for title: {e}")
-                    });
+                self.title = highlevel_runtime::builder::field(value, "title");
                 self
             }
         }
@@ -31701,11 +30737,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.cover_image = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for cover_image: {e}")
-                    });
+                self.cover_image = highlevel_runtime::builder::field(
+                    value,
+                    "cover_image",
+                );
                 self
             }
             pub fn description<T>(mut self, value: T) -> Self
@@ -31713,11 +30748,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
+                self.description = highlevel_runtime::builder::field(
+                    value,
+                    "description",
+                );
                 self
             }
             pub fn event_color<T>(mut self, value: T) -> Self
@@ -31725,11 +30759,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.event_color = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for event_color: {e}")
-                    });
+                self.event_color = highlevel_runtime::builder::field(
+                    value,
+                    "event_color",
+                );
                 self
             }
             pub fn form_id<T>(mut self, value: T) -> Self
@@ -31737,11 +30770,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.form_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for form_id: {e}")
-                    });
+                self.form_id = highlevel_runtime::builder::field(value, "form_id");
                 self
             }
             pub fn is_private<T>(mut self, value: T) -> Self
@@ -31749,11 +30778,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.is_private = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for is_private: {e}")
-                    });
+                self.is_private = highlevel_runtime::builder::field(value, "is_private");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -31761,11 +30786,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn payment<T>(mut self, value: T) -> Self
@@ -31773,11 +30794,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<super::PaymentDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.payment = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for payment: {e}")
-                    });
+                self.payment = highlevel_runtime::builder::field(value, "payment");
                 self
             }
             pub fn post_buffer<T>(mut self, value: T) -> Self
@@ -31785,11 +30802,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.post_buffer = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for post_buffer: {e}")
-                    });
+                self.post_buffer = highlevel_runtime::builder::field(
+                    value,
+                    "post_buffer",
+                );
                 self
             }
             pub fn post_buffer_unit<T>(mut self, value: T) -> Self
@@ -31799,13 +30815,10 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.post_buffer_unit = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for post_buffer_unit: {e}"
-                        )
-                    });
+                self.post_buffer_unit = highlevel_runtime::builder::field(
+                    value,
+                    "post_buffer_unit",
+                );
                 self
             }
             pub fn pre_buffer<T>(mut self, value: T) -> Self
@@ -31813,11 +30826,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.pre_buffer = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for pre_buffer: {e}")
-                    });
+                self.pre_buffer = highlevel_runtime::builder::field(value, "pre_buffer");
                 self
             }
             pub fn pre_buffer_unit<T>(mut self, value: T) -> Self
@@ -31827,13 +30836,10 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.pre_buffer_unit = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for pre_buffer_unit: {e}"
-                        )
-                    });
+                self.pre_buffer_unit = highlevel_runtime::builder::field(
+                    value,
+                    "pre_buffer_unit",
+                );
                 self
             }
             pub fn service_category_id<T>(mut self, value: T) -> Self
@@ -31841,13 +30847,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.service_category_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for service_category_id: {e}"
-                        )
-                    });
+                self.service_category_id = highlevel_runtime::builder::field(
+                    value,
+                    "service_category_id",
+                );
                 self
             }
             pub fn service_duration<T>(mut self, value: T) -> Self
@@ -31855,13 +30858,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.service_duration = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for service_duration: {e}"
-                        )
-                    });
+                self.service_duration = highlevel_runtime::builder::field(
+                    value,
+                    "service_duration",
+                );
                 self
             }
             pub fn service_duration_unit<T>(mut self, value: T) -> Self
@@ -31871,13 +30871,10 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.service_duration_unit = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for service_duration_unit: {e}"
-                        )
-                    });
+                self.service_duration_unit = highlevel_runtime::builder::field(
+                    value,
+                    "service_duration_unit",
+                );
                 self
             }
             pub fn slug<T>(mut self, value: T) -> Self
@@ -31885,11 +30882,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.slug = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for slug: {e}")
-                    });
+                self.slug = highlevel_runtime::builder::field(value, "slug");
                 self
             }
             pub fn staff<T>(mut self, value: T) -> Self
@@ -31897,11 +30890,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::vec::Vec<super::StaffDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.staff = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for staff: {e}")
-                    });
+                self.staff = highlevel_runtime::builder::field(value, "staff");
                 self
             }
             pub fn variations<T>(mut self, value: T) -> Self
@@ -31911,11 +30900,7 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.variations = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for variations: {e}")
-                    });
+                self.variations = highlevel_runtime::builder::field(value, "variations");
                 self
             }
         }
@@ -32013,11 +30998,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.address = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for address: {e}")
-                    });
+                self.address = highlevel_runtime::builder::field(value, "address");
                 self
             }
             pub fn cover_image<T>(mut self, value: T) -> Self
@@ -32025,11 +31006,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.cover_image = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for cover_image: {e}")
-                    });
+                self.cover_image = highlevel_runtime::builder::field(
+                    value,
+                    "cover_image",
+                );
                 self
             }
             pub fn location_type<T>(mut self, value: T) -> Self
@@ -32039,11 +31019,10 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_type: {e}")
-                    });
+                self.location_type = highlevel_runtime::builder::field(
+                    value,
+                    "location_type",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -32051,11 +31030,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn phone<T>(mut self, value: T) -> Self
@@ -32063,11 +31038,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.phone = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for phone: {e}")
-                    });
+                self.phone = highlevel_runtime::builder::field(value, "phone");
                 self
             }
             pub fn slug<T>(mut self, value: T) -> Self
@@ -32075,11 +31046,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.slug = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for slug: {e}")
-                    });
+                self.slug = highlevel_runtime::builder::field(value, "slug");
                 self
             }
         }
@@ -32174,9 +31141,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -32184,11 +31149,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn payment<T>(mut self, value: T) -> Self
@@ -32196,11 +31157,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<super::PaymentDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.payment = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for payment: {e}")
-                    });
+                self.payment = highlevel_runtime::builder::field(value, "payment");
                 self
             }
             pub fn post_buffer<T>(mut self, value: T) -> Self
@@ -32208,11 +31165,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.post_buffer = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for post_buffer: {e}")
-                    });
+                self.post_buffer = highlevel_runtime::builder::field(
+                    value,
+                    "post_buffer",
+                );
                 self
             }
             pub fn post_buffer_unit<T>(mut self, value: T) -> Self
@@ -32222,13 +31178,10 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.post_buffer_unit = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for post_buffer_unit: {e}"
-                        )
-                    });
+                self.post_buffer_unit = highlevel_runtime::builder::field(
+                    value,
+                    "post_buffer_unit",
+                );
                 self
             }
             pub fn pre_buffer<T>(mut self, value: T) -> Self
@@ -32236,11 +31189,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.pre_buffer = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for pre_buffer: {e}")
-                    });
+                self.pre_buffer = highlevel_runtime::builder::field(value, "pre_buffer");
                 self
             }
             pub fn pre_buffer_unit<T>(mut self, value: T) -> Self
@@ -32250,13 +31199,10 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.pre_buffer_unit = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for pre_buffer_unit: {e}"
-                        )
-                    });
+                self.pre_buffer_unit = highlevel_runtime::builder::field(
+                    value,
+                    "pre_buffer_unit",
+                );
                 self
             }
             pub fn service_duration<T>(mut self, value: T) -> Self
@@ -32264,13 +31210,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.service_duration = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for service_duration: {e}"
-                        )
-                    });
+                self.service_duration = highlevel_runtime::builder::field(
+                    value,
+                    "service_duration",
+                );
                 self
             }
             pub fn service_duration_unit<T>(mut self, value: T) -> Self
@@ -32282,13 +31225,10 @@ One room can be mapped with multiple service calendars.*/
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.service_duration_unit = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for service_duration_unit: {e}"
-                        )
-                    });
+                self.service_duration_unit = highlevel_runtime::builder::field(
+                    value,
+                    "service_duration_unit",
+                );
                 self
             }
         }
@@ -32349,11 +31289,10 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn slug<T>(mut self, value: T) -> Self
@@ -32361,11 +31300,7 @@ One room can be mapped with multiple service calendars.*/
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.slug = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for slug: {e}")
-                    });
+                self.slug = highlevel_runtime::builder::field(value, "slug");
                 self
             }
         }

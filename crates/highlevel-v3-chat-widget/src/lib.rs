@@ -3451,13 +3451,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.a2p_opt_in_form1 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for a2p_opt_in_form1: {e}"
-                        )
-                    });
+                self.a2p_opt_in_form1 = highlevel_runtime::builder::field(
+                    value,
+                    "a2p_opt_in_form1",
+                );
                 self
             }
             pub fn a2p_opt_in_form1_pre_checked<T>(mut self, value: T) -> Self
@@ -3465,13 +3462,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.a2p_opt_in_form1_pre_checked = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for a2p_opt_in_form1_pre_checked: {e}"
-                        )
-                    });
+                self.a2p_opt_in_form1_pre_checked = highlevel_runtime::builder::field(
+                    value,
+                    "a2p_opt_in_form1_pre_checked",
+                );
                 self
             }
             pub fn a2p_opt_in_form1_show_checkbox<T>(mut self, value: T) -> Self
@@ -3479,13 +3473,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.a2p_opt_in_form1_show_checkbox = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for a2p_opt_in_form1_show_checkbox: {e}"
-                        )
-                    });
+                self.a2p_opt_in_form1_show_checkbox = highlevel_runtime::builder::field(
+                    value,
+                    "a2p_opt_in_form1_show_checkbox",
+                );
                 self
             }
             pub fn a2p_opt_in_form2<T>(mut self, value: T) -> Self
@@ -3493,13 +3484,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.a2p_opt_in_form2 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for a2p_opt_in_form2: {e}"
-                        )
-                    });
+                self.a2p_opt_in_form2 = highlevel_runtime::builder::field(
+                    value,
+                    "a2p_opt_in_form2",
+                );
                 self
             }
             pub fn a2p_opt_in_form2_pre_checked<T>(mut self, value: T) -> Self
@@ -3507,13 +3495,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.a2p_opt_in_form2_pre_checked = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for a2p_opt_in_form2_pre_checked: {e}"
-                        )
-                    });
+                self.a2p_opt_in_form2_pre_checked = highlevel_runtime::builder::field(
+                    value,
+                    "a2p_opt_in_form2_pre_checked",
+                );
                 self
             }
             pub fn a2p_opt_in_form2_show_checkbox<T>(mut self, value: T) -> Self
@@ -3521,13 +3506,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.a2p_opt_in_form2_show_checkbox = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for a2p_opt_in_form2_show_checkbox: {e}"
-                        )
-                    });
+                self.a2p_opt_in_form2_show_checkbox = highlevel_runtime::builder::field(
+                    value,
+                    "a2p_opt_in_form2_show_checkbox",
+                );
                 self
             }
             pub fn enable_a2p_compliance<T>(mut self, value: T) -> Self
@@ -3535,13 +3517,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.enable_a2p_compliance = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for enable_a2p_compliance: {e}"
-                        )
-                    });
+                self.enable_a2p_compliance = highlevel_runtime::builder::field(
+                    value,
+                    "enable_a2p_compliance",
+                );
                 self
             }
             pub fn is_a2p_opt_in_form1<T>(mut self, value: T) -> Self
@@ -3549,13 +3528,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.is_a2p_opt_in_form1 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for is_a2p_opt_in_form1: {e}"
-                        )
-                    });
+                self.is_a2p_opt_in_form1 = highlevel_runtime::builder::field(
+                    value,
+                    "is_a2p_opt_in_form1",
+                );
                 self
             }
             pub fn is_a2p_opt_in_form2<T>(mut self, value: T) -> Self
@@ -3563,13 +3539,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.is_a2p_opt_in_form2 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for is_a2p_opt_in_form2: {e}"
-                        )
-                    });
+                self.is_a2p_opt_in_form2 = highlevel_runtime::builder::field(
+                    value,
+                    "is_a2p_opt_in_form2",
+                );
                 self
             }
             pub fn message_type<T>(mut self, value: T) -> Self
@@ -3577,11 +3550,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.message_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for message_type: {e}")
-                    });
+                self.message_type = highlevel_runtime::builder::field(
+                    value,
+                    "message_type",
+                );
                 self
             }
             pub fn privacy_policy_link<T>(mut self, value: T) -> Self
@@ -3589,13 +3561,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.privacy_policy_link = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for privacy_policy_link: {e}"
-                        )
-                    });
+                self.privacy_policy_link = highlevel_runtime::builder::field(
+                    value,
+                    "privacy_policy_link",
+                );
                 self
             }
             pub fn terms_of_service_link<T>(mut self, value: T) -> Self
@@ -3603,13 +3572,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.terms_of_service_link = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for terms_of_service_link: {e}"
-                        )
-                    });
+                self.terms_of_service_link = highlevel_runtime::builder::field(
+                    value,
+                    "terms_of_service_link",
+                );
                 self
             }
         }
@@ -3693,11 +3659,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.icon = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for icon: {e}")
-                    });
+                self.icon = highlevel_runtime::builder::field(value, "icon");
                 self
             }
             pub fn live_chat_icon<T>(mut self, value: T) -> Self
@@ -3705,13 +3667,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.live_chat_icon = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for live_chat_icon: {e}"
-                        )
-                    });
+                self.live_chat_icon = highlevel_runtime::builder::field(
+                    value,
+                    "live_chat_icon",
+                );
                 self
             }
             pub fn live_chat_placeholder_color<T>(mut self, value: T) -> Self
@@ -3719,13 +3678,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.live_chat_placeholder_color = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for live_chat_placeholder_color: {e}"
-                        )
-                    });
+                self.live_chat_placeholder_color = highlevel_runtime::builder::field(
+                    value,
+                    "live_chat_placeholder_color",
+                );
                 self
             }
             pub fn placeholder_color<T>(mut self, value: T) -> Self
@@ -3733,13 +3689,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.placeholder_color = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for placeholder_color: {e}"
-                        )
-                    });
+                self.placeholder_color = highlevel_runtime::builder::field(
+                    value,
+                    "placeholder_color",
+                );
                 self
             }
         }
@@ -3870,13 +3823,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.a_two_p_compliance = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for a_two_p_compliance: {e}"
-                        )
-                    });
+                self.a_two_p_compliance = highlevel_runtime::builder::field(
+                    value,
+                    "a_two_p_compliance",
+                );
                 self
             }
             pub fn all_in_one_chat_types<T>(mut self, value: T) -> Self
@@ -3886,13 +3836,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.all_in_one_chat_types = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for all_in_one_chat_types: {e}"
-                        )
-                    });
+                self.all_in_one_chat_types = highlevel_runtime::builder::field(
+                    value,
+                    "all_in_one_chat_types",
+                );
                 self
             }
             pub fn all_in_one_initial_msg<T>(mut self, value: T) -> Self
@@ -3900,13 +3847,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.all_in_one_initial_msg = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for all_in_one_initial_msg: {e}"
-                        )
-                    });
+                self.all_in_one_initial_msg = highlevel_runtime::builder::field(
+                    value,
+                    "all_in_one_initial_msg",
+                );
                 self
             }
             pub fn branding_title<T>(mut self, value: T) -> Self
@@ -3914,13 +3858,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.branding_title = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for branding_title: {e}"
-                        )
-                    });
+                self.branding_title = highlevel_runtime::builder::field(
+                    value,
+                    "branding_title",
+                );
                 self
             }
             pub fn business_office_hours<T>(mut self, value: T) -> Self
@@ -3930,13 +3871,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.business_office_hours = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for business_office_hours: {e}"
-                        )
-                    });
+                self.business_office_hours = highlevel_runtime::builder::field(
+                    value,
+                    "business_office_hours",
+                );
                 self
             }
             pub fn contact_form_intro_message<T>(mut self, value: T) -> Self
@@ -3944,13 +3882,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.contact_form_intro_message = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for contact_form_intro_message: {e}"
-                        )
-                    });
+                self.contact_form_intro_message = highlevel_runtime::builder::field(
+                    value,
+                    "contact_form_intro_message",
+                );
                 self
             }
             pub fn contact_form_options<T>(mut self, value: T) -> Self
@@ -3958,13 +3893,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.contact_form_options = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for contact_form_options: {e}"
-                        )
-                    });
+                self.contact_form_options = highlevel_runtime::builder::field(
+                    value,
+                    "contact_form_options",
+                );
                 self
             }
             pub fn contact_form_system_message<T>(mut self, value: T) -> Self
@@ -3972,13 +3904,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.contact_form_system_message = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for contact_form_system_message: {e}"
-                        )
-                    });
+                self.contact_form_system_message = highlevel_runtime::builder::field(
+                    value,
+                    "contact_form_system_message",
+                );
                 self
             }
             pub fn default_consent_check<T>(mut self, value: T) -> Self
@@ -3986,13 +3915,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.default_consent_check = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for default_consent_check: {e}"
-                        )
-                    });
+                self.default_consent_check = highlevel_runtime::builder::field(
+                    value,
+                    "default_consent_check",
+                );
                 self
             }
             pub fn enable_contact_form<T>(mut self, value: T) -> Self
@@ -4000,13 +3926,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.enable_contact_form = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for enable_contact_form: {e}"
-                        )
-                    });
+                self.enable_contact_form = highlevel_runtime::builder::field(
+                    value,
+                    "enable_contact_form",
+                );
                 self
             }
             pub fn fb_page<T>(mut self, value: T) -> Self
@@ -4014,11 +3937,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::FbPageDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.fb_page = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for fb_page: {e}")
-                    });
+                self.fb_page = highlevel_runtime::builder::field(value, "fb_page");
                 self
             }
             pub fn instagram_page<T>(mut self, value: T) -> Self
@@ -4028,13 +3947,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.instagram_page = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for instagram_page: {e}"
-                        )
-                    });
+                self.instagram_page = highlevel_runtime::builder::field(
+                    value,
+                    "instagram_page",
+                );
                 self
             }
             pub fn play_notification_sound<T>(mut self, value: T) -> Self
@@ -4042,13 +3958,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.play_notification_sound = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for play_notification_sound: {e}"
-                        )
-                    });
+                self.play_notification_sound = highlevel_runtime::builder::field(
+                    value,
+                    "play_notification_sound",
+                );
                 self
             }
             pub fn prefilled_message_text<T>(mut self, value: T) -> Self
@@ -4056,13 +3969,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.prefilled_message_text = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for prefilled_message_text: {e}"
-                        )
-                    });
+                self.prefilled_message_text = highlevel_runtime::builder::field(
+                    value,
+                    "prefilled_message_text",
+                );
                 self
             }
             pub fn redirect<T>(mut self, value: T) -> Self
@@ -4070,11 +3980,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::RedirectDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.redirect = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for redirect: {e}")
-                    });
+                self.redirect = highlevel_runtime::builder::field(value, "redirect");
                 self
             }
             pub fn voice_ai_agent<T>(mut self, value: T) -> Self
@@ -4084,13 +3990,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.voice_ai_agent = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for voice_ai_agent: {e}"
-                        )
-                    });
+                self.voice_ai_agent = highlevel_runtime::builder::field(
+                    value,
+                    "voice_ai_agent",
+                );
                 self
             }
             pub fn voice_ai_send_action_text<T>(mut self, value: T) -> Self
@@ -4098,13 +4001,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.voice_ai_send_action_text = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for voice_ai_send_action_text: {e}"
-                        )
-                    });
+                self.voice_ai_send_action_text = highlevel_runtime::builder::field(
+                    value,
+                    "voice_ai_send_action_text",
+                );
                 self
             }
         }
@@ -4192,13 +4092,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.enable_business_hours = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for enable_business_hours: {e}"
-                        )
-                    });
+                self.enable_business_hours = highlevel_runtime::builder::field(
+                    value,
+                    "enable_business_hours",
+                );
                 self
             }
             pub fn open_hours<T>(mut self, value: T) -> Self
@@ -4206,11 +4103,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.open_hours = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for open_hours: {e}")
-                    });
+                self.open_hours = highlevel_runtime::builder::field(value, "open_hours");
                 self
             }
             pub fn outside_office_hours_welcome_msg<T>(mut self, value: T) -> Self
@@ -4218,13 +4111,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.outside_office_hours_welcome_msg = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for outside_office_hours_welcome_msg: {e}"
-                        )
-                    });
+                self.outside_office_hours_welcome_msg = highlevel_runtime::builder::field(
+                    value,
+                    "outside_office_hours_welcome_msg",
+                );
                 self
             }
             pub fn timezone<T>(mut self, value: T) -> Self
@@ -4232,11 +4122,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.timezone = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for timezone: {e}")
-                    });
+                self.timezone = highlevel_runtime::builder::field(value, "timezone");
                 self
             }
         }
@@ -4300,13 +4186,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.chat_widget_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for chat_widget_id: {e}"
-                        )
-                    });
+                self.chat_widget_id = highlevel_runtime::builder::field(
+                    value,
+                    "chat_widget_id",
+                );
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -4314,11 +4197,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -4326,11 +4208,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
         }
@@ -4394,11 +4272,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::CreateWidgetDtoChatType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.chat_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for chat_type: {e}")
-                    });
+                self.chat_type = highlevel_runtime::builder::field(value, "chat_type");
                 self
             }
             pub fn deleted<T>(mut self, value: T) -> Self
@@ -4406,11 +4280,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.deleted = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for deleted: {e}")
-                    });
+                self.deleted = highlevel_runtime::builder::field(value, "deleted");
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -4418,11 +4288,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -4430,11 +4299,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn settings<T>(mut self, value: T) -> Self
@@ -4444,11 +4309,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.settings = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for settings: {e}")
-                    });
+                self.settings = highlevel_runtime::builder::field(value, "settings");
                 self
             }
             pub fn version<T>(mut self, value: T) -> Self
@@ -4456,11 +4317,7 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.version = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for version: {e}")
-                    });
+                self.version = highlevel_runtime::builder::field(value, "version");
                 self
             }
         }
@@ -4516,13 +4373,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.facebook_page_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for facebook_page_id: {e}"
-                        )
-                    });
+                self.facebook_page_id = highlevel_runtime::builder::field(
+                    value,
+                    "facebook_page_id",
+                );
                 self
             }
             pub fn facebook_page_name<T>(mut self, value: T) -> Self
@@ -4530,13 +4384,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.facebook_page_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for facebook_page_name: {e}"
-                        )
-                    });
+                self.facebook_page_name = highlevel_runtime::builder::field(
+                    value,
+                    "facebook_page_name",
+                );
                 self
             }
         }
@@ -4594,13 +4445,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.facebook_page_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for facebook_page_id: {e}"
-                        )
-                    });
+                self.facebook_page_id = highlevel_runtime::builder::field(
+                    value,
+                    "facebook_page_id",
+                );
                 self
             }
             pub fn facebook_page_name<T>(mut self, value: T) -> Self
@@ -4608,13 +4456,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.facebook_page_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for facebook_page_name: {e}"
-                        )
-                    });
+                self.facebook_page_name = highlevel_runtime::builder::field(
+                    value,
+                    "facebook_page_name",
+                );
                 self
             }
             pub fn instagram_page_id<T>(mut self, value: T) -> Self
@@ -4622,13 +4467,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.instagram_page_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for instagram_page_id: {e}"
-                        )
-                    });
+                self.instagram_page_id = highlevel_runtime::builder::field(
+                    value,
+                    "instagram_page_id",
+                );
                 self
             }
             pub fn instagram_username<T>(mut self, value: T) -> Self
@@ -4636,13 +4478,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.instagram_username = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for instagram_username: {e}"
-                        )
-                    });
+                self.instagram_username = highlevel_runtime::builder::field(
+                    value,
+                    "instagram_username",
+                );
                 self
             }
         }
@@ -4699,13 +4538,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.redirect_action = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for redirect_action: {e}"
-                        )
-                    });
+                self.redirect_action = highlevel_runtime::builder::field(
+                    value,
+                    "redirect_action",
+                );
                 self
             }
             pub fn redirect_text<T>(mut self, value: T) -> Self
@@ -4713,11 +4549,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.redirect_text = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for redirect_text: {e}")
-                    });
+                self.redirect_text = highlevel_runtime::builder::field(
+                    value,
+                    "redirect_text",
+                );
                 self
             }
             pub fn redirect_website<T>(mut self, value: T) -> Self
@@ -4725,13 +4560,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.redirect_website = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for redirect_website: {e}"
-                        )
-                    });
+                self.redirect_website = highlevel_runtime::builder::field(
+                    value,
+                    "redirect_website",
+                );
                 self
             }
         }
@@ -4793,11 +4625,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.chat_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for chat_type: {e}")
-                    });
+                self.chat_type = highlevel_runtime::builder::field(value, "chat_type");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -4805,11 +4633,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn settings<T>(mut self, value: T) -> Self
@@ -4819,11 +4643,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.settings = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for settings: {e}")
-                    });
+                self.settings = highlevel_runtime::builder::field(value, "settings");
                 self
             }
             pub fn version<T>(mut self, value: T) -> Self
@@ -4831,11 +4651,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.version = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for version: {e}")
-                    });
+                self.version = highlevel_runtime::builder::field(value, "version");
                 self
             }
         }
@@ -4887,11 +4703,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.position = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for position: {e}")
-                    });
+                self.position = highlevel_runtime::builder::field(value, "position");
                 self
             }
             pub fn sizes<T>(mut self, value: T) -> Self
@@ -4901,11 +4713,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.sizes = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for sizes: {e}")
-                    });
+                self.sizes = highlevel_runtime::builder::field(value, "sizes");
                 self
             }
         }
@@ -4955,11 +4763,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.height = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for height: {e}")
-                    });
+                self.height = highlevel_runtime::builder::field(value, "height");
                 self
             }
             pub fn width<T>(mut self, value: T) -> Self
@@ -4967,11 +4771,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.width = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for width: {e}")
-                    });
+                self.width = highlevel_runtime::builder::field(value, "width");
                 self
             }
         }
@@ -5243,13 +5043,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.acknowledgement_details = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for acknowledgement_details: {e}"
-                        )
-                    });
+                self.acknowledgement_details = highlevel_runtime::builder::field(
+                    value,
+                    "acknowledgement_details",
+                );
                 self
             }
             pub fn advance_settings<T>(mut self, value: T) -> Self
@@ -5259,13 +5056,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.advance_settings = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for advance_settings: {e}"
-                        )
-                    });
+                self.advance_settings = highlevel_runtime::builder::field(
+                    value,
+                    "advance_settings",
+                );
                 self
             }
             pub fn agency_name<T>(mut self, value: T) -> Self
@@ -5273,11 +5067,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.agency_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for agency_name: {e}")
-                    });
+                self.agency_name = highlevel_runtime::builder::field(
+                    value,
+                    "agency_name",
+                );
                 self
             }
             pub fn agency_website<T>(mut self, value: T) -> Self
@@ -5285,13 +5078,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.agency_website = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for agency_website: {e}"
-                        )
-                    });
+                self.agency_website = highlevel_runtime::builder::field(
+                    value,
+                    "agency_website",
+                );
                 self
             }
             pub fn allow_avatar_image<T>(mut self, value: T) -> Self
@@ -5299,13 +5089,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.allow_avatar_image = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for allow_avatar_image: {e}"
-                        )
-                    });
+                self.allow_avatar_image = highlevel_runtime::builder::field(
+                    value,
+                    "allow_avatar_image",
+                );
                 self
             }
             pub fn auto_country_code<T>(mut self, value: T) -> Self
@@ -5313,13 +5100,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.auto_country_code = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for auto_country_code: {e}"
-                        )
-                    });
+                self.auto_country_code = highlevel_runtime::builder::field(
+                    value,
+                    "auto_country_code",
+                );
                 self
             }
             pub fn chat_icon<T>(mut self, value: T) -> Self
@@ -5327,11 +5111,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.chat_icon = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for chat_icon: {e}")
-                    });
+                self.chat_icon = highlevel_runtime::builder::field(value, "chat_icon");
                 self
             }
             pub fn chat_type<T>(mut self, value: T) -> Self
@@ -5339,11 +5119,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.chat_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for chat_type: {e}")
-                    });
+                self.chat_type = highlevel_runtime::builder::field(value, "chat_type");
                 self
             }
             pub fn country_code<T>(mut self, value: T) -> Self
@@ -5351,11 +5127,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.country_code = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for country_code: {e}")
-                    });
+                self.country_code = highlevel_runtime::builder::field(
+                    value,
+                    "country_code",
+                );
                 self
             }
             pub fn dimensions<T>(mut self, value: T) -> Self
@@ -5365,11 +5140,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.dimensions = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for dimensions: {e}")
-                    });
+                self.dimensions = highlevel_runtime::builder::field(value, "dimensions");
                 self
             }
             pub fn enable_revisit_message<T>(mut self, value: T) -> Self
@@ -5377,13 +5148,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.enable_revisit_message = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for enable_revisit_message: {e}"
-                        )
-                    });
+                self.enable_revisit_message = highlevel_runtime::builder::field(
+                    value,
+                    "enable_revisit_message",
+                );
                 self
             }
             pub fn heading<T>(mut self, value: T) -> Self
@@ -5391,11 +5159,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.heading = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for heading: {e}")
-                    });
+                self.heading = highlevel_runtime::builder::field(value, "heading");
                 self
             }
             pub fn is_prompt_avatar_image_optimize<T>(mut self, value: T) -> Self
@@ -5403,13 +5167,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.is_prompt_avatar_image_optimize = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for is_prompt_avatar_image_optimize: {e}"
-                        )
-                    });
+                self.is_prompt_avatar_image_optimize = highlevel_runtime::builder::field(
+                    value,
+                    "is_prompt_avatar_image_optimize",
+                );
                 self
             }
             pub fn legal_msg<T>(mut self, value: T) -> Self
@@ -5417,11 +5178,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.legal_msg = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for legal_msg: {e}")
-                    });
+                self.legal_msg = highlevel_runtime::builder::field(value, "legal_msg");
                 self
             }
             pub fn live_chat_ack_msg<T>(mut self, value: T) -> Self
@@ -5429,13 +5186,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.live_chat_ack_msg = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for live_chat_ack_msg: {e}"
-                        )
-                    });
+                self.live_chat_ack_msg = highlevel_runtime::builder::field(
+                    value,
+                    "live_chat_ack_msg",
+                );
                 self
             }
             pub fn live_chat_ended_msg<T>(mut self, value: T) -> Self
@@ -5443,13 +5197,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.live_chat_ended_msg = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for live_chat_ended_msg: {e}"
-                        )
-                    });
+                self.live_chat_ended_msg = highlevel_runtime::builder::field(
+                    value,
+                    "live_chat_ended_msg",
+                );
                 self
             }
             pub fn live_chat_feedback_msg<T>(mut self, value: T) -> Self
@@ -5457,13 +5208,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.live_chat_feedback_msg = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for live_chat_feedback_msg: {e}"
-                        )
-                    });
+                self.live_chat_feedback_msg = highlevel_runtime::builder::field(
+                    value,
+                    "live_chat_feedback_msg",
+                );
                 self
             }
             pub fn live_chat_feedback_note<T>(mut self, value: T) -> Self
@@ -5471,13 +5219,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.live_chat_feedback_note = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for live_chat_feedback_note: {e}"
-                        )
-                    });
+                self.live_chat_feedback_note = highlevel_runtime::builder::field(
+                    value,
+                    "live_chat_feedback_note",
+                );
                 self
             }
             pub fn live_chat_intro_msg<T>(mut self, value: T) -> Self
@@ -5485,13 +5230,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.live_chat_intro_msg = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for live_chat_intro_msg: {e}"
-                        )
-                    });
+                self.live_chat_intro_msg = highlevel_runtime::builder::field(
+                    value,
+                    "live_chat_intro_msg",
+                );
                 self
             }
             pub fn live_chat_user_inactive_msg<T>(mut self, value: T) -> Self
@@ -5499,13 +5241,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.live_chat_user_inactive_msg = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for live_chat_user_inactive_msg: {e}"
-                        )
-                    });
+                self.live_chat_user_inactive_msg = highlevel_runtime::builder::field(
+                    value,
+                    "live_chat_user_inactive_msg",
+                );
                 self
             }
             pub fn live_chat_user_inactive_time<T>(mut self, value: T) -> Self
@@ -5513,13 +5252,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.live_chat_user_inactive_time = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for live_chat_user_inactive_time: {e}"
-                        )
-                    });
+                self.live_chat_user_inactive_time = highlevel_runtime::builder::field(
+                    value,
+                    "live_chat_user_inactive_time",
+                );
                 self
             }
             pub fn live_chat_visitor_inactive_msg<T>(mut self, value: T) -> Self
@@ -5527,13 +5263,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.live_chat_visitor_inactive_msg = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for live_chat_visitor_inactive_msg: {e}"
-                        )
-                    });
+                self.live_chat_visitor_inactive_msg = highlevel_runtime::builder::field(
+                    value,
+                    "live_chat_visitor_inactive_msg",
+                );
                 self
             }
             pub fn live_chat_visitor_inactive_time<T>(mut self, value: T) -> Self
@@ -5541,13 +5274,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.live_chat_visitor_inactive_time = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for live_chat_visitor_inactive_time: {e}"
-                        )
-                    });
+                self.live_chat_visitor_inactive_time = highlevel_runtime::builder::field(
+                    value,
+                    "live_chat_visitor_inactive_time",
+                );
                 self
             }
             pub fn locale<T>(mut self, value: T) -> Self
@@ -5555,11 +5285,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.locale = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for locale: {e}")
-                    });
+                self.locale = highlevel_runtime::builder::field(value, "locale");
                 self
             }
             pub fn location_country_code<T>(mut self, value: T) -> Self
@@ -5567,13 +5293,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_country_code = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for location_country_code: {e}"
-                        )
-                    });
+                self.location_country_code = highlevel_runtime::builder::field(
+                    value,
+                    "location_country_code",
+                );
                 self
             }
             pub fn prompt_avatar<T>(mut self, value: T) -> Self
@@ -5581,11 +5304,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.prompt_avatar = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for prompt_avatar: {e}")
-                    });
+                self.prompt_avatar = highlevel_runtime::builder::field(
+                    value,
+                    "prompt_avatar",
+                );
                 self
             }
             pub fn prompt_avatar_alt_text<T>(mut self, value: T) -> Self
@@ -5593,13 +5315,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.prompt_avatar_alt_text = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for prompt_avatar_alt_text: {e}"
-                        )
-                    });
+                self.prompt_avatar_alt_text = highlevel_runtime::builder::field(
+                    value,
+                    "prompt_avatar_alt_text",
+                );
                 self
             }
             pub fn prompt_msg<T>(mut self, value: T) -> Self
@@ -5607,11 +5326,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.prompt_msg = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for prompt_msg: {e}")
-                    });
+                self.prompt_msg = highlevel_runtime::builder::field(value, "prompt_msg");
                 self
             }
             pub fn prompt_type<T>(mut self, value: T) -> Self
@@ -5619,11 +5334,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.prompt_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for prompt_type: {e}")
-                    });
+                self.prompt_type = highlevel_runtime::builder::field(
+                    value,
+                    "prompt_type",
+                );
                 self
             }
             pub fn representative_assigned_message<T>(mut self, value: T) -> Self
@@ -5631,13 +5345,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.representative_assigned_message = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for representative_assigned_message: {e}"
-                        )
-                    });
+                self.representative_assigned_message = highlevel_runtime::builder::field(
+                    value,
+                    "representative_assigned_message",
+                );
                 self
             }
             pub fn revisit_prompt_msg<T>(mut self, value: T) -> Self
@@ -5645,13 +5356,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.revisit_prompt_msg = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for revisit_prompt_msg: {e}"
-                        )
-                    });
+                self.revisit_prompt_msg = highlevel_runtime::builder::field(
+                    value,
+                    "revisit_prompt_msg",
+                );
                 self
             }
             pub fn send_action_text<T>(mut self, value: T) -> Self
@@ -5659,13 +5367,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.send_action_text = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for send_action_text: {e}"
-                        )
-                    });
+                self.send_action_text = highlevel_runtime::builder::field(
+                    value,
+                    "send_action_text",
+                );
                 self
             }
             pub fn show_agency_branding<T>(mut self, value: T) -> Self
@@ -5673,13 +5378,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.show_agency_branding = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for show_agency_branding: {e}"
-                        )
-                    });
+                self.show_agency_branding = highlevel_runtime::builder::field(
+                    value,
+                    "show_agency_branding",
+                );
                 self
             }
             pub fn show_consent_checkbox<T>(mut self, value: T) -> Self
@@ -5687,13 +5389,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.show_consent_checkbox = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for show_consent_checkbox: {e}"
-                        )
-                    });
+                self.show_consent_checkbox = highlevel_runtime::builder::field(
+                    value,
+                    "show_consent_checkbox",
+                );
                 self
             }
             pub fn show_live_chat_welcome_msg<T>(mut self, value: T) -> Self
@@ -5701,13 +5400,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.show_live_chat_welcome_msg = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for show_live_chat_welcome_msg: {e}"
-                        )
-                    });
+                self.show_live_chat_welcome_msg = highlevel_runtime::builder::field(
+                    value,
+                    "show_live_chat_welcome_msg",
+                );
                 self
             }
             pub fn show_prompt<T>(mut self, value: T) -> Self
@@ -5715,11 +5411,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.show_prompt = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for show_prompt: {e}")
-                    });
+                self.show_prompt = highlevel_runtime::builder::field(
+                    value,
+                    "show_prompt",
+                );
                 self
             }
             pub fn sub_heading<T>(mut self, value: T) -> Self
@@ -5727,11 +5422,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.sub_heading = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for sub_heading: {e}")
-                    });
+                self.sub_heading = highlevel_runtime::builder::field(
+                    value,
+                    "sub_heading",
+                );
                 self
             }
             pub fn success_msg<T>(mut self, value: T) -> Self
@@ -5739,11 +5433,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.success_msg = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for success_msg: {e}")
-                    });
+                self.success_msg = highlevel_runtime::builder::field(
+                    value,
+                    "success_msg",
+                );
                 self
             }
             pub fn support_contact<T>(mut self, value: T) -> Self
@@ -5751,13 +5444,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.support_contact = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for support_contact: {e}"
-                        )
-                    });
+                self.support_contact = highlevel_runtime::builder::field(
+                    value,
+                    "support_contact",
+                );
                 self
             }
             pub fn thank_you_msg<T>(mut self, value: T) -> Self
@@ -5765,11 +5455,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.thank_you_msg = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for thank_you_msg: {e}")
-                    });
+                self.thank_you_msg = highlevel_runtime::builder::field(
+                    value,
+                    "thank_you_msg",
+                );
                 self
             }
             pub fn theme<T>(mut self, value: T) -> Self
@@ -5779,11 +5468,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.theme = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for theme: {e}")
-                    });
+                self.theme = highlevel_runtime::builder::field(value, "theme");
                 self
             }
             pub fn use_email_field<T>(mut self, value: T) -> Self
@@ -5791,13 +5476,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.use_email_field = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for use_email_field: {e}"
-                        )
-                    });
+                self.use_email_field = highlevel_runtime::builder::field(
+                    value,
+                    "use_email_field",
+                );
                 self
             }
             pub fn wa_number<T>(mut self, value: T) -> Self
@@ -5805,11 +5487,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.wa_number = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for wa_number: {e}")
-                    });
+                self.wa_number = highlevel_runtime::builder::field(value, "wa_number");
                 self
             }
             pub fn widget_id<T>(mut self, value: T) -> Self
@@ -5817,11 +5495,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.widget_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for widget_id: {e}")
-                    });
+                self.widget_id = highlevel_runtime::builder::field(value, "widget_id");
                 self
             }
             pub fn widget_placement<T>(mut self, value: T) -> Self
@@ -5829,13 +5503,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.widget_placement = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for widget_placement: {e}"
-                        )
-                    });
+                self.widget_placement = highlevel_runtime::builder::field(
+                    value,
+                    "widget_placement",
+                );
                 self
             }
             pub fn widget_primary_color<T>(mut self, value: T) -> Self
@@ -5843,13 +5514,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.widget_primary_color = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for widget_primary_color: {e}"
-                        )
-                    });
+                self.widget_primary_color = highlevel_runtime::builder::field(
+                    value,
+                    "widget_primary_color",
+                );
                 self
             }
         }
@@ -6027,13 +5695,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.avatar_background_color = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for avatar_background_color: {e}"
-                        )
-                    });
+                self.avatar_background_color = highlevel_runtime::builder::field(
+                    value,
+                    "avatar_background_color",
+                );
                 self
             }
             pub fn avatar_border_color<T>(mut self, value: T) -> Self
@@ -6041,13 +5706,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.avatar_border_color = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for avatar_border_color: {e}"
-                        )
-                    });
+                self.avatar_border_color = highlevel_runtime::builder::field(
+                    value,
+                    "avatar_border_color",
+                );
                 self
             }
             pub fn background_color<T>(mut self, value: T) -> Self
@@ -6055,13 +5717,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.background_color = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for background_color: {e}"
-                        )
-                    });
+                self.background_color = highlevel_runtime::builder::field(
+                    value,
+                    "background_color",
+                );
                 self
             }
             pub fn button_color<T>(mut self, value: T) -> Self
@@ -6069,11 +5728,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.button_color = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for button_color: {e}")
-                    });
+                self.button_color = highlevel_runtime::builder::field(
+                    value,
+                    "button_color",
+                );
                 self
             }
             pub fn chat_bubble_color<T>(mut self, value: T) -> Self
@@ -6081,13 +5739,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.chat_bubble_color = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for chat_bubble_color: {e}"
-                        )
-                    });
+                self.chat_bubble_color = highlevel_runtime::builder::field(
+                    value,
+                    "chat_bubble_color",
+                );
                 self
             }
             pub fn header_color<T>(mut self, value: T) -> Self
@@ -6095,11 +5750,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.header_color = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for header_color: {e}")
-                    });
+                self.header_color = highlevel_runtime::builder::field(
+                    value,
+                    "header_color",
+                );
                 self
             }
             pub fn received_message_color<T>(mut self, value: T) -> Self
@@ -6107,13 +5761,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.received_message_color = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for received_message_color: {e}"
-                        )
-                    });
+                self.received_message_color = highlevel_runtime::builder::field(
+                    value,
+                    "received_message_color",
+                );
                 self
             }
             pub fn sender_message_color<T>(mut self, value: T) -> Self
@@ -6121,13 +5772,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.sender_message_color = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for sender_message_color: {e}"
-                        )
-                    });
+                self.sender_message_color = highlevel_runtime::builder::field(
+                    value,
+                    "sender_message_color",
+                );
                 self
             }
         }
@@ -6191,11 +5839,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.colors = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for colors: {e}")
-                    });
+                self.colors = highlevel_runtime::builder::field(value, "colors");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -6203,11 +5847,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
         }

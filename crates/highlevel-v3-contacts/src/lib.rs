@@ -7907,11 +7907,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.field_value = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for field_value: {e}")
-                    });
+                self.field_value = highlevel_runtime::builder::field(
+                    value,
+                    "field_value",
+                );
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -7919,9 +7918,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
             pub fn key<T>(mut self, value: T) -> Self
@@ -7929,11 +7926,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.key = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for key: {e}")
-                    });
+                self.key = highlevel_runtime::builder::field(value, "key");
                 self
             }
         }
@@ -7988,11 +7981,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.business_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for business_id: {e}")
-                    });
+                self.business_id = highlevel_runtime::builder::field(
+                    value,
+                    "business_id",
+                );
                 self
             }
             pub fn ids<T>(mut self, value: T) -> Self
@@ -8002,11 +7994,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.ids = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for ids: {e}")
-                    });
+                self.ids = highlevel_runtime::builder::field(value, "ids");
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -8014,11 +8002,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
         }
@@ -8175,11 +8162,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.address1 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for address1: {e}")
-                    });
+                self.address1 = highlevel_runtime::builder::field(value, "address1");
                 self
             }
             pub fn assigned_to<T>(mut self, value: T) -> Self
@@ -8187,11 +8170,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.assigned_to = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for assigned_to: {e}")
-                    });
+                self.assigned_to = highlevel_runtime::builder::field(
+                    value,
+                    "assigned_to",
+                );
                 self
             }
             pub fn city<T>(mut self, value: T) -> Self
@@ -8199,11 +8181,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.city = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for city: {e}")
-                    });
+                self.city = highlevel_runtime::builder::field(value, "city");
                 self
             }
             pub fn company_name<T>(mut self, value: T) -> Self
@@ -8211,11 +8189,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.company_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for company_name: {e}")
-                    });
+                self.company_name = highlevel_runtime::builder::field(
+                    value,
+                    "company_name",
+                );
                 self
             }
             pub fn country<T>(mut self, value: T) -> Self
@@ -8223,11 +8200,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.country = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for country: {e}")
-                    });
+                self.country = highlevel_runtime::builder::field(value, "country");
                 self
             }
             pub fn custom_fields<T>(mut self, value: T) -> Self
@@ -8237,11 +8210,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.custom_fields = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for custom_fields: {e}")
-                    });
+                self.custom_fields = highlevel_runtime::builder::field(
+                    value,
+                    "custom_fields",
+                );
                 self
             }
             pub fn date_of_birth<T>(mut self, value: T) -> Self
@@ -8249,11 +8221,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.date_of_birth = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for date_of_birth: {e}")
-                    });
+                self.date_of_birth = highlevel_runtime::builder::field(
+                    value,
+                    "date_of_birth",
+                );
                 self
             }
             pub fn dnd<T>(mut self, value: T) -> Self
@@ -8261,11 +8232,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.dnd = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for dnd: {e}")
-                    });
+                self.dnd = highlevel_runtime::builder::field(value, "dnd");
                 self
             }
             pub fn dnd_settings<T>(mut self, value: T) -> Self
@@ -8275,11 +8242,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.dnd_settings = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for dnd_settings: {e}")
-                    });
+                self.dnd_settings = highlevel_runtime::builder::field(
+                    value,
+                    "dnd_settings",
+                );
                 self
             }
             pub fn email<T>(mut self, value: T) -> Self
@@ -8287,11 +8253,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.email = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for email: {e}")
-                    });
+                self.email = highlevel_runtime::builder::field(value, "email");
                 self
             }
             pub fn first_name<T>(mut self, value: T) -> Self
@@ -8299,11 +8261,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.first_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for first_name: {e}")
-                    });
+                self.first_name = highlevel_runtime::builder::field(value, "first_name");
                 self
             }
             pub fn gender<T>(mut self, value: T) -> Self
@@ -8311,11 +8269,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.gender = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for gender: {e}")
-                    });
+                self.gender = highlevel_runtime::builder::field(value, "gender");
                 self
             }
             pub fn inbound_dnd_settings<T>(mut self, value: T) -> Self
@@ -8325,13 +8279,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.inbound_dnd_settings = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for inbound_dnd_settings: {e}"
-                        )
-                    });
+                self.inbound_dnd_settings = highlevel_runtime::builder::field(
+                    value,
+                    "inbound_dnd_settings",
+                );
                 self
             }
             pub fn last_name<T>(mut self, value: T) -> Self
@@ -8339,11 +8290,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.last_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for last_name: {e}")
-                    });
+                self.last_name = highlevel_runtime::builder::field(value, "last_name");
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -8351,11 +8298,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -8363,11 +8309,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn phone<T>(mut self, value: T) -> Self
@@ -8375,11 +8317,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.phone = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for phone: {e}")
-                    });
+                self.phone = highlevel_runtime::builder::field(value, "phone");
                 self
             }
             pub fn postal_code<T>(mut self, value: T) -> Self
@@ -8387,11 +8325,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.postal_code = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for postal_code: {e}")
-                    });
+                self.postal_code = highlevel_runtime::builder::field(
+                    value,
+                    "postal_code",
+                );
                 self
             }
             pub fn source<T>(mut self, value: T) -> Self
@@ -8399,11 +8336,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.source = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for source: {e}")
-                    });
+                self.source = highlevel_runtime::builder::field(value, "source");
                 self
             }
             pub fn state<T>(mut self, value: T) -> Self
@@ -8411,11 +8344,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.state = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for state: {e}")
-                    });
+                self.state = highlevel_runtime::builder::field(value, "state");
                 self
             }
             pub fn tags<T>(mut self, value: T) -> Self
@@ -8423,11 +8352,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.tags = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for tags: {e}")
-                    });
+                self.tags = highlevel_runtime::builder::field(value, "tags");
                 self
             }
             pub fn timezone<T>(mut self, value: T) -> Self
@@ -8435,11 +8360,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.timezone = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for timezone: {e}")
-                    });
+                self.timezone = highlevel_runtime::builder::field(value, "timezone");
                 self
             }
             pub fn website<T>(mut self, value: T) -> Self
@@ -8447,11 +8368,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.website = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for website: {e}")
-                    });
+                self.website = highlevel_runtime::builder::field(value, "website");
                 self
             }
         }
@@ -8576,11 +8493,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::TextField>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.subtype_0 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subtype_0: {e}")
-                    });
+                self.subtype_0 = highlevel_runtime::builder::field(value, "subtype_0");
                 self
             }
             pub fn subtype_1<T>(mut self, value: T) -> Self
@@ -8588,11 +8501,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::LargeTextField>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.subtype_1 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subtype_1: {e}")
-                    });
+                self.subtype_1 = highlevel_runtime::builder::field(value, "subtype_1");
                 self
             }
             pub fn subtype_2<T>(mut self, value: T) -> Self
@@ -8602,11 +8511,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.subtype_2 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subtype_2: {e}")
-                    });
+                self.subtype_2 = highlevel_runtime::builder::field(value, "subtype_2");
                 self
             }
             pub fn subtype_3<T>(mut self, value: T) -> Self
@@ -8614,11 +8519,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::RadioField>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.subtype_3 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subtype_3: {e}")
-                    });
+                self.subtype_3 = highlevel_runtime::builder::field(value, "subtype_3");
                 self
             }
             pub fn subtype_4<T>(mut self, value: T) -> Self
@@ -8626,11 +8527,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::NumericField>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.subtype_4 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subtype_4: {e}")
-                    });
+                self.subtype_4 = highlevel_runtime::builder::field(value, "subtype_4");
                 self
             }
             pub fn subtype_5<T>(mut self, value: T) -> Self
@@ -8638,11 +8535,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::MonetoryField>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.subtype_5 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subtype_5: {e}")
-                    });
+                self.subtype_5 = highlevel_runtime::builder::field(value, "subtype_5");
                 self
             }
             pub fn subtype_6<T>(mut self, value: T) -> Self
@@ -8650,11 +8543,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::CheckboxField>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.subtype_6 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subtype_6: {e}")
-                    });
+                self.subtype_6 = highlevel_runtime::builder::field(value, "subtype_6");
                 self
             }
             pub fn subtype_7<T>(mut self, value: T) -> Self
@@ -8664,11 +8553,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.subtype_7 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subtype_7: {e}")
-                    });
+                self.subtype_7 = highlevel_runtime::builder::field(value, "subtype_7");
                 self
             }
             pub fn subtype_8<T>(mut self, value: T) -> Self
@@ -8676,11 +8561,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::FileField>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.subtype_8 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subtype_8: {e}")
-                    });
+                self.subtype_8 = highlevel_runtime::builder::field(value, "subtype_8");
                 self
             }
         }
@@ -8753,11 +8634,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.assigned_to = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for assigned_to: {e}")
-                    });
+                self.assigned_to = highlevel_runtime::builder::field(
+                    value,
+                    "assigned_to",
+                );
                 self
             }
             pub fn body<T>(mut self, value: T) -> Self
@@ -8765,11 +8645,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.body = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for body: {e}")
-                    });
+                self.body = highlevel_runtime::builder::field(value, "body");
                 self
             }
             pub fn completed<T>(mut self, value: T) -> Self
@@ -8777,11 +8653,7 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.completed = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for completed: {e}")
-                    });
+                self.completed = highlevel_runtime::builder::field(value, "completed");
                 self
             }
             pub fn due_date<T>(mut self, value: T) -> Self
@@ -8789,11 +8661,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.due_date = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for due_date: {e}")
-                    });
+                self.due_date = highlevel_runtime::builder::field(value, "due_date");
                 self
             }
             pub fn title<T>(mut self, value: T) -> Self
@@ -8801,11 +8669,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.title = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for title: {e}")
-                    });
+                self.title = highlevel_runtime::builder::field(value, "title");
                 self
             }
         }
@@ -8854,13 +8718,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.event_start_time = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for event_start_time: {e}"
-                        )
-                    });
+                self.event_start_time = highlevel_runtime::builder::field(
+                    value,
+                    "event_start_time",
+                );
                 self
             }
         }
@@ -8911,11 +8772,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.code = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for code: {e}")
-                    });
+                self.code = highlevel_runtime::builder::field(value, "code");
                 self
             }
             pub fn message<T>(mut self, value: T) -> Self
@@ -8923,11 +8780,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.message = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for message: {e}")
-                    });
+                self.message = highlevel_runtime::builder::field(value, "message");
                 self
             }
             pub fn status<T>(mut self, value: T) -> Self
@@ -8935,11 +8788,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::DndSettingSchemaStatus>,
                 T::Error: ::std::fmt::Display,
             {
-                self.status = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for status: {e}")
-                    });
+                self.status = highlevel_runtime::builder::field(value, "status");
                 self
             }
         }
@@ -9011,11 +8860,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.call = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for call: {e}")
-                    });
+                self.call = highlevel_runtime::builder::field(value, "call");
                 self
             }
             pub fn email<T>(mut self, value: T) -> Self
@@ -9025,11 +8870,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.email = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for email: {e}")
-                    });
+                self.email = highlevel_runtime::builder::field(value, "email");
                 self
             }
             pub fn fb<T>(mut self, value: T) -> Self
@@ -9039,9 +8880,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.fb = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for fb: {e}"));
+                self.fb = highlevel_runtime::builder::field(value, "fb");
                 self
             }
             pub fn gmb<T>(mut self, value: T) -> Self
@@ -9051,11 +8890,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.gmb = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for gmb: {e}")
-                    });
+                self.gmb = highlevel_runtime::builder::field(value, "gmb");
                 self
             }
             pub fn sms<T>(mut self, value: T) -> Self
@@ -9065,11 +8900,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.sms = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for sms: {e}")
-                    });
+                self.sms = highlevel_runtime::builder::field(value, "sms");
                 self
             }
             pub fn whats_app<T>(mut self, value: T) -> Self
@@ -9079,11 +8910,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.whats_app = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for whats_app: {e}")
-                    });
+                self.whats_app = highlevel_runtime::builder::field(value, "whats_app");
                 self
             }
         }
@@ -9144,11 +8971,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.field_value = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for field_value: {e}")
-                    });
+                self.field_value = highlevel_runtime::builder::field(
+                    value,
+                    "field_value",
+                );
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -9156,9 +8982,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
             pub fn key<T>(mut self, value: T) -> Self
@@ -9166,11 +8990,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.key = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for key: {e}")
-                    });
+                self.key = highlevel_runtime::builder::field(value, "key");
                 self
             }
         }
@@ -9215,11 +9035,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.followers = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for followers: {e}")
-                    });
+                self.followers = highlevel_runtime::builder::field(value, "followers");
                 self
             }
         }
@@ -9265,11 +9081,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.message = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for message: {e}")
-                    });
+                self.message = highlevel_runtime::builder::field(value, "message");
                 self
             }
             pub fn status<T>(mut self, value: T) -> Self
@@ -9277,11 +9089,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::InboundDndSettingSchemaStatus>,
                 T::Error: ::std::fmt::Display,
             {
-                self.status = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for status: {e}")
-                    });
+                self.status = highlevel_runtime::builder::field(value, "status");
                 self
             }
         }
@@ -9328,11 +9136,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.all = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for all: {e}")
-                    });
+                self.all = highlevel_runtime::builder::field(value, "all");
                 self
             }
         }
@@ -9378,11 +9182,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.field_value = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for field_value: {e}")
-                    });
+                self.field_value = highlevel_runtime::builder::field(
+                    value,
+                    "field_value",
+                );
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -9390,9 +9193,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
             pub fn key<T>(mut self, value: T) -> Self
@@ -9400,11 +9201,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.key = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for key: {e}")
-                    });
+                self.key = highlevel_runtime::builder::field(value, "key");
                 self
             }
         }
@@ -9458,11 +9255,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.field_value = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for field_value: {e}")
-                    });
+                self.field_value = highlevel_runtime::builder::field(
+                    value,
+                    "field_value",
+                );
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -9470,9 +9266,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
             pub fn key<T>(mut self, value: T) -> Self
@@ -9480,11 +9274,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.key = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for key: {e}")
-                    });
+                self.key = highlevel_runtime::builder::field(value, "key");
                 self
             }
         }
@@ -9536,11 +9326,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.field_value = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for field_value: {e}")
-                    });
+                self.field_value = highlevel_runtime::builder::field(
+                    value,
+                    "field_value",
+                );
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -9548,9 +9337,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
             pub fn key<T>(mut self, value: T) -> Self
@@ -9558,11 +9345,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.key = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for key: {e}")
-                    });
+                self.key = highlevel_runtime::builder::field(value, "key");
                 self
             }
         }
@@ -9624,11 +9407,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.body = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for body: {e}")
-                    });
+                self.body = highlevel_runtime::builder::field(value, "body");
                 self
             }
             pub fn color<T>(mut self, value: T) -> Self
@@ -9636,11 +9415,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.color = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for color: {e}")
-                    });
+                self.color = highlevel_runtime::builder::field(value, "color");
                 self
             }
             pub fn pinned<T>(mut self, value: T) -> Self
@@ -9648,11 +9423,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.pinned = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for pinned: {e}")
-                    });
+                self.pinned = highlevel_runtime::builder::field(value, "pinned");
                 self
             }
             pub fn title<T>(mut self, value: T) -> Self
@@ -9660,11 +9431,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.title = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for title: {e}")
-                    });
+                self.title = highlevel_runtime::builder::field(value, "title");
                 self
             }
             pub fn user_id<T>(mut self, value: T) -> Self
@@ -9672,11 +9439,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.user_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for user_id: {e}")
-                    });
+                self.user_id = highlevel_runtime::builder::field(value, "user_id");
                 self
             }
         }
@@ -9734,11 +9497,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.field_value = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for field_value: {e}")
-                    });
+                self.field_value = highlevel_runtime::builder::field(
+                    value,
+                    "field_value",
+                );
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -9746,9 +9508,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
             pub fn key<T>(mut self, value: T) -> Self
@@ -9756,11 +9516,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.key = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for key: {e}")
-                    });
+                self.key = highlevel_runtime::builder::field(value, "key");
                 self
             }
         }
@@ -9812,11 +9568,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.field_value = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for field_value: {e}")
-                    });
+                self.field_value = highlevel_runtime::builder::field(
+                    value,
+                    "field_value",
+                );
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -9824,9 +9579,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
             pub fn key<T>(mut self, value: T) -> Self
@@ -9834,11 +9587,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.key = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for key: {e}")
-                    });
+                self.key = highlevel_runtime::builder::field(value, "key");
                 self
             }
         }
@@ -9890,11 +9639,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.field_value = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for field_value: {e}")
-                    });
+                self.field_value = highlevel_runtime::builder::field(
+                    value,
+                    "field_value",
+                );
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -9902,9 +9650,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
             pub fn key<T>(mut self, value: T) -> Self
@@ -9912,11 +9658,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.key = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for key: {e}")
-                    });
+                self.key = highlevel_runtime::builder::field(value, "key");
                 self
             }
         }
@@ -9961,11 +9703,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.tags = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for tags: {e}")
-                    });
+                self.tags = highlevel_runtime::builder::field(value, "tags");
                 self
             }
         }
@@ -10009,11 +9747,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.field_value = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for field_value: {e}")
-                    });
+                self.field_value = highlevel_runtime::builder::field(
+                    value,
+                    "field_value",
+                );
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -10021,9 +9758,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
             pub fn key<T>(mut self, value: T) -> Self
@@ -10031,11 +9766,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.key = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for key: {e}")
-                    });
+                self.key = highlevel_runtime::builder::field(value, "key");
                 self
             }
         }
@@ -10175,11 +9906,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.address1 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for address1: {e}")
-                    });
+                self.address1 = highlevel_runtime::builder::field(value, "address1");
                 self
             }
             pub fn assigned_to<T>(mut self, value: T) -> Self
@@ -10187,11 +9914,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.assigned_to = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for assigned_to: {e}")
-                    });
+                self.assigned_to = highlevel_runtime::builder::field(
+                    value,
+                    "assigned_to",
+                );
                 self
             }
             pub fn city<T>(mut self, value: T) -> Self
@@ -10199,11 +9925,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.city = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for city: {e}")
-                    });
+                self.city = highlevel_runtime::builder::field(value, "city");
                 self
             }
             pub fn country<T>(mut self, value: T) -> Self
@@ -10211,11 +9933,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.country = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for country: {e}")
-                    });
+                self.country = highlevel_runtime::builder::field(value, "country");
                 self
             }
             pub fn custom_fields<T>(mut self, value: T) -> Self
@@ -10225,11 +9943,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.custom_fields = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for custom_fields: {e}")
-                    });
+                self.custom_fields = highlevel_runtime::builder::field(
+                    value,
+                    "custom_fields",
+                );
                 self
             }
             pub fn date_of_birth<T>(mut self, value: T) -> Self
@@ -10237,11 +9954,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.date_of_birth = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for date_of_birth: {e}")
-                    });
+                self.date_of_birth = highlevel_runtime::builder::field(
+                    value,
+                    "date_of_birth",
+                );
                 self
             }
             pub fn dnd<T>(mut self, value: T) -> Self
@@ -10249,11 +9965,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.dnd = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for dnd: {e}")
-                    });
+                self.dnd = highlevel_runtime::builder::field(value, "dnd");
                 self
             }
             pub fn dnd_settings<T>(mut self, value: T) -> Self
@@ -10263,11 +9975,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.dnd_settings = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for dnd_settings: {e}")
-                    });
+                self.dnd_settings = highlevel_runtime::builder::field(
+                    value,
+                    "dnd_settings",
+                );
                 self
             }
             pub fn email<T>(mut self, value: T) -> Self
@@ -10275,11 +9986,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.email = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for email: {e}")
-                    });
+                self.email = highlevel_runtime::builder::field(value, "email");
                 self
             }
             pub fn first_name<T>(mut self, value: T) -> Self
@@ -10287,11 +9994,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.first_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for first_name: {e}")
-                    });
+                self.first_name = highlevel_runtime::builder::field(value, "first_name");
                 self
             }
             pub fn inbound_dnd_settings<T>(mut self, value: T) -> Self
@@ -10301,13 +10004,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.inbound_dnd_settings = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for inbound_dnd_settings: {e}"
-                        )
-                    });
+                self.inbound_dnd_settings = highlevel_runtime::builder::field(
+                    value,
+                    "inbound_dnd_settings",
+                );
                 self
             }
             pub fn last_name<T>(mut self, value: T) -> Self
@@ -10315,11 +10015,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.last_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for last_name: {e}")
-                    });
+                self.last_name = highlevel_runtime::builder::field(value, "last_name");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -10327,11 +10023,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn phone<T>(mut self, value: T) -> Self
@@ -10339,11 +10031,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.phone = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for phone: {e}")
-                    });
+                self.phone = highlevel_runtime::builder::field(value, "phone");
                 self
             }
             pub fn postal_code<T>(mut self, value: T) -> Self
@@ -10351,11 +10039,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.postal_code = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for postal_code: {e}")
-                    });
+                self.postal_code = highlevel_runtime::builder::field(
+                    value,
+                    "postal_code",
+                );
                 self
             }
             pub fn source<T>(mut self, value: T) -> Self
@@ -10363,11 +10050,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.source = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for source: {e}")
-                    });
+                self.source = highlevel_runtime::builder::field(value, "source");
                 self
             }
             pub fn state<T>(mut self, value: T) -> Self
@@ -10375,11 +10058,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.state = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for state: {e}")
-                    });
+                self.state = highlevel_runtime::builder::field(value, "state");
                 self
             }
             pub fn tags<T>(mut self, value: T) -> Self
@@ -10387,11 +10066,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.tags = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for tags: {e}")
-                    });
+                self.tags = highlevel_runtime::builder::field(value, "tags");
                 self
             }
             pub fn timezone<T>(mut self, value: T) -> Self
@@ -10399,11 +10074,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.timezone = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for timezone: {e}")
-                    });
+                self.timezone = highlevel_runtime::builder::field(value, "timezone");
                 self
             }
             pub fn website<T>(mut self, value: T) -> Self
@@ -10411,11 +10082,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.website = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for website: {e}")
-                    });
+                self.website = highlevel_runtime::builder::field(value, "website");
                 self
             }
         }
@@ -10534,11 +10201,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::TextField>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.subtype_0 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subtype_0: {e}")
-                    });
+                self.subtype_0 = highlevel_runtime::builder::field(value, "subtype_0");
                 self
             }
             pub fn subtype_1<T>(mut self, value: T) -> Self
@@ -10546,11 +10209,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::LargeTextField>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.subtype_1 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subtype_1: {e}")
-                    });
+                self.subtype_1 = highlevel_runtime::builder::field(value, "subtype_1");
                 self
             }
             pub fn subtype_2<T>(mut self, value: T) -> Self
@@ -10560,11 +10219,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.subtype_2 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subtype_2: {e}")
-                    });
+                self.subtype_2 = highlevel_runtime::builder::field(value, "subtype_2");
                 self
             }
             pub fn subtype_3<T>(mut self, value: T) -> Self
@@ -10572,11 +10227,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::RadioField>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.subtype_3 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subtype_3: {e}")
-                    });
+                self.subtype_3 = highlevel_runtime::builder::field(value, "subtype_3");
                 self
             }
             pub fn subtype_4<T>(mut self, value: T) -> Self
@@ -10584,11 +10235,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::NumericField>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.subtype_4 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subtype_4: {e}")
-                    });
+                self.subtype_4 = highlevel_runtime::builder::field(value, "subtype_4");
                 self
             }
             pub fn subtype_5<T>(mut self, value: T) -> Self
@@ -10596,11 +10243,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::MonetoryField>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.subtype_5 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subtype_5: {e}")
-                    });
+                self.subtype_5 = highlevel_runtime::builder::field(value, "subtype_5");
                 self
             }
             pub fn subtype_6<T>(mut self, value: T) -> Self
@@ -10608,11 +10251,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::CheckboxField>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.subtype_6 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subtype_6: {e}")
-                    });
+                self.subtype_6 = highlevel_runtime::builder::field(value, "subtype_6");
                 self
             }
             pub fn subtype_7<T>(mut self, value: T) -> Self
@@ -10622,11 +10261,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.subtype_7 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subtype_7: {e}")
-                    });
+                self.subtype_7 = highlevel_runtime::builder::field(value, "subtype_7");
                 self
             }
             pub fn subtype_8<T>(mut self, value: T) -> Self
@@ -10634,11 +10269,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::FileField>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.subtype_8 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subtype_8: {e}")
-                    });
+                self.subtype_8 = highlevel_runtime::builder::field(value, "subtype_8");
                 self
             }
         }
@@ -10717,11 +10348,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.body = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for body: {e}")
-                    });
+                self.body = highlevel_runtime::builder::field(value, "body");
                 self
             }
             pub fn color<T>(mut self, value: T) -> Self
@@ -10729,11 +10356,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.color = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for color: {e}")
-                    });
+                self.color = highlevel_runtime::builder::field(value, "color");
                 self
             }
             pub fn pinned<T>(mut self, value: T) -> Self
@@ -10741,11 +10364,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.pinned = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for pinned: {e}")
-                    });
+                self.pinned = highlevel_runtime::builder::field(value, "pinned");
                 self
             }
             pub fn title<T>(mut self, value: T) -> Self
@@ -10753,11 +10372,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.title = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for title: {e}")
-                    });
+                self.title = highlevel_runtime::builder::field(value, "title");
                 self
             }
             pub fn user_id<T>(mut self, value: T) -> Self
@@ -10765,11 +10380,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.user_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for user_id: {e}")
-                    });
+                self.user_id = highlevel_runtime::builder::field(value, "user_id");
                 self
             }
         }
@@ -10833,11 +10444,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.contacts = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for contacts: {e}")
-                    });
+                self.contacts = highlevel_runtime::builder::field(value, "contacts");
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -10845,11 +10452,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn remove_all_tags<T>(mut self, value: T) -> Self
@@ -10857,13 +10463,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.remove_all_tags = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for remove_all_tags: {e}"
-                        )
-                    });
+                self.remove_all_tags = highlevel_runtime::builder::field(
+                    value,
+                    "remove_all_tags",
+                );
                 self
             }
             pub fn tags<T>(mut self, value: T) -> Self
@@ -10871,11 +10474,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.tags = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for tags: {e}")
-                    });
+                self.tags = highlevel_runtime::builder::field(value, "tags");
                 self
             }
         }
@@ -10942,11 +10541,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.assigned_to = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for assigned_to: {e}")
-                    });
+                self.assigned_to = highlevel_runtime::builder::field(
+                    value,
+                    "assigned_to",
+                );
                 self
             }
             pub fn body<T>(mut self, value: T) -> Self
@@ -10954,11 +10552,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.body = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for body: {e}")
-                    });
+                self.body = highlevel_runtime::builder::field(value, "body");
                 self
             }
             pub fn completed<T>(mut self, value: T) -> Self
@@ -10966,11 +10560,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.completed = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for completed: {e}")
-                    });
+                self.completed = highlevel_runtime::builder::field(value, "completed");
                 self
             }
             pub fn due_date<T>(mut self, value: T) -> Self
@@ -10978,11 +10568,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.due_date = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for due_date: {e}")
-                    });
+                self.due_date = highlevel_runtime::builder::field(value, "due_date");
                 self
             }
             pub fn title<T>(mut self, value: T) -> Self
@@ -10990,11 +10576,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.title = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for title: {e}")
-                    });
+                self.title = highlevel_runtime::builder::field(value, "title");
                 self
             }
         }
@@ -11040,11 +10622,7 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.completed = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for completed: {e}")
-                    });
+                self.completed = highlevel_runtime::builder::field(value, "completed");
                 self
             }
         }
@@ -11202,11 +10780,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.address1 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for address1: {e}")
-                    });
+                self.address1 = highlevel_runtime::builder::field(value, "address1");
                 self
             }
             pub fn assigned_to<T>(mut self, value: T) -> Self
@@ -11214,11 +10788,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.assigned_to = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for assigned_to: {e}")
-                    });
+                self.assigned_to = highlevel_runtime::builder::field(
+                    value,
+                    "assigned_to",
+                );
                 self
             }
             pub fn city<T>(mut self, value: T) -> Self
@@ -11226,11 +10799,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.city = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for city: {e}")
-                    });
+                self.city = highlevel_runtime::builder::field(value, "city");
                 self
             }
             pub fn company_name<T>(mut self, value: T) -> Self
@@ -11238,11 +10807,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.company_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for company_name: {e}")
-                    });
+                self.company_name = highlevel_runtime::builder::field(
+                    value,
+                    "company_name",
+                );
                 self
             }
             pub fn country<T>(mut self, value: T) -> Self
@@ -11250,11 +10818,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.country = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for country: {e}")
-                    });
+                self.country = highlevel_runtime::builder::field(value, "country");
                 self
             }
             pub fn create_new_if_duplicate_allowed<T>(mut self, value: T) -> Self
@@ -11262,13 +10826,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.create_new_if_duplicate_allowed = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for create_new_if_duplicate_allowed: {e}"
-                        )
-                    });
+                self.create_new_if_duplicate_allowed = highlevel_runtime::builder::field(
+                    value,
+                    "create_new_if_duplicate_allowed",
+                );
                 self
             }
             pub fn custom_fields<T>(mut self, value: T) -> Self
@@ -11278,11 +10839,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.custom_fields = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for custom_fields: {e}")
-                    });
+                self.custom_fields = highlevel_runtime::builder::field(
+                    value,
+                    "custom_fields",
+                );
                 self
             }
             pub fn date_of_birth<T>(mut self, value: T) -> Self
@@ -11290,11 +10850,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.date_of_birth = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for date_of_birth: {e}")
-                    });
+                self.date_of_birth = highlevel_runtime::builder::field(
+                    value,
+                    "date_of_birth",
+                );
                 self
             }
             pub fn dnd<T>(mut self, value: T) -> Self
@@ -11302,11 +10861,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.dnd = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for dnd: {e}")
-                    });
+                self.dnd = highlevel_runtime::builder::field(value, "dnd");
                 self
             }
             pub fn dnd_settings<T>(mut self, value: T) -> Self
@@ -11316,11 +10871,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.dnd_settings = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for dnd_settings: {e}")
-                    });
+                self.dnd_settings = highlevel_runtime::builder::field(
+                    value,
+                    "dnd_settings",
+                );
                 self
             }
             pub fn email<T>(mut self, value: T) -> Self
@@ -11328,11 +10882,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.email = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for email: {e}")
-                    });
+                self.email = highlevel_runtime::builder::field(value, "email");
                 self
             }
             pub fn first_name<T>(mut self, value: T) -> Self
@@ -11340,11 +10890,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.first_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for first_name: {e}")
-                    });
+                self.first_name = highlevel_runtime::builder::field(value, "first_name");
                 self
             }
             pub fn gender<T>(mut self, value: T) -> Self
@@ -11352,11 +10898,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.gender = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for gender: {e}")
-                    });
+                self.gender = highlevel_runtime::builder::field(value, "gender");
                 self
             }
             pub fn inbound_dnd_settings<T>(mut self, value: T) -> Self
@@ -11366,13 +10908,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.inbound_dnd_settings = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for inbound_dnd_settings: {e}"
-                        )
-                    });
+                self.inbound_dnd_settings = highlevel_runtime::builder::field(
+                    value,
+                    "inbound_dnd_settings",
+                );
                 self
             }
             pub fn last_name<T>(mut self, value: T) -> Self
@@ -11380,11 +10919,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.last_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for last_name: {e}")
-                    });
+                self.last_name = highlevel_runtime::builder::field(value, "last_name");
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -11392,11 +10927,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -11404,11 +10938,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn phone<T>(mut self, value: T) -> Self
@@ -11416,11 +10946,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.phone = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for phone: {e}")
-                    });
+                self.phone = highlevel_runtime::builder::field(value, "phone");
                 self
             }
             pub fn postal_code<T>(mut self, value: T) -> Self
@@ -11428,11 +10954,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.postal_code = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for postal_code: {e}")
-                    });
+                self.postal_code = highlevel_runtime::builder::field(
+                    value,
+                    "postal_code",
+                );
                 self
             }
             pub fn source<T>(mut self, value: T) -> Self
@@ -11440,11 +10965,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.source = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for source: {e}")
-                    });
+                self.source = highlevel_runtime::builder::field(value, "source");
                 self
             }
             pub fn state<T>(mut self, value: T) -> Self
@@ -11452,11 +10973,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.state = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for state: {e}")
-                    });
+                self.state = highlevel_runtime::builder::field(value, "state");
                 self
             }
             pub fn tags<T>(mut self, value: T) -> Self
@@ -11464,11 +10981,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.tags = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for tags: {e}")
-                    });
+                self.tags = highlevel_runtime::builder::field(value, "tags");
                 self
             }
             pub fn timezone<T>(mut self, value: T) -> Self
@@ -11476,11 +10989,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.timezone = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for timezone: {e}")
-                    });
+                self.timezone = highlevel_runtime::builder::field(value, "timezone");
                 self
             }
             pub fn website<T>(mut self, value: T) -> Self
@@ -11488,11 +10997,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.website = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for website: {e}")
-                    });
+                self.website = highlevel_runtime::builder::field(value, "website");
                 self
             }
         }
@@ -11622,11 +11127,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::TextField>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.subtype_0 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subtype_0: {e}")
-                    });
+                self.subtype_0 = highlevel_runtime::builder::field(value, "subtype_0");
                 self
             }
             pub fn subtype_1<T>(mut self, value: T) -> Self
@@ -11634,11 +11135,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::LargeTextField>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.subtype_1 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subtype_1: {e}")
-                    });
+                self.subtype_1 = highlevel_runtime::builder::field(value, "subtype_1");
                 self
             }
             pub fn subtype_2<T>(mut self, value: T) -> Self
@@ -11648,11 +11145,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.subtype_2 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subtype_2: {e}")
-                    });
+                self.subtype_2 = highlevel_runtime::builder::field(value, "subtype_2");
                 self
             }
             pub fn subtype_3<T>(mut self, value: T) -> Self
@@ -11660,11 +11153,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::RadioField>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.subtype_3 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subtype_3: {e}")
-                    });
+                self.subtype_3 = highlevel_runtime::builder::field(value, "subtype_3");
                 self
             }
             pub fn subtype_4<T>(mut self, value: T) -> Self
@@ -11672,11 +11161,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::NumericField>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.subtype_4 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subtype_4: {e}")
-                    });
+                self.subtype_4 = highlevel_runtime::builder::field(value, "subtype_4");
                 self
             }
             pub fn subtype_5<T>(mut self, value: T) -> Self
@@ -11684,11 +11169,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::MonetoryField>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.subtype_5 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subtype_5: {e}")
-                    });
+                self.subtype_5 = highlevel_runtime::builder::field(value, "subtype_5");
                 self
             }
             pub fn subtype_6<T>(mut self, value: T) -> Self
@@ -11696,11 +11177,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::CheckboxField>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.subtype_6 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subtype_6: {e}")
-                    });
+                self.subtype_6 = highlevel_runtime::builder::field(value, "subtype_6");
                 self
             }
             pub fn subtype_7<T>(mut self, value: T) -> Self
@@ -11710,11 +11187,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.subtype_7 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subtype_7: {e}")
-                    });
+                self.subtype_7 = highlevel_runtime::builder::field(value, "subtype_7");
                 self
             }
             pub fn subtype_8<T>(mut self, value: T) -> Self
@@ -11722,11 +11195,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::FileField>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.subtype_8 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subtype_8: {e}")
-                    });
+                self.subtype_8 = highlevel_runtime::builder::field(value, "subtype_8");
                 self
             }
         }

@@ -9874,11 +9874,7 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.enabled = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for enabled: {e}")
-                    });
+                self.enabled = highlevel_runtime::builder::field(value, "enabled");
                 self
             }
             pub fn followup_sequence<T>(mut self, value: T) -> Self
@@ -9886,13 +9882,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::FollowupSequence>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.followup_sequence = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for followup_sequence: {e}"
-                        )
-                    });
+                self.followup_sequence = highlevel_runtime::builder::field(
+                    value,
+                    "followup_sequence",
+                );
                 self
             }
             pub fn followup_settings<T>(mut self, value: T) -> Self
@@ -9902,13 +9895,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.followup_settings = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for followup_settings: {e}"
-                        )
-                    });
+                self.followup_settings = highlevel_runtime::builder::field(
+                    value,
+                    "followup_settings",
+                );
                 self
             }
             pub fn scenario_id<T>(mut self, value: T) -> Self
@@ -9916,11 +9906,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::AdvancedFollowupDtoScenarioId>,
                 T::Error: ::std::fmt::Display,
             {
-                self.scenario_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for scenario_id: {e}")
-                    });
+                self.scenario_id = highlevel_runtime::builder::field(
+                    value,
+                    "scenario_id",
+                );
                 self
             }
         }
@@ -10015,11 +10004,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.action_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for action_id: {e}")
-                    });
+                self.action_id = highlevel_runtime::builder::field(value, "action_id");
                 self
             }
             pub fn calendar_id<T>(mut self, value: T) -> Self
@@ -10027,11 +10012,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.calendar_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for calendar_id: {e}")
-                    });
+                self.calendar_id = highlevel_runtime::builder::field(
+                    value,
+                    "calendar_id",
+                );
                 self
             }
             pub fn cancel_enabled<T>(mut self, value: T) -> Self
@@ -10039,13 +10023,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.cancel_enabled = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for cancel_enabled: {e}"
-                        )
-                    });
+                self.cancel_enabled = highlevel_runtime::builder::field(
+                    value,
+                    "cancel_enabled",
+                );
                 self
             }
             pub fn only_send_link<T>(mut self, value: T) -> Self
@@ -10053,13 +10034,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.only_send_link = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for only_send_link: {e}"
-                        )
-                    });
+                self.only_send_link = highlevel_runtime::builder::field(
+                    value,
+                    "only_send_link",
+                );
                 self
             }
             pub fn reschedule_enabled<T>(mut self, value: T) -> Self
@@ -10067,13 +10045,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.reschedule_enabled = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for reschedule_enabled: {e}"
-                        )
-                    });
+                self.reschedule_enabled = highlevel_runtime::builder::field(
+                    value,
+                    "reschedule_enabled",
+                );
                 self
             }
             pub fn sleep_after_booking<T>(mut self, value: T) -> Self
@@ -10081,13 +10056,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.sleep_after_booking = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for sleep_after_booking: {e}"
-                        )
-                    });
+                self.sleep_after_booking = highlevel_runtime::builder::field(
+                    value,
+                    "sleep_after_booking",
+                );
                 self
             }
             pub fn sleep_time<T>(mut self, value: T) -> Self
@@ -10095,11 +10067,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.sleep_time = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for sleep_time: {e}")
-                    });
+                self.sleep_time = highlevel_runtime::builder::field(value, "sleep_time");
                 self
             }
             pub fn sleep_time_unit<T>(mut self, value: T) -> Self
@@ -10109,13 +10077,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.sleep_time_unit = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for sleep_time_unit: {e}"
-                        )
-                    });
+                self.sleep_time_unit = highlevel_runtime::builder::field(
+                    value,
+                    "sleep_time_unit",
+                );
                 self
             }
             pub fn transfer_agent<T>(mut self, value: T) -> Self
@@ -10123,13 +10088,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.transfer_agent = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for transfer_agent: {e}"
-                        )
-                    });
+                self.transfer_agent = highlevel_runtime::builder::field(
+                    value,
+                    "transfer_agent",
+                );
                 self
             }
             pub fn transfer_bot<T>(mut self, value: T) -> Self
@@ -10137,11 +10099,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.transfer_bot = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for transfer_bot: {e}")
-                    });
+                self.transfer_bot = highlevel_runtime::builder::field(
+                    value,
+                    "transfer_bot",
+                );
                 self
             }
             pub fn trigger_workflow<T>(mut self, value: T) -> Self
@@ -10149,13 +10110,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.trigger_workflow = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for trigger_workflow: {e}"
-                        )
-                    });
+                self.trigger_workflow = highlevel_runtime::builder::field(
+                    value,
+                    "trigger_workflow",
+                );
                 self
             }
             pub fn workflow_ids<T>(mut self, value: T) -> Self
@@ -10163,11 +10121,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.workflow_ids = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for workflow_ids: {e}")
-                    });
+                self.workflow_ids = highlevel_runtime::builder::field(
+                    value,
+                    "workflow_ids",
+                );
                 self
             }
         }
@@ -10239,11 +10196,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::CreateActionDtoDetails>,
                 T::Error: ::std::fmt::Display,
             {
-                self.details = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for details: {e}")
-                    });
+                self.details = highlevel_runtime::builder::field(value, "details");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -10251,11 +10204,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -10263,11 +10212,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::CreateActionDtoType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
         }
@@ -10382,13 +10327,10 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.auto_pilot_max_messages = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for auto_pilot_max_messages: {e}"
-                        )
-                    });
+                self.auto_pilot_max_messages = highlevel_runtime::builder::field(
+                    value,
+                    "auto_pilot_max_messages",
+                );
                 self
             }
             pub fn business_name<T>(mut self, value: T) -> Self
@@ -10396,11 +10338,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.business_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for business_name: {e}")
-                    });
+                self.business_name = highlevel_runtime::builder::field(
+                    value,
+                    "business_name",
+                );
                 self
             }
             pub fn channels<T>(mut self, value: T) -> Self
@@ -10410,11 +10351,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.channels = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for channels: {e}")
-                    });
+                self.channels = highlevel_runtime::builder::field(value, "channels");
                 self
             }
             pub fn goal<T>(mut self, value: T) -> Self
@@ -10422,11 +10359,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.goal = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for goal: {e}")
-                    });
+                self.goal = highlevel_runtime::builder::field(value, "goal");
                 self
             }
             pub fn instructions<T>(mut self, value: T) -> Self
@@ -10434,11 +10367,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.instructions = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for instructions: {e}")
-                    });
+                self.instructions = highlevel_runtime::builder::field(
+                    value,
+                    "instructions",
+                );
                 self
             }
             pub fn is_primary<T>(mut self, value: T) -> Self
@@ -10446,11 +10378,7 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.is_primary = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for is_primary: {e}")
-                    });
+                self.is_primary = highlevel_runtime::builder::field(value, "is_primary");
                 self
             }
             pub fn knowledge_base_ids<T>(mut self, value: T) -> Self
@@ -10458,13 +10386,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.knowledge_base_ids = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for knowledge_base_ids: {e}"
-                        )
-                    });
+                self.knowledge_base_ids = highlevel_runtime::builder::field(
+                    value,
+                    "knowledge_base_ids",
+                );
                 self
             }
             pub fn mode<T>(mut self, value: T) -> Self
@@ -10472,11 +10397,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::CreateEmployeeDtoMode>,
                 T::Error: ::std::fmt::Display,
             {
-                self.mode = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for mode: {e}")
-                    });
+                self.mode = highlevel_runtime::builder::field(value, "mode");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -10484,11 +10405,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn personality<T>(mut self, value: T) -> Self
@@ -10496,11 +10413,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.personality = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for personality: {e}")
-                    });
+                self.personality = highlevel_runtime::builder::field(
+                    value,
+                    "personality",
+                );
                 self
             }
             pub fn respond_to_audio<T>(mut self, value: T) -> Self
@@ -10508,13 +10424,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.respond_to_audio = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for respond_to_audio: {e}"
-                        )
-                    });
+                self.respond_to_audio = highlevel_runtime::builder::field(
+                    value,
+                    "respond_to_audio",
+                );
                 self
             }
             pub fn respond_to_images<T>(mut self, value: T) -> Self
@@ -10522,13 +10435,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.respond_to_images = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for respond_to_images: {e}"
-                        )
-                    });
+                self.respond_to_images = highlevel_runtime::builder::field(
+                    value,
+                    "respond_to_images",
+                );
                 self
             }
             pub fn sleep_enabled<T>(mut self, value: T) -> Self
@@ -10536,11 +10446,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.sleep_enabled = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for sleep_enabled: {e}")
-                    });
+                self.sleep_enabled = highlevel_runtime::builder::field(
+                    value,
+                    "sleep_enabled",
+                );
                 self
             }
             pub fn sleep_on_manual_message<T>(mut self, value: T) -> Self
@@ -10548,13 +10457,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.sleep_on_manual_message = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for sleep_on_manual_message: {e}"
-                        )
-                    });
+                self.sleep_on_manual_message = highlevel_runtime::builder::field(
+                    value,
+                    "sleep_on_manual_message",
+                );
                 self
             }
             pub fn sleep_on_workflow_message<T>(mut self, value: T) -> Self
@@ -10562,13 +10468,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.sleep_on_workflow_message = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for sleep_on_workflow_message: {e}"
-                        )
-                    });
+                self.sleep_on_workflow_message = highlevel_runtime::builder::field(
+                    value,
+                    "sleep_on_workflow_message",
+                );
                 self
             }
             pub fn sleep_time<T>(mut self, value: T) -> Self
@@ -10576,11 +10479,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.sleep_time = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for sleep_time: {e}")
-                    });
+                self.sleep_time = highlevel_runtime::builder::field(value, "sleep_time");
                 self
             }
             pub fn sleep_time_unit<T>(mut self, value: T) -> Self
@@ -10590,13 +10489,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.sleep_time_unit = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for sleep_time_unit: {e}"
-                        )
-                    });
+                self.sleep_time_unit = highlevel_runtime::builder::field(
+                    value,
+                    "sleep_time_unit",
+                );
                 self
             }
             pub fn wait_time<T>(mut self, value: T) -> Self
@@ -10604,11 +10500,7 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.wait_time = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for wait_time: {e}")
-                    });
+                self.wait_time = highlevel_runtime::builder::field(value, "wait_time");
                 self
             }
             pub fn wait_time_unit<T>(mut self, value: T) -> Self
@@ -10616,13 +10508,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::CreateEmployeeDtoWaitTimeUnit>,
                 T::Error: ::std::fmt::Display,
             {
-                self.wait_time_unit = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for wait_time_unit: {e}"
-                        )
-                    });
+                self.wait_time_unit = highlevel_runtime::builder::field(
+                    value,
+                    "wait_time_unit",
+                );
                 self
             }
         }
@@ -10726,13 +10615,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.ai_enabled_message = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for ai_enabled_message: {e}"
-                        )
-                    });
+                self.ai_enabled_message = highlevel_runtime::builder::field(
+                    value,
+                    "ai_enabled_message",
+                );
                 self
             }
             pub fn contact_requested<T>(mut self, value: T) -> Self
@@ -10740,13 +10626,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.contact_requested = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for contact_requested: {e}"
-                        )
-                    });
+                self.contact_requested = highlevel_runtime::builder::field(
+                    value,
+                    "contact_requested",
+                );
                 self
             }
             pub fn custom_message<T>(mut self, value: T) -> Self
@@ -10754,13 +10637,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.custom_message = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for custom_message: {e}"
-                        )
-                    });
+                self.custom_message = highlevel_runtime::builder::field(
+                    value,
+                    "custom_message",
+                );
                 self
             }
             pub fn followup_time<T>(mut self, value: T) -> Self
@@ -10768,11 +10648,10 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.followup_time = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for followup_time: {e}")
-                    });
+                self.followup_time = highlevel_runtime::builder::field(
+                    value,
+                    "followup_time",
+                );
                 self
             }
             pub fn followup_time_unit<T>(mut self, value: T) -> Self
@@ -10780,13 +10659,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::FollowupSequenceFollowupTimeUnit>,
                 T::Error: ::std::fmt::Display,
             {
-                self.followup_time_unit = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for followup_time_unit: {e}"
-                        )
-                    });
+                self.followup_time_unit = highlevel_runtime::builder::field(
+                    value,
+                    "followup_time_unit",
+                );
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -10794,9 +10670,7 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
             pub fn trigger_workflow<T>(mut self, value: T) -> Self
@@ -10804,13 +10678,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.trigger_workflow = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for trigger_workflow: {e}"
-                        )
-                    });
+                self.trigger_workflow = highlevel_runtime::builder::field(
+                    value,
+                    "trigger_workflow",
+                );
                 self
             }
             pub fn workflow_id<T>(mut self, value: T) -> Self
@@ -10818,11 +10689,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.workflow_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for workflow_id: {e}")
-                    });
+                self.workflow_id = highlevel_runtime::builder::field(
+                    value,
+                    "workflow_id",
+                );
                 self
             }
         }
@@ -10894,13 +10764,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.dynamic_channel_switching = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for dynamic_channel_switching: {e}"
-                        )
-                    });
+                self.dynamic_channel_switching = highlevel_runtime::builder::field(
+                    value,
+                    "dynamic_channel_switching",
+                );
                 self
             }
             pub fn follow_up_hours<T>(mut self, value: T) -> Self
@@ -10908,13 +10775,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.follow_up_hours = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for follow_up_hours: {e}"
-                        )
-                    });
+                self.follow_up_hours = highlevel_runtime::builder::field(
+                    value,
+                    "follow_up_hours",
+                );
                 self
             }
             pub fn timezone_to_use<T>(mut self, value: T) -> Self
@@ -10924,13 +10788,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.timezone_to_use = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for timezone_to_use: {e}"
-                        )
-                    });
+                self.timezone_to_use = highlevel_runtime::builder::field(
+                    value,
+                    "timezone_to_use",
+                );
                 self
             }
             pub fn working_hours<T>(mut self, value: T) -> Self
@@ -10938,11 +10799,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::WorkingHours>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.working_hours = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for working_hours: {e}")
-                    });
+                self.working_hours = highlevel_runtime::builder::field(
+                    value,
+                    "working_hours",
+                );
                 self
             }
         }
@@ -11046,13 +10906,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.assign_to_user_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for assign_to_user_id: {e}"
-                        )
-                    });
+                self.assign_to_user_id = highlevel_runtime::builder::field(
+                    value,
+                    "assign_to_user_id",
+                );
                 self
             }
             pub fn create_task<T>(mut self, value: T) -> Self
@@ -11060,11 +10917,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.create_task = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for create_task: {e}")
-                    });
+                self.create_task = highlevel_runtime::builder::field(
+                    value,
+                    "create_task",
+                );
                 self
             }
             pub fn enabled<T>(mut self, value: T) -> Self
@@ -11072,11 +10928,7 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.enabled = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for enabled: {e}")
-                    });
+                self.enabled = highlevel_runtime::builder::field(value, "enabled");
                 self
             }
             pub fn examples<T>(mut self, value: T) -> Self
@@ -11084,11 +10936,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.examples = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for examples: {e}")
-                    });
+                self.examples = highlevel_runtime::builder::field(value, "examples");
                 self
             }
             pub fn final_message<T>(mut self, value: T) -> Self
@@ -11096,11 +10944,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.final_message = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for final_message: {e}")
-                    });
+                self.final_message = highlevel_runtime::builder::field(
+                    value,
+                    "final_message",
+                );
                 self
             }
             pub fn handover_type<T>(mut self, value: T) -> Self
@@ -11108,11 +10955,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::HumanHandOverDtoHandoverType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.handover_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for handover_type: {e}")
-                    });
+                self.handover_type = highlevel_runtime::builder::field(
+                    value,
+                    "handover_type",
+                );
                 self
             }
             pub fn reactivate_enabled<T>(mut self, value: T) -> Self
@@ -11120,13 +10966,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.reactivate_enabled = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for reactivate_enabled: {e}"
-                        )
-                    });
+                self.reactivate_enabled = highlevel_runtime::builder::field(
+                    value,
+                    "reactivate_enabled",
+                );
                 self
             }
             pub fn skip_assign_to_user<T>(mut self, value: T) -> Self
@@ -11134,13 +10977,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.skip_assign_to_user = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for skip_assign_to_user: {e}"
-                        )
-                    });
+                self.skip_assign_to_user = highlevel_runtime::builder::field(
+                    value,
+                    "skip_assign_to_user",
+                );
                 self
             }
             pub fn sleep_time<T>(mut self, value: T) -> Self
@@ -11148,11 +10988,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.sleep_time = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for sleep_time: {e}")
-                    });
+                self.sleep_time = highlevel_runtime::builder::field(value, "sleep_time");
                 self
             }
             pub fn sleep_time_unit<T>(mut self, value: T) -> Self
@@ -11162,13 +10998,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.sleep_time_unit = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for sleep_time_unit: {e}"
-                        )
-                    });
+                self.sleep_time_unit = highlevel_runtime::builder::field(
+                    value,
+                    "sleep_time_unit",
+                );
                 self
             }
             pub fn tags<T>(mut self, value: T) -> Self
@@ -11176,11 +11009,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.tags = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for tags: {e}")
-                    });
+                self.tags = highlevel_runtime::builder::field(value, "tags");
                 self
             }
             pub fn trigger_condition<T>(mut self, value: T) -> Self
@@ -11188,13 +11017,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.trigger_condition = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for trigger_condition: {e}"
-                        )
-                    });
+                self.trigger_condition = highlevel_runtime::builder::field(
+                    value,
+                    "trigger_condition",
+                );
                 self
             }
         }
@@ -11260,11 +11086,7 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.end_hour = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for end_hour: {e}")
-                    });
+                self.end_hour = highlevel_runtime::builder::field(value, "end_hour");
                 self
             }
             pub fn end_minute<T>(mut self, value: T) -> Self
@@ -11272,11 +11094,7 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.end_minute = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for end_minute: {e}")
-                    });
+                self.end_minute = highlevel_runtime::builder::field(value, "end_minute");
                 self
             }
             pub fn start_hour<T>(mut self, value: T) -> Self
@@ -11284,11 +11102,7 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.start_hour = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for start_hour: {e}")
-                    });
+                self.start_hour = highlevel_runtime::builder::field(value, "start_hour");
                 self
             }
             pub fn start_minute<T>(mut self, value: T) -> Self
@@ -11296,11 +11110,10 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.start_minute = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for start_minute: {e}")
-                    });
+                self.start_minute = highlevel_runtime::builder::field(
+                    value,
+                    "start_minute",
+                );
                 self
             }
         }
@@ -11391,11 +11204,7 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.enabled = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for enabled: {e}")
-                    });
+                self.enabled = highlevel_runtime::builder::field(value, "enabled");
                 self
             }
             pub fn final_message<T>(mut self, value: T) -> Self
@@ -11403,11 +11212,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.final_message = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for final_message: {e}")
-                    });
+                self.final_message = highlevel_runtime::builder::field(
+                    value,
+                    "final_message",
+                );
                 self
             }
             pub fn reactivate_enabled<T>(mut self, value: T) -> Self
@@ -11415,13 +11223,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.reactivate_enabled = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for reactivate_enabled: {e}"
-                        )
-                    });
+                self.reactivate_enabled = highlevel_runtime::builder::field(
+                    value,
+                    "reactivate_enabled",
+                );
                 self
             }
             pub fn sleep_time<T>(mut self, value: T) -> Self
@@ -11429,11 +11234,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.sleep_time = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for sleep_time: {e}")
-                    });
+                self.sleep_time = highlevel_runtime::builder::field(value, "sleep_time");
                 self
             }
             pub fn sleep_time_unit<T>(mut self, value: T) -> Self
@@ -11443,13 +11244,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.sleep_time_unit = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for sleep_time_unit: {e}"
-                        )
-                    });
+                self.sleep_time_unit = highlevel_runtime::builder::field(
+                    value,
+                    "sleep_time_unit",
+                );
                 self
             }
             pub fn stop_bot_detection_type<T>(mut self, value: T) -> Self
@@ -11457,13 +11255,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::StopBotDtoStopBotDetectionType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.stop_bot_detection_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for stop_bot_detection_type: {e}"
-                        )
-                    });
+                self.stop_bot_detection_type = highlevel_runtime::builder::field(
+                    value,
+                    "stop_bot_detection_type",
+                );
                 self
             }
             pub fn stop_bot_examples<T>(mut self, value: T) -> Self
@@ -11471,13 +11266,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.stop_bot_examples = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for stop_bot_examples: {e}"
-                        )
-                    });
+                self.stop_bot_examples = highlevel_runtime::builder::field(
+                    value,
+                    "stop_bot_examples",
+                );
                 self
             }
             pub fn stop_bot_trigger_condition<T>(mut self, value: T) -> Self
@@ -11485,13 +11277,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.stop_bot_trigger_condition = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for stop_bot_trigger_condition: {e}"
-                        )
-                    });
+                self.stop_bot_trigger_condition = highlevel_runtime::builder::field(
+                    value,
+                    "stop_bot_trigger_condition",
+                );
                 self
             }
             pub fn tags<T>(mut self, value: T) -> Self
@@ -11499,11 +11288,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.tags = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for tags: {e}")
-                    });
+                self.tags = highlevel_runtime::builder::field(value, "tags");
                 self
             }
         }
@@ -11581,11 +11366,7 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.enabled = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for enabled: {e}")
-                    });
+                self.enabled = highlevel_runtime::builder::field(value, "enabled");
                 self
             }
             pub fn transfer_bot_examples<T>(mut self, value: T) -> Self
@@ -11593,13 +11374,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.transfer_bot_examples = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for transfer_bot_examples: {e}"
-                        )
-                    });
+                self.transfer_bot_examples = highlevel_runtime::builder::field(
+                    value,
+                    "transfer_bot_examples",
+                );
                 self
             }
             pub fn transfer_bot_trigger_condition<T>(mut self, value: T) -> Self
@@ -11607,13 +11385,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.transfer_bot_trigger_condition = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for transfer_bot_trigger_condition: {e}"
-                        )
-                    });
+                self.transfer_bot_trigger_condition = highlevel_runtime::builder::field(
+                    value,
+                    "transfer_bot_trigger_condition",
+                );
                 self
             }
             pub fn transfer_bot_type<T>(mut self, value: T) -> Self
@@ -11621,13 +11396,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::TransferBotDtoTransferBotType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.transfer_bot_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for transfer_bot_type: {e}"
-                        )
-                    });
+                self.transfer_bot_type = highlevel_runtime::builder::field(
+                    value,
+                    "transfer_bot_type",
+                );
                 self
             }
             pub fn transfer_to_bot<T>(mut self, value: T) -> Self
@@ -11635,13 +11407,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.transfer_to_bot = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for transfer_to_bot: {e}"
-                        )
-                    });
+                self.transfer_to_bot = highlevel_runtime::builder::field(
+                    value,
+                    "transfer_to_bot",
+                );
                 self
             }
         }
@@ -11705,13 +11474,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.trigger_condition = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for trigger_condition: {e}"
-                        )
-                    });
+                self.trigger_condition = highlevel_runtime::builder::field(
+                    value,
+                    "trigger_condition",
+                );
                 self
             }
             pub fn trigger_message<T>(mut self, value: T) -> Self
@@ -11719,13 +11485,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.trigger_message = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for trigger_message: {e}"
-                        )
-                    });
+                self.trigger_message = highlevel_runtime::builder::field(
+                    value,
+                    "trigger_message",
+                );
                 self
             }
             pub fn workflow_ids<T>(mut self, value: T) -> Self
@@ -11733,11 +11496,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.workflow_ids = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for workflow_ids: {e}")
-                    });
+                self.workflow_ids = highlevel_runtime::builder::field(
+                    value,
+                    "workflow_ids",
+                );
                 self
             }
         }
@@ -11794,13 +11556,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.contact_field_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for contact_field_id: {e}"
-                        )
-                    });
+                self.contact_field_id = highlevel_runtime::builder::field(
+                    value,
+                    "contact_field_id",
+                );
                 self
             }
             pub fn contact_update_examples<T>(mut self, value: T) -> Self
@@ -11808,13 +11567,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.contact_update_examples = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for contact_update_examples: {e}"
-                        )
-                    });
+                self.contact_update_examples = highlevel_runtime::builder::field(
+                    value,
+                    "contact_update_examples",
+                );
                 self
             }
             pub fn description<T>(mut self, value: T) -> Self
@@ -11822,11 +11578,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
+                self.description = highlevel_runtime::builder::field(
+                    value,
+                    "description",
+                );
                 self
             }
         }
@@ -11956,13 +11711,10 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.auto_pilot_max_messages = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for auto_pilot_max_messages: {e}"
-                        )
-                    });
+                self.auto_pilot_max_messages = highlevel_runtime::builder::field(
+                    value,
+                    "auto_pilot_max_messages",
+                );
                 self
             }
             pub fn business_name<T>(mut self, value: T) -> Self
@@ -11970,11 +11722,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.business_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for business_name: {e}")
-                    });
+                self.business_name = highlevel_runtime::builder::field(
+                    value,
+                    "business_name",
+                );
                 self
             }
             pub fn channels<T>(mut self, value: T) -> Self
@@ -11984,11 +11735,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.channels = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for channels: {e}")
-                    });
+                self.channels = highlevel_runtime::builder::field(value, "channels");
                 self
             }
             pub fn goal<T>(mut self, value: T) -> Self
@@ -11996,11 +11743,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.goal = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for goal: {e}")
-                    });
+                self.goal = highlevel_runtime::builder::field(value, "goal");
                 self
             }
             pub fn instructions<T>(mut self, value: T) -> Self
@@ -12008,11 +11751,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.instructions = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for instructions: {e}")
-                    });
+                self.instructions = highlevel_runtime::builder::field(
+                    value,
+                    "instructions",
+                );
                 self
             }
             pub fn is_primary<T>(mut self, value: T) -> Self
@@ -12020,11 +11762,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.is_primary = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for is_primary: {e}")
-                    });
+                self.is_primary = highlevel_runtime::builder::field(value, "is_primary");
                 self
             }
             pub fn knowledge_base_ids<T>(mut self, value: T) -> Self
@@ -12032,13 +11770,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.knowledge_base_ids = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for knowledge_base_ids: {e}"
-                        )
-                    });
+                self.knowledge_base_ids = highlevel_runtime::builder::field(
+                    value,
+                    "knowledge_base_ids",
+                );
                 self
             }
             pub fn mode<T>(mut self, value: T) -> Self
@@ -12048,11 +11783,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.mode = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for mode: {e}")
-                    });
+                self.mode = highlevel_runtime::builder::field(value, "mode");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -12060,11 +11791,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn personality<T>(mut self, value: T) -> Self
@@ -12072,11 +11799,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.personality = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for personality: {e}")
-                    });
+                self.personality = highlevel_runtime::builder::field(
+                    value,
+                    "personality",
+                );
                 self
             }
             pub fn respond_to_audio<T>(mut self, value: T) -> Self
@@ -12084,13 +11810,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.respond_to_audio = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for respond_to_audio: {e}"
-                        )
-                    });
+                self.respond_to_audio = highlevel_runtime::builder::field(
+                    value,
+                    "respond_to_audio",
+                );
                 self
             }
             pub fn respond_to_images<T>(mut self, value: T) -> Self
@@ -12098,13 +11821,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.respond_to_images = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for respond_to_images: {e}"
-                        )
-                    });
+                self.respond_to_images = highlevel_runtime::builder::field(
+                    value,
+                    "respond_to_images",
+                );
                 self
             }
             pub fn sleep_enabled<T>(mut self, value: T) -> Self
@@ -12112,11 +11832,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.sleep_enabled = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for sleep_enabled: {e}")
-                    });
+                self.sleep_enabled = highlevel_runtime::builder::field(
+                    value,
+                    "sleep_enabled",
+                );
                 self
             }
             pub fn sleep_on_manual_message<T>(mut self, value: T) -> Self
@@ -12124,13 +11843,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.sleep_on_manual_message = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for sleep_on_manual_message: {e}"
-                        )
-                    });
+                self.sleep_on_manual_message = highlevel_runtime::builder::field(
+                    value,
+                    "sleep_on_manual_message",
+                );
                 self
             }
             pub fn sleep_on_workflow_message<T>(mut self, value: T) -> Self
@@ -12138,13 +11854,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.sleep_on_workflow_message = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for sleep_on_workflow_message: {e}"
-                        )
-                    });
+                self.sleep_on_workflow_message = highlevel_runtime::builder::field(
+                    value,
+                    "sleep_on_workflow_message",
+                );
                 self
             }
             pub fn sleep_time<T>(mut self, value: T) -> Self
@@ -12152,11 +11865,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.sleep_time = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for sleep_time: {e}")
-                    });
+                self.sleep_time = highlevel_runtime::builder::field(value, "sleep_time");
                 self
             }
             pub fn sleep_time_unit<T>(mut self, value: T) -> Self
@@ -12166,13 +11875,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.sleep_time_unit = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for sleep_time_unit: {e}"
-                        )
-                    });
+                self.sleep_time_unit = highlevel_runtime::builder::field(
+                    value,
+                    "sleep_time_unit",
+                );
                 self
             }
             pub fn wait_time<T>(mut self, value: T) -> Self
@@ -12180,11 +11886,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.wait_time = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for wait_time: {e}")
-                    });
+                self.wait_time = highlevel_runtime::builder::field(value, "wait_time");
                 self
             }
             pub fn wait_time_unit<T>(mut self, value: T) -> Self
@@ -12194,13 +11896,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.wait_time_unit = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for wait_time_unit: {e}"
-                        )
-                    });
+                self.wait_time_unit = highlevel_runtime::builder::field(
+                    value,
+                    "wait_time_unit",
+                );
                 self
             }
         }
@@ -12284,11 +11983,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.action_ids = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for action_ids: {e}")
-                    });
+                self.action_ids = highlevel_runtime::builder::field(value, "action_ids");
                 self
             }
             pub fn followup_settings<T>(mut self, value: T) -> Self
@@ -12296,13 +11991,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::FollowupSettings>,
                 T::Error: ::std::fmt::Display,
             {
-                self.followup_settings = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for followup_settings: {e}"
-                        )
-                    });
+                self.followup_settings = highlevel_runtime::builder::field(
+                    value,
+                    "followup_settings",
+                );
                 self
             }
         }
@@ -12351,13 +12043,10 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.day_of_the_week = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for day_of_the_week: {e}"
-                        )
-                    });
+                self.day_of_the_week = highlevel_runtime::builder::field(
+                    value,
+                    "day_of_the_week",
+                );
                 self
             }
             pub fn intervals<T>(mut self, value: T) -> Self
@@ -12365,11 +12054,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::Interval>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.intervals = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for intervals: {e}")
-                    });
+                self.intervals = highlevel_runtime::builder::field(value, "intervals");
                 self
             }
         }

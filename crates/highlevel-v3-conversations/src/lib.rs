@@ -9987,11 +9987,10 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.attachments = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for attachments: {e}")
-                    });
+                self.attachments = highlevel_runtime::builder::field(
+                    value,
+                    "attachments",
+                );
                 self
             }
         }
@@ -10044,11 +10043,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.from = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for from: {e}")
-                    });
+                self.from = highlevel_runtime::builder::field(value, "from");
                 self
             }
             pub fn status<T>(mut self, value: T) -> Self
@@ -10058,11 +10053,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.status = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for status: {e}")
-                    });
+                self.status = highlevel_runtime::builder::field(value, "status");
                 self
             }
             pub fn to<T>(mut self, value: T) -> Self
@@ -10070,9 +10061,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.to = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for to: {e}"));
+                self.to = highlevel_runtime::builder::field(value, "to");
                 self
             }
         }
@@ -10139,13 +10128,10 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.conversation_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for conversation_id: {e}"
-                        )
-                    });
+                self.conversation_id = highlevel_runtime::builder::field(
+                    value,
+                    "conversation_id",
+                );
                 self
             }
             pub fn file_path<T>(mut self, value: T) -> Self
@@ -10153,11 +10139,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.file_path = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for file_path: {e}")
-                    });
+                self.file_path = highlevel_runtime::builder::field(value, "file_path");
                 self
             }
             pub fn filename<T>(mut self, value: T) -> Self
@@ -10165,11 +10147,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.filename = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for filename: {e}")
-                    });
+                self.filename = highlevel_runtime::builder::field(value, "filename");
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -10177,11 +10155,10 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn upload_id<T>(mut self, value: T) -> Self
@@ -10189,11 +10166,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.upload_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for upload_id: {e}")
-                    });
+                self.upload_id = highlevel_runtime::builder::field(value, "upload_id");
                 self
             }
         }
@@ -10249,11 +10222,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.contact_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for contact_id: {e}")
-                    });
+                self.contact_id = highlevel_runtime::builder::field(value, "contact_id");
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -10261,11 +10230,10 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
         }
@@ -10360,11 +10328,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.accepted = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for accepted: {e}")
-                    });
+                self.accepted = highlevel_runtime::builder::field(value, "accepted");
                 self
             }
             pub fn clicked<T>(mut self, value: T) -> Self
@@ -10372,11 +10336,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.clicked = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for clicked: {e}")
-                    });
+                self.clicked = highlevel_runtime::builder::field(value, "clicked");
                 self
             }
             pub fn complained<T>(mut self, value: T) -> Self
@@ -10384,11 +10344,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.complained = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for complained: {e}")
-                    });
+                self.complained = highlevel_runtime::builder::field(value, "complained");
                 self
             }
             pub fn delivered<T>(mut self, value: T) -> Self
@@ -10396,11 +10352,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.delivered = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for delivered: {e}")
-                    });
+                self.delivered = highlevel_runtime::builder::field(value, "delivered");
                 self
             }
             pub fn failed<T>(mut self, value: T) -> Self
@@ -10408,11 +10360,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.failed = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for failed: {e}")
-                    });
+                self.failed = highlevel_runtime::builder::field(value, "failed");
                 self
             }
             pub fn opened<T>(mut self, value: T) -> Self
@@ -10420,11 +10368,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.opened = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for opened: {e}")
-                    });
+                self.opened = highlevel_runtime::builder::field(value, "opened");
                 self
             }
             pub fn rejected<T>(mut self, value: T) -> Self
@@ -10432,11 +10376,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.rejected = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for rejected: {e}")
-                    });
+                self.rejected = highlevel_runtime::builder::field(value, "rejected");
                 self
             }
             pub fn replied<T>(mut self, value: T) -> Self
@@ -10444,11 +10384,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.replied = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for replied: {e}")
-                    });
+                self.replied = highlevel_runtime::builder::field(value, "replied");
                 self
             }
             pub fn stored<T>(mut self, value: T) -> Self
@@ -10456,11 +10392,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.stored = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for stored: {e}")
-                    });
+                self.stored = highlevel_runtime::builder::field(value, "stored");
                 self
             }
             pub fn unsubscribed<T>(mut self, value: T) -> Self
@@ -10468,11 +10400,10 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.unsubscribed = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for unsubscribed: {e}")
-                    });
+                self.unsubscribed = highlevel_runtime::builder::field(
+                    value,
+                    "unsubscribed",
+                );
                 self
             }
             pub fn extra<T>(mut self, value: T) -> Self
@@ -10482,11 +10413,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.extra = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for extra: {e}")
-                    });
+                self.extra = highlevel_runtime::builder::field(value, "extra");
                 self
             }
         }
@@ -10548,11 +10475,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.code = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for code: {e}")
-                    });
+                self.code = highlevel_runtime::builder::field(value, "code");
                 self
             }
             pub fn message<T>(mut self, value: T) -> Self
@@ -10560,11 +10483,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.message = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for message: {e}")
-                    });
+                self.message = highlevel_runtime::builder::field(value, "message");
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -10572,11 +10491,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
         }
@@ -10658,13 +10573,10 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.email_message_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for email_message_id: {e}"
-                        )
-                    });
+                self.email_message_id = highlevel_runtime::builder::field(
+                    value,
+                    "email_message_id",
+                );
                 self
             }
             pub fn forward_whole_thread<T>(mut self, value: T) -> Self
@@ -10672,13 +10584,10 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.forward_whole_thread = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for forward_whole_thread: {e}"
-                        )
-                    });
+                self.forward_whole_thread = highlevel_runtime::builder::field(
+                    value,
+                    "forward_whole_thread",
+                );
                 self
             }
             pub fn is_forwarded<T>(mut self, value: T) -> Self
@@ -10686,11 +10595,10 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.is_forwarded = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for is_forwarded: {e}")
-                    });
+                self.is_forwarded = highlevel_runtime::builder::field(
+                    value,
+                    "is_forwarded",
+                );
                 self
             }
             pub fn message_id<T>(mut self, value: T) -> Self
@@ -10698,11 +10606,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.message_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for message_id: {e}")
-                    });
+                self.message_id = highlevel_runtime::builder::field(value, "message_id");
                 self
             }
             pub fn recipient_contact_id<T>(mut self, value: T) -> Self
@@ -10710,13 +10614,10 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.recipient_contact_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for recipient_contact_id: {e}"
-                        )
-                    });
+                self.recipient_contact_id = highlevel_runtime::builder::field(
+                    value,
+                    "recipient_contact_id",
+                );
                 self
             }
             pub fn recipient_conversation_id<T>(mut self, value: T) -> Self
@@ -10724,13 +10625,10 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.recipient_conversation_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for recipient_conversation_id: {e}"
-                        )
-                    });
+                self.recipient_conversation_id = highlevel_runtime::builder::field(
+                    value,
+                    "recipient_conversation_id",
+                );
                 self
             }
             pub fn source_contact_id<T>(mut self, value: T) -> Self
@@ -10738,13 +10636,10 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.source_contact_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for source_contact_id: {e}"
-                        )
-                    });
+                self.source_contact_id = highlevel_runtime::builder::field(
+                    value,
+                    "source_contact_id",
+                );
                 self
             }
             pub fn source_conversation_id<T>(mut self, value: T) -> Self
@@ -10752,13 +10647,10 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.source_conversation_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for source_conversation_id: {e}"
-                        )
-                    });
+                self.source_conversation_id = highlevel_runtime::builder::field(
+                    value,
+                    "source_conversation_id",
+                );
                 self
             }
             pub fn to_email<T>(mut self, value: T) -> Self
@@ -10766,11 +10658,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.to_email = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for to_email: {e}")
-                    });
+                self.to_email = highlevel_runtime::builder::field(value, "to_email");
                 self
             }
         }
@@ -10851,11 +10739,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.channel = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for channel: {e}")
-                    });
+                self.channel = highlevel_runtime::builder::field(value, "channel");
                 self
             }
             pub fn content_type<T>(mut self, value: T) -> Self
@@ -10863,11 +10747,10 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.content_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for content_type: {e}")
-                    });
+                self.content_type = highlevel_runtime::builder::field(
+                    value,
+                    "content_type",
+                );
                 self
             }
             pub fn conversation_id<T>(mut self, value: T) -> Self
@@ -10875,13 +10758,10 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.conversation_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for conversation_id: {e}"
-                        )
-                    });
+                self.conversation_id = highlevel_runtime::builder::field(
+                    value,
+                    "conversation_id",
+                );
                 self
             }
             pub fn file_size<T>(mut self, value: T) -> Self
@@ -10889,11 +10769,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.file_size = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for file_size: {e}")
-                    });
+                self.file_size = highlevel_runtime::builder::field(value, "file_size");
                 self
             }
             pub fn filename<T>(mut self, value: T) -> Self
@@ -10901,11 +10777,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.filename = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for filename: {e}")
-                    });
+                self.filename = highlevel_runtime::builder::field(value, "filename");
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -10913,11 +10785,10 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
         }
@@ -11054,11 +10925,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_id: {e}")
-                    });
+                self.alt_id = highlevel_runtime::builder::field(value, "alt_id");
                 self
             }
             pub fn attachments<T>(mut self, value: T) -> Self
@@ -11066,11 +10933,10 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.attachments = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for attachments: {e}")
-                    });
+                self.attachments = highlevel_runtime::builder::field(
+                    value,
+                    "attachments",
+                );
                 self
             }
             pub fn call<T>(mut self, value: T) -> Self
@@ -11078,11 +10944,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<::std::option::Option<super::CallDataDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.call = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for call: {e}")
-                    });
+                self.call = highlevel_runtime::builder::field(value, "call");
                 self
             }
             pub fn contact_id<T>(mut self, value: T) -> Self
@@ -11090,11 +10952,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.contact_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for contact_id: {e}")
-                    });
+                self.contact_id = highlevel_runtime::builder::field(value, "contact_id");
                 self
             }
             pub fn conversation_id<T>(mut self, value: T) -> Self
@@ -11102,13 +10960,10 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.conversation_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for conversation_id: {e}"
-                        )
-                    });
+                self.conversation_id = highlevel_runtime::builder::field(
+                    value,
+                    "conversation_id",
+                );
                 self
             }
             pub fn conversation_provider_id<T>(mut self, value: T) -> Self
@@ -11116,13 +10971,10 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.conversation_provider_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for conversation_provider_id: {e}"
-                        )
-                    });
+                self.conversation_provider_id = highlevel_runtime::builder::field(
+                    value,
+                    "conversation_provider_id",
+                );
                 self
             }
             pub fn date<T>(mut self, value: T) -> Self
@@ -11132,11 +10984,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.date = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for date: {e}")
-                    });
+                self.date = highlevel_runtime::builder::field(value, "date");
                 self
             }
             pub fn direction<T>(mut self, value: T) -> Self
@@ -11146,11 +10994,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.direction = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for direction: {e}")
-                    });
+                self.direction = highlevel_runtime::builder::field(value, "direction");
                 self
             }
             pub fn email_bcc<T>(mut self, value: T) -> Self
@@ -11158,11 +11002,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.email_bcc = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for email_bcc: {e}")
-                    });
+                self.email_bcc = highlevel_runtime::builder::field(value, "email_bcc");
                 self
             }
             pub fn email_cc<T>(mut self, value: T) -> Self
@@ -11170,11 +11010,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.email_cc = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for email_cc: {e}")
-                    });
+                self.email_cc = highlevel_runtime::builder::field(value, "email_cc");
                 self
             }
             pub fn email_from<T>(mut self, value: T) -> Self
@@ -11182,11 +11018,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.email_from = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for email_from: {e}")
-                    });
+                self.email_from = highlevel_runtime::builder::field(value, "email_from");
                 self
             }
             pub fn email_message_id<T>(mut self, value: T) -> Self
@@ -11194,13 +11026,10 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.email_message_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for email_message_id: {e}"
-                        )
-                    });
+                self.email_message_id = highlevel_runtime::builder::field(
+                    value,
+                    "email_message_id",
+                );
                 self
             }
             pub fn email_to<T>(mut self, value: T) -> Self
@@ -11208,11 +11037,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.email_to = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for email_to: {e}")
-                    });
+                self.email_to = highlevel_runtime::builder::field(value, "email_to");
                 self
             }
             pub fn html<T>(mut self, value: T) -> Self
@@ -11220,11 +11045,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.html = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for html: {e}")
-                    });
+                self.html = highlevel_runtime::builder::field(value, "html");
                 self
             }
             pub fn message<T>(mut self, value: T) -> Self
@@ -11232,11 +11053,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.message = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for message: {e}")
-                    });
+                self.message = highlevel_runtime::builder::field(value, "message");
                 self
             }
             pub fn subject<T>(mut self, value: T) -> Self
@@ -11244,11 +11061,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.subject = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subject: {e}")
-                    });
+                self.subject = highlevel_runtime::builder::field(value, "subject");
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -11256,11 +11069,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<super::ProcessMessageBodyDtoType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
         }
@@ -11369,11 +11178,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_id: {e}")
-                    });
+                self.alt_id = highlevel_runtime::builder::field(value, "alt_id");
                 self
             }
             pub fn attachments<T>(mut self, value: T) -> Self
@@ -11381,11 +11186,10 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.attachments = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for attachments: {e}")
-                    });
+                self.attachments = highlevel_runtime::builder::field(
+                    value,
+                    "attachments",
+                );
                 self
             }
             pub fn call<T>(mut self, value: T) -> Self
@@ -11393,11 +11197,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<::std::option::Option<super::CallDataDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.call = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for call: {e}")
-                    });
+                self.call = highlevel_runtime::builder::field(value, "call");
                 self
             }
             pub fn conversation_id<T>(mut self, value: T) -> Self
@@ -11405,13 +11205,10 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.conversation_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for conversation_id: {e}"
-                        )
-                    });
+                self.conversation_id = highlevel_runtime::builder::field(
+                    value,
+                    "conversation_id",
+                );
                 self
             }
             pub fn conversation_provider_id<T>(mut self, value: T) -> Self
@@ -11419,13 +11216,10 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.conversation_provider_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for conversation_provider_id: {e}"
-                        )
-                    });
+                self.conversation_provider_id = highlevel_runtime::builder::field(
+                    value,
+                    "conversation_provider_id",
+                );
                 self
             }
             pub fn date<T>(mut self, value: T) -> Self
@@ -11435,11 +11229,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.date = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for date: {e}")
-                    });
+                self.date = highlevel_runtime::builder::field(value, "date");
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -11447,11 +11237,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<super::ProcessOutboundMessageBodyDtoType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
         }
@@ -11623,13 +11409,10 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.appointment_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for appointment_id: {e}"
-                        )
-                    });
+                self.appointment_id = highlevel_runtime::builder::field(
+                    value,
+                    "appointment_id",
+                );
                 self
             }
             pub fn attachments<T>(mut self, value: T) -> Self
@@ -11637,11 +11420,10 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.attachments = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for attachments: {e}")
-                    });
+                self.attachments = highlevel_runtime::builder::field(
+                    value,
+                    "attachments",
+                );
                 self
             }
             pub fn contact_id<T>(mut self, value: T) -> Self
@@ -11649,11 +11431,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.contact_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for contact_id: {e}")
-                    });
+                self.contact_id = highlevel_runtime::builder::field(value, "contact_id");
                 self
             }
             pub fn conversation_provider_id<T>(mut self, value: T) -> Self
@@ -11661,13 +11439,10 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.conversation_provider_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for conversation_provider_id: {e}"
-                        )
-                    });
+                self.conversation_provider_id = highlevel_runtime::builder::field(
+                    value,
+                    "conversation_provider_id",
+                );
                 self
             }
             pub fn custom_subtype_id<T>(mut self, value: T) -> Self
@@ -11675,13 +11450,10 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.custom_subtype_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for custom_subtype_id: {e}"
-                        )
-                    });
+                self.custom_subtype_id = highlevel_runtime::builder::field(
+                    value,
+                    "custom_subtype_id",
+                );
                 self
             }
             pub fn email_bcc<T>(mut self, value: T) -> Self
@@ -11689,11 +11461,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.email_bcc = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for email_bcc: {e}")
-                    });
+                self.email_bcc = highlevel_runtime::builder::field(value, "email_bcc");
                 self
             }
             pub fn email_cc<T>(mut self, value: T) -> Self
@@ -11701,11 +11469,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.email_cc = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for email_cc: {e}")
-                    });
+                self.email_cc = highlevel_runtime::builder::field(value, "email_cc");
                 self
             }
             pub fn email_from<T>(mut self, value: T) -> Self
@@ -11713,11 +11477,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.email_from = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for email_from: {e}")
-                    });
+                self.email_from = highlevel_runtime::builder::field(value, "email_from");
                 self
             }
             pub fn email_reply_mode<T>(mut self, value: T) -> Self
@@ -11727,13 +11487,10 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.email_reply_mode = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for email_reply_mode: {e}"
-                        )
-                    });
+                self.email_reply_mode = highlevel_runtime::builder::field(
+                    value,
+                    "email_reply_mode",
+                );
                 self
             }
             pub fn email_to<T>(mut self, value: T) -> Self
@@ -11741,11 +11498,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.email_to = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for email_to: {e}")
-                    });
+                self.email_to = highlevel_runtime::builder::field(value, "email_to");
                 self
             }
             pub fn forward<T>(mut self, value: T) -> Self
@@ -11755,11 +11508,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.forward = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for forward: {e}")
-                    });
+                self.forward = highlevel_runtime::builder::field(value, "forward");
                 self
             }
             pub fn from_number<T>(mut self, value: T) -> Self
@@ -11767,11 +11516,10 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.from_number = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for from_number: {e}")
-                    });
+                self.from_number = highlevel_runtime::builder::field(
+                    value,
+                    "from_number",
+                );
                 self
             }
             pub fn html<T>(mut self, value: T) -> Self
@@ -11779,11 +11527,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.html = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for html: {e}")
-                    });
+                self.html = highlevel_runtime::builder::field(value, "html");
                 self
             }
             pub fn message<T>(mut self, value: T) -> Self
@@ -11791,11 +11535,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.message = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for message: {e}")
-                    });
+                self.message = highlevel_runtime::builder::field(value, "message");
                 self
             }
             pub fn optimization_period<T>(mut self, value: T) -> Self
@@ -11805,13 +11545,10 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.optimization_period = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for optimization_period: {e}"
-                        )
-                    });
+                self.optimization_period = highlevel_runtime::builder::field(
+                    value,
+                    "optimization_period",
+                );
                 self
             }
             pub fn reply_message_id<T>(mut self, value: T) -> Self
@@ -11819,13 +11556,10 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.reply_message_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for reply_message_id: {e}"
-                        )
-                    });
+                self.reply_message_id = highlevel_runtime::builder::field(
+                    value,
+                    "reply_message_id",
+                );
                 self
             }
             pub fn scheduled_timestamp<T>(mut self, value: T) -> Self
@@ -11833,13 +11567,10 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.scheduled_timestamp = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for scheduled_timestamp: {e}"
-                        )
-                    });
+                self.scheduled_timestamp = highlevel_runtime::builder::field(
+                    value,
+                    "scheduled_timestamp",
+                );
                 self
             }
             pub fn status<T>(mut self, value: T) -> Self
@@ -11847,11 +11578,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<super::SendMessageBodyDtoStatus>,
                 T::Error: ::std::fmt::Display,
             {
-                self.status = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for status: {e}")
-                    });
+                self.status = highlevel_runtime::builder::field(value, "status");
                 self
             }
             pub fn sub_type<T>(mut self, value: T) -> Self
@@ -11859,11 +11586,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<::serde_json::Value>,
                 T::Error: ::std::fmt::Display,
             {
-                self.sub_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for sub_type: {e}")
-                    });
+                self.sub_type = highlevel_runtime::builder::field(value, "sub_type");
                 self
             }
             pub fn subject<T>(mut self, value: T) -> Self
@@ -11871,11 +11594,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.subject = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subject: {e}")
-                    });
+                self.subject = highlevel_runtime::builder::field(value, "subject");
                 self
             }
             pub fn template_id<T>(mut self, value: T) -> Self
@@ -11883,11 +11602,10 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.template_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for template_id: {e}")
-                    });
+                self.template_id = highlevel_runtime::builder::field(
+                    value,
+                    "template_id",
+                );
                 self
             }
             pub fn thread_id<T>(mut self, value: T) -> Self
@@ -11895,11 +11613,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.thread_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for thread_id: {e}")
-                    });
+                self.thread_id = highlevel_runtime::builder::field(value, "thread_id");
                 self
             }
             pub fn to_number<T>(mut self, value: T) -> Self
@@ -11907,11 +11621,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.to_number = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for to_number: {e}")
-                    });
+                self.to_number = highlevel_runtime::builder::field(value, "to_number");
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -11919,11 +11629,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<super::SendMessageBodyDtoType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
             pub fn uses_native_scheduling_ai<T>(mut self, value: T) -> Self
@@ -11931,13 +11637,10 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.uses_native_scheduling_ai = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for uses_native_scheduling_ai: {e}"
-                        )
-                    });
+                self.uses_native_scheduling_ai = highlevel_runtime::builder::field(
+                    value,
+                    "uses_native_scheduling_ai",
+                );
                 self
             }
         }
@@ -12035,13 +11738,10 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.conversation_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for conversation_id: {e}"
-                        )
-                    });
+                self.conversation_id = highlevel_runtime::builder::field(
+                    value,
+                    "conversation_id",
+                );
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -12049,11 +11749,10 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn message<T>(mut self, value: T) -> Self
@@ -12061,11 +11760,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.message = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for message: {e}")
-                    });
+                self.message = highlevel_runtime::builder::field(value, "message");
                 self
             }
         }
@@ -12127,11 +11822,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.feedback = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for feedback: {e}")
-                    });
+                self.feedback = highlevel_runtime::builder::field(value, "feedback");
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -12139,11 +11830,10 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn starred<T>(mut self, value: T) -> Self
@@ -12151,11 +11841,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.starred = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for starred: {e}")
-                    });
+                self.starred = highlevel_runtime::builder::field(value, "starred");
                 self
             }
             pub fn unread_count<T>(mut self, value: T) -> Self
@@ -12163,11 +11849,10 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.unread_count = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for unread_count: {e}")
-                    });
+                self.unread_count = highlevel_runtime::builder::field(
+                    value,
+                    "unread_count",
+                );
                 self
             }
         }
@@ -12226,11 +11911,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<::std::option::Option<super::EmailEventsDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.events = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for events: {e}")
-                    });
+                self.events = highlevel_runtime::builder::field(value, "events");
                 self
             }
             pub fn recipients<T>(mut self, value: T) -> Self
@@ -12240,11 +11921,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.recipients = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for recipients: {e}")
-                    });
+                self.recipients = highlevel_runtime::builder::field(value, "recipients");
                 self
             }
             pub fn status<T>(mut self, value: T) -> Self
@@ -12252,11 +11929,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<super::UpdateEmailMessageStatusDtoStatus>,
                 T::Error: ::std::fmt::Display,
             {
-                self.status = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for status: {e}")
-                    });
+                self.status = highlevel_runtime::builder::field(value, "status");
                 self
             }
         }
@@ -12318,13 +11991,10 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.email_message_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for email_message_id: {e}"
-                        )
-                    });
+                self.email_message_id = highlevel_runtime::builder::field(
+                    value,
+                    "email_message_id",
+                );
                 self
             }
             pub fn error<T>(mut self, value: T) -> Self
@@ -12332,11 +12002,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<::std::option::Option<super::ErrorDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.error = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for error: {e}")
-                    });
+                self.error = highlevel_runtime::builder::field(value, "error");
                 self
             }
             pub fn recipients<T>(mut self, value: T) -> Self
@@ -12344,11 +12010,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<::std::vec::Vec<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.recipients = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for recipients: {e}")
-                    });
+                self.recipients = highlevel_runtime::builder::field(value, "recipients");
                 self
             }
             pub fn status<T>(mut self, value: T) -> Self
@@ -12356,11 +12018,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<super::UpdateMessageStatusDtoStatus>,
                 T::Error: ::std::fmt::Display,
             {
-                self.status = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for status: {e}")
-                    });
+                self.status = highlevel_runtime::builder::field(value, "status");
                 self
             }
         }
@@ -12419,11 +12077,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.email_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for email_id: {e}")
-                    });
+                self.email_id = highlevel_runtime::builder::field(value, "email_id");
                 self
             }
             pub fn fail_reason<T>(mut self, value: T) -> Self
@@ -12431,11 +12085,10 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.fail_reason = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for fail_reason: {e}")
-                    });
+                self.fail_reason = highlevel_runtime::builder::field(
+                    value,
+                    "fail_reason",
+                );
                 self
             }
             pub fn status<T>(mut self, value: T) -> Self
@@ -12443,11 +12096,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<super::UpdateRecipientMessageStatusDtoStatus>,
                 T::Error: ::std::fmt::Display,
             {
-                self.status = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for status: {e}")
-                    });
+                self.status = highlevel_runtime::builder::field(value, "status");
                 self
             }
         }
@@ -12511,13 +12160,10 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.conversation_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for conversation_id: {e}"
-                        )
-                    });
+                self.conversation_id = highlevel_runtime::builder::field(
+                    value,
+                    "conversation_id",
+                );
                 self
             }
             pub fn is_typing<T>(mut self, value: T) -> Self
@@ -12525,11 +12171,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.is_typing = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for is_typing: {e}")
-                    });
+                self.is_typing = highlevel_runtime::builder::field(value, "is_typing");
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -12537,11 +12179,10 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn visitor_id<T>(mut self, value: T) -> Self
@@ -12549,11 +12190,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.visitor_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for visitor_id: {e}")
-                    });
+                self.visitor_id = highlevel_runtime::builder::field(value, "visitor_id");
                 self
             }
         }

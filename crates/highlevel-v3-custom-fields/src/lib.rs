@@ -2085,13 +2085,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.accepted_formats = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for accepted_formats: {e}"
-                        )
-                    });
+                self.accepted_formats = highlevel_runtime::builder::field(
+                    value,
+                    "accepted_formats",
+                );
                 self
             }
             pub fn allow_custom_option<T>(mut self, value: T) -> Self
@@ -2099,13 +2096,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.allow_custom_option = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for allow_custom_option: {e}"
-                        )
-                    });
+                self.allow_custom_option = highlevel_runtime::builder::field(
+                    value,
+                    "allow_custom_option",
+                );
                 self
             }
             pub fn data_type<T>(mut self, value: T) -> Self
@@ -2113,11 +2107,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::CreateCustomFieldsDtoDataType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.data_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for data_type: {e}")
-                    });
+                self.data_type = highlevel_runtime::builder::field(value, "data_type");
                 self
             }
             pub fn description<T>(mut self, value: T) -> Self
@@ -2125,11 +2115,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
+                self.description = highlevel_runtime::builder::field(
+                    value,
+                    "description",
+                );
                 self
             }
             pub fn field_key<T>(mut self, value: T) -> Self
@@ -2137,11 +2126,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.field_key = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for field_key: {e}")
-                    });
+                self.field_key = highlevel_runtime::builder::field(value, "field_key");
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -2149,11 +2134,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn max_file_limit<T>(mut self, value: T) -> Self
@@ -2161,13 +2145,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.max_file_limit = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for max_file_limit: {e}"
-                        )
-                    });
+                self.max_file_limit = highlevel_runtime::builder::field(
+                    value,
+                    "max_file_limit",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -2175,11 +2156,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn object_key<T>(mut self, value: T) -> Self
@@ -2187,11 +2164,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.object_key = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for object_key: {e}")
-                    });
+                self.object_key = highlevel_runtime::builder::field(value, "object_key");
                 self
             }
             pub fn options<T>(mut self, value: T) -> Self
@@ -2199,11 +2172,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::OptionDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.options = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for options: {e}")
-                    });
+                self.options = highlevel_runtime::builder::field(value, "options");
                 self
             }
             pub fn parent_id<T>(mut self, value: T) -> Self
@@ -2211,11 +2180,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.parent_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for parent_id: {e}")
-                    });
+                self.parent_id = highlevel_runtime::builder::field(value, "parent_id");
                 self
             }
             pub fn placeholder<T>(mut self, value: T) -> Self
@@ -2223,11 +2188,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.placeholder = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for placeholder: {e}")
-                    });
+                self.placeholder = highlevel_runtime::builder::field(
+                    value,
+                    "placeholder",
+                );
                 self
             }
             pub fn show_in_forms<T>(mut self, value: T) -> Self
@@ -2235,11 +2199,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.show_in_forms = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for show_in_forms: {e}")
-                    });
+                self.show_in_forms = highlevel_runtime::builder::field(
+                    value,
+                    "show_in_forms",
+                );
                 self
             }
         }
@@ -2313,11 +2276,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -2325,11 +2287,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn object_key<T>(mut self, value: T) -> Self
@@ -2337,11 +2295,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.object_key = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for object_key: {e}")
-                    });
+                self.object_key = highlevel_runtime::builder::field(value, "object_key");
                 self
             }
         }
@@ -2390,11 +2344,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.key = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for key: {e}")
-                    });
+                self.key = highlevel_runtime::builder::field(value, "key");
                 self
             }
             pub fn label<T>(mut self, value: T) -> Self
@@ -2402,11 +2352,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.label = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for label: {e}")
-                    });
+                self.label = highlevel_runtime::builder::field(value, "label");
                 self
             }
             pub fn url<T>(mut self, value: T) -> Self
@@ -2414,11 +2360,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for url: {e}")
-                    });
+                self.url = highlevel_runtime::builder::field(value, "url");
                 self
             }
         }
@@ -2497,13 +2439,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.accepted_formats = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for accepted_formats: {e}"
-                        )
-                    });
+                self.accepted_formats = highlevel_runtime::builder::field(
+                    value,
+                    "accepted_formats",
+                );
                 self
             }
             pub fn description<T>(mut self, value: T) -> Self
@@ -2511,11 +2450,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
+                self.description = highlevel_runtime::builder::field(
+                    value,
+                    "description",
+                );
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -2523,11 +2461,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn max_file_limit<T>(mut self, value: T) -> Self
@@ -2535,13 +2472,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.max_file_limit = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for max_file_limit: {e}"
-                        )
-                    });
+                self.max_file_limit = highlevel_runtime::builder::field(
+                    value,
+                    "max_file_limit",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -2549,11 +2483,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn options<T>(mut self, value: T) -> Self
@@ -2561,11 +2491,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::OptionDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.options = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for options: {e}")
-                    });
+                self.options = highlevel_runtime::builder::field(value, "options");
                 self
             }
             pub fn placeholder<T>(mut self, value: T) -> Self
@@ -2573,11 +2499,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.placeholder = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for placeholder: {e}")
-                    });
+                self.placeholder = highlevel_runtime::builder::field(
+                    value,
+                    "placeholder",
+                );
                 self
             }
             pub fn show_in_forms<T>(mut self, value: T) -> Self
@@ -2585,11 +2510,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.show_in_forms = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for show_in_forms: {e}")
-                    });
+                self.show_in_forms = highlevel_runtime::builder::field(
+                    value,
+                    "show_in_forms",
+                );
                 self
             }
         }
@@ -2648,11 +2572,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -2660,11 +2583,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
         }

@@ -15034,13 +15034,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.editor_content = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for editor_content: {e}"
-                        )
-                    });
+                self.editor_content = highlevel_runtime::builder::field(
+                    value,
+                    "editor_content",
+                );
                 self
             }
             pub fn editor_type<T>(mut self, value: T) -> Self
@@ -15050,11 +15047,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.editor_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for editor_type: {e}")
-                    });
+                self.editor_type = highlevel_runtime::builder::field(
+                    value,
+                    "editor_type",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -15062,11 +15058,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn parent_folder_id<T>(mut self, value: T) -> Self
@@ -15074,13 +15066,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.parent_folder_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for parent_folder_id: {e}"
-                        )
-                    });
+                self.parent_folder_id = highlevel_runtime::builder::field(
+                    value,
+                    "parent_folder_id",
+                );
                 self
             }
             pub fn template_id<T>(mut self, value: T) -> Self
@@ -15088,11 +15077,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.template_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for template_id: {e}")
-                    });
+                self.template_id = highlevel_runtime::builder::field(
+                    value,
+                    "template_id",
+                );
                 self
             }
             pub fn time_zone<T>(mut self, value: T) -> Self
@@ -15100,11 +15088,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.time_zone = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for time_zone: {e}")
-                    });
+                self.time_zone = highlevel_runtime::builder::field(value, "time_zone");
                 self
             }
             pub fn user_id<T>(mut self, value: T) -> Self
@@ -15112,11 +15096,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.user_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for user_id: {e}")
-                    });
+                self.user_id = highlevel_runtime::builder::field(value, "user_id");
                 self
             }
             pub fn user_name<T>(mut self, value: T) -> Self
@@ -15124,11 +15104,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.user_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for user_name: {e}")
-                    });
+                self.user_name = highlevel_runtime::builder::field(value, "user_name");
                 self
             }
         }
@@ -15187,11 +15163,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn user_id<T>(mut self, value: T) -> Self
@@ -15199,11 +15171,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.user_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for user_id: {e}")
-                    });
+                self.user_id = highlevel_runtime::builder::field(value, "user_id");
                 self
             }
         }
@@ -15285,13 +15253,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.editor_content = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for editor_content: {e}"
-                        )
-                    });
+                self.editor_content = highlevel_runtime::builder::field(
+                    value,
+                    "editor_content",
+                );
                 self
             }
             pub fn editor_type<T>(mut self, value: T) -> Self
@@ -15301,11 +15266,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.editor_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for editor_type: {e}")
-                    });
+                self.editor_type = highlevel_runtime::builder::field(
+                    value,
+                    "editor_type",
+                );
                 self
             }
             pub fn from_email<T>(mut self, value: T) -> Self
@@ -15313,11 +15277,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.from_email = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for from_email: {e}")
-                    });
+                self.from_email = highlevel_runtime::builder::field(value, "from_email");
                 self
             }
             pub fn from_name<T>(mut self, value: T) -> Self
@@ -15325,11 +15285,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.from_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for from_name: {e}")
-                    });
+                self.from_name = highlevel_runtime::builder::field(value, "from_name");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -15337,11 +15293,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn parent_folder_id<T>(mut self, value: T) -> Self
@@ -15349,13 +15301,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.parent_folder_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for parent_folder_id: {e}"
-                        )
-                    });
+                self.parent_folder_id = highlevel_runtime::builder::field(
+                    value,
+                    "parent_folder_id",
+                );
                 self
             }
             pub fn preview_text<T>(mut self, value: T) -> Self
@@ -15363,11 +15312,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.preview_text = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for preview_text: {e}")
-                    });
+                self.preview_text = highlevel_runtime::builder::field(
+                    value,
+                    "preview_text",
+                );
                 self
             }
             pub fn subject_line<T>(mut self, value: T) -> Self
@@ -15375,11 +15323,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.subject_line = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subject_line: {e}")
-                    });
+                self.subject_line = highlevel_runtime::builder::field(
+                    value,
+                    "subject_line",
+                );
                 self
             }
             pub fn user_id<T>(mut self, value: T) -> Self
@@ -15387,11 +15334,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.user_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for user_id: {e}")
-                    });
+                self.user_id = highlevel_runtime::builder::field(value, "user_id");
                 self
             }
         }
@@ -15474,13 +15417,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.import_provider = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for import_provider: {e}"
-                        )
-                    });
+                self.import_provider = highlevel_runtime::builder::field(
+                    value,
+                    "import_provider",
+                );
                 self
             }
             pub fn import_url<T>(mut self, value: T) -> Self
@@ -15488,11 +15428,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.import_url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for import_url: {e}")
-                    });
+                self.import_url = highlevel_runtime::builder::field(value, "import_url");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -15500,11 +15436,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn parent_folder_id<T>(mut self, value: T) -> Self
@@ -15512,13 +15444,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.parent_folder_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for parent_folder_id: {e}"
-                        )
-                    });
+                self.parent_folder_id = highlevel_runtime::builder::field(
+                    value,
+                    "parent_folder_id",
+                );
                 self
             }
             pub fn user_id<T>(mut self, value: T) -> Self
@@ -15526,11 +15455,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.user_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for user_id: {e}")
-                    });
+                self.user_id = highlevel_runtime::builder::field(value, "user_id");
                 self
             }
         }
@@ -15603,11 +15528,10 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.test_duration = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for test_duration: {e}")
-                    });
+                self.test_duration = highlevel_runtime::builder::field(
+                    value,
+                    "test_duration",
+                );
                 self
             }
             pub fn test_size<T>(mut self, value: T) -> Self
@@ -15615,11 +15539,7 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.test_size = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for test_size: {e}")
-                    });
+                self.test_size = highlevel_runtime::builder::field(value, "test_size");
                 self
             }
             pub fn test_type<T>(mut self, value: T) -> Self
@@ -15629,11 +15549,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.test_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for test_type: {e}")
-                    });
+                self.test_type = highlevel_runtime::builder::field(value, "test_type");
                 self
             }
             pub fn variation_count<T>(mut self, value: T) -> Self
@@ -15641,13 +15557,10 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.variation_count = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for variation_count: {e}"
-                        )
-                    });
+                self.variation_count = highlevel_runtime::builder::field(
+                    value,
+                    "variation_count",
+                );
                 self
             }
             pub fn variations<T>(mut self, value: T) -> Self
@@ -15657,11 +15570,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.variations = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for variations: {e}")
-                    });
+                self.variations = highlevel_runtime::builder::field(value, "variations");
                 self
             }
             pub fn winning_criteria<T>(mut self, value: T) -> Self
@@ -15671,13 +15580,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.winning_criteria = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for winning_criteria: {e}"
-                        )
-                    });
+                self.winning_criteria = highlevel_runtime::builder::field(
+                    value,
+                    "winning_criteria",
+                );
                 self
             }
         }
@@ -15735,11 +15641,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.document_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for document_id: {e}")
-                    });
+                self.document_id = highlevel_runtime::builder::field(
+                    value,
+                    "document_id",
+                );
                 self
             }
             pub fn subject<T>(mut self, value: T) -> Self
@@ -15747,11 +15652,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.subject = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subject: {e}")
-                    });
+                self.subject = highlevel_runtime::builder::field(value, "subject");
                 self
             }
         }
@@ -15819,11 +15720,7 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.batch_size = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for batch_size: {e}")
-                    });
+                self.batch_size = highlevel_runtime::builder::field(value, "batch_size");
                 self
             }
             pub fn interval<T>(mut self, value: T) -> Self
@@ -15831,11 +15728,7 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.interval = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for interval: {e}")
-                    });
+                self.interval = highlevel_runtime::builder::field(value, "interval");
                 self
             }
             pub fn interval_unit<T>(mut self, value: T) -> Self
@@ -15845,11 +15738,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.interval_unit = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for interval_unit: {e}")
-                    });
+                self.interval_unit = highlevel_runtime::builder::field(
+                    value,
+                    "interval_unit",
+                );
                 self
             }
             pub fn skip_days<T>(mut self, value: T) -> Self
@@ -15861,11 +15753,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.skip_days = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for skip_days: {e}")
-                    });
+                self.skip_days = highlevel_runtime::builder::field(value, "skip_days");
                 self
             }
             pub fn window_end<T>(mut self, value: T) -> Self
@@ -15873,11 +15761,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.window_end = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for window_end: {e}")
-                    });
+                self.window_end = highlevel_runtime::builder::field(value, "window_end");
                 self
             }
             pub fn window_start<T>(mut self, value: T) -> Self
@@ -15885,11 +15769,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.window_start = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for window_start: {e}")
-                    });
+                self.window_start = highlevel_runtime::builder::field(
+                    value,
+                    "window_start",
+                );
                 self
             }
         }
@@ -15964,11 +15847,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.attachments = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for attachments: {e}")
-                    });
+                self.attachments = highlevel_runtime::builder::field(
+                    value,
+                    "attachments",
+                );
                 self
             }
             pub fn from_email<T>(mut self, value: T) -> Self
@@ -15976,11 +15858,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.from_email = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for from_email: {e}")
-                    });
+                self.from_email = highlevel_runtime::builder::field(value, "from_email");
                 self
             }
             pub fn from_name<T>(mut self, value: T) -> Self
@@ -15988,11 +15866,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.from_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for from_name: {e}")
-                    });
+                self.from_name = highlevel_runtime::builder::field(value, "from_name");
                 self
             }
             pub fn preview_text<T>(mut self, value: T) -> Self
@@ -16000,11 +15874,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.preview_text = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for preview_text: {e}")
-                    });
+                self.preview_text = highlevel_runtime::builder::field(
+                    value,
+                    "preview_text",
+                );
                 self
             }
             pub fn reply_to_address<T>(mut self, value: T) -> Self
@@ -16012,13 +15885,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.reply_to_address = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for reply_to_address: {e}"
-                        )
-                    });
+                self.reply_to_address = highlevel_runtime::builder::field(
+                    value,
+                    "reply_to_address",
+                );
                 self
             }
             pub fn subject<T>(mut self, value: T) -> Self
@@ -16026,11 +15896,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.subject = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subject: {e}")
-                    });
+                self.subject = highlevel_runtime::builder::field(value, "subject");
                 self
             }
         }
@@ -16129,13 +15995,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.ab_test_config = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for ab_test_config: {e}"
-                        )
-                    });
+                self.ab_test_config = highlevel_runtime::builder::field(
+                    value,
+                    "ab_test_config",
+                );
                 self
             }
             pub fn email_meta<T>(mut self, value: T) -> Self
@@ -16143,11 +16006,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::ScheduleCampaignEmailMetaPublicV2Dto>,
                 T::Error: ::std::fmt::Display,
             {
-                self.email_meta = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for email_meta: {e}")
-                    });
+                self.email_meta = highlevel_runtime::builder::field(value, "email_meta");
                 self
             }
             pub fn recipients<T>(mut self, value: T) -> Self
@@ -16155,11 +16014,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::ScheduleCampaignRecipientsPublicV2Dto>,
                 T::Error: ::std::fmt::Display,
             {
-                self.recipients = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for recipients: {e}")
-                    });
+                self.recipients = highlevel_runtime::builder::field(value, "recipients");
                 self
             }
             pub fn rss_config<T>(mut self, value: T) -> Self
@@ -16169,11 +16024,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.rss_config = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for rss_config: {e}")
-                    });
+                self.rss_config = highlevel_runtime::builder::field(value, "rss_config");
                 self
             }
             pub fn schedule_config<T>(mut self, value: T) -> Self
@@ -16185,13 +16036,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.schedule_config = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for schedule_config: {e}"
-                        )
-                    });
+                self.schedule_config = highlevel_runtime::builder::field(
+                    value,
+                    "schedule_config",
+                );
                 self
             }
             pub fn schedule_type<T>(mut self, value: T) -> Self
@@ -16201,11 +16049,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.schedule_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for schedule_type: {e}")
-                    });
+                self.schedule_type = highlevel_runtime::builder::field(
+                    value,
+                    "schedule_type",
+                );
                 self
             }
             pub fn send_days<T>(mut self, value: T) -> Self
@@ -16215,11 +16062,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.send_days = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for send_days: {e}")
-                    });
+                self.send_days = highlevel_runtime::builder::field(value, "send_days");
                 self
             }
             pub fn time_zone<T>(mut self, value: T) -> Self
@@ -16227,11 +16070,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.time_zone = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for time_zone: {e}")
-                    });
+                self.time_zone = highlevel_runtime::builder::field(value, "time_zone");
                 self
             }
             pub fn user_id<T>(mut self, value: T) -> Self
@@ -16239,11 +16078,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.user_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for user_id: {e}")
-                    });
+                self.user_id = highlevel_runtime::builder::field(value, "user_id");
                 self
             }
             pub fn user_name<T>(mut self, value: T) -> Self
@@ -16251,11 +16086,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.user_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for user_name: {e}")
-                    });
+                self.user_name = highlevel_runtime::builder::field(value, "user_name");
                 self
             }
         }
@@ -16335,11 +16166,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.contact_ids = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for contact_ids: {e}")
-                    });
+                self.contact_ids = highlevel_runtime::builder::field(
+                    value,
+                    "contact_ids",
+                );
                 self
             }
             pub fn freeze_list<T>(mut self, value: T) -> Self
@@ -16347,11 +16177,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.freeze_list = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for freeze_list: {e}")
-                    });
+                self.freeze_list = highlevel_runtime::builder::field(
+                    value,
+                    "freeze_list",
+                );
                 self
             }
             pub fn segment<T>(mut self, value: T) -> Self
@@ -16363,11 +16192,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.segment = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for segment: {e}")
-                    });
+                self.segment = highlevel_runtime::builder::field(value, "segment");
                 self
             }
             pub fn tag_ids<T>(mut self, value: T) -> Self
@@ -16375,11 +16200,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.tag_ids = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for tag_ids: {e}")
-                    });
+                self.tag_ids = highlevel_runtime::builder::field(value, "tag_ids");
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -16389,11 +16210,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
         }
@@ -16454,11 +16271,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.enabled = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for enabled: {e}")
-                    });
+                self.enabled = highlevel_runtime::builder::field(value, "enabled");
                 self
             }
             pub fn subject<T>(mut self, value: T) -> Self
@@ -16466,11 +16279,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.subject = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subject: {e}")
-                    });
+                self.subject = highlevel_runtime::builder::field(value, "subject");
                 self
             }
             pub fn wait_hours<T>(mut self, value: T) -> Self
@@ -16478,11 +16287,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.wait_hours = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for wait_hours: {e}")
-                    });
+                self.wait_hours = highlevel_runtime::builder::field(value, "wait_hours");
                 self
             }
         }
@@ -16565,13 +16370,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.first_execution_date = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for first_execution_date: {e}"
-                        )
-                    });
+                self.first_execution_date = highlevel_runtime::builder::field(
+                    value,
+                    "first_execution_date",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -16579,11 +16381,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn repeat_after<T>(mut self, value: T) -> Self
@@ -16593,11 +16391,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.repeat_after = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for repeat_after: {e}")
-                    });
+                self.repeat_after = highlevel_runtime::builder::field(
+                    value,
+                    "repeat_after",
+                );
                 self
             }
             pub fn repeat_after_time<T>(mut self, value: T) -> Self
@@ -16605,13 +16402,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.repeat_after_time = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for repeat_after_time: {e}"
-                        )
-                    });
+                self.repeat_after_time = highlevel_runtime::builder::field(
+                    value,
+                    "repeat_after_time",
+                );
                 self
             }
             pub fn rss_feed_limit<T>(mut self, value: T) -> Self
@@ -16619,13 +16413,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.rss_feed_limit = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for rss_feed_limit: {e}"
-                        )
-                    });
+                self.rss_feed_limit = highlevel_runtime::builder::field(
+                    value,
+                    "rss_feed_limit",
+                );
                 self
             }
             pub fn rss_feed_url<T>(mut self, value: T) -> Self
@@ -16633,11 +16424,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.rss_feed_url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for rss_feed_url: {e}")
-                    });
+                self.rss_feed_url = highlevel_runtime::builder::field(
+                    value,
+                    "rss_feed_url",
+                );
                 self
             }
             pub fn start_at_day<T>(mut self, value: T) -> Self
@@ -16649,11 +16439,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.start_at_day = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for start_at_day: {e}")
-                    });
+                self.start_at_day = highlevel_runtime::builder::field(
+                    value,
+                    "start_at_day",
+                );
                 self
             }
             pub fn start_at_month_day<T>(mut self, value: T) -> Self
@@ -16661,13 +16450,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.start_at_month_day = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for start_at_month_day: {e}"
-                        )
-                    });
+                self.start_at_month_day = highlevel_runtime::builder::field(
+                    value,
+                    "start_at_month_day",
+                );
                 self
             }
         }
@@ -16746,11 +16532,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.batch = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for batch: {e}")
-                    });
+                self.batch = highlevel_runtime::builder::field(value, "batch");
                 self
             }
             pub fn email_preference_id<T>(mut self, value: T) -> Self
@@ -16758,13 +16540,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.email_preference_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for email_preference_id: {e}"
-                        )
-                    });
+                self.email_preference_id = highlevel_runtime::builder::field(
+                    value,
+                    "email_preference_id",
+                );
                 self
             }
             pub fn resend<T>(mut self, value: T) -> Self
@@ -16774,11 +16553,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.resend = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for resend: {e}")
-                    });
+                self.resend = highlevel_runtime::builder::field(value, "resend");
                 self
             }
             pub fn send_at<T>(mut self, value: T) -> Self
@@ -16786,11 +16561,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.send_at = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for send_at: {e}")
-                    });
+                self.send_at = highlevel_runtime::builder::field(value, "send_at");
                 self
             }
             pub fn tracking<T>(mut self, value: T) -> Self
@@ -16800,11 +16571,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.tracking = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for tracking: {e}")
-                    });
+                self.tracking = highlevel_runtime::builder::field(value, "tracking");
                 self
             }
         }
@@ -16860,13 +16627,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.click_tracking = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for click_tracking: {e}"
-                        )
-                    });
+                self.click_tracking = highlevel_runtime::builder::field(
+                    value,
+                    "click_tracking",
+                );
                 self
             }
             pub fn utm_tracking<T>(mut self, value: T) -> Self
@@ -16874,11 +16638,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.utm_tracking = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for utm_tracking: {e}")
-                    });
+                self.utm_tracking = highlevel_runtime::builder::field(
+                    value,
+                    "utm_tracking",
+                );
                 self
             }
         }
@@ -16940,13 +16703,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.editor_content = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for editor_content: {e}"
-                        )
-                    });
+                self.editor_content = highlevel_runtime::builder::field(
+                    value,
+                    "editor_content",
+                );
                 self
             }
             pub fn editor_type<T>(mut self, value: T) -> Self
@@ -16958,11 +16718,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.editor_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for editor_type: {e}")
-                    });
+                self.editor_type = highlevel_runtime::builder::field(
+                    value,
+                    "editor_type",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -16970,11 +16729,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn user_id<T>(mut self, value: T) -> Self
@@ -16982,11 +16737,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.user_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for user_id: {e}")
-                    });
+                self.user_id = highlevel_runtime::builder::field(value, "user_id");
                 self
             }
         }
@@ -17080,11 +16831,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.archived = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for archived: {e}")
-                    });
+                self.archived = highlevel_runtime::builder::field(value, "archived");
                 self
             }
             pub fn editor_content<T>(mut self, value: T) -> Self
@@ -17092,13 +16839,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.editor_content = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for editor_content: {e}"
-                        )
-                    });
+                self.editor_content = highlevel_runtime::builder::field(
+                    value,
+                    "editor_content",
+                );
                 self
             }
             pub fn editor_type<T>(mut self, value: T) -> Self
@@ -17108,11 +16852,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.editor_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for editor_type: {e}")
-                    });
+                self.editor_type = highlevel_runtime::builder::field(
+                    value,
+                    "editor_type",
+                );
                 self
             }
             pub fn from_email<T>(mut self, value: T) -> Self
@@ -17120,11 +16863,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.from_email = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for from_email: {e}")
-                    });
+                self.from_email = highlevel_runtime::builder::field(value, "from_email");
                 self
             }
             pub fn from_name<T>(mut self, value: T) -> Self
@@ -17132,11 +16871,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.from_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for from_name: {e}")
-                    });
+                self.from_name = highlevel_runtime::builder::field(value, "from_name");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -17144,11 +16879,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn parent_folder_id<T>(mut self, value: T) -> Self
@@ -17156,13 +16887,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.parent_folder_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for parent_folder_id: {e}"
-                        )
-                    });
+                self.parent_folder_id = highlevel_runtime::builder::field(
+                    value,
+                    "parent_folder_id",
+                );
                 self
             }
             pub fn preview_text<T>(mut self, value: T) -> Self
@@ -17170,11 +16898,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.preview_text = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for preview_text: {e}")
-                    });
+                self.preview_text = highlevel_runtime::builder::field(
+                    value,
+                    "preview_text",
+                );
                 self
             }
             pub fn subject_line<T>(mut self, value: T) -> Self
@@ -17182,11 +16909,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.subject_line = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subject_line: {e}")
-                    });
+                self.subject_line = highlevel_runtime::builder::field(
+                    value,
+                    "subject_line",
+                );
                 self
             }
             pub fn user_id<T>(mut self, value: T) -> Self
@@ -17194,11 +16920,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.user_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for user_id: {e}")
-                    });
+                self.user_id = highlevel_runtime::builder::field(value, "user_id");
                 self
             }
         }

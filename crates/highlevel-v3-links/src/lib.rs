@@ -528,11 +528,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn redirect_to<T>(mut self, value: T) -> Self
@@ -540,11 +536,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.redirect_to = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for redirect_to: {e}")
-                    });
+                self.redirect_to = highlevel_runtime::builder::field(
+                    value,
+                    "redirect_to",
+                );
                 self
             }
         }
@@ -594,11 +589,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -606,11 +600,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn redirect_to<T>(mut self, value: T) -> Self
@@ -618,11 +608,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.redirect_to = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for redirect_to: {e}")
-                    });
+                self.redirect_to = highlevel_runtime::builder::field(
+                    value,
+                    "redirect_to",
+                );
                 self
             }
         }

@@ -12406,13 +12406,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.accepted_format = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for accepted_format: {e}"
-                        )
-                    });
+                self.accepted_format = highlevel_runtime::builder::field(
+                    value,
+                    "accepted_format",
+                );
                 self
             }
             pub fn data_type<T>(mut self, value: T) -> Self
@@ -12420,11 +12417,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.data_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for data_type: {e}")
-                    });
+                self.data_type = highlevel_runtime::builder::field(value, "data_type");
                 self
             }
             pub fn is_multiple_file<T>(mut self, value: T) -> Self
@@ -12432,13 +12425,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.is_multiple_file = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for is_multiple_file: {e}"
-                        )
-                    });
+                self.is_multiple_file = highlevel_runtime::builder::field(
+                    value,
+                    "is_multiple_file",
+                );
                 self
             }
             pub fn max_number_of_files<T>(mut self, value: T) -> Self
@@ -12446,13 +12436,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.max_number_of_files = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for max_number_of_files: {e}"
-                        )
-                    });
+                self.max_number_of_files = highlevel_runtime::builder::field(
+                    value,
+                    "max_number_of_files",
+                );
                 self
             }
             pub fn model<T>(mut self, value: T) -> Self
@@ -12462,11 +12449,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.model = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for model: {e}")
-                    });
+                self.model = highlevel_runtime::builder::field(value, "model");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -12474,11 +12457,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn placeholder<T>(mut self, value: T) -> Self
@@ -12486,11 +12465,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.placeholder = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for placeholder: {e}")
-                    });
+                self.placeholder = highlevel_runtime::builder::field(
+                    value,
+                    "placeholder",
+                );
                 self
             }
             pub fn position<T>(mut self, value: T) -> Self
@@ -12498,11 +12476,7 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.position = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for position: {e}")
-                    });
+                self.position = highlevel_runtime::builder::field(value, "position");
                 self
             }
             pub fn text_box_list_options<T>(mut self, value: T) -> Self
@@ -12512,13 +12486,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.text_box_list_options = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for text_box_list_options: {e}"
-                        )
-                    });
+                self.text_box_list_options = highlevel_runtime::builder::field(
+                    value,
+                    "text_box_list_options",
+                );
                 self
             }
         }
@@ -12584,11 +12555,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.subtype_0 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subtype_0: {e}")
-                    });
+                self.subtype_0 = highlevel_runtime::builder::field(value, "subtype_0");
                 self
             }
             pub fn subtype_1<T>(mut self, value: T) -> Self
@@ -12598,11 +12565,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.subtype_1 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subtype_1: {e}")
-                    });
+                self.subtype_1 = highlevel_runtime::builder::field(value, "subtype_1");
                 self
             }
         }
@@ -12719,11 +12682,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.address = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for address: {e}")
-                    });
+                self.address = highlevel_runtime::builder::field(value, "address");
                 self
             }
             pub fn city<T>(mut self, value: T) -> Self
@@ -12731,11 +12690,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.city = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for city: {e}")
-                    });
+                self.city = highlevel_runtime::builder::field(value, "city");
                 self
             }
             pub fn company_id<T>(mut self, value: T) -> Self
@@ -12743,11 +12698,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.company_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for company_id: {e}")
-                    });
+                self.company_id = highlevel_runtime::builder::field(value, "company_id");
                 self
             }
             pub fn country<T>(mut self, value: T) -> Self
@@ -12757,11 +12708,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.country = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for country: {e}")
-                    });
+                self.country = highlevel_runtime::builder::field(value, "country");
                 self
             }
             pub fn mailgun<T>(mut self, value: T) -> Self
@@ -12769,11 +12716,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::MailgunSchema>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.mailgun = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for mailgun: {e}")
-                    });
+                self.mailgun = highlevel_runtime::builder::field(value, "mailgun");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -12781,11 +12724,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn phone<T>(mut self, value: T) -> Self
@@ -12793,11 +12732,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.phone = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for phone: {e}")
-                    });
+                self.phone = highlevel_runtime::builder::field(value, "phone");
                 self
             }
             pub fn postal_code<T>(mut self, value: T) -> Self
@@ -12805,11 +12740,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.postal_code = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for postal_code: {e}")
-                    });
+                self.postal_code = highlevel_runtime::builder::field(
+                    value,
+                    "postal_code",
+                );
                 self
             }
             pub fn prospect_info<T>(mut self, value: T) -> Self
@@ -12819,11 +12753,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.prospect_info = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for prospect_info: {e}")
-                    });
+                self.prospect_info = highlevel_runtime::builder::field(
+                    value,
+                    "prospect_info",
+                );
                 self
             }
             pub fn settings<T>(mut self, value: T) -> Self
@@ -12831,11 +12764,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::SettingsSchema>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.settings = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for settings: {e}")
-                    });
+                self.settings = highlevel_runtime::builder::field(value, "settings");
                 self
             }
             pub fn snapshot_id<T>(mut self, value: T) -> Self
@@ -12843,11 +12772,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.snapshot_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for snapshot_id: {e}")
-                    });
+                self.snapshot_id = highlevel_runtime::builder::field(
+                    value,
+                    "snapshot_id",
+                );
                 self
             }
             pub fn social<T>(mut self, value: T) -> Self
@@ -12855,11 +12783,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::SocialSchema>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.social = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for social: {e}")
-                    });
+                self.social = highlevel_runtime::builder::field(value, "social");
                 self
             }
             pub fn state<T>(mut self, value: T) -> Self
@@ -12867,11 +12791,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.state = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for state: {e}")
-                    });
+                self.state = highlevel_runtime::builder::field(value, "state");
                 self
             }
             pub fn timezone<T>(mut self, value: T) -> Self
@@ -12879,11 +12799,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.timezone = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for timezone: {e}")
-                    });
+                self.timezone = highlevel_runtime::builder::field(value, "timezone");
                 self
             }
             pub fn twilio<T>(mut self, value: T) -> Self
@@ -12891,11 +12807,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::TwilioSchema>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.twilio = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for twilio: {e}")
-                    });
+                self.twilio = highlevel_runtime::builder::field(value, "twilio");
                 self
             }
             pub fn website<T>(mut self, value: T) -> Self
@@ -12903,11 +12815,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.website = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for website: {e}")
-                    });
+                self.website = highlevel_runtime::builder::field(value, "website");
                 self
             }
         }
@@ -13021,11 +12929,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.count = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for count: {e}")
-                    });
+                self.count = highlevel_runtime::builder::field(value, "count");
                 self
             }
             pub fn create_task_if_over_due<T>(mut self, value: T) -> Self
@@ -13033,13 +12937,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.create_task_if_over_due = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for create_task_if_over_due: {e}"
-                        )
-                    });
+                self.create_task_if_over_due = highlevel_runtime::builder::field(
+                    value,
+                    "create_task_if_over_due",
+                );
                 self
             }
             pub fn day_of_month<T>(mut self, value: T) -> Self
@@ -13047,11 +12948,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.day_of_month = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for day_of_month: {e}")
-                    });
+                self.day_of_month = highlevel_runtime::builder::field(
+                    value,
+                    "day_of_month",
+                );
                 self
             }
             pub fn day_of_week<T>(mut self, value: T) -> Self
@@ -13061,11 +12961,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.day_of_week = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for day_of_week: {e}")
-                    });
+                self.day_of_week = highlevel_runtime::builder::field(
+                    value,
+                    "day_of_week",
+                );
                 self
             }
             pub fn due_after_seconds<T>(mut self, value: T) -> Self
@@ -13073,13 +12972,10 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.due_after_seconds = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for due_after_seconds: {e}"
-                        )
-                    });
+                self.due_after_seconds = highlevel_runtime::builder::field(
+                    value,
+                    "due_after_seconds",
+                );
                 self
             }
             pub fn end_date<T>(mut self, value: T) -> Self
@@ -13087,11 +12983,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.end_date = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for end_date: {e}")
-                    });
+                self.end_date = highlevel_runtime::builder::field(value, "end_date");
                 self
             }
             pub fn interval<T>(mut self, value: T) -> Self
@@ -13099,11 +12991,7 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.interval = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for interval: {e}")
-                    });
+                self.interval = highlevel_runtime::builder::field(value, "interval");
                 self
             }
             pub fn interval_type<T>(mut self, value: T) -> Self
@@ -13111,11 +12999,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::CustomRRulesOptionsIntervalType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.interval_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for interval_type: {e}")
-                    });
+                self.interval_type = highlevel_runtime::builder::field(
+                    value,
+                    "interval_type",
+                );
                 self
             }
             pub fn month_of_year<T>(mut self, value: T) -> Self
@@ -13123,11 +13010,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.month_of_year = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for month_of_year: {e}")
-                    });
+                self.month_of_year = highlevel_runtime::builder::field(
+                    value,
+                    "month_of_year",
+                );
                 self
             }
             pub fn start_date<T>(mut self, value: T) -> Self
@@ -13135,11 +13021,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.start_date = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for start_date: {e}")
-                    });
+                self.start_date = highlevel_runtime::builder::field(value, "start_date");
                 self
             }
         }
@@ -13198,11 +13080,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn value<T>(mut self, value: T) -> Self
@@ -13210,11 +13088,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.value = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for value: {e}")
-                    });
+                self.value = highlevel_runtime::builder::field(value, "value");
                 self
             }
         }
@@ -13256,11 +13130,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.api_key = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for api_key: {e}")
-                    });
+                self.api_key = highlevel_runtime::builder::field(value, "api_key");
                 self
             }
             pub fn domain<T>(mut self, value: T) -> Self
@@ -13268,11 +13138,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.domain = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for domain: {e}")
-                    });
+                self.domain = highlevel_runtime::builder::field(value, "domain");
                 self
             }
         }
@@ -13322,11 +13188,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.email = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for email: {e}")
-                    });
+                self.email = highlevel_runtime::builder::field(value, "email");
                 self
             }
             pub fn first_name<T>(mut self, value: T) -> Self
@@ -13334,11 +13196,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.first_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for first_name: {e}")
-                    });
+                self.first_name = highlevel_runtime::builder::field(value, "first_name");
                 self
             }
             pub fn last_name<T>(mut self, value: T) -> Self
@@ -13346,11 +13204,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.last_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for last_name: {e}")
-                    });
+                self.last_name = highlevel_runtime::builder::field(value, "last_name");
                 self
             }
         }
@@ -13419,11 +13273,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.contact_ids = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for contact_ids: {e}")
-                    });
+                self.contact_ids = highlevel_runtime::builder::field(
+                    value,
+                    "contact_ids",
+                );
                 self
             }
             pub fn description<T>(mut self, value: T) -> Self
@@ -13431,11 +13284,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
+                self.description = highlevel_runtime::builder::field(
+                    value,
+                    "description",
+                );
                 self
             }
             pub fn ignore_task_creation<T>(mut self, value: T) -> Self
@@ -13443,13 +13295,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.ignore_task_creation = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for ignore_task_creation: {e}"
-                        )
-                    });
+                self.ignore_task_creation = highlevel_runtime::builder::field(
+                    value,
+                    "ignore_task_creation",
+                );
                 self
             }
             pub fn owners<T>(mut self, value: T) -> Self
@@ -13457,11 +13306,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.owners = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for owners: {e}")
-                    });
+                self.owners = highlevel_runtime::builder::field(value, "owners");
                 self
             }
             pub fn rrule_options<T>(mut self, value: T) -> Self
@@ -13469,11 +13314,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::CustomRRulesOptions>,
                 T::Error: ::std::fmt::Display,
             {
-                self.rrule_options = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for rrule_options: {e}")
-                    });
+                self.rrule_options = highlevel_runtime::builder::field(
+                    value,
+                    "rrule_options",
+                );
                 self
             }
             pub fn title<T>(mut self, value: T) -> Self
@@ -13481,11 +13325,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.title = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for title: {e}")
-                    });
+                self.title = highlevel_runtime::builder::field(value, "title");
                 self
             }
         }
@@ -13563,11 +13403,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.contact_ids = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for contact_ids: {e}")
-                    });
+                self.contact_ids = highlevel_runtime::builder::field(
+                    value,
+                    "contact_ids",
+                );
                 self
             }
             pub fn description<T>(mut self, value: T) -> Self
@@ -13575,11 +13414,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
+                self.description = highlevel_runtime::builder::field(
+                    value,
+                    "description",
+                );
                 self
             }
             pub fn ignore_task_creation<T>(mut self, value: T) -> Self
@@ -13587,13 +13425,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.ignore_task_creation = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for ignore_task_creation: {e}"
-                        )
-                    });
+                self.ignore_task_creation = highlevel_runtime::builder::field(
+                    value,
+                    "ignore_task_creation",
+                );
                 self
             }
             pub fn owners<T>(mut self, value: T) -> Self
@@ -13601,11 +13436,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.owners = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for owners: {e}")
-                    });
+                self.owners = highlevel_runtime::builder::field(value, "owners");
                 self
             }
             pub fn rrule_options<T>(mut self, value: T) -> Self
@@ -13615,11 +13446,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.rrule_options = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for rrule_options: {e}")
-                    });
+                self.rrule_options = highlevel_runtime::builder::field(
+                    value,
+                    "rrule_options",
+                );
                 self
             }
             pub fn title<T>(mut self, value: T) -> Self
@@ -13627,11 +13457,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.title = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for title: {e}")
-                    });
+                self.title = highlevel_runtime::builder::field(value, "title");
                 self
             }
         }
@@ -13699,13 +13525,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.allow_duplicate_contact = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for allow_duplicate_contact: {e}"
-                        )
-                    });
+                self.allow_duplicate_contact = highlevel_runtime::builder::field(
+                    value,
+                    "allow_duplicate_contact",
+                );
                 self
             }
             pub fn allow_duplicate_opportunity<T>(mut self, value: T) -> Self
@@ -13713,13 +13536,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.allow_duplicate_opportunity = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for allow_duplicate_opportunity: {e}"
-                        )
-                    });
+                self.allow_duplicate_opportunity = highlevel_runtime::builder::field(
+                    value,
+                    "allow_duplicate_opportunity",
+                );
                 self
             }
             pub fn allow_facebook_name_merge<T>(mut self, value: T) -> Self
@@ -13727,13 +13547,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.allow_facebook_name_merge = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for allow_facebook_name_merge: {e}"
-                        )
-                    });
+                self.allow_facebook_name_merge = highlevel_runtime::builder::field(
+                    value,
+                    "allow_facebook_name_merge",
+                );
                 self
             }
             pub fn disable_contact_timezone<T>(mut self, value: T) -> Self
@@ -13741,13 +13558,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.disable_contact_timezone = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for disable_contact_timezone: {e}"
-                        )
-                    });
+                self.disable_contact_timezone = highlevel_runtime::builder::field(
+                    value,
+                    "disable_contact_timezone",
+                );
                 self
             }
         }
@@ -13793,9 +13607,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
             pub fn override_<T>(mut self, value: T) -> Self
@@ -13803,11 +13615,7 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.override_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for override_: {e}")
-                    });
+                self.override_ = highlevel_runtime::builder::field(value, "override_");
                 self
             }
         }
@@ -13900,11 +13708,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.blog_rss = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for blog_rss: {e}")
-                    });
+                self.blog_rss = highlevel_runtime::builder::field(value, "blog_rss");
                 self
             }
             pub fn facebook_url<T>(mut self, value: T) -> Self
@@ -13912,11 +13716,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.facebook_url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for facebook_url: {e}")
-                    });
+                self.facebook_url = highlevel_runtime::builder::field(
+                    value,
+                    "facebook_url",
+                );
                 self
             }
             pub fn foursquare<T>(mut self, value: T) -> Self
@@ -13924,11 +13727,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.foursquare = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for foursquare: {e}")
-                    });
+                self.foursquare = highlevel_runtime::builder::field(value, "foursquare");
                 self
             }
             pub fn google_places_id<T>(mut self, value: T) -> Self
@@ -13936,13 +13735,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.google_places_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for google_places_id: {e}"
-                        )
-                    });
+                self.google_places_id = highlevel_runtime::builder::field(
+                    value,
+                    "google_places_id",
+                );
                 self
             }
             pub fn google_plus<T>(mut self, value: T) -> Self
@@ -13950,11 +13746,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.google_plus = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for google_plus: {e}")
-                    });
+                self.google_plus = highlevel_runtime::builder::field(
+                    value,
+                    "google_plus",
+                );
                 self
             }
             pub fn instagram<T>(mut self, value: T) -> Self
@@ -13962,11 +13757,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.instagram = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for instagram: {e}")
-                    });
+                self.instagram = highlevel_runtime::builder::field(value, "instagram");
                 self
             }
             pub fn linked_in<T>(mut self, value: T) -> Self
@@ -13974,11 +13765,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.linked_in = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for linked_in: {e}")
-                    });
+                self.linked_in = highlevel_runtime::builder::field(value, "linked_in");
                 self
             }
             pub fn pinterest<T>(mut self, value: T) -> Self
@@ -13986,11 +13773,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.pinterest = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for pinterest: {e}")
-                    });
+                self.pinterest = highlevel_runtime::builder::field(value, "pinterest");
                 self
             }
             pub fn twitter<T>(mut self, value: T) -> Self
@@ -13998,11 +13781,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.twitter = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for twitter: {e}")
-                    });
+                self.twitter = highlevel_runtime::builder::field(value, "twitter");
                 self
             }
             pub fn yelp<T>(mut self, value: T) -> Self
@@ -14010,11 +13789,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.yelp = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for yelp: {e}")
-                    });
+                self.yelp = highlevel_runtime::builder::field(value, "yelp");
                 self
             }
             pub fn youtube<T>(mut self, value: T) -> Self
@@ -14022,11 +13797,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.youtube = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for youtube: {e}")
-                    });
+                self.youtube = highlevel_runtime::builder::field(value, "youtube");
                 self
             }
         }
@@ -14084,11 +13855,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
         }
@@ -14149,11 +13916,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.assigned_to = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for assigned_to: {e}")
-                    });
+                self.assigned_to = highlevel_runtime::builder::field(
+                    value,
+                    "assigned_to",
+                );
                 self
             }
             pub fn business_id<T>(mut self, value: T) -> Self
@@ -14161,11 +13927,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.business_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for business_id: {e}")
-                    });
+                self.business_id = highlevel_runtime::builder::field(
+                    value,
+                    "business_id",
+                );
                 self
             }
             pub fn completed<T>(mut self, value: T) -> Self
@@ -14173,11 +13938,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.completed = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for completed: {e}")
-                    });
+                self.completed = highlevel_runtime::builder::field(value, "completed");
                 self
             }
             pub fn contact_id<T>(mut self, value: T) -> Self
@@ -14185,11 +13946,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.contact_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for contact_id: {e}")
-                    });
+                self.contact_id = highlevel_runtime::builder::field(value, "contact_id");
                 self
             }
             pub fn limit<T>(mut self, value: T) -> Self
@@ -14197,11 +13954,7 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.limit = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for limit: {e}")
-                    });
+                self.limit = highlevel_runtime::builder::field(value, "limit");
                 self
             }
             pub fn query<T>(mut self, value: T) -> Self
@@ -14209,11 +13962,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.query = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for query: {e}")
-                    });
+                self.query = highlevel_runtime::builder::field(value, "query");
                 self
             }
             pub fn skip<T>(mut self, value: T) -> Self
@@ -14221,11 +13970,7 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.skip = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for skip: {e}")
-                    });
+                self.skip = highlevel_runtime::builder::field(value, "skip");
                 self
             }
         }
@@ -14284,11 +14029,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.label = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for label: {e}")
-                    });
+                self.label = highlevel_runtime::builder::field(value, "label");
                 self
             }
             pub fn prefill_value<T>(mut self, value: T) -> Self
@@ -14296,11 +14037,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.prefill_value = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for prefill_value: {e}")
-                    });
+                self.prefill_value = highlevel_runtime::builder::field(
+                    value,
+                    "prefill_value",
+                );
                 self
             }
         }
@@ -14347,11 +14087,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.auth_token = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for auth_token: {e}")
-                    });
+                self.auth_token = highlevel_runtime::builder::field(value, "auth_token");
                 self
             }
             pub fn sid<T>(mut self, value: T) -> Self
@@ -14359,11 +14095,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.sid = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for sid: {e}")
-                    });
+                self.sid = highlevel_runtime::builder::field(value, "sid");
                 self
             }
         }
@@ -14435,13 +14167,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.accepted_format = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for accepted_format: {e}"
-                        )
-                    });
+                self.accepted_format = highlevel_runtime::builder::field(
+                    value,
+                    "accepted_format",
+                );
                 self
             }
             pub fn is_multiple_file<T>(mut self, value: T) -> Self
@@ -14449,13 +14178,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.is_multiple_file = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for is_multiple_file: {e}"
-                        )
-                    });
+                self.is_multiple_file = highlevel_runtime::builder::field(
+                    value,
+                    "is_multiple_file",
+                );
                 self
             }
             pub fn max_number_of_files<T>(mut self, value: T) -> Self
@@ -14463,13 +14189,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.max_number_of_files = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for max_number_of_files: {e}"
-                        )
-                    });
+                self.max_number_of_files = highlevel_runtime::builder::field(
+                    value,
+                    "max_number_of_files",
+                );
                 self
             }
             pub fn model<T>(mut self, value: T) -> Self
@@ -14479,11 +14202,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.model = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for model: {e}")
-                    });
+                self.model = highlevel_runtime::builder::field(value, "model");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -14491,11 +14210,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn placeholder<T>(mut self, value: T) -> Self
@@ -14503,11 +14218,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.placeholder = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for placeholder: {e}")
-                    });
+                self.placeholder = highlevel_runtime::builder::field(
+                    value,
+                    "placeholder",
+                );
                 self
             }
             pub fn position<T>(mut self, value: T) -> Self
@@ -14515,11 +14229,7 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.position = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for position: {e}")
-                    });
+                self.position = highlevel_runtime::builder::field(value, "position");
                 self
             }
             pub fn text_box_list_options<T>(mut self, value: T) -> Self
@@ -14529,13 +14239,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.text_box_list_options = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for text_box_list_options: {e}"
-                        )
-                    });
+                self.text_box_list_options = highlevel_runtime::builder::field(
+                    value,
+                    "text_box_list_options",
+                );
                 self
             }
         }
@@ -14599,11 +14306,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.subtype_0 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subtype_0: {e}")
-                    });
+                self.subtype_0 = highlevel_runtime::builder::field(value, "subtype_0");
                 self
             }
             pub fn subtype_1<T>(mut self, value: T) -> Self
@@ -14613,11 +14316,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.subtype_1 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subtype_1: {e}")
-                    });
+                self.subtype_1 = highlevel_runtime::builder::field(value, "subtype_1");
                 self
             }
         }
@@ -14737,11 +14436,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.address = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for address: {e}")
-                    });
+                self.address = highlevel_runtime::builder::field(value, "address");
                 self
             }
             pub fn city<T>(mut self, value: T) -> Self
@@ -14749,11 +14444,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.city = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for city: {e}")
-                    });
+                self.city = highlevel_runtime::builder::field(value, "city");
                 self
             }
             pub fn company_id<T>(mut self, value: T) -> Self
@@ -14761,11 +14452,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.company_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for company_id: {e}")
-                    });
+                self.company_id = highlevel_runtime::builder::field(value, "company_id");
                 self
             }
             pub fn country<T>(mut self, value: T) -> Self
@@ -14775,11 +14462,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.country = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for country: {e}")
-                    });
+                self.country = highlevel_runtime::builder::field(value, "country");
                 self
             }
             pub fn mailgun<T>(mut self, value: T) -> Self
@@ -14787,11 +14470,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::MailgunSchema>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.mailgun = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for mailgun: {e}")
-                    });
+                self.mailgun = highlevel_runtime::builder::field(value, "mailgun");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -14799,11 +14478,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn phone<T>(mut self, value: T) -> Self
@@ -14811,11 +14486,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.phone = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for phone: {e}")
-                    });
+                self.phone = highlevel_runtime::builder::field(value, "phone");
                 self
             }
             pub fn postal_code<T>(mut self, value: T) -> Self
@@ -14823,11 +14494,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.postal_code = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for postal_code: {e}")
-                    });
+                self.postal_code = highlevel_runtime::builder::field(
+                    value,
+                    "postal_code",
+                );
                 self
             }
             pub fn prospect_info<T>(mut self, value: T) -> Self
@@ -14837,11 +14507,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.prospect_info = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for prospect_info: {e}")
-                    });
+                self.prospect_info = highlevel_runtime::builder::field(
+                    value,
+                    "prospect_info",
+                );
                 self
             }
             pub fn settings<T>(mut self, value: T) -> Self
@@ -14849,11 +14518,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::SettingsSchema>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.settings = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for settings: {e}")
-                    });
+                self.settings = highlevel_runtime::builder::field(value, "settings");
                 self
             }
             pub fn snapshot<T>(mut self, value: T) -> Self
@@ -14863,11 +14528,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.snapshot = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for snapshot: {e}")
-                    });
+                self.snapshot = highlevel_runtime::builder::field(value, "snapshot");
                 self
             }
             pub fn social<T>(mut self, value: T) -> Self
@@ -14875,11 +14536,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::SocialSchema>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.social = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for social: {e}")
-                    });
+                self.social = highlevel_runtime::builder::field(value, "social");
                 self
             }
             pub fn state<T>(mut self, value: T) -> Self
@@ -14887,11 +14544,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.state = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for state: {e}")
-                    });
+                self.state = highlevel_runtime::builder::field(value, "state");
                 self
             }
             pub fn timezone<T>(mut self, value: T) -> Self
@@ -14899,11 +14552,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.timezone = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for timezone: {e}")
-                    });
+                self.timezone = highlevel_runtime::builder::field(value, "timezone");
                 self
             }
             pub fn twilio<T>(mut self, value: T) -> Self
@@ -14911,11 +14560,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::TwilioSchema>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.twilio = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for twilio: {e}")
-                    });
+                self.twilio = highlevel_runtime::builder::field(value, "twilio");
                 self
             }
             pub fn website<T>(mut self, value: T) -> Self
@@ -14923,11 +14568,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.website = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for website: {e}")
-                    });
+                self.website = highlevel_runtime::builder::field(value, "website");
                 self
             }
         }
@@ -15000,11 +14641,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.permissions = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for permissions: {e}")
-                    });
+                self.permissions = highlevel_runtime::builder::field(
+                    value,
+                    "permissions",
+                );
                 self
             }
         }

@@ -2791,11 +2791,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.company_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for company_id: {e}")
-                    });
+                self.company_id = highlevel_runtime::builder::field(value, "company_id");
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -2803,11 +2799,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn reason<T>(mut self, value: T) -> Self
@@ -2815,11 +2810,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.reason = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for reason: {e}")
-                    });
+                self.reason = highlevel_runtime::builder::field(value, "reason");
                 self
             }
         }
@@ -2930,11 +2921,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.access_token = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for access_token: {e}")
-                    });
+                self.access_token = highlevel_runtime::builder::field(
+                    value,
+                    "access_token",
+                );
                 self
             }
             pub fn account_id<T>(mut self, value: T) -> Self
@@ -2942,11 +2932,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.account_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for account_id: {e}")
-                    });
+                self.account_id = highlevel_runtime::builder::field(value, "account_id");
                 self
             }
             pub fn api_key<T>(mut self, value: T) -> Self
@@ -2954,11 +2940,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.api_key = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for api_key: {e}")
-                    });
+                self.api_key = highlevel_runtime::builder::field(value, "api_key");
                 self
             }
             pub fn app_id<T>(mut self, value: T) -> Self
@@ -2966,11 +2948,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.app_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for app_id: {e}")
-                    });
+                self.app_id = highlevel_runtime::builder::field(value, "app_id");
                 self
             }
             pub fn app_version_id<T>(mut self, value: T) -> Self
@@ -2978,13 +2956,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.app_version_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for app_version_id: {e}"
-                        )
-                    });
+                self.app_version_id = highlevel_runtime::builder::field(
+                    value,
+                    "app_version_id",
+                );
                 self
             }
             pub fn basic_credentials<T>(mut self, value: T) -> Self
@@ -2994,13 +2969,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.basic_credentials = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for basic_credentials: {e}"
-                        )
-                    });
+                self.basic_credentials = highlevel_runtime::builder::field(
+                    value,
+                    "basic_credentials",
+                );
                 self
             }
             pub fn display_name<T>(mut self, value: T) -> Self
@@ -3008,11 +2980,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.display_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for display_name: {e}")
-                    });
+                self.display_name = highlevel_runtime::builder::field(
+                    value,
+                    "display_name",
+                );
                 self
             }
             pub fn expiry_at<T>(mut self, value: T) -> Self
@@ -3020,11 +2991,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.expiry_at = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for expiry_at: {e}")
-                    });
+                self.expiry_at = highlevel_runtime::builder::field(value, "expiry_at");
                 self
             }
             pub fn expiry_in<T>(mut self, value: T) -> Self
@@ -3032,11 +2999,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.expiry_in = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for expiry_in: {e}")
-                    });
+                self.expiry_in = highlevel_runtime::builder::field(value, "expiry_in");
                 self
             }
             pub fn is_default<T>(mut self, value: T) -> Self
@@ -3044,11 +3007,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.is_default = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for is_default: {e}")
-                    });
+                self.is_default = highlevel_runtime::builder::field(value, "is_default");
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -3056,11 +3015,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn refresh_token<T>(mut self, value: T) -> Self
@@ -3068,11 +3026,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.refresh_token = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for refresh_token: {e}")
-                    });
+                self.refresh_token = highlevel_runtime::builder::field(
+                    value,
+                    "refresh_token",
+                );
                 self
             }
             pub fn scopes<T>(mut self, value: T) -> Self
@@ -3080,11 +3037,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.scopes = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for scopes: {e}")
-                    });
+                self.scopes = highlevel_runtime::builder::field(value, "scopes");
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -3092,11 +3045,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::MigrateConnectionDtoType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
         }
@@ -3203,11 +3152,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.app_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for app_id: {e}")
-                    });
+                self.app_id = highlevel_runtime::builder::field(value, "app_id");
                 self
             }
             pub fn company_id<T>(mut self, value: T) -> Self
@@ -3215,11 +3160,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.company_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for company_id: {e}")
-                    });
+                self.company_id = highlevel_runtime::builder::field(value, "company_id");
                 self
             }
             pub fn description<T>(mut self, value: T) -> Self
@@ -3227,11 +3168,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
+                self.description = highlevel_runtime::builder::field(
+                    value,
+                    "description",
+                );
                 self
             }
             pub fn event_id<T>(mut self, value: T) -> Self
@@ -3239,11 +3179,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.event_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for event_id: {e}")
-                    });
+                self.event_id = highlevel_runtime::builder::field(value, "event_id");
                 self
             }
             pub fn event_time<T>(mut self, value: T) -> Self
@@ -3251,11 +3187,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.event_time = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for event_time: {e}")
-                    });
+                self.event_time = highlevel_runtime::builder::field(value, "event_time");
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -3263,11 +3195,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn meter_id<T>(mut self, value: T) -> Self
@@ -3275,11 +3206,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.meter_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for meter_id: {e}")
-                    });
+                self.meter_id = highlevel_runtime::builder::field(value, "meter_id");
                 self
             }
             pub fn price<T>(mut self, value: T) -> Self
@@ -3287,11 +3214,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.price = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for price: {e}")
-                    });
+                self.price = highlevel_runtime::builder::field(value, "price");
                 self
             }
             pub fn units<T>(mut self, value: T) -> Self
@@ -3299,11 +3222,7 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.units = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for units: {e}")
-                    });
+                self.units = highlevel_runtime::builder::field(value, "units");
                 self
             }
             pub fn user_id<T>(mut self, value: T) -> Self
@@ -3311,11 +3230,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.user_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for user_id: {e}")
-                    });
+                self.user_id = highlevel_runtime::builder::field(value, "user_id");
                 self
             }
         }

@@ -1803,11 +1803,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_id: {e}")
-                    });
+                self.alt_id = highlevel_runtime::builder::field(value, "alt_id");
                 self
             }
             pub fn alt_type<T>(mut self, value: T) -> Self
@@ -1815,11 +1811,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::CreateFolderParamsAltType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_type: {e}")
-                    });
+                self.alt_type = highlevel_runtime::builder::field(value, "alt_type");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -1827,11 +1819,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn parent_id<T>(mut self, value: T) -> Self
@@ -1839,11 +1827,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.parent_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for parent_id: {e}")
-                    });
+                self.parent_id = highlevel_runtime::builder::field(value, "parent_id");
                 self
             }
         }
@@ -1887,9 +1871,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
         }
@@ -1942,11 +1924,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_id: {e}")
-                    });
+                self.alt_id = highlevel_runtime::builder::field(value, "alt_id");
                 self
             }
             pub fn alt_type<T>(mut self, value: T) -> Self
@@ -1954,11 +1932,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::DeleteMediaObjectsBodyParamsAltType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_type: {e}")
-                    });
+                self.alt_type = highlevel_runtime::builder::field(value, "alt_type");
                 self
             }
             pub fn files_to_be_deleted<T>(mut self, value: T) -> Self
@@ -1968,13 +1942,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.files_to_be_deleted = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for files_to_be_deleted: {e}"
-                        )
-                    });
+                self.files_to_be_deleted = highlevel_runtime::builder::field(
+                    value,
+                    "files_to_be_deleted",
+                );
                 self
             }
             pub fn status<T>(mut self, value: T) -> Self
@@ -1982,11 +1953,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::DeleteMediaObjectsBodyParamsStatus>,
                 T::Error: ::std::fmt::Display,
             {
-                self.status = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for status: {e}")
-                    });
+                self.status = highlevel_runtime::builder::field(value, "status");
                 self
             }
         }
@@ -2037,9 +2004,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -2047,11 +2012,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
         }
@@ -2103,11 +2064,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_id: {e}")
-                    });
+                self.alt_id = highlevel_runtime::builder::field(value, "alt_id");
                 self
             }
             pub fn alt_type<T>(mut self, value: T) -> Self
@@ -2115,11 +2072,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::UpdateMediaObjectsAltType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_type: {e}")
-                    });
+                self.alt_type = highlevel_runtime::builder::field(value, "alt_type");
                 self
             }
             pub fn files_to_be_updated<T>(mut self, value: T) -> Self
@@ -2127,13 +2080,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::UpdateMediaObject>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.files_to_be_updated = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for files_to_be_updated: {e}"
-                        )
-                    });
+                self.files_to_be_updated = highlevel_runtime::builder::field(
+                    value,
+                    "files_to_be_updated",
+                );
                 self
             }
         }
@@ -2182,11 +2132,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_id: {e}")
-                    });
+                self.alt_id = highlevel_runtime::builder::field(value, "alt_id");
                 self
             }
             pub fn alt_type<T>(mut self, value: T) -> Self
@@ -2194,11 +2140,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::UpdateObjectAltType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_type: {e}")
-                    });
+                self.alt_type = highlevel_runtime::builder::field(value, "alt_type");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -2206,11 +2148,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
         }

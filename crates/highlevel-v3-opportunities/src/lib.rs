@@ -4311,13 +4311,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.calendar_events = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for calendar_events: {e}"
-                        )
-                    });
+                self.calendar_events = highlevel_runtime::builder::field(
+                    value,
+                    "calendar_events",
+                );
                 self
             }
             pub fn notes<T>(mut self, value: T) -> Self
@@ -4325,11 +4322,7 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.notes = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for notes: {e}")
-                    });
+                self.notes = highlevel_runtime::builder::field(value, "notes");
                 self
             }
             pub fn tasks<T>(mut self, value: T) -> Self
@@ -4337,11 +4330,7 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.tasks = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for tasks: {e}")
-                    });
+                self.tasks = highlevel_runtime::builder::field(value, "tasks");
                 self
             }
             pub fn un_read_conversations<T>(mut self, value: T) -> Self
@@ -4349,13 +4338,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.un_read_conversations = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for un_read_conversations: {e}"
-                        )
-                    });
+                self.un_read_conversations = highlevel_runtime::builder::field(
+                    value,
+                    "un_read_conversations",
+                );
                 self
             }
         }
@@ -4450,11 +4436,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.assigned_to = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for assigned_to: {e}")
-                    });
+                self.assigned_to = highlevel_runtime::builder::field(
+                    value,
+                    "assigned_to",
+                );
                 self
             }
             pub fn contact_id<T>(mut self, value: T) -> Self
@@ -4462,11 +4447,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.contact_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for contact_id: {e}")
-                    });
+                self.contact_id = highlevel_runtime::builder::field(value, "contact_id");
                 self
             }
             pub fn custom_fields<T>(mut self, value: T) -> Self
@@ -4476,11 +4457,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.custom_fields = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for custom_fields: {e}")
-                    });
+                self.custom_fields = highlevel_runtime::builder::field(
+                    value,
+                    "custom_fields",
+                );
                 self
             }
             pub fn forecast_expected_close_date<T>(mut self, value: T) -> Self
@@ -4488,13 +4468,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.forecast_expected_close_date = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for forecast_expected_close_date: {e}"
-                        )
-                    });
+                self.forecast_expected_close_date = highlevel_runtime::builder::field(
+                    value,
+                    "forecast_expected_close_date",
+                );
                 self
             }
             pub fn forecast_probability<T>(mut self, value: T) -> Self
@@ -4502,13 +4479,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.forecast_probability = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for forecast_probability: {e}"
-                        )
-                    });
+                self.forecast_probability = highlevel_runtime::builder::field(
+                    value,
+                    "forecast_probability",
+                );
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -4516,11 +4490,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn monetary_value<T>(mut self, value: T) -> Self
@@ -4528,13 +4501,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.monetary_value = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for monetary_value: {e}"
-                        )
-                    });
+                self.monetary_value = highlevel_runtime::builder::field(
+                    value,
+                    "monetary_value",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -4542,11 +4512,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn pipeline_id<T>(mut self, value: T) -> Self
@@ -4554,11 +4520,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.pipeline_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for pipeline_id: {e}")
-                    });
+                self.pipeline_id = highlevel_runtime::builder::field(
+                    value,
+                    "pipeline_id",
+                );
                 self
             }
             pub fn pipeline_stage_id<T>(mut self, value: T) -> Self
@@ -4566,13 +4531,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.pipeline_stage_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for pipeline_stage_id: {e}"
-                        )
-                    });
+                self.pipeline_stage_id = highlevel_runtime::builder::field(
+                    value,
+                    "pipeline_stage_id",
+                );
                 self
             }
             pub fn status<T>(mut self, value: T) -> Self
@@ -4580,11 +4542,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::CreateDtoV3Status>,
                 T::Error: ::std::fmt::Display,
             {
-                self.status = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for status: {e}")
-                    });
+                self.status = highlevel_runtime::builder::field(value, "status");
                 self
             }
         }
@@ -4657,11 +4615,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.subtype_0 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subtype_0: {e}")
-                    });
+                self.subtype_0 = highlevel_runtime::builder::field(value, "subtype_0");
                 self
             }
             pub fn subtype_1<T>(mut self, value: T) -> Self
@@ -4671,11 +4625,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.subtype_1 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subtype_1: {e}")
-                    });
+                self.subtype_1 = highlevel_runtime::builder::field(value, "subtype_1");
                 self
             }
             pub fn subtype_2<T>(mut self, value: T) -> Self
@@ -4685,11 +4635,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.subtype_2 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subtype_2: {e}")
-                    });
+                self.subtype_2 = highlevel_runtime::builder::field(value, "subtype_2");
                 self
             }
         }
@@ -4743,11 +4689,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.field_value = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for field_value: {e}")
-                    });
+                self.field_value = highlevel_runtime::builder::field(
+                    value,
+                    "field_value",
+                );
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -4755,9 +4700,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
             pub fn key<T>(mut self, value: T) -> Self
@@ -4765,11 +4708,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.key = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for key: {e}")
-                    });
+                self.key = highlevel_runtime::builder::field(value, "key");
                 self
             }
         }
@@ -4825,11 +4764,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.field_value = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for field_value: {e}")
-                    });
+                self.field_value = highlevel_runtime::builder::field(
+                    value,
+                    "field_value",
+                );
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -4837,9 +4775,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
             pub fn key<T>(mut self, value: T) -> Self
@@ -4847,11 +4783,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.key = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for key: {e}")
-                    });
+                self.key = highlevel_runtime::builder::field(value, "key");
                 self
             }
         }
@@ -4908,11 +4840,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.field_value = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for field_value: {e}")
-                    });
+                self.field_value = highlevel_runtime::builder::field(
+                    value,
+                    "field_value",
+                );
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -4920,9 +4851,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
             pub fn key<T>(mut self, value: T) -> Self
@@ -4930,11 +4859,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.key = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for key: {e}")
-                    });
+                self.key = highlevel_runtime::builder::field(value, "key");
                 self
             }
         }
@@ -4981,11 +4906,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.followers = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for followers: {e}")
-                    });
+                self.followers = highlevel_runtime::builder::field(value, "followers");
                 self
             }
         }
@@ -5044,13 +4965,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::AdditionalDetailsDto>,
                 T::Error: ::std::fmt::Display,
             {
-                self.additional_details = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for additional_details: {e}"
-                        )
-                    });
+                self.additional_details = highlevel_runtime::builder::field(
+                    value,
+                    "additional_details",
+                );
                 self
             }
             pub fn limit<T>(mut self, value: T) -> Self
@@ -5058,11 +4976,7 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.limit = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for limit: {e}")
-                    });
+                self.limit = highlevel_runtime::builder::field(value, "limit");
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -5070,11 +4984,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn page<T>(mut self, value: T) -> Self
@@ -5082,11 +4995,7 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.page = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for page: {e}")
-                    });
+                self.page = highlevel_runtime::builder::field(value, "page");
                 self
             }
             pub fn query<T>(mut self, value: T) -> Self
@@ -5094,11 +5003,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.query = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for query: {e}")
-                    });
+                self.query = highlevel_runtime::builder::field(value, "query");
                 self
             }
             pub fn search_after<T>(mut self, value: T) -> Self
@@ -5106,11 +5011,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.search_after = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for search_after: {e}")
-                    });
+                self.search_after = highlevel_runtime::builder::field(
+                    value,
+                    "search_after",
+                );
                 self
             }
         }
@@ -5203,11 +5107,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.assigned_to = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for assigned_to: {e}")
-                    });
+                self.assigned_to = highlevel_runtime::builder::field(
+                    value,
+                    "assigned_to",
+                );
                 self
             }
             pub fn custom_fields<T>(mut self, value: T) -> Self
@@ -5217,11 +5120,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.custom_fields = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for custom_fields: {e}")
-                    });
+                self.custom_fields = highlevel_runtime::builder::field(
+                    value,
+                    "custom_fields",
+                );
                 self
             }
             pub fn forecast_expected_close_date<T>(mut self, value: T) -> Self
@@ -5229,13 +5131,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.forecast_expected_close_date = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for forecast_expected_close_date: {e}"
-                        )
-                    });
+                self.forecast_expected_close_date = highlevel_runtime::builder::field(
+                    value,
+                    "forecast_expected_close_date",
+                );
                 self
             }
             pub fn forecast_probability<T>(mut self, value: T) -> Self
@@ -5243,13 +5142,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.forecast_probability = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for forecast_probability: {e}"
-                        )
-                    });
+                self.forecast_probability = highlevel_runtime::builder::field(
+                    value,
+                    "forecast_probability",
+                );
                 self
             }
             pub fn monetary_value<T>(mut self, value: T) -> Self
@@ -5257,13 +5153,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.monetary_value = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for monetary_value: {e}"
-                        )
-                    });
+                self.monetary_value = highlevel_runtime::builder::field(
+                    value,
+                    "monetary_value",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -5271,11 +5164,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn pipeline_id<T>(mut self, value: T) -> Self
@@ -5283,11 +5172,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.pipeline_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for pipeline_id: {e}")
-                    });
+                self.pipeline_id = highlevel_runtime::builder::field(
+                    value,
+                    "pipeline_id",
+                );
                 self
             }
             pub fn pipeline_stage_id<T>(mut self, value: T) -> Self
@@ -5295,13 +5183,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.pipeline_stage_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for pipeline_stage_id: {e}"
-                        )
-                    });
+                self.pipeline_stage_id = highlevel_runtime::builder::field(
+                    value,
+                    "pipeline_stage_id",
+                );
                 self
             }
             pub fn status<T>(mut self, value: T) -> Self
@@ -5311,11 +5196,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.status = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for status: {e}")
-                    });
+                self.status = highlevel_runtime::builder::field(value, "status");
                 self
             }
         }
@@ -5386,11 +5267,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.subtype_0 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subtype_0: {e}")
-                    });
+                self.subtype_0 = highlevel_runtime::builder::field(value, "subtype_0");
                 self
             }
             pub fn subtype_1<T>(mut self, value: T) -> Self
@@ -5400,11 +5277,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.subtype_1 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subtype_1: {e}")
-                    });
+                self.subtype_1 = highlevel_runtime::builder::field(value, "subtype_1");
                 self
             }
             pub fn subtype_2<T>(mut self, value: T) -> Self
@@ -5414,11 +5287,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.subtype_2 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subtype_2: {e}")
-                    });
+                self.subtype_2 = highlevel_runtime::builder::field(value, "subtype_2");
                 self
             }
         }
@@ -5470,13 +5339,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.lost_reason_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for lost_reason_id: {e}"
-                        )
-                    });
+                self.lost_reason_id = highlevel_runtime::builder::field(
+                    value,
+                    "lost_reason_id",
+                );
                 self
             }
             pub fn status<T>(mut self, value: T) -> Self
@@ -5484,11 +5350,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::UpdateStatusDtoStatus>,
                 T::Error: ::std::fmt::Display,
             {
-                self.status = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for status: {e}")
-                    });
+                self.status = highlevel_runtime::builder::field(value, "status");
                 self
             }
         }
@@ -5597,11 +5459,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.assigned_to = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for assigned_to: {e}")
-                    });
+                self.assigned_to = highlevel_runtime::builder::field(
+                    value,
+                    "assigned_to",
+                );
                 self
             }
             pub fn followers<T>(mut self, value: T) -> Self
@@ -5609,11 +5470,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.followers = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for followers: {e}")
-                    });
+                self.followers = highlevel_runtime::builder::field(value, "followers");
                 self
             }
             pub fn followers_action_type<T>(mut self, value: T) -> Self
@@ -5623,13 +5480,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.followers_action_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for followers_action_type: {e}"
-                        )
-                    });
+                self.followers_action_type = highlevel_runtime::builder::field(
+                    value,
+                    "followers_action_type",
+                );
                 self
             }
             pub fn forecast_expected_close_date<T>(mut self, value: T) -> Self
@@ -5637,13 +5491,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.forecast_expected_close_date = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for forecast_expected_close_date: {e}"
-                        )
-                    });
+                self.forecast_expected_close_date = highlevel_runtime::builder::field(
+                    value,
+                    "forecast_expected_close_date",
+                );
                 self
             }
             pub fn forecast_probability<T>(mut self, value: T) -> Self
@@ -5651,13 +5502,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.forecast_probability = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for forecast_probability: {e}"
-                        )
-                    });
+                self.forecast_probability = highlevel_runtime::builder::field(
+                    value,
+                    "forecast_probability",
+                );
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -5665,9 +5513,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
             pub fn is_remove_all_followers<T>(mut self, value: T) -> Self
@@ -5675,13 +5521,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.is_remove_all_followers = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for is_remove_all_followers: {e}"
-                        )
-                    });
+                self.is_remove_all_followers = highlevel_runtime::builder::field(
+                    value,
+                    "is_remove_all_followers",
+                );
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -5689,11 +5532,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn lost_reason_id<T>(mut self, value: T) -> Self
@@ -5701,13 +5543,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.lost_reason_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for lost_reason_id: {e}"
-                        )
-                    });
+                self.lost_reason_id = highlevel_runtime::builder::field(
+                    value,
+                    "lost_reason_id",
+                );
                 self
             }
             pub fn monetary_value<T>(mut self, value: T) -> Self
@@ -5717,13 +5556,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.monetary_value = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for monetary_value: {e}"
-                        )
-                    });
+                self.monetary_value = highlevel_runtime::builder::field(
+                    value,
+                    "monetary_value",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -5731,11 +5567,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn pipeline_id<T>(mut self, value: T) -> Self
@@ -5743,11 +5575,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.pipeline_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for pipeline_id: {e}")
-                    });
+                self.pipeline_id = highlevel_runtime::builder::field(
+                    value,
+                    "pipeline_id",
+                );
                 self
             }
             pub fn pipeline_stage_id<T>(mut self, value: T) -> Self
@@ -5755,13 +5586,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.pipeline_stage_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for pipeline_stage_id: {e}"
-                        )
-                    });
+                self.pipeline_stage_id = highlevel_runtime::builder::field(
+                    value,
+                    "pipeline_stage_id",
+                );
                 self
             }
             pub fn status<T>(mut self, value: T) -> Self
@@ -5771,11 +5599,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.status = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for status: {e}")
-                    });
+                self.status = highlevel_runtime::builder::field(value, "status");
                 self
             }
         }

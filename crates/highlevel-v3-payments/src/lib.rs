@@ -12553,11 +12553,7 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.duration = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for duration: {e}")
-                    });
+                self.duration = highlevel_runtime::builder::field(value, "duration");
                 self
             }
             pub fn duration_type<T>(mut self, value: T) -> Self
@@ -12567,11 +12563,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.duration_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for duration_type: {e}")
-                    });
+                self.duration_type = highlevel_runtime::builder::field(
+                    value,
+                    "duration_type",
+                );
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -12579,11 +12574,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::ApplyToFuturePaymentsConfigType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
         }
@@ -12629,11 +12620,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.last4 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for last4: {e}")
-                    });
+                self.last4 = highlevel_runtime::builder::field(value, "last4");
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -12641,11 +12628,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::CardDtoType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
         }
@@ -12685,11 +12668,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.number = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for number: {e}")
-                    });
+                self.number = highlevel_runtime::builder::field(value, "number");
                 self
             }
         }
@@ -12731,11 +12710,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::CustomProviderKeys>,
                 T::Error: ::std::fmt::Display,
             {
-                self.live = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for live: {e}")
-                    });
+                self.live = highlevel_runtime::builder::field(value, "live");
                 self
             }
             pub fn test<T>(mut self, value: T) -> Self
@@ -12743,11 +12718,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::CustomProviderKeys>,
                 T::Error: ::std::fmt::Display,
             {
-                self.test = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for test: {e}")
-                    });
+                self.test = highlevel_runtime::builder::field(value, "test");
                 self
             }
         }
@@ -12850,11 +12821,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_id: {e}")
-                    });
+                self.alt_id = highlevel_runtime::builder::field(value, "alt_id");
                 self
             }
             pub fn alt_type<T>(mut self, value: T) -> Self
@@ -12862,11 +12829,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::CreateCouponParamsAltType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_type: {e}")
-                    });
+                self.alt_type = highlevel_runtime::builder::field(value, "alt_type");
                 self
             }
             pub fn apply_to_future_payments<T>(mut self, value: T) -> Self
@@ -12874,13 +12837,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.apply_to_future_payments = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for apply_to_future_payments: {e}"
-                        )
-                    });
+                self.apply_to_future_payments = highlevel_runtime::builder::field(
+                    value,
+                    "apply_to_future_payments",
+                );
                 self
             }
             pub fn apply_to_future_payments_config<T>(mut self, value: T) -> Self
@@ -12890,13 +12850,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.apply_to_future_payments_config = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for apply_to_future_payments_config: {e}"
-                        )
-                    });
+                self.apply_to_future_payments_config = highlevel_runtime::builder::field(
+                    value,
+                    "apply_to_future_payments_config",
+                );
                 self
             }
             pub fn code<T>(mut self, value: T) -> Self
@@ -12904,11 +12861,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.code = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for code: {e}")
-                    });
+                self.code = highlevel_runtime::builder::field(value, "code");
                 self
             }
             pub fn discount_type<T>(mut self, value: T) -> Self
@@ -12916,11 +12869,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::CreateCouponParamsDiscountType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.discount_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for discount_type: {e}")
-                    });
+                self.discount_type = highlevel_runtime::builder::field(
+                    value,
+                    "discount_type",
+                );
                 self
             }
             pub fn discount_value<T>(mut self, value: T) -> Self
@@ -12928,13 +12880,10 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.discount_value = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for discount_value: {e}"
-                        )
-                    });
+                self.discount_value = highlevel_runtime::builder::field(
+                    value,
+                    "discount_value",
+                );
                 self
             }
             pub fn end_date<T>(mut self, value: T) -> Self
@@ -12942,11 +12891,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.end_date = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for end_date: {e}")
-                    });
+                self.end_date = highlevel_runtime::builder::field(value, "end_date");
                 self
             }
             pub fn limit_per_customer<T>(mut self, value: T) -> Self
@@ -12954,13 +12899,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.limit_per_customer = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for limit_per_customer: {e}"
-                        )
-                    });
+                self.limit_per_customer = highlevel_runtime::builder::field(
+                    value,
+                    "limit_per_customer",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -12968,11 +12910,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn price_ids<T>(mut self, value: T) -> Self
@@ -12980,11 +12918,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.price_ids = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for price_ids: {e}")
-                    });
+                self.price_ids = highlevel_runtime::builder::field(value, "price_ids");
                 self
             }
             pub fn product_ids<T>(mut self, value: T) -> Self
@@ -12992,11 +12926,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.product_ids = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for product_ids: {e}")
-                    });
+                self.product_ids = highlevel_runtime::builder::field(
+                    value,
+                    "product_ids",
+                );
                 self
             }
             pub fn start_date<T>(mut self, value: T) -> Self
@@ -13004,11 +12937,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.start_date = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for start_date: {e}")
-                    });
+                self.start_date = highlevel_runtime::builder::field(value, "start_date");
                 self
             }
             pub fn usage_limit<T>(mut self, value: T) -> Self
@@ -13016,11 +12945,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.usage_limit = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for usage_limit: {e}")
-                    });
+                self.usage_limit = highlevel_runtime::builder::field(
+                    value,
+                    "usage_limit",
+                );
                 self
             }
             pub fn variant_ids<T>(mut self, value: T) -> Self
@@ -13028,11 +12956,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.variant_ids = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for variant_ids: {e}")
-                    });
+                self.variant_ids = highlevel_runtime::builder::field(
+                    value,
+                    "variant_ids",
+                );
                 self
             }
         }
@@ -13129,11 +13056,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
+                self.description = highlevel_runtime::builder::field(
+                    value,
+                    "description",
+                );
                 self
             }
             pub fn image_url<T>(mut self, value: T) -> Self
@@ -13141,11 +13067,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.image_url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for image_url: {e}")
-                    });
+                self.image_url = highlevel_runtime::builder::field(value, "image_url");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -13153,11 +13075,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn payments_url<T>(mut self, value: T) -> Self
@@ -13165,11 +13083,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.payments_url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for payments_url: {e}")
-                    });
+                self.payments_url = highlevel_runtime::builder::field(
+                    value,
+                    "payments_url",
+                );
                 self
             }
             pub fn query_url<T>(mut self, value: T) -> Self
@@ -13177,11 +13094,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.query_url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for query_url: {e}")
-                    });
+                self.query_url = highlevel_runtime::builder::field(value, "query_url");
                 self
             }
             pub fn supports_subscription_schedule<T>(mut self, value: T) -> Self
@@ -13189,13 +13102,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.supports_subscription_schedule = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for supports_subscription_schedule: {e}"
-                        )
-                    });
+                self.supports_subscription_schedule = highlevel_runtime::builder::field(
+                    value,
+                    "supports_subscription_schedule",
+                );
                 self
             }
         }
@@ -13266,11 +13176,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_id: {e}")
-                    });
+                self.alt_id = highlevel_runtime::builder::field(value, "alt_id");
                 self
             }
             pub fn alt_type<T>(mut self, value: T) -> Self
@@ -13278,11 +13184,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::CreateFulfillmentDtoAltType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_type: {e}")
-                    });
+                self.alt_type = highlevel_runtime::builder::field(value, "alt_type");
                 self
             }
             pub fn items<T>(mut self, value: T) -> Self
@@ -13290,11 +13192,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::FulfillmentItems>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.items = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for items: {e}")
-                    });
+                self.items = highlevel_runtime::builder::field(value, "items");
                 self
             }
             pub fn notify_customer<T>(mut self, value: T) -> Self
@@ -13302,13 +13200,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.notify_customer = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for notify_customer: {e}"
-                        )
-                    });
+                self.notify_customer = highlevel_runtime::builder::field(
+                    value,
+                    "notify_customer",
+                );
                 self
             }
             pub fn trackings<T>(mut self, value: T) -> Self
@@ -13316,11 +13211,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::FulfillmentTracking>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.trackings = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for trackings: {e}")
-                    });
+                self.trackings = highlevel_runtime::builder::field(value, "trackings");
                 self
             }
         }
@@ -13394,11 +13285,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_id: {e}")
-                    });
+                self.alt_id = highlevel_runtime::builder::field(value, "alt_id");
                 self
             }
             pub fn alt_type<T>(mut self, value: T) -> Self
@@ -13408,11 +13295,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_type: {e}")
-                    });
+                self.alt_type = highlevel_runtime::builder::field(value, "alt_type");
                 self
             }
             pub fn description<T>(mut self, value: T) -> Self
@@ -13420,11 +13303,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
+                self.description = highlevel_runtime::builder::field(
+                    value,
+                    "description",
+                );
                 self
             }
             pub fn image_url<T>(mut self, value: T) -> Self
@@ -13432,11 +13314,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.image_url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for image_url: {e}")
-                    });
+                self.image_url = highlevel_runtime::builder::field(value, "image_url");
                 self
             }
             pub fn provider<T>(mut self, value: T) -> Self
@@ -13446,11 +13324,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.provider = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for provider: {e}")
-                    });
+                self.provider = highlevel_runtime::builder::field(value, "provider");
                 self
             }
             pub fn title<T>(mut self, value: T) -> Self
@@ -13458,11 +13332,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.title = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for title: {e}")
-                    });
+                self.title = highlevel_runtime::builder::field(value, "title");
                 self
             }
             pub fn unique_name<T>(mut self, value: T) -> Self
@@ -13470,11 +13340,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.unique_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for unique_name: {e}")
-                    });
+                self.unique_name = highlevel_runtime::builder::field(
+                    value,
+                    "unique_name",
+                );
                 self
             }
         }
@@ -13533,11 +13402,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.api_key = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for api_key: {e}")
-                    });
+                self.api_key = highlevel_runtime::builder::field(value, "api_key");
                 self
             }
             pub fn publishable_key<T>(mut self, value: T) -> Self
@@ -13545,13 +13410,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.publishable_key = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for publishable_key: {e}"
-                        )
-                    });
+                self.publishable_key = highlevel_runtime::builder::field(
+                    value,
+                    "publishable_key",
+                );
                 self
             }
         }
@@ -13598,11 +13460,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_id: {e}")
-                    });
+                self.alt_id = highlevel_runtime::builder::field(value, "alt_id");
                 self
             }
             pub fn alt_type<T>(mut self, value: T) -> Self
@@ -13610,11 +13468,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::DeleteCouponParamsAltType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_type: {e}")
-                    });
+                self.alt_type = highlevel_runtime::builder::field(value, "alt_type");
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -13622,9 +13476,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
         }
@@ -13666,11 +13518,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::serde_json::Value>,
                 T::Error: ::std::fmt::Display,
             {
-                self.live_mode = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for live_mode: {e}")
-                    });
+                self.live_mode = highlevel_runtime::builder::field(value, "live_mode");
                 self
             }
         }
@@ -13715,11 +13563,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.price_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for price_id: {e}")
-                    });
+                self.price_id = highlevel_runtime::builder::field(value, "price_id");
                 self
             }
             pub fn qty<T>(mut self, value: T) -> Self
@@ -13727,11 +13571,7 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.qty = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for qty: {e}")
-                    });
+                self.qty = highlevel_runtime::builder::field(value, "qty");
                 self
             }
         }
@@ -13784,13 +13624,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.shipping_carrier = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for shipping_carrier: {e}"
-                        )
-                    });
+                self.shipping_carrier = highlevel_runtime::builder::field(
+                    value,
+                    "shipping_carrier",
+                );
                 self
             }
             pub fn tracking_number<T>(mut self, value: T) -> Self
@@ -13798,13 +13635,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.tracking_number = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for tracking_number: {e}"
-                        )
-                    });
+                self.tracking_number = highlevel_runtime::builder::field(
+                    value,
+                    "tracking_number",
+                );
                 self
             }
             pub fn tracking_url<T>(mut self, value: T) -> Self
@@ -13812,11 +13646,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.tracking_url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for tracking_url: {e}")
-                    });
+                self.tracking_url = highlevel_runtime::builder::field(
+                    value,
+                    "tracking_url",
+                );
                 self
             }
         }
@@ -13899,11 +13732,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_id: {e}")
-                    });
+                self.alt_id = highlevel_runtime::builder::field(value, "alt_id");
                 self
             }
             pub fn alt_type<T>(mut self, value: T) -> Self
@@ -13911,11 +13740,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::PostRecordOrderPaymentBodyAltType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_type: {e}")
-                    });
+                self.alt_type = highlevel_runtime::builder::field(value, "alt_type");
                 self
             }
             pub fn amount<T>(mut self, value: T) -> Self
@@ -13923,11 +13748,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.amount = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for amount: {e}")
-                    });
+                self.amount = highlevel_runtime::builder::field(value, "amount");
                 self
             }
             pub fn card<T>(mut self, value: T) -> Self
@@ -13935,11 +13756,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::CardDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.card = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for card: {e}")
-                    });
+                self.card = highlevel_runtime::builder::field(value, "card");
                 self
             }
             pub fn cheque<T>(mut self, value: T) -> Self
@@ -13947,11 +13764,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::ChequeDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.cheque = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for cheque: {e}")
-                    });
+                self.cheque = highlevel_runtime::builder::field(value, "cheque");
                 self
             }
             pub fn is_partial_payment<T>(mut self, value: T) -> Self
@@ -13959,13 +13772,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.is_partial_payment = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for is_partial_payment: {e}"
-                        )
-                    });
+                self.is_partial_payment = highlevel_runtime::builder::field(
+                    value,
+                    "is_partial_payment",
+                );
                 self
             }
             pub fn meta<T>(mut self, value: T) -> Self
@@ -13975,11 +13785,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.meta = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for meta: {e}")
-                    });
+                self.meta = highlevel_runtime::builder::field(value, "meta");
                 self
             }
             pub fn mode<T>(mut self, value: T) -> Self
@@ -13987,11 +13793,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::PostRecordOrderPaymentBodyMode>,
                 T::Error: ::std::fmt::Display,
             {
-                self.mode = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for mode: {e}")
-                    });
+                self.mode = highlevel_runtime::builder::field(value, "mode");
                 self
             }
             pub fn notes<T>(mut self, value: T) -> Self
@@ -13999,11 +13801,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.notes = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for notes: {e}")
-                    });
+                self.notes = highlevel_runtime::builder::field(value, "notes");
                 self
             }
         }
@@ -14122,11 +13920,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_id: {e}")
-                    });
+                self.alt_id = highlevel_runtime::builder::field(value, "alt_id");
                 self
             }
             pub fn alt_type<T>(mut self, value: T) -> Self
@@ -14134,11 +13928,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::UpdateCouponParamsAltType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_type: {e}")
-                    });
+                self.alt_type = highlevel_runtime::builder::field(value, "alt_type");
                 self
             }
             pub fn apply_to_future_payments<T>(mut self, value: T) -> Self
@@ -14146,13 +13936,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.apply_to_future_payments = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for apply_to_future_payments: {e}"
-                        )
-                    });
+                self.apply_to_future_payments = highlevel_runtime::builder::field(
+                    value,
+                    "apply_to_future_payments",
+                );
                 self
             }
             pub fn apply_to_future_payments_config<T>(mut self, value: T) -> Self
@@ -14162,13 +13949,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.apply_to_future_payments_config = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for apply_to_future_payments_config: {e}"
-                        )
-                    });
+                self.apply_to_future_payments_config = highlevel_runtime::builder::field(
+                    value,
+                    "apply_to_future_payments_config",
+                );
                 self
             }
             pub fn code<T>(mut self, value: T) -> Self
@@ -14176,11 +13960,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.code = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for code: {e}")
-                    });
+                self.code = highlevel_runtime::builder::field(value, "code");
                 self
             }
             pub fn discount_type<T>(mut self, value: T) -> Self
@@ -14188,11 +13968,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::UpdateCouponParamsDiscountType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.discount_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for discount_type: {e}")
-                    });
+                self.discount_type = highlevel_runtime::builder::field(
+                    value,
+                    "discount_type",
+                );
                 self
             }
             pub fn discount_value<T>(mut self, value: T) -> Self
@@ -14200,13 +13979,10 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.discount_value = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for discount_value: {e}"
-                        )
-                    });
+                self.discount_value = highlevel_runtime::builder::field(
+                    value,
+                    "discount_value",
+                );
                 self
             }
             pub fn end_date<T>(mut self, value: T) -> Self
@@ -14214,11 +13990,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.end_date = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for end_date: {e}")
-                    });
+                self.end_date = highlevel_runtime::builder::field(value, "end_date");
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -14226,9 +13998,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
             pub fn limit_per_customer<T>(mut self, value: T) -> Self
@@ -14236,13 +14006,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.limit_per_customer = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for limit_per_customer: {e}"
-                        )
-                    });
+                self.limit_per_customer = highlevel_runtime::builder::field(
+                    value,
+                    "limit_per_customer",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -14250,11 +14017,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn price_ids<T>(mut self, value: T) -> Self
@@ -14262,11 +14025,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.price_ids = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for price_ids: {e}")
-                    });
+                self.price_ids = highlevel_runtime::builder::field(value, "price_ids");
                 self
             }
             pub fn product_ids<T>(mut self, value: T) -> Self
@@ -14274,11 +14033,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.product_ids = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for product_ids: {e}")
-                    });
+                self.product_ids = highlevel_runtime::builder::field(
+                    value,
+                    "product_ids",
+                );
                 self
             }
             pub fn start_date<T>(mut self, value: T) -> Self
@@ -14286,11 +14044,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.start_date = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for start_date: {e}")
-                    });
+                self.start_date = highlevel_runtime::builder::field(value, "start_date");
                 self
             }
             pub fn usage_limit<T>(mut self, value: T) -> Self
@@ -14298,11 +14052,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.usage_limit = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for usage_limit: {e}")
-                    });
+                self.usage_limit = highlevel_runtime::builder::field(
+                    value,
+                    "usage_limit",
+                );
                 self
             }
             pub fn variant_ids<T>(mut self, value: T) -> Self
@@ -14310,11 +14063,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.variant_ids = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for variant_ids: {e}")
-                    });
+                self.variant_ids = highlevel_runtime::builder::field(
+                    value,
+                    "variant_ids",
+                );
                 self
             }
         }
@@ -14401,11 +14153,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.company_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for company_id: {e}")
-                    });
+                self.company_id = highlevel_runtime::builder::field(value, "company_id");
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -14413,11 +14161,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn supports_subscription_schedules<T>(mut self, value: T) -> Self
@@ -14425,13 +14172,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.supports_subscription_schedules = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for supports_subscription_schedules: {e}"
-                        )
-                    });
+                self.supports_subscription_schedules = highlevel_runtime::builder::field(
+                    value,
+                    "supports_subscription_schedules",
+                );
                 self
             }
         }

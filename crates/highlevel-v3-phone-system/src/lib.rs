@@ -1488,11 +1488,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.address_sid = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for address_sid: {e}")
-                    });
+                self.address_sid = highlevel_runtime::builder::field(
+                    value,
+                    "address_sid",
+                );
                 self
             }
             pub fn bundle_sid<T>(mut self, value: T) -> Self
@@ -1500,11 +1499,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.bundle_sid = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for bundle_sid: {e}")
-                    });
+                self.bundle_sid = highlevel_runtime::builder::field(value, "bundle_sid");
                 self
             }
             pub fn country_code<T>(mut self, value: T) -> Self
@@ -1512,11 +1507,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.country_code = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for country_code: {e}")
-                    });
+                self.country_code = highlevel_runtime::builder::field(
+                    value,
+                    "country_code",
+                );
                 self
             }
             pub fn fingerprint_id<T>(mut self, value: T) -> Self
@@ -1524,13 +1518,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.fingerprint_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for fingerprint_id: {e}"
-                        )
-                    });
+                self.fingerprint_id = highlevel_runtime::builder::field(
+                    value,
+                    "fingerprint_id",
+                );
                 self
             }
             pub fn locality<T>(mut self, value: T) -> Self
@@ -1538,11 +1529,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.locality = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for locality: {e}")
-                    });
+                self.locality = highlevel_runtime::builder::field(value, "locality");
                 self
             }
             pub fn number_type<T>(mut self, value: T) -> Self
@@ -1550,11 +1537,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::serde_json::Value>,
                 T::Error: ::std::fmt::Display,
             {
-                self.number_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for number_type: {e}")
-                    });
+                self.number_type = highlevel_runtime::builder::field(
+                    value,
+                    "number_type",
+                );
                 self
             }
             pub fn payment_intent_id<T>(mut self, value: T) -> Self
@@ -1562,13 +1548,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.payment_intent_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for payment_intent_id: {e}"
-                        )
-                    });
+                self.payment_intent_id = highlevel_runtime::builder::field(
+                    value,
+                    "payment_intent_id",
+                );
                 self
             }
             pub fn payment_method_id<T>(mut self, value: T) -> Self
@@ -1576,13 +1559,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.payment_method_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for payment_method_id: {e}"
-                        )
-                    });
+                self.payment_method_id = highlevel_runtime::builder::field(
+                    value,
+                    "payment_method_id",
+                );
                 self
             }
             pub fn phone_number<T>(mut self, value: T) -> Self
@@ -1590,11 +1570,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.phone_number = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for phone_number: {e}")
-                    });
+                self.phone_number = highlevel_runtime::builder::field(
+                    value,
+                    "phone_number",
+                );
                 self
             }
             pub fn region<T>(mut self, value: T) -> Self
@@ -1602,11 +1581,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.region = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for region: {e}")
-                    });
+                self.region = highlevel_runtime::builder::field(value, "region");
                 self
             }
             pub fn skip_location_kyc<T>(mut self, value: T) -> Self
@@ -1614,13 +1589,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.skip_location_kyc = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for skip_location_kyc: {e}"
-                        )
-                    });
+                self.skip_location_kyc = highlevel_runtime::builder::field(
+                    value,
+                    "skip_location_kyc",
+                );
                 self
             }
             pub fn stripe_account_id<T>(mut self, value: T) -> Self
@@ -1628,13 +1600,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.stripe_account_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for stripe_account_id: {e}"
-                        )
-                    });
+                self.stripe_account_id = highlevel_runtime::builder::field(
+                    value,
+                    "stripe_account_id",
+                );
                 self
             }
         }

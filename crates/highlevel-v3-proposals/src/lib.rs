@@ -3697,11 +3697,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.contact_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for contact_name: {e}")
-                    });
+                self.contact_name = highlevel_runtime::builder::field(
+                    value,
+                    "contact_name",
+                );
                 self
             }
             pub fn email<T>(mut self, value: T) -> Self
@@ -3709,11 +3708,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.email = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for email: {e}")
-                    });
+                self.email = highlevel_runtime::builder::field(value, "email");
                 self
             }
             pub fn first_name<T>(mut self, value: T) -> Self
@@ -3721,11 +3716,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.first_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for first_name: {e}")
-                    });
+                self.first_name = highlevel_runtime::builder::field(value, "first_name");
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -3733,9 +3724,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
             pub fn image_url<T>(mut self, value: T) -> Self
@@ -3743,11 +3732,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.image_url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for image_url: {e}")
-                    });
+                self.image_url = highlevel_runtime::builder::field(value, "image_url");
                 self
             }
             pub fn last_name<T>(mut self, value: T) -> Self
@@ -3755,11 +3740,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.last_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for last_name: {e}")
-                    });
+                self.last_name = highlevel_runtime::builder::field(value, "last_name");
                 self
             }
         }
@@ -3812,11 +3793,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.subject = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subject: {e}")
-                    });
+                self.subject = highlevel_runtime::builder::field(value, "subject");
                 self
             }
             pub fn template_id<T>(mut self, value: T) -> Self
@@ -3824,11 +3801,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.template_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for template_id: {e}")
-                    });
+                self.template_id = highlevel_runtime::builder::field(
+                    value,
+                    "template_id",
+                );
                 self
             }
         }
@@ -3878,11 +3854,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.from_email = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for from_email: {e}")
-                    });
+                self.from_email = highlevel_runtime::builder::field(value, "from_email");
                 self
             }
             pub fn from_name<T>(mut self, value: T) -> Self
@@ -3890,11 +3862,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.from_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for from_name: {e}")
-                    });
+                self.from_name = highlevel_runtime::builder::field(value, "from_name");
                 self
             }
         }
@@ -3944,11 +3912,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::NotificationSendSettingDto>,
                 T::Error: ::std::fmt::Display,
             {
-                self.receive = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for receive: {e}")
-                    });
+                self.receive = highlevel_runtime::builder::field(value, "receive");
                 self
             }
             pub fn sender<T>(mut self, value: T) -> Self
@@ -3956,11 +3920,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::NotificationSenderSettingDto>,
                 T::Error: ::std::fmt::Display,
             {
-                self.sender = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for sender: {e}")
-                    });
+                self.sender = highlevel_runtime::builder::field(value, "sender");
                 self
             }
         }
@@ -4032,11 +3992,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::CcRecipientItem>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.cc_recipients = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for cc_recipients: {e}")
-                    });
+                self.cc_recipients = highlevel_runtime::builder::field(
+                    value,
+                    "cc_recipients",
+                );
                 self
             }
             pub fn document_id<T>(mut self, value: T) -> Self
@@ -4044,11 +4003,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.document_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for document_id: {e}")
-                    });
+                self.document_id = highlevel_runtime::builder::field(
+                    value,
+                    "document_id",
+                );
                 self
             }
             pub fn document_name<T>(mut self, value: T) -> Self
@@ -4056,11 +4014,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.document_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for document_name: {e}")
-                    });
+                self.document_name = highlevel_runtime::builder::field(
+                    value,
+                    "document_name",
+                );
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -4068,11 +4025,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn medium<T>(mut self, value: T) -> Self
@@ -4082,11 +4038,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.medium = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for medium: {e}")
-                    });
+                self.medium = highlevel_runtime::builder::field(value, "medium");
                 self
             }
             pub fn notification_settings<T>(mut self, value: T) -> Self
@@ -4096,13 +4048,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.notification_settings = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for notification_settings: {e}"
-                        )
-                    });
+                self.notification_settings = highlevel_runtime::builder::field(
+                    value,
+                    "notification_settings",
+                );
                 self
             }
             pub fn sent_by<T>(mut self, value: T) -> Self
@@ -4110,11 +4059,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.sent_by = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for sent_by: {e}")
-                    });
+                self.sent_by = highlevel_runtime::builder::field(value, "sent_by");
                 self
             }
         }
@@ -4189,11 +4134,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.contact_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for contact_id: {e}")
-                    });
+                self.contact_id = highlevel_runtime::builder::field(value, "contact_id");
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -4201,11 +4142,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn opportunity_id<T>(mut self, value: T) -> Self
@@ -4213,13 +4153,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.opportunity_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for opportunity_id: {e}"
-                        )
-                    });
+                self.opportunity_id = highlevel_runtime::builder::field(
+                    value,
+                    "opportunity_id",
+                );
                 self
             }
             pub fn send_document<T>(mut self, value: T) -> Self
@@ -4227,11 +4164,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.send_document = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for send_document: {e}")
-                    });
+                self.send_document = highlevel_runtime::builder::field(
+                    value,
+                    "send_document",
+                );
                 self
             }
             pub fn template_id<T>(mut self, value: T) -> Self
@@ -4239,11 +4175,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.template_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for template_id: {e}")
-                    });
+                self.template_id = highlevel_runtime::builder::field(
+                    value,
+                    "template_id",
+                );
                 self
             }
             pub fn user_id<T>(mut self, value: T) -> Self
@@ -4251,11 +4186,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.user_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for user_id: {e}")
-                    });
+                self.user_id = highlevel_runtime::builder::field(value, "user_id");
                 self
             }
         }

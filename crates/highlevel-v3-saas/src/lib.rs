@@ -3846,13 +3846,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.attached_rebilling_config = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for attached_rebilling_config: {e}"
-                        )
-                    });
+                self.attached_rebilling_config = highlevel_runtime::builder::field(
+                    value,
+                    "attached_rebilling_config",
+                );
                 self
             }
             pub fn company_id<T>(mut self, value: T) -> Self
@@ -3860,11 +3857,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.company_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for company_id: {e}")
-                    });
+                self.company_id = highlevel_runtime::builder::field(value, "company_id");
                 self
             }
         }
@@ -3913,11 +3906,7 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.enabled = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for enabled: {e}")
-                    });
+                self.enabled = highlevel_runtime::builder::field(value, "enabled");
                 self
             }
             pub fn markup<T>(mut self, value: T) -> Self
@@ -3925,11 +3914,7 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.markup = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for markup: {e}")
-                    });
+                self.markup = highlevel_runtime::builder::field(value, "markup");
                 self
             }
             pub fn price<T>(mut self, value: T) -> Self
@@ -3937,11 +3922,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.price = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for price: {e}")
-                    });
+                self.price = highlevel_runtime::builder::field(value, "price");
                 self
             }
         }
@@ -3988,11 +3969,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_ids = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_ids: {e}")
-                    });
+                self.location_ids = highlevel_runtime::builder::field(
+                    value,
+                    "location_ids",
+                );
                 self
             }
         }
@@ -4048,11 +4028,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.price_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for price_id: {e}")
-                    });
+                self.price_id = highlevel_runtime::builder::field(value, "price_id");
                 self
             }
             pub fn provider_location_id<T>(mut self, value: T) -> Self
@@ -4060,13 +4036,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.provider_location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for provider_location_id: {e}"
-                        )
-                    });
+                self.provider_location_id = highlevel_runtime::builder::field(
+                    value,
+                    "provider_location_id",
+                );
                 self
             }
             pub fn saas_plan_id<T>(mut self, value: T) -> Self
@@ -4074,11 +4047,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.saas_plan_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for saas_plan_id: {e}")
-                    });
+                self.saas_plan_id = highlevel_runtime::builder::field(
+                    value,
+                    "saas_plan_id",
+                );
                 self
             }
             pub fn stripe_account_id<T>(mut self, value: T) -> Self
@@ -4086,13 +4058,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.stripe_account_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for stripe_account_id: {e}"
-                        )
-                    });
+                self.stripe_account_id = highlevel_runtime::builder::field(
+                    value,
+                    "stripe_account_id",
+                );
                 self
             }
         }
@@ -4150,13 +4119,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::BulkEnableSaasActionPayloadDto>,
                 T::Error: ::std::fmt::Display,
             {
-                self.action_payload = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for action_payload: {e}"
-                        )
-                    });
+                self.action_payload = highlevel_runtime::builder::field(
+                    value,
+                    "action_payload",
+                );
                 self
             }
             pub fn is_saa_sv2<T>(mut self, value: T) -> Self
@@ -4164,11 +4130,7 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.is_saa_sv2 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for is_saa_sv2: {e}")
-                    });
+                self.is_saa_sv2 = highlevel_runtime::builder::field(value, "is_saa_sv2");
                 self
             }
             pub fn location_ids<T>(mut self, value: T) -> Self
@@ -4176,11 +4138,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_ids = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_ids: {e}")
-                    });
+                self.location_ids = highlevel_runtime::builder::field(
+                    value,
+                    "location_ids",
+                );
                 self
             }
         }
@@ -4227,13 +4188,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.complimentary_credits_amount = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for complimentary_credits_amount: {e}"
-                        )
-                    });
+                self.complimentary_credits_amount = highlevel_runtime::builder::field(
+                    value,
+                    "complimentary_credits_amount",
+                );
                 self
             }
         }
@@ -4323,11 +4281,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.company_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for company_id: {e}")
-                    });
+                self.company_id = highlevel_runtime::builder::field(value, "company_id");
                 self
             }
             pub fn contact_id<T>(mut self, value: T) -> Self
@@ -4335,11 +4289,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.contact_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for contact_id: {e}")
-                    });
+                self.contact_id = highlevel_runtime::builder::field(value, "contact_id");
                 self
             }
             pub fn description<T>(mut self, value: T) -> Self
@@ -4347,11 +4297,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
+                self.description = highlevel_runtime::builder::field(
+                    value,
+                    "description",
+                );
                 self
             }
             pub fn email<T>(mut self, value: T) -> Self
@@ -4359,11 +4308,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.email = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for email: {e}")
-                    });
+                self.email = highlevel_runtime::builder::field(value, "email");
                 self
             }
             pub fn is_saa_sv2<T>(mut self, value: T) -> Self
@@ -4371,11 +4316,7 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.is_saa_sv2 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for is_saa_sv2: {e}")
-                    });
+                self.is_saa_sv2 = highlevel_runtime::builder::field(value, "is_saa_sv2");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -4383,11 +4324,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn price_id<T>(mut self, value: T) -> Self
@@ -4395,11 +4332,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.price_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for price_id: {e}")
-                    });
+                self.price_id = highlevel_runtime::builder::field(value, "price_id");
                 self
             }
             pub fn provider_location_id<T>(mut self, value: T) -> Self
@@ -4407,13 +4340,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.provider_location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for provider_location_id: {e}"
-                        )
-                    });
+                self.provider_location_id = highlevel_runtime::builder::field(
+                    value,
+                    "provider_location_id",
+                );
                 self
             }
             pub fn saas_plan_id<T>(mut self, value: T) -> Self
@@ -4421,11 +4351,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.saas_plan_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for saas_plan_id: {e}")
-                    });
+                self.saas_plan_id = highlevel_runtime::builder::field(
+                    value,
+                    "saas_plan_id",
+                );
                 self
             }
             pub fn stripe_account_id<T>(mut self, value: T) -> Self
@@ -4433,13 +4362,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.stripe_account_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for stripe_account_id: {e}"
-                        )
-                    });
+                self.stripe_account_id = highlevel_runtime::builder::field(
+                    value,
+                    "stripe_account_id",
+                );
                 self
             }
             pub fn stripe_customer_id<T>(mut self, value: T) -> Self
@@ -4447,13 +4373,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.stripe_customer_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for stripe_customer_id: {e}"
-                        )
-                    });
+                self.stripe_customer_id = highlevel_runtime::builder::field(
+                    value,
+                    "stripe_customer_id",
+                );
                 self
             }
         }
@@ -4516,11 +4439,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.company_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for company_id: {e}")
-                    });
+                self.company_id = highlevel_runtime::builder::field(value, "company_id");
                 self
             }
             pub fn paused<T>(mut self, value: T) -> Self
@@ -4528,11 +4447,7 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.paused = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for paused: {e}")
-                    });
+                self.paused = highlevel_runtime::builder::field(value, "paused");
                 self
             }
         }
@@ -4585,11 +4500,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::UpdateRebillingDtoConfig>,
                 T::Error: ::std::fmt::Display,
             {
-                self.config = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for config: {e}")
-                    });
+                self.config = highlevel_runtime::builder::field(value, "config");
                 self
             }
             pub fn location_ids<T>(mut self, value: T) -> Self
@@ -4597,11 +4508,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_ids = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_ids: {e}")
-                    });
+                self.location_ids = highlevel_runtime::builder::field(
+                    value,
+                    "location_ids",
+                );
                 self
             }
             pub fn product<T>(mut self, value: T) -> Self
@@ -4609,11 +4519,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::UpdateRebillingDtoProduct>,
                 T::Error: ::std::fmt::Display,
             {
-                self.product = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for product: {e}")
-                    });
+                self.product = highlevel_runtime::builder::field(value, "product");
                 self
             }
         }
@@ -4668,11 +4574,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.enabled = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for enabled: {e}")
-                    });
+                self.enabled = highlevel_runtime::builder::field(value, "enabled");
                 self
             }
             pub fn markup<T>(mut self, value: T) -> Self
@@ -4680,11 +4582,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.markup = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for markup: {e}")
-                    });
+                self.markup = highlevel_runtime::builder::field(value, "markup");
                 self
             }
             pub fn opt_in<T>(mut self, value: T) -> Self
@@ -4692,11 +4590,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.opt_in = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for opt_in: {e}")
-                    });
+                self.opt_in = highlevel_runtime::builder::field(value, "opt_in");
                 self
             }
         }
@@ -4755,11 +4649,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.company_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for company_id: {e}")
-                    });
+                self.company_id = highlevel_runtime::builder::field(value, "company_id");
                 self
             }
             pub fn customer_id<T>(mut self, value: T) -> Self
@@ -4767,11 +4657,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.customer_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for customer_id: {e}")
-                    });
+                self.customer_id = highlevel_runtime::builder::field(
+                    value,
+                    "customer_id",
+                );
                 self
             }
             pub fn subscription_id<T>(mut self, value: T) -> Self
@@ -4779,13 +4668,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.subscription_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for subscription_id: {e}"
-                        )
-                    });
+                self.subscription_id = highlevel_runtime::builder::field(
+                    value,
+                    "subscription_id",
+                );
                 self
             }
         }

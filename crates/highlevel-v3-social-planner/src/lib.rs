@@ -40683,11 +40683,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.avatar = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for avatar: {e}")
-                    });
+                self.avatar = highlevel_runtime::builder::field(value, "avatar");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -40695,11 +40691,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn origin_id<T>(mut self, value: T) -> Self
@@ -40707,11 +40699,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.origin_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for origin_id: {e}")
-                    });
+                self.origin_id = highlevel_runtime::builder::field(value, "origin_id");
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -40719,11 +40707,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<super::AttachFbAccountDtoType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
         }
@@ -40786,11 +40770,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.account_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for account_name: {e}")
-                    });
+                self.account_name = highlevel_runtime::builder::field(
+                    value,
+                    "account_name",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -40798,11 +40781,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -40810,11 +40789,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
             pub fn verification_state<T>(mut self, value: T) -> Self
@@ -40822,13 +40797,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.verification_state = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for verification_state: {e}"
-                        )
-                    });
+                self.verification_state = highlevel_runtime::builder::field(
+                    value,
+                    "verification_state",
+                );
                 self
             }
             pub fn vetted_state<T>(mut self, value: T) -> Self
@@ -40836,11 +40808,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.vetted_state = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for vetted_state: {e}")
-                    });
+                self.vetted_state = highlevel_runtime::builder::field(
+                    value,
+                    "vetted_state",
+                );
                 self
             }
         }
@@ -40896,11 +40867,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<super::AttachGmbLocationAccountDto>,
                 T::Error: ::std::fmt::Display,
             {
-                self.account = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for account: {e}")
-                    });
+                self.account = highlevel_runtime::builder::field(value, "account");
                 self
             }
             pub fn location<T>(mut self, value: T) -> Self
@@ -40908,11 +40875,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<super::AttachGmbLocationLocationDto>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location: {e}")
-                    });
+                self.location = highlevel_runtime::builder::field(value, "location");
                 self
             }
         }
@@ -40985,11 +40948,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.is_connected = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for is_connected: {e}")
-                    });
+                self.is_connected = highlevel_runtime::builder::field(
+                    value,
+                    "is_connected",
+                );
                 self
             }
             pub fn is_verified<T>(mut self, value: T) -> Self
@@ -40997,11 +40959,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.is_verified = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for is_verified: {e}")
-                    });
+                self.is_verified = highlevel_runtime::builder::field(
+                    value,
+                    "is_verified",
+                );
                 self
             }
             pub fn max_location<T>(mut self, value: T) -> Self
@@ -41009,11 +40970,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.max_location = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for max_location: {e}")
-                    });
+                self.max_location = highlevel_runtime::builder::field(
+                    value,
+                    "max_location",
+                );
                 self
             }
             pub fn metadata<T>(mut self, value: T) -> Self
@@ -41023,11 +40983,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.metadata = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for metadata: {e}")
-                    });
+                self.metadata = highlevel_runtime::builder::field(value, "metadata");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -41035,11 +40991,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn store_code<T>(mut self, value: T) -> Self
@@ -41047,11 +40999,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.store_code = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for store_code: {e}")
-                    });
+                self.store_code = highlevel_runtime::builder::field(value, "store_code");
                 self
             }
             pub fn storefront_address<T>(mut self, value: T) -> Self
@@ -41061,13 +41009,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.storefront_address = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for storefront_address: {e}"
-                        )
-                    });
+                self.storefront_address = highlevel_runtime::builder::field(
+                    value,
+                    "storefront_address",
+                );
                 self
             }
             pub fn title<T>(mut self, value: T) -> Self
@@ -41075,11 +41020,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.title = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for title: {e}")
-                    });
+                self.title = highlevel_runtime::builder::field(value, "title");
                 self
             }
         }
@@ -41148,11 +41089,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.avatar = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for avatar: {e}")
-                    });
+                self.avatar = highlevel_runtime::builder::field(value, "avatar");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -41160,11 +41097,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn origin_id<T>(mut self, value: T) -> Self
@@ -41172,11 +41105,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.origin_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for origin_id: {e}")
-                    });
+                self.origin_id = highlevel_runtime::builder::field(value, "origin_id");
                 self
             }
             pub fn page_id<T>(mut self, value: T) -> Self
@@ -41184,11 +41113,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.page_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for page_id: {e}")
-                    });
+                self.page_id = highlevel_runtime::builder::field(value, "page_id");
                 self
             }
         }
@@ -41246,11 +41171,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.avatar = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for avatar: {e}")
-                    });
+                self.avatar = highlevel_runtime::builder::field(value, "avatar");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -41258,11 +41179,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn origin_id<T>(mut self, value: T) -> Self
@@ -41270,11 +41187,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.origin_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for origin_id: {e}")
-                    });
+                self.origin_id = highlevel_runtime::builder::field(value, "origin_id");
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -41282,11 +41195,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<super::AttachLinkedinAccountDtoType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
             pub fn urn<T>(mut self, value: T) -> Self
@@ -41294,11 +41203,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.urn = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for urn: {e}")
-                    });
+                self.urn = highlevel_runtime::builder::field(value, "urn");
                 self
             }
         }
@@ -41389,11 +41294,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.avatar = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for avatar: {e}")
-                    });
+                self.avatar = highlevel_runtime::builder::field(value, "avatar");
                 self
             }
             pub fn company_id<T>(mut self, value: T) -> Self
@@ -41401,11 +41302,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.company_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for company_id: {e}")
-                    });
+                self.company_id = highlevel_runtime::builder::field(value, "company_id");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -41413,11 +41310,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn origin_account_type<T>(mut self, value: T) -> Self
@@ -41425,13 +41318,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.origin_account_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for origin_account_type: {e}"
-                        )
-                    });
+                self.origin_account_type = highlevel_runtime::builder::field(
+                    value,
+                    "origin_account_type",
+                );
                 self
             }
             pub fn origin_id<T>(mut self, value: T) -> Self
@@ -41439,11 +41329,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.origin_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for origin_id: {e}")
-                    });
+                self.origin_id = highlevel_runtime::builder::field(value, "origin_id");
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -41453,11 +41339,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
             pub fn username<T>(mut self, value: T) -> Self
@@ -41465,11 +41347,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.username = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for username: {e}")
-                    });
+                self.username = highlevel_runtime::builder::field(value, "username");
                 self
             }
             pub fn verified<T>(mut self, value: T) -> Self
@@ -41477,11 +41355,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.verified = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for verified: {e}")
-                    });
+                self.verified = highlevel_runtime::builder::field(value, "verified");
                 self
             }
             pub fn website_url<T>(mut self, value: T) -> Self
@@ -41489,11 +41363,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.website_url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for website_url: {e}")
-                    });
+                self.website_url = highlevel_runtime::builder::field(
+                    value,
+                    "website_url",
+                );
                 self
             }
         }
@@ -41561,11 +41434,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.avatar = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for avatar: {e}")
-                    });
+                self.avatar = highlevel_runtime::builder::field(value, "avatar");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -41573,11 +41442,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn origin_id<T>(mut self, value: T) -> Self
@@ -41585,11 +41450,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.origin_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for origin_id: {e}")
-                    });
+                self.origin_id = highlevel_runtime::builder::field(value, "origin_id");
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -41597,11 +41458,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<super::AttachThreadsAccountDtoType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
         }
@@ -41669,11 +41526,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.avatar = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for avatar: {e}")
-                    });
+                self.avatar = highlevel_runtime::builder::field(value, "avatar");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -41681,11 +41534,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn origin_id<T>(mut self, value: T) -> Self
@@ -41693,11 +41542,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.origin_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for origin_id: {e}")
-                    });
+                self.origin_id = highlevel_runtime::builder::field(value, "origin_id");
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -41705,11 +41550,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<super::AttachTiktokAccountDtoType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
             pub fn username<T>(mut self, value: T) -> Self
@@ -41717,11 +41558,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.username = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for username: {e}")
-                    });
+                self.username = highlevel_runtime::builder::field(value, "username");
                 self
             }
             pub fn verified<T>(mut self, value: T) -> Self
@@ -41729,11 +41566,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.verified = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for verified: {e}")
-                    });
+                self.verified = highlevel_runtime::builder::field(value, "verified");
                 self
             }
         }
@@ -41805,11 +41638,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.avatar = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for avatar: {e}")
-                    });
+                self.avatar = highlevel_runtime::builder::field(value, "avatar");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -41817,11 +41646,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn origin_id<T>(mut self, value: T) -> Self
@@ -41829,11 +41654,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.origin_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for origin_id: {e}")
-                    });
+                self.origin_id = highlevel_runtime::builder::field(value, "origin_id");
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -41841,11 +41662,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<super::AttachYoutubeAccountResponseDtoType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
             pub fn username<T>(mut self, value: T) -> Self
@@ -41853,11 +41670,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.username = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for username: {e}")
-                    });
+                self.username = highlevel_runtime::builder::field(value, "username");
                 self
             }
             pub fn verified<T>(mut self, value: T) -> Self
@@ -41865,11 +41678,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.verified = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for verified: {e}")
-                    });
+                self.verified = highlevel_runtime::builder::field(value, "verified");
                 self
             }
         }
@@ -41924,11 +41733,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<super::AttachmentDtoType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
             pub fn url<T>(mut self, value: T) -> Self
@@ -41936,11 +41741,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for url: {e}")
-                    });
+                self.url = highlevel_runtime::builder::field(value, "url");
                 self
             }
         }
@@ -42003,11 +41804,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.account_ids = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for account_ids: {e}")
-                    });
+                self.account_ids = highlevel_runtime::builder::field(
+                    value,
+                    "account_ids",
+                );
                 self
             }
             pub fn category_ids<T>(mut self, value: T) -> Self
@@ -42015,11 +41815,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.category_ids = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for category_ids: {e}")
-                    });
+                self.category_ids = highlevel_runtime::builder::field(
+                    value,
+                    "category_ids",
+                );
                 self
             }
             pub fn end_date<T>(mut self, value: T) -> Self
@@ -42027,11 +41826,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.end_date = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for end_date: {e}")
-                    });
+                self.end_date = highlevel_runtime::builder::field(value, "end_date");
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -42039,11 +41834,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn start_date<T>(mut self, value: T) -> Self
@@ -42051,11 +41845,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.start_date = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for start_date: {e}")
-                    });
+                self.start_date = highlevel_runtime::builder::field(value, "start_date");
                 self
             }
         }
@@ -42111,11 +41901,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn order<T>(mut self, value: T) -> Self
@@ -42123,11 +41912,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.order = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for order: {e}")
-                    });
+                self.order = highlevel_runtime::builder::field(value, "order");
                 self
             }
             pub fn session_id<T>(mut self, value: T) -> Self
@@ -42135,11 +41920,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.session_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for session_id: {e}")
-                    });
+                self.session_id = highlevel_runtime::builder::field(value, "session_id");
                 self
             }
         }
@@ -42205,11 +41986,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::vec::Vec<super::AttachmentDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.attachments = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for attachments: {e}")
-                    });
+                self.attachments = highlevel_runtime::builder::field(
+                    value,
+                    "attachments",
+                );
                 self
             }
             pub fn content<T>(mut self, value: T) -> Self
@@ -42217,11 +41997,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.content = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for content: {e}")
-                    });
+                self.content = highlevel_runtime::builder::field(value, "content");
                 self
             }
             pub fn is_parent_thread<T>(mut self, value: T) -> Self
@@ -42229,13 +42005,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.is_parent_thread = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for is_parent_thread: {e}"
-                        )
-                    });
+                self.is_parent_thread = highlevel_runtime::builder::field(
+                    value,
+                    "is_parent_thread",
+                );
                 self
             }
             pub fn mentions<T>(mut self, value: T) -> Self
@@ -42243,11 +42016,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::vec::Vec<super::MentionsDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.mentions = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for mentions: {e}")
-                    });
+                self.mentions = highlevel_runtime::builder::field(value, "mentions");
                 self
             }
             pub fn notify_all_group_members<T>(mut self, value: T) -> Self
@@ -42255,13 +42024,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.notify_all_group_members = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for notify_all_group_members: {e}"
-                        )
-                    });
+                self.notify_all_group_members = highlevel_runtime::builder::field(
+                    value,
+                    "notify_all_group_members",
+                );
                 self
             }
             pub fn parent_id<T>(mut self, value: T) -> Self
@@ -42269,11 +42035,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.parent_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for parent_id: {e}")
-                    });
+                self.parent_id = highlevel_runtime::builder::field(value, "parent_id");
                 self
             }
         }
@@ -42355,11 +42117,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.from_date = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for from_date: {e}")
-                    });
+                self.from_date = highlevel_runtime::builder::field(value, "from_date");
                 self
             }
             pub fn limit<T>(mut self, value: T) -> Self
@@ -42367,11 +42125,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.limit = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for limit: {e}")
-                    });
+                self.limit = highlevel_runtime::builder::field(value, "limit");
                 self
             }
             pub fn origin_ids<T>(mut self, value: T) -> Self
@@ -42379,11 +42133,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.origin_ids = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for origin_ids: {e}")
-                    });
+                self.origin_ids = highlevel_runtime::builder::field(value, "origin_ids");
                 self
             }
             pub fn parent_id<T>(mut self, value: T) -> Self
@@ -42391,11 +42141,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.parent_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for parent_id: {e}")
-                    });
+                self.parent_id = highlevel_runtime::builder::field(value, "parent_id");
                 self
             }
             pub fn search<T>(mut self, value: T) -> Self
@@ -42403,11 +42149,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.search = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for search: {e}")
-                    });
+                self.search = highlevel_runtime::builder::field(value, "search");
                 self
             }
             pub fn skip<T>(mut self, value: T) -> Self
@@ -42415,11 +42157,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.skip = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for skip: {e}")
-                    });
+                self.skip = highlevel_runtime::builder::field(value, "skip");
                 self
             }
             pub fn sort_by<T>(mut self, value: T) -> Self
@@ -42427,11 +42165,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<super::CommentsGetListBodyDtoSortBy>,
                 T::Error: ::std::fmt::Display,
             {
-                self.sort_by = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for sort_by: {e}")
-                    });
+                self.sort_by = highlevel_runtime::builder::field(value, "sort_by");
                 self
             }
             pub fn to_date<T>(mut self, value: T) -> Self
@@ -42439,11 +42173,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.to_date = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for to_date: {e}")
-                    });
+                self.to_date = highlevel_runtime::builder::field(value, "to_date");
                 self
             }
         }
@@ -42522,11 +42252,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.category_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for category_id: {e}")
-                    });
+                self.category_id = highlevel_runtime::builder::field(
+                    value,
+                    "category_id",
+                );
                 self
             }
             pub fn enable_future_posts<T>(mut self, value: T) -> Self
@@ -42534,13 +42263,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.enable_future_posts = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for enable_future_posts: {e}"
-                        )
-                    });
+                self.enable_future_posts = highlevel_runtime::builder::field(
+                    value,
+                    "enable_future_posts",
+                );
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -42548,11 +42274,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn prioritize_new_content<T>(mut self, value: T) -> Self
@@ -42560,13 +42285,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.prioritize_new_content = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for prioritize_new_content: {e}"
-                        )
-                    });
+                self.prioritize_new_content = highlevel_runtime::builder::field(
+                    value,
+                    "prioritize_new_content",
+                );
                 self
             }
             pub fn time_slots<T>(mut self, value: T) -> Self
@@ -42574,11 +42296,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::vec::Vec<super::TimeSlotDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.time_slots = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for time_slots: {e}")
-                    });
+                self.time_slots = highlevel_runtime::builder::field(value, "time_slots");
                 self
             }
             pub fn user_id<T>(mut self, value: T) -> Self
@@ -42586,11 +42304,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.user_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for user_id: {e}")
-                    });
+                self.user_id = highlevel_runtime::builder::field(value, "user_id");
                 self
             }
         }
@@ -42750,11 +42464,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.account_ids = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for account_ids: {e}")
-                    });
+                self.account_ids = highlevel_runtime::builder::field(
+                    value,
+                    "account_ids",
+                );
                 self
             }
             pub fn apply_watermark<T>(mut self, value: T) -> Self
@@ -42762,13 +42475,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.apply_watermark = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for apply_watermark: {e}"
-                        )
-                    });
+                self.apply_watermark = highlevel_runtime::builder::field(
+                    value,
+                    "apply_watermark",
+                );
                 self
             }
             pub fn category_id<T>(mut self, value: T) -> Self
@@ -42776,11 +42486,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.category_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for category_id: {e}")
-                    });
+                self.category_id = highlevel_runtime::builder::field(
+                    value,
+                    "category_id",
+                );
                 self
             }
             pub fn created_by<T>(mut self, value: T) -> Self
@@ -42788,11 +42497,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.created_by = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for created_by: {e}")
-                    });
+                self.created_by = highlevel_runtime::builder::field(value, "created_by");
                 self
             }
             pub fn facebook_post_details<T>(mut self, value: T) -> Self
@@ -42802,13 +42507,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.facebook_post_details = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for facebook_post_details: {e}"
-                        )
-                    });
+                self.facebook_post_details = highlevel_runtime::builder::field(
+                    value,
+                    "facebook_post_details",
+                );
                 self
             }
             pub fn follow_up_comment<T>(mut self, value: T) -> Self
@@ -42816,13 +42518,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.follow_up_comment = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for follow_up_comment: {e}"
-                        )
-                    });
+                self.follow_up_comment = highlevel_runtime::builder::field(
+                    value,
+                    "follow_up_comment",
+                );
                 self
             }
             pub fn gmb_post_details<T>(mut self, value: T) -> Self
@@ -42830,13 +42529,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<super::GmbPostSchema>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.gmb_post_details = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for gmb_post_details: {e}"
-                        )
-                    });
+                self.gmb_post_details = highlevel_runtime::builder::field(
+                    value,
+                    "gmb_post_details",
+                );
                 self
             }
             pub fn instagram_post_details<T>(mut self, value: T) -> Self
@@ -42846,13 +42542,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.instagram_post_details = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for instagram_post_details: {e}"
-                        )
-                    });
+                self.instagram_post_details = highlevel_runtime::builder::field(
+                    value,
+                    "instagram_post_details",
+                );
                 self
             }
             pub fn linkedin_post_details<T>(mut self, value: T) -> Self
@@ -42862,13 +42555,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.linkedin_post_details = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for linkedin_post_details: {e}"
-                        )
-                    });
+                self.linkedin_post_details = highlevel_runtime::builder::field(
+                    value,
+                    "linkedin_post_details",
+                );
                 self
             }
             pub fn media<T>(mut self, value: T) -> Self
@@ -42876,11 +42566,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::vec::Vec<super::PostMediaSchema>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.media = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for media: {e}")
-                    });
+                self.media = highlevel_runtime::builder::field(value, "media");
                 self
             }
             pub fn og_tags_details<T>(mut self, value: T) -> Self
@@ -42888,13 +42574,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<super::OgTagsSchema>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.og_tags_details = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for og_tags_details: {e}"
-                        )
-                    });
+                self.og_tags_details = highlevel_runtime::builder::field(
+                    value,
+                    "og_tags_details",
+                );
                 self
             }
             pub fn pinterest_post_details<T>(mut self, value: T) -> Self
@@ -42904,13 +42587,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.pinterest_post_details = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for pinterest_post_details: {e}"
-                        )
-                    });
+                self.pinterest_post_details = highlevel_runtime::builder::field(
+                    value,
+                    "pinterest_post_details",
+                );
                 self
             }
             pub fn post_approval_details<T>(mut self, value: T) -> Self
@@ -42920,13 +42600,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.post_approval_details = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for post_approval_details: {e}"
-                        )
-                    });
+                self.post_approval_details = highlevel_runtime::builder::field(
+                    value,
+                    "post_approval_details",
+                );
                 self
             }
             pub fn schedule_date<T>(mut self, value: T) -> Self
@@ -42934,11 +42611,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.schedule_date = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for schedule_date: {e}")
-                    });
+                self.schedule_date = highlevel_runtime::builder::field(
+                    value,
+                    "schedule_date",
+                );
                 self
             }
             pub fn schedule_time_updated<T>(mut self, value: T) -> Self
@@ -42946,13 +42622,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.schedule_time_updated = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for schedule_time_updated: {e}"
-                        )
-                    });
+                self.schedule_time_updated = highlevel_runtime::builder::field(
+                    value,
+                    "schedule_time_updated",
+                );
                 self
             }
             pub fn selected_best_time<T>(mut self, value: T) -> Self
@@ -42960,13 +42633,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.selected_best_time = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for selected_best_time: {e}"
-                        )
-                    });
+                self.selected_best_time = highlevel_runtime::builder::field(
+                    value,
+                    "selected_best_time",
+                );
                 self
             }
             pub fn status<T>(mut self, value: T) -> Self
@@ -42976,11 +42646,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.status = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for status: {e}")
-                    });
+                self.status = highlevel_runtime::builder::field(value, "status");
                 self
             }
             pub fn summary<T>(mut self, value: T) -> Self
@@ -42988,11 +42654,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.summary = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for summary: {e}")
-                    });
+                self.summary = highlevel_runtime::builder::field(value, "summary");
                 self
             }
             pub fn tags<T>(mut self, value: T) -> Self
@@ -43000,11 +42662,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.tags = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for tags: {e}")
-                    });
+                self.tags = highlevel_runtime::builder::field(value, "tags");
                 self
             }
             pub fn tiktok_post_details<T>(mut self, value: T) -> Self
@@ -43014,13 +42672,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.tiktok_post_details = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for tiktok_post_details: {e}"
-                        )
-                    });
+                self.tiktok_post_details = highlevel_runtime::builder::field(
+                    value,
+                    "tiktok_post_details",
+                );
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -43028,11 +42683,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<super::CreatePostDtoType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
             pub fn user_id<T>(mut self, value: T) -> Self
@@ -43040,11 +42691,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.user_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for user_id: {e}")
-                    });
+                self.user_id = highlevel_runtime::builder::field(value, "user_id");
                 self
             }
             pub fn youtube_post_details<T>(mut self, value: T) -> Self
@@ -43054,13 +42701,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.youtube_post_details = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for youtube_post_details: {e}"
-                        )
-                    });
+                self.youtube_post_details = highlevel_runtime::builder::field(
+                    value,
+                    "youtube_post_details",
+                );
                 self
             }
         }
@@ -43175,13 +42819,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.direct_to_queue = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for direct_to_queue: {e}"
-                        )
-                    });
+                self.direct_to_queue = highlevel_runtime::builder::field(
+                    value,
+                    "direct_to_queue",
+                );
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -43189,11 +42830,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn modified_post_payload<T>(mut self, value: T) -> Self
@@ -43203,13 +42843,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.modified_post_payload = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for modified_post_payload: {e}"
-                        )
-                    });
+                self.modified_post_payload = highlevel_runtime::builder::field(
+                    value,
+                    "modified_post_payload",
+                );
                 self
             }
             pub fn order<T>(mut self, value: T) -> Self
@@ -43219,11 +42856,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.order = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for order: {e}")
-                    });
+                self.order = highlevel_runtime::builder::field(value, "order");
                 self
             }
             pub fn primary_image<T>(mut self, value: T) -> Self
@@ -43231,11 +42864,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.primary_image = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for primary_image: {e}")
-                    });
+                self.primary_image = highlevel_runtime::builder::field(
+                    value,
+                    "primary_image",
+                );
                 self
             }
             pub fn session_id<T>(mut self, value: T) -> Self
@@ -43243,11 +42875,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.session_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for session_id: {e}")
-                    });
+                self.session_id = highlevel_runtime::builder::field(value, "session_id");
                 self
             }
             pub fn variations<T>(mut self, value: T) -> Self
@@ -43255,11 +42883,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::vec::Vec<super::VariationInputDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.variations = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for variations: {e}")
-                    });
+                self.variations = highlevel_runtime::builder::field(value, "variations");
                 self
             }
         }
@@ -43309,11 +42933,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.user_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for user_id: {e}")
-                    });
+                self.user_id = highlevel_runtime::builder::field(value, "user_id");
                 self
             }
         }
@@ -43351,11 +42971,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.day = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for day: {e}")
-                    });
+                self.day = highlevel_runtime::builder::field(value, "day");
                 self
             }
             pub fn month<T>(mut self, value: T) -> Self
@@ -43363,11 +42979,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.month = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for month: {e}")
-                    });
+                self.month = highlevel_runtime::builder::field(value, "month");
                 self
             }
             pub fn year<T>(mut self, value: T) -> Self
@@ -43375,11 +42987,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.year = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for year: {e}")
-                    });
+                self.year = highlevel_runtime::builder::field(value, "year");
                 self
             }
         }
@@ -43424,11 +43032,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.post_ids = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for post_ids: {e}")
-                    });
+                self.post_ids = highlevel_runtime::builder::field(value, "post_ids");
                 self
             }
         }
@@ -43474,11 +43078,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.keep_in_draft = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for keep_in_draft: {e}")
-                    });
+                self.keep_in_draft = highlevel_runtime::builder::field(
+                    value,
+                    "keep_in_draft",
+                );
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -43486,11 +43089,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn session_id<T>(mut self, value: T) -> Self
@@ -43498,11 +43100,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.session_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for session_id: {e}")
-                    });
+                self.session_id = highlevel_runtime::builder::field(value, "session_id");
                 self
             }
         }
@@ -43569,11 +43167,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.account_ids = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for account_ids: {e}")
-                    });
+                self.account_ids = highlevel_runtime::builder::field(
+                    value,
+                    "account_ids",
+                );
                 self
             }
             pub fn end_date<T>(mut self, value: T) -> Self
@@ -43581,11 +43178,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.end_date = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for end_date: {e}")
-                    });
+                self.end_date = highlevel_runtime::builder::field(value, "end_date");
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -43593,11 +43186,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn session_id<T>(mut self, value: T) -> Self
@@ -43605,11 +43197,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.session_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for session_id: {e}")
-                    });
+                self.session_id = highlevel_runtime::builder::field(value, "session_id");
                 self
             }
             pub fn start_date<T>(mut self, value: T) -> Self
@@ -43617,11 +43205,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.start_date = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for start_date: {e}")
-                    });
+                self.start_date = highlevel_runtime::builder::field(value, "start_date");
                 self
             }
         }
@@ -43677,11 +43261,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<super::DateSchema>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.end_date = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for end_date: {e}")
-                    });
+                self.end_date = highlevel_runtime::builder::field(value, "end_date");
                 self
             }
             pub fn end_time<T>(mut self, value: T) -> Self
@@ -43689,11 +43269,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<super::TimeSchema>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.end_time = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for end_time: {e}")
-                    });
+                self.end_time = highlevel_runtime::builder::field(value, "end_time");
                 self
             }
         }
@@ -43741,13 +43317,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.text_format_preset_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for text_format_preset_id: {e}"
-                        )
-                    });
+                self.text_format_preset_id = highlevel_runtime::builder::field(
+                    value,
+                    "text_format_preset_id",
+                );
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -43755,11 +43328,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<super::FacebookPostSchemaType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
         }
@@ -43812,11 +43381,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.limit = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for limit: {e}")
-                    });
+                self.limit = highlevel_runtime::builder::field(value, "limit");
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -43824,11 +43389,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn skip<T>(mut self, value: T) -> Self
@@ -43836,11 +43400,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.skip = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for skip: {e}")
-                    });
+                self.skip = highlevel_runtime::builder::field(value, "skip");
                 self
             }
         }
@@ -43912,11 +43472,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.error_filter = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for error_filter: {e}")
-                    });
+                self.error_filter = highlevel_runtime::builder::field(
+                    value,
+                    "error_filter",
+                );
                 self
             }
             pub fn item_id<T>(mut self, value: T) -> Self
@@ -43924,11 +43483,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.item_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for item_id: {e}")
-                    });
+                self.item_id = highlevel_runtime::builder::field(value, "item_id");
                 self
             }
             pub fn limit<T>(mut self, value: T) -> Self
@@ -43936,11 +43491,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.limit = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for limit: {e}")
-                    });
+                self.limit = highlevel_runtime::builder::field(value, "limit");
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -43948,11 +43499,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn session_id<T>(mut self, value: T) -> Self
@@ -43960,11 +43510,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.session_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for session_id: {e}")
-                    });
+                self.session_id = highlevel_runtime::builder::field(value, "session_id");
                 self
             }
             pub fn skip<T>(mut self, value: T) -> Self
@@ -43972,11 +43518,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.skip = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for skip: {e}")
-                    });
+                self.skip = highlevel_runtime::builder::field(value, "skip");
                 self
             }
         }
@@ -44036,11 +43578,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.limit = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for limit: {e}")
-                    });
+                self.limit = highlevel_runtime::builder::field(value, "limit");
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -44048,11 +43586,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn session_id<T>(mut self, value: T) -> Self
@@ -44060,11 +43597,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.session_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for session_id: {e}")
-                    });
+                self.session_id = highlevel_runtime::builder::field(value, "session_id");
                 self
             }
             pub fn skip<T>(mut self, value: T) -> Self
@@ -44072,11 +43605,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.skip = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for skip: {e}")
-                    });
+                self.skip = highlevel_runtime::builder::field(value, "skip");
                 self
             }
         }
@@ -44140,11 +43669,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.current_range = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for current_range: {e}")
-                    });
+                self.current_range = highlevel_runtime::builder::field(
+                    value,
+                    "current_range",
+                );
                 self
             }
             pub fn platforms<T>(mut self, value: T) -> Self
@@ -44154,11 +43682,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.platforms = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for platforms: {e}")
-                    });
+                self.platforms = highlevel_runtime::builder::field(value, "platforms");
                 self
             }
             pub fn prev_range<T>(mut self, value: T) -> Self
@@ -44168,11 +43692,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.prev_range = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for prev_range: {e}")
-                    });
+                self.prev_range = highlevel_runtime::builder::field(value, "prev_range");
                 self
             }
             pub fn profile_ids<T>(mut self, value: T) -> Self
@@ -44180,11 +43700,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.profile_ids = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for profile_ids: {e}")
-                    });
+                self.profile_ids = highlevel_runtime::builder::field(
+                    value,
+                    "profile_ids",
+                );
                 self
             }
         }
@@ -44236,11 +43755,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.end_date = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for end_date: {e}")
-                    });
+                self.end_date = highlevel_runtime::builder::field(value, "end_date");
                 self
             }
             pub fn start_date<T>(mut self, value: T) -> Self
@@ -44248,11 +43763,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.start_date = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for start_date: {e}")
-                    });
+                self.start_date = highlevel_runtime::builder::field(value, "start_date");
                 self
             }
         }
@@ -44302,11 +43813,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.end_date = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for end_date: {e}")
-                    });
+                self.end_date = highlevel_runtime::builder::field(value, "end_date");
                 self
             }
             pub fn start_date<T>(mut self, value: T) -> Self
@@ -44314,11 +43821,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.start_date = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for start_date: {e}")
-                    });
+                self.start_date = highlevel_runtime::builder::field(value, "start_date");
                 self
             }
         }
@@ -44412,11 +43915,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.action_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for action_type: {e}")
-                    });
+                self.action_type = highlevel_runtime::builder::field(
+                    value,
+                    "action_type",
+                );
                 self
             }
             pub fn coupon_code<T>(mut self, value: T) -> Self
@@ -44424,11 +43926,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.coupon_code = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for coupon_code: {e}")
-                    });
+                self.coupon_code = highlevel_runtime::builder::field(
+                    value,
+                    "coupon_code",
+                );
                 self
             }
             pub fn end_date<T>(mut self, value: T) -> Self
@@ -44436,11 +43937,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<super::EndDateSchema>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.end_date = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for end_date: {e}")
-                    });
+                self.end_date = highlevel_runtime::builder::field(value, "end_date");
                 self
             }
             pub fn gmb_event_type<T>(mut self, value: T) -> Self
@@ -44448,13 +43945,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<super::GmbPostSchemaGmbEventType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.gmb_event_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for gmb_event_type: {e}"
-                        )
-                    });
+                self.gmb_event_type = highlevel_runtime::builder::field(
+                    value,
+                    "gmb_event_type",
+                );
                 self
             }
             pub fn offer_title<T>(mut self, value: T) -> Self
@@ -44462,11 +43956,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.offer_title = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for offer_title: {e}")
-                    });
+                self.offer_title = highlevel_runtime::builder::field(
+                    value,
+                    "offer_title",
+                );
                 self
             }
             pub fn redeem_online_url<T>(mut self, value: T) -> Self
@@ -44474,13 +43967,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.redeem_online_url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for redeem_online_url: {e}"
-                        )
-                    });
+                self.redeem_online_url = highlevel_runtime::builder::field(
+                    value,
+                    "redeem_online_url",
+                );
                 self
             }
             pub fn start_date<T>(mut self, value: T) -> Self
@@ -44490,11 +43980,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.start_date = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for start_date: {e}")
-                    });
+                self.start_date = highlevel_runtime::builder::field(value, "start_date");
                 self
             }
             pub fn terms_conditions<T>(mut self, value: T) -> Self
@@ -44502,13 +43988,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.terms_conditions = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for terms_conditions: {e}"
-                        )
-                    });
+                self.terms_conditions = highlevel_runtime::builder::field(
+                    value,
+                    "terms_conditions",
+                );
                 self
             }
             pub fn title<T>(mut self, value: T) -> Self
@@ -44516,11 +43999,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.title = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for title: {e}")
-                    });
+                self.title = highlevel_runtime::builder::field(value, "title");
                 self
             }
             pub fn url<T>(mut self, value: T) -> Self
@@ -44528,11 +44007,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for url: {e}")
-                    });
+                self.url = highlevel_runtime::builder::field(value, "url");
                 self
             }
         }
@@ -44613,11 +44088,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.collaborators = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for collaborators: {e}")
-                    });
+                self.collaborators = highlevel_runtime::builder::field(
+                    value,
+                    "collaborators",
+                );
                 self
             }
             pub fn publish_via_push_notification<T>(mut self, value: T) -> Self
@@ -44625,13 +44099,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.publish_via_push_notification = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for publish_via_push_notification: {e}"
-                        )
-                    });
+                self.publish_via_push_notification = highlevel_runtime::builder::field(
+                    value,
+                    "publish_via_push_notification",
+                );
                 self
             }
             pub fn publisher_note<T>(mut self, value: T) -> Self
@@ -44639,13 +44110,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.publisher_note = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for publisher_note: {e}"
-                        )
-                    });
+                self.publisher_note = highlevel_runtime::builder::field(
+                    value,
+                    "publisher_note",
+                );
                 self
             }
             pub fn show_on_feed<T>(mut self, value: T) -> Self
@@ -44653,11 +44121,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.show_on_feed = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for show_on_feed: {e}")
-                    });
+                self.show_on_feed = highlevel_runtime::builder::field(
+                    value,
+                    "show_on_feed",
+                );
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -44665,11 +44132,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<super::InstagramPostSchemaType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
         }
@@ -44733,11 +44196,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.options = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for options: {e}")
-                    });
+                self.options = highlevel_runtime::builder::field(value, "options");
                 self
             }
             pub fn question<T>(mut self, value: T) -> Self
@@ -44745,11 +44204,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<super::LinkedinPollDtoQuestion>,
                 T::Error: ::std::fmt::Display,
             {
-                self.question = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for question: {e}")
-                    });
+                self.question = highlevel_runtime::builder::field(value, "question");
                 self
             }
             pub fn settings<T>(mut self, value: T) -> Self
@@ -44757,11 +44212,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<super::LinkedinPollSettingsDto>,
                 T::Error: ::std::fmt::Display,
             {
-                self.settings = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for settings: {e}")
-                    });
+                self.settings = highlevel_runtime::builder::field(value, "settings");
                 self
             }
         }
@@ -44806,11 +44257,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<super::LinkedinPollOptionDtoText>,
                 T::Error: ::std::fmt::Display,
             {
-                self.text = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for text: {e}")
-                    });
+                self.text = highlevel_runtime::builder::field(value, "text");
                 self
             }
         }
@@ -44849,11 +44296,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<super::LinkedinPollSettingsDtoDuration>,
                 T::Error: ::std::fmt::Display,
             {
-                self.duration = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for duration: {e}")
-                    });
+                self.duration = highlevel_runtime::builder::field(value, "duration");
                 self
             }
         }
@@ -44901,11 +44344,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.pdf_title = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for pdf_title: {e}")
-                    });
+                self.pdf_title = highlevel_runtime::builder::field(value, "pdf_title");
                 self
             }
             pub fn poll<T>(mut self, value: T) -> Self
@@ -44915,11 +44354,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.poll = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for poll: {e}")
-                    });
+                self.poll = highlevel_runtime::builder::field(value, "poll");
                 self
             }
             pub fn post_as_pdf<T>(mut self, value: T) -> Self
@@ -44927,11 +44362,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.post_as_pdf = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for post_as_pdf: {e}")
-                    });
+                self.post_as_pdf = highlevel_runtime::builder::field(
+                    value,
+                    "post_as_pdf",
+                );
                 self
             }
         }
@@ -44984,9 +44418,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
             pub fn length<T>(mut self, value: T) -> Self
@@ -44994,11 +44426,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.length = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for length: {e}")
-                    });
+                self.length = highlevel_runtime::builder::field(value, "length");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -45006,11 +44434,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn offset<T>(mut self, value: T) -> Self
@@ -45018,11 +44442,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.offset = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for offset: {e}")
-                    });
+                self.offset = highlevel_runtime::builder::field(value, "offset");
                 self
             }
             pub fn slug<T>(mut self, value: T) -> Self
@@ -45030,11 +44450,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.slug = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for slug: {e}")
-                    });
+                self.slug = highlevel_runtime::builder::field(value, "slug");
                 self
             }
         }
@@ -45093,11 +44509,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.meta_image = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for meta_image: {e}")
-                    });
+                self.meta_image = highlevel_runtime::builder::field(value, "meta_image");
                 self
             }
             pub fn meta_link<T>(mut self, value: T) -> Self
@@ -45105,11 +44517,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.meta_link = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for meta_link: {e}")
-                    });
+                self.meta_link = highlevel_runtime::builder::field(value, "meta_link");
                 self
             }
             pub fn og_title<T>(mut self, value: T) -> Self
@@ -45117,11 +44525,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.og_title = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for og_title: {e}")
-                    });
+                self.og_title = highlevel_runtime::builder::field(value, "og_title");
                 self
             }
         }
@@ -45181,11 +44585,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.meta_image = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for meta_image: {e}")
-                    });
+                self.meta_image = highlevel_runtime::builder::field(value, "meta_image");
                 self
             }
             pub fn meta_link<T>(mut self, value: T) -> Self
@@ -45193,11 +44593,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.meta_link = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for meta_link: {e}")
-                    });
+                self.meta_link = highlevel_runtime::builder::field(value, "meta_link");
                 self
             }
             pub fn og_description<T>(mut self, value: T) -> Self
@@ -45205,13 +44601,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.og_description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for og_description: {e}"
-                        )
-                    });
+                self.og_description = highlevel_runtime::builder::field(
+                    value,
+                    "og_description",
+                );
                 self
             }
             pub fn og_title<T>(mut self, value: T) -> Self
@@ -45219,11 +44612,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.og_title = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for og_title: {e}")
-                    });
+                self.og_title = highlevel_runtime::builder::field(value, "og_title");
                 self
             }
         }
@@ -45275,11 +44664,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.account_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for account_id: {e}")
-                    });
+                self.account_id = highlevel_runtime::builder::field(value, "account_id");
                 self
             }
             pub fn boards<T>(mut self, value: T) -> Self
@@ -45287,11 +44672,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.boards = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for boards: {e}")
-                    });
+                self.boards = highlevel_runtime::builder::field(value, "boards");
                 self
             }
         }
@@ -45364,11 +44745,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.board_ids = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for board_ids: {e}")
-                    });
+                self.board_ids = highlevel_runtime::builder::field(value, "board_ids");
                 self
             }
             pub fn link<T>(mut self, value: T) -> Self
@@ -45376,11 +44753,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.link = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for link: {e}")
-                    });
+                self.link = highlevel_runtime::builder::field(value, "link");
                 self
             }
             pub fn pinterest_boards<T>(mut self, value: T) -> Self
@@ -45390,13 +44763,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.pinterest_boards = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for pinterest_boards: {e}"
-                        )
-                    });
+                self.pinterest_boards = highlevel_runtime::builder::field(
+                    value,
+                    "pinterest_boards",
+                );
                 self
             }
             pub fn shortened_links<T>(mut self, value: T) -> Self
@@ -45404,13 +44774,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.shortened_links = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for shortened_links: {e}"
-                        )
-                    });
+                self.shortened_links = highlevel_runtime::builder::field(
+                    value,
+                    "shortened_links",
+                );
                 self
             }
             pub fn title<T>(mut self, value: T) -> Self
@@ -45418,11 +44785,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.title = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for title: {e}")
-                    });
+                self.title = highlevel_runtime::builder::field(value, "title");
                 self
             }
         }
@@ -45489,13 +44852,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.approval_status = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for approval_status: {e}"
-                        )
-                    });
+                self.approval_status = highlevel_runtime::builder::field(
+                    value,
+                    "approval_status",
+                );
                 self
             }
             pub fn approver<T>(mut self, value: T) -> Self
@@ -45503,11 +44863,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.approver = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for approver: {e}")
-                    });
+                self.approver = highlevel_runtime::builder::field(value, "approver");
                 self
             }
             pub fn approver_note<T>(mut self, value: T) -> Self
@@ -45515,11 +44871,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.approver_note = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for approver_note: {e}")
-                    });
+                self.approver_note = highlevel_runtime::builder::field(
+                    value,
+                    "approver_note",
+                );
                 self
             }
             pub fn requester_note<T>(mut self, value: T) -> Self
@@ -45527,13 +44882,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.requester_note = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for requester_note: {e}"
-                        )
-                    });
+                self.requester_note = highlevel_runtime::builder::field(
+                    value,
+                    "requester_note",
+                );
                 self
             }
         }
@@ -45629,11 +44981,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_text = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_text: {e}")
-                    });
+                self.alt_text = highlevel_runtime::builder::field(value, "alt_text");
                 self
             }
             pub fn caption<T>(mut self, value: T) -> Self
@@ -45641,11 +44989,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.caption = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for caption: {e}")
-                    });
+                self.caption = highlevel_runtime::builder::field(value, "caption");
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -45653,9 +44997,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
             pub fn is_modified<T>(mut self, value: T) -> Self
@@ -45663,11 +45005,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.is_modified = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for is_modified: {e}")
-                    });
+                self.is_modified = highlevel_runtime::builder::field(
+                    value,
+                    "is_modified",
+                );
                 self
             }
             pub fn optimized_type<T>(mut self, value: T) -> Self
@@ -45675,13 +45016,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.optimized_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for optimized_type: {e}"
-                        )
-                    });
+                self.optimized_type = highlevel_runtime::builder::field(
+                    value,
+                    "optimized_type",
+                );
                 self
             }
             pub fn optimized_url<T>(mut self, value: T) -> Self
@@ -45689,11 +45027,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.optimized_url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for optimized_url: {e}")
-                    });
+                self.optimized_url = highlevel_runtime::builder::field(
+                    value,
+                    "optimized_url",
+                );
                 self
             }
             pub fn original_url<T>(mut self, value: T) -> Self
@@ -45701,11 +45038,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.original_url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for original_url: {e}")
-                    });
+                self.original_url = highlevel_runtime::builder::field(
+                    value,
+                    "original_url",
+                );
                 self
             }
             pub fn thumbnail<T>(mut self, value: T) -> Self
@@ -45713,11 +45049,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.thumbnail = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for thumbnail: {e}")
-                    });
+                self.thumbnail = highlevel_runtime::builder::field(value, "thumbnail");
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -45725,11 +45057,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<super::PostMediaSchemaType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
             pub fn url<T>(mut self, value: T) -> Self
@@ -45737,11 +45065,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for url: {e}")
-                    });
+                self.url = highlevel_runtime::builder::field(value, "url");
                 self
             }
             pub fn watermarked_url<T>(mut self, value: T) -> Self
@@ -45749,13 +45073,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.watermarked_url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for watermarked_url: {e}"
-                        )
-                    });
+                self.watermarked_url = highlevel_runtime::builder::field(
+                    value,
+                    "watermarked_url",
+                );
                 self
             }
         }
@@ -45931,11 +45252,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.account_ids = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for account_ids: {e}")
-                    });
+                self.account_ids = highlevel_runtime::builder::field(
+                    value,
+                    "account_ids",
+                );
                 self
             }
             pub fn apply_watermark<T>(mut self, value: T) -> Self
@@ -45943,13 +45263,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.apply_watermark = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for apply_watermark: {e}"
-                        )
-                    });
+                self.apply_watermark = highlevel_runtime::builder::field(
+                    value,
+                    "apply_watermark",
+                );
                 self
             }
             pub fn category_id<T>(mut self, value: T) -> Self
@@ -45957,11 +45274,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.category_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for category_id: {e}")
-                    });
+                self.category_id = highlevel_runtime::builder::field(
+                    value,
+                    "category_id",
+                );
                 self
             }
             pub fn created_by<T>(mut self, value: T) -> Self
@@ -45969,11 +45285,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.created_by = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for created_by: {e}")
-                    });
+                self.created_by = highlevel_runtime::builder::field(value, "created_by");
                 self
             }
             pub fn facebook_post_details<T>(mut self, value: T) -> Self
@@ -45983,13 +45295,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.facebook_post_details = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for facebook_post_details: {e}"
-                        )
-                    });
+                self.facebook_post_details = highlevel_runtime::builder::field(
+                    value,
+                    "facebook_post_details",
+                );
                 self
             }
             pub fn follow_up_comment<T>(mut self, value: T) -> Self
@@ -45997,13 +45306,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.follow_up_comment = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for follow_up_comment: {e}"
-                        )
-                    });
+                self.follow_up_comment = highlevel_runtime::builder::field(
+                    value,
+                    "follow_up_comment",
+                );
                 self
             }
             pub fn gmb_post_details<T>(mut self, value: T) -> Self
@@ -46011,13 +45317,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<super::GmbPostSchema>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.gmb_post_details = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for gmb_post_details: {e}"
-                        )
-                    });
+                self.gmb_post_details = highlevel_runtime::builder::field(
+                    value,
+                    "gmb_post_details",
+                );
                 self
             }
             pub fn instagram_post_details<T>(mut self, value: T) -> Self
@@ -46027,13 +45330,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.instagram_post_details = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for instagram_post_details: {e}"
-                        )
-                    });
+                self.instagram_post_details = highlevel_runtime::builder::field(
+                    value,
+                    "instagram_post_details",
+                );
                 self
             }
             pub fn linkedin_post_details<T>(mut self, value: T) -> Self
@@ -46043,13 +45343,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.linkedin_post_details = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for linkedin_post_details: {e}"
-                        )
-                    });
+                self.linkedin_post_details = highlevel_runtime::builder::field(
+                    value,
+                    "linkedin_post_details",
+                );
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -46057,11 +45354,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn media<T>(mut self, value: T) -> Self
@@ -46069,11 +45365,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::vec::Vec<super::PostMediaSchema>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.media = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for media: {e}")
-                    });
+                self.media = highlevel_runtime::builder::field(value, "media");
                 self
             }
             pub fn og_tags_details<T>(mut self, value: T) -> Self
@@ -46081,13 +45373,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<super::OgTagsSchema>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.og_tags_details = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for og_tags_details: {e}"
-                        )
-                    });
+                self.og_tags_details = highlevel_runtime::builder::field(
+                    value,
+                    "og_tags_details",
+                );
                 self
             }
             pub fn pinterest_post_details<T>(mut self, value: T) -> Self
@@ -46097,13 +45386,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.pinterest_post_details = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for pinterest_post_details: {e}"
-                        )
-                    });
+                self.pinterest_post_details = highlevel_runtime::builder::field(
+                    value,
+                    "pinterest_post_details",
+                );
                 self
             }
             pub fn post_approval_details<T>(mut self, value: T) -> Self
@@ -46113,13 +45399,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.post_approval_details = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for post_approval_details: {e}"
-                        )
-                    });
+                self.post_approval_details = highlevel_runtime::builder::field(
+                    value,
+                    "post_approval_details",
+                );
                 self
             }
             pub fn schedule_date<T>(mut self, value: T) -> Self
@@ -46127,11 +45410,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.schedule_date = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for schedule_date: {e}")
-                    });
+                self.schedule_date = highlevel_runtime::builder::field(
+                    value,
+                    "schedule_date",
+                );
                 self
             }
             pub fn schedule_time_updated<T>(mut self, value: T) -> Self
@@ -46139,13 +45421,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.schedule_time_updated = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for schedule_time_updated: {e}"
-                        )
-                    });
+                self.schedule_time_updated = highlevel_runtime::builder::field(
+                    value,
+                    "schedule_time_updated",
+                );
                 self
             }
             pub fn selected_best_time<T>(mut self, value: T) -> Self
@@ -46153,13 +45432,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.selected_best_time = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for selected_best_time: {e}"
-                        )
-                    });
+                self.selected_best_time = highlevel_runtime::builder::field(
+                    value,
+                    "selected_best_time",
+                );
                 self
             }
             pub fn status<T>(mut self, value: T) -> Self
@@ -46167,11 +45443,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.status = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for status: {e}")
-                    });
+                self.status = highlevel_runtime::builder::field(value, "status");
                 self
             }
             pub fn summary<T>(mut self, value: T) -> Self
@@ -46179,11 +45451,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.summary = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for summary: {e}")
-                    });
+                self.summary = highlevel_runtime::builder::field(value, "summary");
                 self
             }
             pub fn tags<T>(mut self, value: T) -> Self
@@ -46191,11 +45459,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.tags = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for tags: {e}")
-                    });
+                self.tags = highlevel_runtime::builder::field(value, "tags");
                 self
             }
             pub fn tiktok_post_details<T>(mut self, value: T) -> Self
@@ -46205,13 +45469,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.tiktok_post_details = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for tiktok_post_details: {e}"
-                        )
-                    });
+                self.tiktok_post_details = highlevel_runtime::builder::field(
+                    value,
+                    "tiktok_post_details",
+                );
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -46219,11 +45480,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
             pub fn user_id<T>(mut self, value: T) -> Self
@@ -46231,11 +45488,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.user_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for user_id: {e}")
-                    });
+                self.user_id = highlevel_runtime::builder::field(value, "user_id");
                 self
             }
             pub fn youtube_post_details<T>(mut self, value: T) -> Self
@@ -46245,13 +45498,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.youtube_post_details = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for youtube_post_details: {e}"
-                        )
-                    });
+                self.youtube_post_details = highlevel_runtime::builder::field(
+                    value,
+                    "youtube_post_details",
+                );
                 self
             }
         }
@@ -46344,11 +45594,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn session_id<T>(mut self, value: T) -> Self
@@ -46356,11 +45605,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.session_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for session_id: {e}")
-                    });
+                self.session_id = highlevel_runtime::builder::field(value, "session_id");
                 self
             }
         }
@@ -46410,11 +45655,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.keep_in_draft = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for keep_in_draft: {e}")
-                    });
+                self.keep_in_draft = highlevel_runtime::builder::field(
+                    value,
+                    "keep_in_draft",
+                );
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -46422,11 +45666,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn session_id<T>(mut self, value: T) -> Self
@@ -46434,11 +45677,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.session_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for session_id: {e}")
-                    });
+                self.session_id = highlevel_runtime::builder::field(value, "session_id");
                 self
             }
         }
@@ -46508,11 +45747,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.accounts = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for accounts: {e}")
-                    });
+                self.accounts = highlevel_runtime::builder::field(value, "accounts");
                 self
             }
             pub fn from_date<T>(mut self, value: T) -> Self
@@ -46520,11 +45755,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.from_date = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for from_date: {e}")
-                    });
+                self.from_date = highlevel_runtime::builder::field(value, "from_date");
                 self
             }
             pub fn include_users<T>(mut self, value: T) -> Self
@@ -46532,11 +45763,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.include_users = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for include_users: {e}")
-                    });
+                self.include_users = highlevel_runtime::builder::field(
+                    value,
+                    "include_users",
+                );
                 self
             }
             pub fn limit<T>(mut self, value: T) -> Self
@@ -46544,11 +45774,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.limit = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for limit: {e}")
-                    });
+                self.limit = highlevel_runtime::builder::field(value, "limit");
                 self
             }
             pub fn post_type<T>(mut self, value: T) -> Self
@@ -46556,11 +45782,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.post_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for post_type: {e}")
-                    });
+                self.post_type = highlevel_runtime::builder::field(value, "post_type");
                 self
             }
             pub fn skip<T>(mut self, value: T) -> Self
@@ -46568,11 +45790,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.skip = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for skip: {e}")
-                    });
+                self.skip = highlevel_runtime::builder::field(value, "skip");
                 self
             }
             pub fn to_date<T>(mut self, value: T) -> Self
@@ -46580,11 +45798,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.to_date = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for to_date: {e}")
-                    });
+                self.to_date = highlevel_runtime::builder::field(value, "to_date");
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -46592,11 +45806,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
         }
@@ -46675,11 +45885,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.account_ids = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for account_ids: {e}")
-                    });
+                self.account_ids = highlevel_runtime::builder::field(
+                    value,
+                    "account_ids",
+                );
                 self
             }
             pub fn approver<T>(mut self, value: T) -> Self
@@ -46687,11 +45896,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.approver = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for approver: {e}")
-                    });
+                self.approver = highlevel_runtime::builder::field(value, "approver");
                 self
             }
             pub fn csv_file_type<T>(mut self, value: T) -> Self
@@ -46701,11 +45906,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.csv_file_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for csv_file_type: {e}")
-                    });
+                self.csv_file_type = highlevel_runtime::builder::field(
+                    value,
+                    "csv_file_type",
+                );
                 self
             }
             pub fn file_name<T>(mut self, value: T) -> Self
@@ -46713,11 +45917,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.file_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for file_name: {e}")
-                    });
+                self.file_name = highlevel_runtime::builder::field(value, "file_name");
                 self
             }
             pub fn file_path<T>(mut self, value: T) -> Self
@@ -46725,11 +45925,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.file_path = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for file_path: {e}")
-                    });
+                self.file_path = highlevel_runtime::builder::field(value, "file_path");
                 self
             }
             pub fn rows_count<T>(mut self, value: T) -> Self
@@ -46737,11 +45933,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.rows_count = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for rows_count: {e}")
-                    });
+                self.rows_count = highlevel_runtime::builder::field(value, "rows_count");
                 self
             }
             pub fn user_id<T>(mut self, value: T) -> Self
@@ -46749,11 +45941,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.user_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for user_id: {e}")
-                    });
+                self.user_id = highlevel_runtime::builder::field(value, "user_id");
                 self
             }
         }
@@ -46811,11 +45999,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<super::DateSchema>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.start_date = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for start_date: {e}")
-                    });
+                self.start_date = highlevel_runtime::builder::field(value, "start_date");
                 self
             }
             pub fn start_time<T>(mut self, value: T) -> Self
@@ -46823,11 +46007,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<super::TimeSchema>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.start_time = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for start_time: {e}")
-                    });
+                self.start_time = highlevel_runtime::builder::field(value, "start_time");
                 self
             }
         }
@@ -46870,11 +46050,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
         }
@@ -46948,13 +46127,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.enable_comment = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for enable_comment: {e}"
-                        )
-                    });
+                self.enable_comment = highlevel_runtime::builder::field(
+                    value,
+                    "enable_comment",
+                );
                 self
             }
             pub fn enable_duet<T>(mut self, value: T) -> Self
@@ -46962,11 +46138,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.enable_duet = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for enable_duet: {e}")
-                    });
+                self.enable_duet = highlevel_runtime::builder::field(
+                    value,
+                    "enable_duet",
+                );
                 self
             }
             pub fn enable_stitch<T>(mut self, value: T) -> Self
@@ -46974,11 +46149,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.enable_stitch = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for enable_stitch: {e}")
-                    });
+                self.enable_stitch = highlevel_runtime::builder::field(
+                    value,
+                    "enable_stitch",
+                );
                 self
             }
             pub fn privacy_level<T>(mut self, value: T) -> Self
@@ -46986,11 +46160,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<super::TiktokPostSchemaPrivacyLevel>,
                 T::Error: ::std::fmt::Display,
             {
-                self.privacy_level = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for privacy_level: {e}")
-                    });
+                self.privacy_level = highlevel_runtime::builder::field(
+                    value,
+                    "privacy_level",
+                );
                 self
             }
             pub fn promote_other_brand<T>(mut self, value: T) -> Self
@@ -46998,13 +46171,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.promote_other_brand = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for promote_other_brand: {e}"
-                        )
-                    });
+                self.promote_other_brand = highlevel_runtime::builder::field(
+                    value,
+                    "promote_other_brand",
+                );
                 self
             }
             pub fn promote_your_brand<T>(mut self, value: T) -> Self
@@ -47012,13 +46182,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.promote_your_brand = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for promote_your_brand: {e}"
-                        )
-                    });
+                self.promote_your_brand = highlevel_runtime::builder::field(
+                    value,
+                    "promote_your_brand",
+                );
                 self
             }
             pub fn video_disclosure<T>(mut self, value: T) -> Self
@@ -47026,13 +46193,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.video_disclosure = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for video_disclosure: {e}"
-                        )
-                    });
+                self.video_disclosure = highlevel_runtime::builder::field(
+                    value,
+                    "video_disclosure",
+                );
                 self
             }
         }
@@ -47086,11 +46250,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.hours = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for hours: {e}")
-                    });
+                self.hours = highlevel_runtime::builder::field(value, "hours");
                 self
             }
             pub fn minutes<T>(mut self, value: T) -> Self
@@ -47098,11 +46258,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.minutes = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for minutes: {e}")
-                    });
+                self.minutes = highlevel_runtime::builder::field(value, "minutes");
                 self
             }
             pub fn seconds<T>(mut self, value: T) -> Self
@@ -47110,11 +46266,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.seconds = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for seconds: {e}")
-                    });
+                self.seconds = highlevel_runtime::builder::field(value, "seconds");
                 self
             }
         }
@@ -47158,11 +46310,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.day_of_week = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for day_of_week: {e}")
-                    });
+                self.day_of_week = highlevel_runtime::builder::field(
+                    value,
+                    "day_of_week",
+                );
                 self
             }
             pub fn time<T>(mut self, value: T) -> Self
@@ -47170,11 +46321,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.time = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for time: {e}")
-                    });
+                self.time = highlevel_runtime::builder::field(value, "time");
                 self
             }
         }
@@ -47247,13 +46394,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.enable_future_posts = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for enable_future_posts: {e}"
-                        )
-                    });
+                self.enable_future_posts = highlevel_runtime::builder::field(
+                    value,
+                    "enable_future_posts",
+                );
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -47261,11 +46405,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn prioritize_new_content<T>(mut self, value: T) -> Self
@@ -47273,13 +46416,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.prioritize_new_content = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for prioritize_new_content: {e}"
-                        )
-                    });
+                self.prioritize_new_content = highlevel_runtime::builder::field(
+                    value,
+                    "prioritize_new_content",
+                );
                 self
             }
             pub fn skip_date_time<T>(mut self, value: T) -> Self
@@ -47287,13 +46427,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.skip_date_time = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for skip_date_time: {e}"
-                        )
-                    });
+                self.skip_date_time = highlevel_runtime::builder::field(
+                    value,
+                    "skip_date_time",
+                );
                 self
             }
             pub fn skip_legacy_watermark<T>(mut self, value: T) -> Self
@@ -47301,13 +46438,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.skip_legacy_watermark = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for skip_legacy_watermark: {e}"
-                        )
-                    });
+                self.skip_legacy_watermark = highlevel_runtime::builder::field(
+                    value,
+                    "skip_legacy_watermark",
+                );
                 self
             }
             pub fn status<T>(mut self, value: T) -> Self
@@ -47315,11 +46449,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.status = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for status: {e}")
-                    });
+                self.status = highlevel_runtime::builder::field(value, "status");
                 self
             }
             pub fn time_slots<T>(mut self, value: T) -> Self
@@ -47327,11 +46457,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::vec::Vec<super::TimeSlotDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.time_slots = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for time_slots: {e}")
-                    });
+                self.time_slots = highlevel_runtime::builder::field(value, "time_slots");
                 self
             }
         }
@@ -47411,11 +46537,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn modified_post_payload<T>(mut self, value: T) -> Self
@@ -47425,13 +46550,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.modified_post_payload = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for modified_post_payload: {e}"
-                        )
-                    });
+                self.modified_post_payload = highlevel_runtime::builder::field(
+                    value,
+                    "modified_post_payload",
+                );
                 self
             }
             pub fn new_order<T>(mut self, value: T) -> Self
@@ -47441,11 +46563,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.new_order = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for new_order: {e}")
-                    });
+                self.new_order = highlevel_runtime::builder::field(value, "new_order");
                 self
             }
             pub fn primary_image<T>(mut self, value: T) -> Self
@@ -47453,11 +46571,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.primary_image = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for primary_image: {e}")
-                    });
+                self.primary_image = highlevel_runtime::builder::field(
+                    value,
+                    "primary_image",
+                );
                 self
             }
             pub fn session_id<T>(mut self, value: T) -> Self
@@ -47465,11 +46582,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.session_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for session_id: {e}")
-                    });
+                self.session_id = highlevel_runtime::builder::field(value, "session_id");
                 self
             }
             pub fn variations<T>(mut self, value: T) -> Self
@@ -47477,11 +46590,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::vec::Vec<super::VariationInputDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.variations = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for variations: {e}")
-                    });
+                self.variations = highlevel_runtime::builder::field(value, "variations");
                 self
             }
         }
@@ -47532,11 +46641,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.tag_ids = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for tag_ids: {e}")
-                    });
+                self.tag_ids = highlevel_runtime::builder::field(value, "tag_ids");
                 self
             }
         }
@@ -47585,11 +46690,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.content = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for content: {e}")
-                    });
+                self.content = highlevel_runtime::builder::field(value, "content");
                 self
             }
             pub fn mentions<T>(mut self, value: T) -> Self
@@ -47601,11 +46702,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.mentions = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for mentions: {e}")
-                    });
+                self.mentions = highlevel_runtime::builder::field(value, "mentions");
                 self
             }
             pub fn og_tags<T>(mut self, value: T) -> Self
@@ -47613,11 +46710,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<super::OgTagsInputDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.og_tags = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for og_tags: {e}")
-                    });
+                self.og_tags = highlevel_runtime::builder::field(value, "og_tags");
                 self
             }
         }
@@ -47674,11 +46767,10 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.privacy_level = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for privacy_level: {e}")
-                    });
+                self.privacy_level = highlevel_runtime::builder::field(
+                    value,
+                    "privacy_level",
+                );
                 self
             }
             pub fn title<T>(mut self, value: T) -> Self
@@ -47686,11 +46778,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.title = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for title: {e}")
-                    });
+                self.title = highlevel_runtime::builder::field(value, "title");
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -47698,11 +46786,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
                 T: ::std::convert::TryInto<super::YoutubePostSchemaType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
         }

@@ -26827,11 +26827,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.address_line1 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for address_line1: {e}")
-                    });
+                self.address_line1 = highlevel_runtime::builder::field(
+                    value,
+                    "address_line1",
+                );
                 self
             }
             pub fn city<T>(mut self, value: T) -> Self
@@ -26839,11 +26838,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.city = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for city: {e}")
-                    });
+                self.city = highlevel_runtime::builder::field(value, "city");
                 self
             }
             pub fn company_name<T>(mut self, value: T) -> Self
@@ -26851,11 +26846,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.company_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for company_name: {e}")
-                    });
+                self.company_name = highlevel_runtime::builder::field(
+                    value,
+                    "company_name",
+                );
                 self
             }
             pub fn country<T>(mut self, value: T) -> Self
@@ -26863,11 +26857,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::ContactAddressCountry>,
                 T::Error: ::std::fmt::Display,
             {
-                self.country = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for country: {e}")
-                    });
+                self.country = highlevel_runtime::builder::field(value, "country");
                 self
             }
             pub fn email<T>(mut self, value: T) -> Self
@@ -26875,11 +26865,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.email = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for email: {e}")
-                    });
+                self.email = highlevel_runtime::builder::field(value, "email");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -26887,11 +26873,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn phone<T>(mut self, value: T) -> Self
@@ -26899,11 +26881,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.phone = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for phone: {e}")
-                    });
+                self.phone = highlevel_runtime::builder::field(value, "phone");
                 self
             }
             pub fn state<T>(mut self, value: T) -> Self
@@ -26913,11 +26891,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.state = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for state: {e}")
-                    });
+                self.state = highlevel_runtime::builder::field(value, "state");
                 self
             }
             pub fn zip<T>(mut self, value: T) -> Self
@@ -26925,11 +26899,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.zip = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for zip: {e}")
-                    });
+                self.zip = highlevel_runtime::builder::field(value, "zip");
                 self
             }
         }
@@ -27005,13 +26975,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.allows_multiple_service_selection = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for allows_multiple_service_selection: {e}"
-                        )
-                    });
+                self.allows_multiple_service_selection = highlevel_runtime::builder::field(
+                    value,
+                    "allows_multiple_service_selection",
+                );
                 self
             }
             pub fn alt_id<T>(mut self, value: T) -> Self
@@ -27019,11 +26986,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_id: {e}")
-                    });
+                self.alt_id = highlevel_runtime::builder::field(value, "alt_id");
                 self
             }
             pub fn alt_type<T>(mut self, value: T) -> Self
@@ -27031,11 +26994,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::CreateShippingCarrierDtoAltType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_type: {e}")
-                    });
+                self.alt_type = highlevel_runtime::builder::field(value, "alt_type");
                 self
             }
             pub fn callback_url<T>(mut self, value: T) -> Self
@@ -27043,11 +27002,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.callback_url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for callback_url: {e}")
-                    });
+                self.callback_url = highlevel_runtime::builder::field(
+                    value,
+                    "callback_url",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -27055,11 +27013,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn services<T>(mut self, value: T) -> Self
@@ -27069,11 +27023,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.services = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for services: {e}")
-                    });
+                self.services = highlevel_runtime::builder::field(value, "services");
                 self
             }
         }
@@ -27182,11 +27132,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_id: {e}")
-                    });
+                self.alt_id = highlevel_runtime::builder::field(value, "alt_id");
                 self
             }
             pub fn alt_type<T>(mut self, value: T) -> Self
@@ -27194,11 +27140,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::CreateShippingRateDtoAltType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_type: {e}")
-                    });
+                self.alt_type = highlevel_runtime::builder::field(value, "alt_type");
                 self
             }
             pub fn amount<T>(mut self, value: T) -> Self
@@ -27206,11 +27148,7 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.amount = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for amount: {e}")
-                    });
+                self.amount = highlevel_runtime::builder::field(value, "amount");
                 self
             }
             pub fn condition_type<T>(mut self, value: T) -> Self
@@ -27218,13 +27156,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::CreateShippingRateDtoConditionType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.condition_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for condition_type: {e}"
-                        )
-                    });
+                self.condition_type = highlevel_runtime::builder::field(
+                    value,
+                    "condition_type",
+                );
                 self
             }
             pub fn currency<T>(mut self, value: T) -> Self
@@ -27232,11 +27167,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.currency = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for currency: {e}")
-                    });
+                self.currency = highlevel_runtime::builder::field(value, "currency");
                 self
             }
             pub fn description<T>(mut self, value: T) -> Self
@@ -27244,11 +27175,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
+                self.description = highlevel_runtime::builder::field(
+                    value,
+                    "description",
+                );
                 self
             }
             pub fn is_carrier_rate<T>(mut self, value: T) -> Self
@@ -27256,13 +27186,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.is_carrier_rate = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for is_carrier_rate: {e}"
-                        )
-                    });
+                self.is_carrier_rate = highlevel_runtime::builder::field(
+                    value,
+                    "is_carrier_rate",
+                );
                 self
             }
             pub fn max_condition<T>(mut self, value: T) -> Self
@@ -27270,11 +27197,10 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.max_condition = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for max_condition: {e}")
-                    });
+                self.max_condition = highlevel_runtime::builder::field(
+                    value,
+                    "max_condition",
+                );
                 self
             }
             pub fn min_condition<T>(mut self, value: T) -> Self
@@ -27282,11 +27208,10 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.min_condition = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for min_condition: {e}")
-                    });
+                self.min_condition = highlevel_runtime::builder::field(
+                    value,
+                    "min_condition",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -27294,11 +27219,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn percentage_of_rate_fee<T>(mut self, value: T) -> Self
@@ -27306,13 +27227,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.percentage_of_rate_fee = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for percentage_of_rate_fee: {e}"
-                        )
-                    });
+                self.percentage_of_rate_fee = highlevel_runtime::builder::field(
+                    value,
+                    "percentage_of_rate_fee",
+                );
                 self
             }
             pub fn shipping_carrier_id<T>(mut self, value: T) -> Self
@@ -27320,13 +27238,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.shipping_carrier_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for shipping_carrier_id: {e}"
-                        )
-                    });
+                self.shipping_carrier_id = highlevel_runtime::builder::field(
+                    value,
+                    "shipping_carrier_id",
+                );
                 self
             }
             pub fn shipping_carrier_services<T>(mut self, value: T) -> Self
@@ -27336,13 +27251,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.shipping_carrier_services = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for shipping_carrier_services: {e}"
-                        )
-                    });
+                self.shipping_carrier_services = highlevel_runtime::builder::field(
+                    value,
+                    "shipping_carrier_services",
+                );
                 self
             }
         }
@@ -27418,11 +27330,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_id: {e}")
-                    });
+                self.alt_id = highlevel_runtime::builder::field(value, "alt_id");
                 self
             }
             pub fn alt_type<T>(mut self, value: T) -> Self
@@ -27430,11 +27338,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::CreateShippingZoneDtoAltType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_type: {e}")
-                    });
+                self.alt_type = highlevel_runtime::builder::field(value, "alt_type");
                 self
             }
             pub fn countries<T>(mut self, value: T) -> Self
@@ -27444,11 +27348,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.countries = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for countries: {e}")
-                    });
+                self.countries = highlevel_runtime::builder::field(value, "countries");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -27456,11 +27356,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
         }
@@ -27528,11 +27424,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_id: {e}")
-                    });
+                self.alt_id = highlevel_runtime::builder::field(value, "alt_id");
                 self
             }
             pub fn alt_type<T>(mut self, value: T) -> Self
@@ -27540,11 +27432,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::CreateStoreSettingDtoAltType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_type: {e}")
-                    });
+                self.alt_type = highlevel_runtime::builder::field(value, "alt_type");
                 self
             }
             pub fn shipping_origin<T>(mut self, value: T) -> Self
@@ -27552,13 +27440,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::StoreShippingOriginDto>,
                 T::Error: ::std::fmt::Display,
             {
-                self.shipping_origin = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for shipping_origin: {e}"
-                        )
-                    });
+                self.shipping_origin = highlevel_runtime::builder::field(
+                    value,
+                    "shipping_origin",
+                );
                 self
             }
             pub fn store_order_fulfillment_notification<T>(mut self, value: T) -> Self
@@ -27568,13 +27453,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.store_order_fulfillment_notification = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for store_order_fulfillment_notification: {e}"
-                        )
-                    });
+                self.store_order_fulfillment_notification = highlevel_runtime::builder::field(
+                    value,
+                    "store_order_fulfillment_notification",
+                );
                 self
             }
             pub fn store_order_notification<T>(mut self, value: T) -> Self
@@ -27584,13 +27466,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.store_order_notification = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for store_order_notification: {e}"
-                        )
-                    });
+                self.store_order_notification = highlevel_runtime::builder::field(
+                    value,
+                    "store_order_notification",
+                );
                 self
             }
         }
@@ -27686,11 +27565,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::ContactAddress>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.address = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for address: {e}")
-                    });
+                self.address = highlevel_runtime::builder::field(value, "address");
                 self
             }
             pub fn alt_id<T>(mut self, value: T) -> Self
@@ -27698,11 +27573,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_id: {e}")
-                    });
+                self.alt_id = highlevel_runtime::builder::field(value, "alt_id");
                 self
             }
             pub fn alt_type<T>(mut self, value: T) -> Self
@@ -27710,11 +27581,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::GetAvailableShippingRatesAltType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_type: {e}")
-                    });
+                self.alt_type = highlevel_runtime::builder::field(value, "alt_type");
                 self
             }
             pub fn amount_available<T>(mut self, value: T) -> Self
@@ -27726,13 +27593,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.amount_available = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for amount_available: {e}"
-                        )
-                    });
+                self.amount_available = highlevel_runtime::builder::field(
+                    value,
+                    "amount_available",
+                );
                 self
             }
             pub fn country<T>(mut self, value: T) -> Self
@@ -27740,11 +27604,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::GetAvailableShippingRatesCountry>,
                 T::Error: ::std::fmt::Display,
             {
-                self.country = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for country: {e}")
-                    });
+                self.country = highlevel_runtime::builder::field(value, "country");
                 self
             }
             pub fn coupon_code<T>(mut self, value: T) -> Self
@@ -27752,11 +27612,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.coupon_code = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for coupon_code: {e}")
-                    });
+                self.coupon_code = highlevel_runtime::builder::field(
+                    value,
+                    "coupon_code",
+                );
                 self
             }
             pub fn products<T>(mut self, value: T) -> Self
@@ -27764,11 +27623,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::ProductItem>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.products = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for products: {e}")
-                    });
+                self.products = highlevel_runtime::builder::field(value, "products");
                 self
             }
             pub fn source<T>(mut self, value: T) -> Self
@@ -27776,11 +27631,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::OrderSource>,
                 T::Error: ::std::fmt::Display,
             {
-                self.source = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for source: {e}")
-                    });
+                self.source = highlevel_runtime::builder::field(value, "source");
                 self
             }
             pub fn total_order_amount<T>(mut self, value: T) -> Self
@@ -27788,13 +27639,10 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.total_order_amount = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for total_order_amount: {e}"
-                        )
-                    });
+                self.total_order_amount = highlevel_runtime::builder::field(
+                    value,
+                    "total_order_amount",
+                );
                 self
             }
             pub fn total_order_weight<T>(mut self, value: T) -> Self
@@ -27802,13 +27650,10 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.total_order_weight = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for total_order_weight: {e}"
-                        )
-                    });
+                self.total_order_weight = highlevel_runtime::builder::field(
+                    value,
+                    "total_order_weight",
+                );
                 self
             }
             pub fn weight_available<T>(mut self, value: T) -> Self
@@ -27816,13 +27661,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.weight_available = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for weight_available: {e}"
-                        )
-                    });
+                self.weight_available = highlevel_runtime::builder::field(
+                    value,
+                    "weight_available",
+                );
                 self
             }
         }
@@ -27889,11 +27731,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.sub_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for sub_type: {e}")
-                    });
+                self.sub_type = highlevel_runtime::builder::field(value, "sub_type");
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -27901,11 +27739,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::OrderSourceType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
         }
@@ -27947,9 +27781,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = highlevel_runtime::builder::field(value, "id");
                 self
             }
             pub fn qty<T>(mut self, value: T) -> Self
@@ -27957,11 +27789,7 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.qty = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for qty: {e}")
-                    });
+                self.qty = highlevel_runtime::builder::field(value, "qty");
                 self
             }
         }
@@ -28003,11 +27831,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn value<T>(mut self, value: T) -> Self
@@ -28015,11 +27839,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.value = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for value: {e}")
-                    });
+                self.value = highlevel_runtime::builder::field(value, "value");
                 self
             }
         }
@@ -28066,11 +27886,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::serde_json::Value>,
                 T::Error: ::std::fmt::Display,
             {
-                self.code = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for code: {e}")
-                    });
+                self.code = highlevel_runtime::builder::field(value, "code");
                 self
             }
             pub fn states<T>(mut self, value: T) -> Self
@@ -28080,11 +27896,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.states = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for states: {e}")
-                    });
+                self.states = highlevel_runtime::builder::field(value, "states");
                 self
             }
         }
@@ -28129,11 +27941,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::ShippingZoneCountryStateDtoCode>,
                 T::Error: ::std::fmt::Display,
             {
-                self.code = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for code: {e}")
-                    });
+                self.code = highlevel_runtime::builder::field(value, "code");
                 self
             }
         }
@@ -28185,13 +27993,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.default_email_template_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for default_email_template_id: {e}"
-                        )
-                    });
+                self.default_email_template_id = highlevel_runtime::builder::field(
+                    value,
+                    "default_email_template_id",
+                );
                 self
             }
             pub fn email_template_id<T>(mut self, value: T) -> Self
@@ -28199,13 +28004,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.email_template_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for email_template_id: {e}"
-                        )
-                    });
+                self.email_template_id = highlevel_runtime::builder::field(
+                    value,
+                    "email_template_id",
+                );
                 self
             }
             pub fn enabled<T>(mut self, value: T) -> Self
@@ -28213,11 +28015,7 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.enabled = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for enabled: {e}")
-                    });
+                self.enabled = highlevel_runtime::builder::field(value, "enabled");
                 self
             }
             pub fn subject<T>(mut self, value: T) -> Self
@@ -28225,11 +28023,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.subject = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subject: {e}")
-                    });
+                self.subject = highlevel_runtime::builder::field(value, "subject");
                 self
             }
         }
@@ -28291,13 +28085,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.default_email_template_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for default_email_template_id: {e}"
-                        )
-                    });
+                self.default_email_template_id = highlevel_runtime::builder::field(
+                    value,
+                    "default_email_template_id",
+                );
                 self
             }
             pub fn email_template_id<T>(mut self, value: T) -> Self
@@ -28305,13 +28096,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.email_template_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for email_template_id: {e}"
-                        )
-                    });
+                self.email_template_id = highlevel_runtime::builder::field(
+                    value,
+                    "email_template_id",
+                );
                 self
             }
             pub fn enabled<T>(mut self, value: T) -> Self
@@ -28319,11 +28107,7 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.enabled = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for enabled: {e}")
-                    });
+                self.enabled = highlevel_runtime::builder::field(value, "enabled");
                 self
             }
             pub fn subject<T>(mut self, value: T) -> Self
@@ -28331,11 +28115,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.subject = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subject: {e}")
-                    });
+                self.subject = highlevel_runtime::builder::field(value, "subject");
                 self
             }
         }
@@ -28409,11 +28189,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.city = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for city: {e}")
-                    });
+                self.city = highlevel_runtime::builder::field(value, "city");
                 self
             }
             pub fn country<T>(mut self, value: T) -> Self
@@ -28421,11 +28197,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::serde_json::Value>,
                 T::Error: ::std::fmt::Display,
             {
-                self.country = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for country: {e}")
-                    });
+                self.country = highlevel_runtime::builder::field(value, "country");
                 self
             }
             pub fn email<T>(mut self, value: T) -> Self
@@ -28433,11 +28205,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.email = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for email: {e}")
-                    });
+                self.email = highlevel_runtime::builder::field(value, "email");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -28445,11 +28213,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn phone<T>(mut self, value: T) -> Self
@@ -28457,11 +28221,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.phone = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for phone: {e}")
-                    });
+                self.phone = highlevel_runtime::builder::field(value, "phone");
                 self
             }
             pub fn state<T>(mut self, value: T) -> Self
@@ -28471,11 +28231,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.state = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for state: {e}")
-                    });
+                self.state = highlevel_runtime::builder::field(value, "state");
                 self
             }
             pub fn street1<T>(mut self, value: T) -> Self
@@ -28483,11 +28239,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.street1 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for street1: {e}")
-                    });
+                self.street1 = highlevel_runtime::builder::field(value, "street1");
                 self
             }
             pub fn street2<T>(mut self, value: T) -> Self
@@ -28495,11 +28247,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.street2 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for street2: {e}")
-                    });
+                self.street2 = highlevel_runtime::builder::field(value, "street2");
                 self
             }
             pub fn zip<T>(mut self, value: T) -> Self
@@ -28507,11 +28255,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.zip = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for zip: {e}")
-                    });
+                self.zip = highlevel_runtime::builder::field(value, "zip");
                 self
             }
         }
@@ -28595,13 +28339,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.allows_multiple_service_selection = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for allows_multiple_service_selection: {e}"
-                        )
-                    });
+                self.allows_multiple_service_selection = highlevel_runtime::builder::field(
+                    value,
+                    "allows_multiple_service_selection",
+                );
                 self
             }
             pub fn alt_id<T>(mut self, value: T) -> Self
@@ -28609,11 +28350,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_id: {e}")
-                    });
+                self.alt_id = highlevel_runtime::builder::field(value, "alt_id");
                 self
             }
             pub fn alt_type<T>(mut self, value: T) -> Self
@@ -28623,11 +28360,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_type: {e}")
-                    });
+                self.alt_type = highlevel_runtime::builder::field(value, "alt_type");
                 self
             }
             pub fn callback_url<T>(mut self, value: T) -> Self
@@ -28635,11 +28368,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.callback_url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for callback_url: {e}")
-                    });
+                self.callback_url = highlevel_runtime::builder::field(
+                    value,
+                    "callback_url",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -28647,11 +28379,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn services<T>(mut self, value: T) -> Self
@@ -28661,11 +28389,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.services = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for services: {e}")
-                    });
+                self.services = highlevel_runtime::builder::field(value, "services");
                 self
             }
         }
@@ -28781,11 +28505,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_id: {e}")
-                    });
+                self.alt_id = highlevel_runtime::builder::field(value, "alt_id");
                 self
             }
             pub fn alt_type<T>(mut self, value: T) -> Self
@@ -28795,11 +28515,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_type: {e}")
-                    });
+                self.alt_type = highlevel_runtime::builder::field(value, "alt_type");
                 self
             }
             pub fn amount<T>(mut self, value: T) -> Self
@@ -28807,11 +28523,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.amount = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for amount: {e}")
-                    });
+                self.amount = highlevel_runtime::builder::field(value, "amount");
                 self
             }
             pub fn condition_type<T>(mut self, value: T) -> Self
@@ -28821,13 +28533,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.condition_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for condition_type: {e}"
-                        )
-                    });
+                self.condition_type = highlevel_runtime::builder::field(
+                    value,
+                    "condition_type",
+                );
                 self
             }
             pub fn currency<T>(mut self, value: T) -> Self
@@ -28835,11 +28544,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.currency = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for currency: {e}")
-                    });
+                self.currency = highlevel_runtime::builder::field(value, "currency");
                 self
             }
             pub fn description<T>(mut self, value: T) -> Self
@@ -28847,11 +28552,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
+                self.description = highlevel_runtime::builder::field(
+                    value,
+                    "description",
+                );
                 self
             }
             pub fn is_carrier_rate<T>(mut self, value: T) -> Self
@@ -28859,13 +28563,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.is_carrier_rate = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for is_carrier_rate: {e}"
-                        )
-                    });
+                self.is_carrier_rate = highlevel_runtime::builder::field(
+                    value,
+                    "is_carrier_rate",
+                );
                 self
             }
             pub fn max_condition<T>(mut self, value: T) -> Self
@@ -28873,11 +28574,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.max_condition = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for max_condition: {e}")
-                    });
+                self.max_condition = highlevel_runtime::builder::field(
+                    value,
+                    "max_condition",
+                );
                 self
             }
             pub fn min_condition<T>(mut self, value: T) -> Self
@@ -28885,11 +28585,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.min_condition = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for min_condition: {e}")
-                    });
+                self.min_condition = highlevel_runtime::builder::field(
+                    value,
+                    "min_condition",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -28897,11 +28596,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn percentage_of_rate_fee<T>(mut self, value: T) -> Self
@@ -28909,13 +28604,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.percentage_of_rate_fee = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for percentage_of_rate_fee: {e}"
-                        )
-                    });
+                self.percentage_of_rate_fee = highlevel_runtime::builder::field(
+                    value,
+                    "percentage_of_rate_fee",
+                );
                 self
             }
             pub fn shipping_carrier_id<T>(mut self, value: T) -> Self
@@ -28923,13 +28615,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.shipping_carrier_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for shipping_carrier_id: {e}"
-                        )
-                    });
+                self.shipping_carrier_id = highlevel_runtime::builder::field(
+                    value,
+                    "shipping_carrier_id",
+                );
                 self
             }
             pub fn shipping_carrier_services<T>(mut self, value: T) -> Self
@@ -28939,13 +28628,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.shipping_carrier_services = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for shipping_carrier_services: {e}"
-                        )
-                    });
+                self.shipping_carrier_services = highlevel_runtime::builder::field(
+                    value,
+                    "shipping_carrier_services",
+                );
                 self
             }
         }
@@ -29027,11 +28713,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_id: {e}")
-                    });
+                self.alt_id = highlevel_runtime::builder::field(value, "alt_id");
                 self
             }
             pub fn alt_type<T>(mut self, value: T) -> Self
@@ -29041,11 +28723,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.alt_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_type: {e}")
-                    });
+                self.alt_type = highlevel_runtime::builder::field(value, "alt_type");
                 self
             }
             pub fn countries<T>(mut self, value: T) -> Self
@@ -29055,11 +28733,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.countries = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for countries: {e}")
-                    });
+                self.countries = highlevel_runtime::builder::field(value, "countries");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -29067,11 +28741,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
         }

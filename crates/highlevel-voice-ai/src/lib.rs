@@ -10735,11 +10735,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.agent_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for agent_name: {e}")
-                    });
+                self.agent_name = highlevel_runtime::builder::field(value, "agent_name");
                 self
             }
             pub fn agent_prompt<T>(mut self, value: T) -> Self
@@ -10747,11 +10743,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.agent_prompt = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for agent_prompt: {e}")
-                    });
+                self.agent_prompt = highlevel_runtime::builder::field(
+                    value,
+                    "agent_prompt",
+                );
                 self
             }
             pub fn agent_working_hours<T>(mut self, value: T) -> Self
@@ -10759,13 +10754,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::AgentWorkingHoursDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.agent_working_hours = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for agent_working_hours: {e}"
-                        )
-                    });
+                self.agent_working_hours = highlevel_runtime::builder::field(
+                    value,
+                    "agent_working_hours",
+                );
                 self
             }
             pub fn business_name<T>(mut self, value: T) -> Self
@@ -10775,11 +10767,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.business_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for business_name: {e}")
-                    });
+                self.business_name = highlevel_runtime::builder::field(
+                    value,
+                    "business_name",
+                );
                 self
             }
             pub fn call_end_workflow_ids<T>(mut self, value: T) -> Self
@@ -10787,13 +10778,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.call_end_workflow_ids = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for call_end_workflow_ids: {e}"
-                        )
-                    });
+                self.call_end_workflow_ids = highlevel_runtime::builder::field(
+                    value,
+                    "call_end_workflow_ids",
+                );
                 self
             }
             pub fn inbound_number<T>(mut self, value: T) -> Self
@@ -10801,13 +10789,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.inbound_number = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for inbound_number: {e}"
-                        )
-                    });
+                self.inbound_number = highlevel_runtime::builder::field(
+                    value,
+                    "inbound_number",
+                );
                 self
             }
             pub fn is_agent_as_backup_disabled<T>(mut self, value: T) -> Self
@@ -10815,13 +10800,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.is_agent_as_backup_disabled = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for is_agent_as_backup_disabled: {e}"
-                        )
-                    });
+                self.is_agent_as_backup_disabled = highlevel_runtime::builder::field(
+                    value,
+                    "is_agent_as_backup_disabled",
+                );
                 self
             }
             pub fn language<T>(mut self, value: T) -> Self
@@ -10831,11 +10813,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.language = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for language: {e}")
-                    });
+                self.language = highlevel_runtime::builder::field(value, "language");
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -10843,11 +10821,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn max_call_duration<T>(mut self, value: T) -> Self
@@ -10855,13 +10832,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.max_call_duration = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for max_call_duration: {e}"
-                        )
-                    });
+                self.max_call_duration = highlevel_runtime::builder::field(
+                    value,
+                    "max_call_duration",
+                );
                 self
             }
             pub fn number_pool_id<T>(mut self, value: T) -> Self
@@ -10869,13 +10843,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.number_pool_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for number_pool_id: {e}"
-                        )
-                    });
+                self.number_pool_id = highlevel_runtime::builder::field(
+                    value,
+                    "number_pool_id",
+                );
                 self
             }
             pub fn patience_level<T>(mut self, value: T) -> Self
@@ -10883,13 +10854,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::PatienceLevel>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.patience_level = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for patience_level: {e}"
-                        )
-                    });
+                self.patience_level = highlevel_runtime::builder::field(
+                    value,
+                    "patience_level",
+                );
                 self
             }
             pub fn reminder_after_idle_time_seconds<T>(mut self, value: T) -> Self
@@ -10897,13 +10865,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.reminder_after_idle_time_seconds = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for reminder_after_idle_time_seconds: {e}"
-                        )
-                    });
+                self.reminder_after_idle_time_seconds = highlevel_runtime::builder::field(
+                    value,
+                    "reminder_after_idle_time_seconds",
+                );
                 self
             }
             pub fn send_post_call_notification_to<T>(mut self, value: T) -> Self
@@ -10913,13 +10878,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.send_post_call_notification_to = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for send_post_call_notification_to: {e}"
-                        )
-                    });
+                self.send_post_call_notification_to = highlevel_runtime::builder::field(
+                    value,
+                    "send_post_call_notification_to",
+                );
                 self
             }
             pub fn send_user_idle_reminders<T>(mut self, value: T) -> Self
@@ -10927,13 +10889,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.send_user_idle_reminders = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for send_user_idle_reminders: {e}"
-                        )
-                    });
+                self.send_user_idle_reminders = highlevel_runtime::builder::field(
+                    value,
+                    "send_user_idle_reminders",
+                );
                 self
             }
             pub fn timezone<T>(mut self, value: T) -> Self
@@ -10943,11 +10902,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.timezone = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for timezone: {e}")
-                    });
+                self.timezone = highlevel_runtime::builder::field(value, "timezone");
                 self
             }
             pub fn translation<T>(mut self, value: T) -> Self
@@ -10955,11 +10910,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::TranslationDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.translation = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for translation: {e}")
-                    });
+                self.translation = highlevel_runtime::builder::field(
+                    value,
+                    "translation",
+                );
                 self
             }
             pub fn voice_id<T>(mut self, value: T) -> Self
@@ -10967,11 +10921,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.voice_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for voice_id: {e}")
-                    });
+                self.voice_id = highlevel_runtime::builder::field(value, "voice_id");
                 self
             }
             pub fn welcome_message<T>(mut self, value: T) -> Self
@@ -10981,13 +10931,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.welcome_message = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for welcome_message: {e}"
-                        )
-                    });
+                self.welcome_message = highlevel_runtime::builder::field(
+                    value,
+                    "welcome_message",
+                );
                 self
             }
         }
@@ -11079,13 +11026,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::AgentWorkingHoursDtoDayOfTheWeek>,
                 T::Error: ::std::fmt::Display,
             {
-                self.day_of_the_week = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for day_of_the_week: {e}"
-                        )
-                    });
+                self.day_of_the_week = highlevel_runtime::builder::field(
+                    value,
+                    "day_of_the_week",
+                );
                 self
             }
             pub fn intervals<T>(mut self, value: T) -> Self
@@ -11093,11 +11037,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::IntervalDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.intervals = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for intervals: {e}")
-                    });
+                self.intervals = highlevel_runtime::builder::field(value, "intervals");
                 self
             }
         }
@@ -11151,11 +11091,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.calendar_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for calendar_id: {e}")
-                    });
+                self.calendar_id = highlevel_runtime::builder::field(
+                    value,
+                    "calendar_id",
+                );
                 self
             }
             pub fn days_of_offering_dates<T>(mut self, value: T) -> Self
@@ -11163,13 +11102,10 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.days_of_offering_dates = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for days_of_offering_dates: {e}"
-                        )
-                    });
+                self.days_of_offering_dates = highlevel_runtime::builder::field(
+                    value,
+                    "days_of_offering_dates",
+                );
                 self
             }
             pub fn hours_between_slots<T>(mut self, value: T) -> Self
@@ -11177,13 +11113,10 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.hours_between_slots = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for hours_between_slots: {e}"
-                        )
-                    });
+                self.hours_between_slots = highlevel_runtime::builder::field(
+                    value,
+                    "hours_between_slots",
+                );
                 self
             }
             pub fn slots_per_day<T>(mut self, value: T) -> Self
@@ -11191,11 +11124,10 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.slots_per_day = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for slots_per_day: {e}")
-                    });
+                self.slots_per_day = highlevel_runtime::builder::field(
+                    value,
+                    "slots_per_day",
+                );
                 self
             }
         }
@@ -11272,13 +11204,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.hear_whisper_message = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for hear_whisper_message: {e}"
-                        )
-                    });
+                self.hear_whisper_message = highlevel_runtime::builder::field(
+                    value,
+                    "hear_whisper_message",
+                );
                 self
             }
             pub fn transfer_to_type<T>(mut self, value: T) -> Self
@@ -11288,13 +11217,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.transfer_to_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for transfer_to_type: {e}"
-                        )
-                    });
+                self.transfer_to_type = highlevel_runtime::builder::field(
+                    value,
+                    "transfer_to_type",
+                );
                 self
             }
             pub fn transfer_to_value<T>(mut self, value: T) -> Self
@@ -11302,13 +11228,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.transfer_to_value = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for transfer_to_value: {e}"
-                        )
-                    });
+                self.transfer_to_value = highlevel_runtime::builder::field(
+                    value,
+                    "transfer_to_value",
+                );
                 self
             }
             pub fn trigger_message<T>(mut self, value: T) -> Self
@@ -11316,13 +11239,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.trigger_message = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for trigger_message: {e}"
-                        )
-                    });
+                self.trigger_message = highlevel_runtime::builder::field(
+                    value,
+                    "trigger_message",
+                );
                 self
             }
             pub fn trigger_prompt<T>(mut self, value: T) -> Self
@@ -11330,13 +11250,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.trigger_prompt = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for trigger_prompt: {e}"
-                        )
-                    });
+                self.trigger_prompt = highlevel_runtime::builder::field(
+                    value,
+                    "trigger_prompt",
+                );
                 self
             }
         }
@@ -11406,13 +11323,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::CreateSingleActionDtoActionParameters>,
                 T::Error: ::std::fmt::Display,
             {
-                self.action_parameters = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for action_parameters: {e}"
-                        )
-                    });
+                self.action_parameters = highlevel_runtime::builder::field(
+                    value,
+                    "action_parameters",
+                );
                 self
             }
             pub fn action_type<T>(mut self, value: T) -> Self
@@ -11420,11 +11334,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::CreateSingleActionDtoActionType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.action_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for action_type: {e}")
-                    });
+                self.action_type = highlevel_runtime::builder::field(
+                    value,
+                    "action_type",
+                );
                 self
             }
             pub fn agent_id<T>(mut self, value: T) -> Self
@@ -11432,11 +11345,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.agent_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for agent_id: {e}")
-                    });
+                self.agent_id = highlevel_runtime::builder::field(value, "agent_id");
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -11444,11 +11353,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -11456,11 +11364,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
         }
@@ -11533,13 +11437,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.authentication_required = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for authentication_required: {e}"
-                        )
-                    });
+                self.authentication_required = highlevel_runtime::builder::field(
+                    value,
+                    "authentication_required",
+                );
                 self
             }
             pub fn authentication_value<T>(mut self, value: T) -> Self
@@ -11547,13 +11448,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.authentication_value = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for authentication_value: {e}"
-                        )
-                    });
+                self.authentication_value = highlevel_runtime::builder::field(
+                    value,
+                    "authentication_value",
+                );
                 self
             }
             pub fn headers<T>(mut self, value: T) -> Self
@@ -11563,11 +11461,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.headers = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for headers: {e}")
-                    });
+                self.headers = highlevel_runtime::builder::field(value, "headers");
                 self
             }
             pub fn method<T>(mut self, value: T) -> Self
@@ -11575,11 +11469,7 @@ pub mod types {
                 T: ::std::convert::TryInto<super::CustomActionApiDetailsDtoMethod>,
                 T::Error: ::std::fmt::Display,
             {
-                self.method = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for method: {e}")
-                    });
+                self.method = highlevel_runtime::builder::field(value, "method");
                 self
             }
             pub fn parameters<T>(mut self, value: T) -> Self
@@ -11589,11 +11479,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.parameters = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for parameters: {e}")
-                    });
+                self.parameters = highlevel_runtime::builder::field(value, "parameters");
                 self
             }
             pub fn url<T>(mut self, value: T) -> Self
@@ -11601,11 +11487,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for url: {e}")
-                    });
+                self.url = highlevel_runtime::builder::field(value, "url");
                 self
             }
         }
@@ -11657,11 +11539,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.key = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for key: {e}")
-                    });
+                self.key = highlevel_runtime::builder::field(value, "key");
                 self
             }
             pub fn value<T>(mut self, value: T) -> Self
@@ -11669,11 +11547,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.value = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for value: {e}")
-                    });
+                self.value = highlevel_runtime::builder::field(value, "value");
                 self
             }
         }
@@ -11730,11 +11604,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
+                self.description = highlevel_runtime::builder::field(
+                    value,
+                    "description",
+                );
                 self
             }
             pub fn example<T>(mut self, value: T) -> Self
@@ -11742,11 +11615,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.example = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for example: {e}")
-                    });
+                self.example = highlevel_runtime::builder::field(value, "example");
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -11754,11 +11623,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -11766,11 +11631,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                self.type_ = highlevel_runtime::builder::field(value, "type_");
                 self
             }
         }
@@ -11838,11 +11699,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::CustomActionApiDetailsDto>,
                 T::Error: ::std::fmt::Display,
             {
-                self.api_details = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for api_details: {e}")
-                    });
+                self.api_details = highlevel_runtime::builder::field(
+                    value,
+                    "api_details",
+                );
                 self
             }
             pub fn selected_paths<T>(mut self, value: T) -> Self
@@ -11850,13 +11710,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.selected_paths = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for selected_paths: {e}"
-                        )
-                    });
+                self.selected_paths = highlevel_runtime::builder::field(
+                    value,
+                    "selected_paths",
+                );
                 self
             }
             pub fn trigger_message<T>(mut self, value: T) -> Self
@@ -11864,13 +11721,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.trigger_message = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for trigger_message: {e}"
-                        )
-                    });
+                self.trigger_message = highlevel_runtime::builder::field(
+                    value,
+                    "trigger_message",
+                );
                 self
             }
             pub fn trigger_prompt<T>(mut self, value: T) -> Self
@@ -11878,13 +11732,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.trigger_prompt = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for trigger_prompt: {e}"
-                        )
-                    });
+                self.trigger_prompt = highlevel_runtime::builder::field(
+                    value,
+                    "trigger_prompt",
+                );
                 self
             }
         }
@@ -11947,13 +11798,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.contact_field_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for contact_field_id: {e}"
-                        )
-                    });
+                self.contact_field_id = highlevel_runtime::builder::field(
+                    value,
+                    "contact_field_id",
+                );
                 self
             }
             pub fn description<T>(mut self, value: T) -> Self
@@ -11961,11 +11809,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
+                self.description = highlevel_runtime::builder::field(
+                    value,
+                    "description",
+                );
                 self
             }
             pub fn examples<T>(mut self, value: T) -> Self
@@ -11973,11 +11820,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.examples = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for examples: {e}")
-                    });
+                self.examples = highlevel_runtime::builder::field(value, "examples");
                 self
             }
             pub fn overwrite_existing_value<T>(mut self, value: T) -> Self
@@ -11985,13 +11828,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.overwrite_existing_value = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for overwrite_existing_value: {e}"
-                        )
-                    });
+                self.overwrite_existing_value = highlevel_runtime::builder::field(
+                    value,
+                    "overwrite_existing_value",
+                );
                 self
             }
         }
@@ -12054,13 +11894,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.contact_field_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for contact_field_id: {e}"
-                        )
-                    });
+                self.contact_field_id = highlevel_runtime::builder::field(
+                    value,
+                    "contact_field_id",
+                );
                 self
             }
             pub fn description<T>(mut self, value: T) -> Self
@@ -12068,11 +11905,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
+                self.description = highlevel_runtime::builder::field(
+                    value,
+                    "description",
+                );
                 self
             }
             pub fn examples<T>(mut self, value: T) -> Self
@@ -12080,11 +11916,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.examples = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for examples: {e}")
-                    });
+                self.examples = highlevel_runtime::builder::field(value, "examples");
                 self
             }
             pub fn overwrite_existing_value<T>(mut self, value: T) -> Self
@@ -12092,13 +11924,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.overwrite_existing_value = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for overwrite_existing_value: {e}"
-                        )
-                    });
+                self.overwrite_existing_value = highlevel_runtime::builder::field(
+                    value,
+                    "overwrite_existing_value",
+                );
                 self
             }
         }
@@ -12150,11 +11979,7 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.end_hour = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for end_hour: {e}")
-                    });
+                self.end_hour = highlevel_runtime::builder::field(value, "end_hour");
                 self
             }
             pub fn end_minute<T>(mut self, value: T) -> Self
@@ -12162,11 +11987,7 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.end_minute = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for end_minute: {e}")
-                    });
+                self.end_minute = highlevel_runtime::builder::field(value, "end_minute");
                 self
             }
             pub fn start_hour<T>(mut self, value: T) -> Self
@@ -12174,11 +11995,7 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.start_hour = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for start_hour: {e}")
-                    });
+                self.start_hour = highlevel_runtime::builder::field(value, "start_hour");
                 self
             }
             pub fn start_minute<T>(mut self, value: T) -> Self
@@ -12186,11 +12003,10 @@ pub mod types {
                 T: ::std::convert::TryInto<f64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.start_minute = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for start_minute: {e}")
-                    });
+                self.start_minute = highlevel_runtime::builder::field(
+                    value,
+                    "start_minute",
+                );
                 self
             }
         }
@@ -12246,13 +12062,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.knowledge_base_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for knowledge_base_id: {e}"
-                        )
-                    });
+                self.knowledge_base_id = highlevel_runtime::builder::field(
+                    value,
+                    "knowledge_base_id",
+                );
                 self
             }
             pub fn trigger_prompt<T>(mut self, value: T) -> Self
@@ -12260,13 +12073,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.trigger_prompt = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for trigger_prompt: {e}"
-                        )
-                    });
+                self.trigger_prompt = highlevel_runtime::builder::field(
+                    value,
+                    "trigger_prompt",
+                );
                 self
             }
         }
@@ -12398,11 +12208,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.agent_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for agent_name: {e}")
-                    });
+                self.agent_name = highlevel_runtime::builder::field(value, "agent_name");
                 self
             }
             pub fn agent_prompt<T>(mut self, value: T) -> Self
@@ -12410,11 +12216,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.agent_prompt = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for agent_prompt: {e}")
-                    });
+                self.agent_prompt = highlevel_runtime::builder::field(
+                    value,
+                    "agent_prompt",
+                );
                 self
             }
             pub fn agent_working_hours<T>(mut self, value: T) -> Self
@@ -12422,13 +12227,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<super::AgentWorkingHoursDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.agent_working_hours = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for agent_working_hours: {e}"
-                        )
-                    });
+                self.agent_working_hours = highlevel_runtime::builder::field(
+                    value,
+                    "agent_working_hours",
+                );
                 self
             }
             pub fn business_name<T>(mut self, value: T) -> Self
@@ -12438,11 +12240,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.business_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for business_name: {e}")
-                    });
+                self.business_name = highlevel_runtime::builder::field(
+                    value,
+                    "business_name",
+                );
                 self
             }
             pub fn call_end_workflow_ids<T>(mut self, value: T) -> Self
@@ -12450,13 +12251,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.call_end_workflow_ids = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for call_end_workflow_ids: {e}"
-                        )
-                    });
+                self.call_end_workflow_ids = highlevel_runtime::builder::field(
+                    value,
+                    "call_end_workflow_ids",
+                );
                 self
             }
             pub fn inbound_number<T>(mut self, value: T) -> Self
@@ -12464,13 +12262,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.inbound_number = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for inbound_number: {e}"
-                        )
-                    });
+                self.inbound_number = highlevel_runtime::builder::field(
+                    value,
+                    "inbound_number",
+                );
                 self
             }
             pub fn is_agent_as_backup_disabled<T>(mut self, value: T) -> Self
@@ -12478,13 +12273,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.is_agent_as_backup_disabled = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for is_agent_as_backup_disabled: {e}"
-                        )
-                    });
+                self.is_agent_as_backup_disabled = highlevel_runtime::builder::field(
+                    value,
+                    "is_agent_as_backup_disabled",
+                );
                 self
             }
             pub fn language<T>(mut self, value: T) -> Self
@@ -12494,11 +12286,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.language = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for language: {e}")
-                    });
+                self.language = highlevel_runtime::builder::field(value, "language");
                 self
             }
             pub fn max_call_duration<T>(mut self, value: T) -> Self
@@ -12506,13 +12294,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.max_call_duration = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for max_call_duration: {e}"
-                        )
-                    });
+                self.max_call_duration = highlevel_runtime::builder::field(
+                    value,
+                    "max_call_duration",
+                );
                 self
             }
             pub fn number_pool_id<T>(mut self, value: T) -> Self
@@ -12520,13 +12305,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.number_pool_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for number_pool_id: {e}"
-                        )
-                    });
+                self.number_pool_id = highlevel_runtime::builder::field(
+                    value,
+                    "number_pool_id",
+                );
                 self
             }
             pub fn patience_level<T>(mut self, value: T) -> Self
@@ -12534,13 +12316,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::PatienceLevel>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.patience_level = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for patience_level: {e}"
-                        )
-                    });
+                self.patience_level = highlevel_runtime::builder::field(
+                    value,
+                    "patience_level",
+                );
                 self
             }
             pub fn reminder_after_idle_time_seconds<T>(mut self, value: T) -> Self
@@ -12548,13 +12327,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.reminder_after_idle_time_seconds = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for reminder_after_idle_time_seconds: {e}"
-                        )
-                    });
+                self.reminder_after_idle_time_seconds = highlevel_runtime::builder::field(
+                    value,
+                    "reminder_after_idle_time_seconds",
+                );
                 self
             }
             pub fn send_post_call_notification_to<T>(mut self, value: T) -> Self
@@ -12564,13 +12340,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.send_post_call_notification_to = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for send_post_call_notification_to: {e}"
-                        )
-                    });
+                self.send_post_call_notification_to = highlevel_runtime::builder::field(
+                    value,
+                    "send_post_call_notification_to",
+                );
                 self
             }
             pub fn send_user_idle_reminders<T>(mut self, value: T) -> Self
@@ -12578,13 +12351,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.send_user_idle_reminders = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for send_user_idle_reminders: {e}"
-                        )
-                    });
+                self.send_user_idle_reminders = highlevel_runtime::builder::field(
+                    value,
+                    "send_user_idle_reminders",
+                );
                 self
             }
             pub fn timezone<T>(mut self, value: T) -> Self
@@ -12594,11 +12364,7 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.timezone = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for timezone: {e}")
-                    });
+                self.timezone = highlevel_runtime::builder::field(value, "timezone");
                 self
             }
             pub fn translation<T>(mut self, value: T) -> Self
@@ -12606,11 +12372,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<super::TranslationDto>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.translation = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for translation: {e}")
-                    });
+                self.translation = highlevel_runtime::builder::field(
+                    value,
+                    "translation",
+                );
                 self
             }
             pub fn voice_id<T>(mut self, value: T) -> Self
@@ -12618,11 +12383,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.voice_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for voice_id: {e}")
-                    });
+                self.voice_id = highlevel_runtime::builder::field(value, "voice_id");
                 self
             }
             pub fn welcome_message<T>(mut self, value: T) -> Self
@@ -12632,13 +12393,10 @@ pub mod types {
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.welcome_message = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for welcome_message: {e}"
-                        )
-                    });
+                self.welcome_message = highlevel_runtime::builder::field(
+                    value,
+                    "welcome_message",
+                );
                 self
             }
         }
@@ -12736,11 +12494,7 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.admins = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for admins: {e}")
-                    });
+                self.admins = highlevel_runtime::builder::field(value, "admins");
                 self
             }
             pub fn all_users<T>(mut self, value: T) -> Self
@@ -12748,11 +12502,7 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.all_users = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for all_users: {e}")
-                    });
+                self.all_users = highlevel_runtime::builder::field(value, "all_users");
                 self
             }
             pub fn contact_assigned_user<T>(mut self, value: T) -> Self
@@ -12760,13 +12510,10 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.contact_assigned_user = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for contact_assigned_user: {e}"
-                        )
-                    });
+                self.contact_assigned_user = highlevel_runtime::builder::field(
+                    value,
+                    "contact_assigned_user",
+                );
                 self
             }
             pub fn custom_emails<T>(mut self, value: T) -> Self
@@ -12774,11 +12521,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.custom_emails = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for custom_emails: {e}")
-                    });
+                self.custom_emails = highlevel_runtime::builder::field(
+                    value,
+                    "custom_emails",
+                );
                 self
             }
             pub fn specific_users<T>(mut self, value: T) -> Self
@@ -12786,13 +12532,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.specific_users = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for specific_users: {e}"
-                        )
-                    });
+                self.specific_users = highlevel_runtime::builder::field(
+                    value,
+                    "specific_users",
+                );
                 self
             }
         }
@@ -12857,11 +12600,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.message_body = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for message_body: {e}")
-                    });
+                self.message_body = highlevel_runtime::builder::field(
+                    value,
+                    "message_body",
+                );
                 self
             }
             pub fn trigger_message<T>(mut self, value: T) -> Self
@@ -12869,13 +12611,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.trigger_message = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for trigger_message: {e}"
-                        )
-                    });
+                self.trigger_message = highlevel_runtime::builder::field(
+                    value,
+                    "trigger_message",
+                );
                 self
             }
             pub fn trigger_prompt<T>(mut self, value: T) -> Self
@@ -12883,13 +12622,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.trigger_prompt = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for trigger_prompt: {e}"
-                        )
-                    });
+                self.trigger_prompt = highlevel_runtime::builder::field(
+                    value,
+                    "trigger_prompt",
+                );
                 self
             }
         }
@@ -12936,11 +12672,7 @@ pub mod types {
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.enabled = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for enabled: {e}")
-                    });
+                self.enabled = highlevel_runtime::builder::field(value, "enabled");
                 self
             }
             pub fn language<T>(mut self, value: T) -> Self
@@ -12948,11 +12680,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.language = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for language: {e}")
-                    });
+                self.language = highlevel_runtime::builder::field(value, "language");
                 self
             }
         }
@@ -13014,13 +12742,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::UpdateSingleActionDtoActionParameters>,
                 T::Error: ::std::fmt::Display,
             {
-                self.action_parameters = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for action_parameters: {e}"
-                        )
-                    });
+                self.action_parameters = highlevel_runtime::builder::field(
+                    value,
+                    "action_parameters",
+                );
                 self
             }
             pub fn action_type<T>(mut self, value: T) -> Self
@@ -13028,11 +12753,10 @@ pub mod types {
                 T: ::std::convert::TryInto<super::UpdateSingleActionDtoActionType>,
                 T::Error: ::std::fmt::Display,
             {
-                self.action_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for action_type: {e}")
-                    });
+                self.action_type = highlevel_runtime::builder::field(
+                    value,
+                    "action_type",
+                );
                 self
             }
             pub fn agent_id<T>(mut self, value: T) -> Self
@@ -13040,11 +12764,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.agent_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for agent_id: {e}")
-                    });
+                self.agent_id = highlevel_runtime::builder::field(value, "agent_id");
                 self
             }
             pub fn location_id<T>(mut self, value: T) -> Self
@@ -13052,11 +12772,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
+                self.location_id = highlevel_runtime::builder::field(
+                    value,
+                    "location_id",
+                );
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -13064,11 +12783,7 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = highlevel_runtime::builder::field(value, "name");
                 self
             }
         }
@@ -13133,13 +12848,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.trigger_message = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for trigger_message: {e}"
-                        )
-                    });
+                self.trigger_message = highlevel_runtime::builder::field(
+                    value,
+                    "trigger_message",
+                );
                 self
             }
             pub fn trigger_prompt<T>(mut self, value: T) -> Self
@@ -13147,13 +12859,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.trigger_prompt = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for trigger_prompt: {e}"
-                        )
-                    });
+                self.trigger_prompt = highlevel_runtime::builder::field(
+                    value,
+                    "trigger_prompt",
+                );
                 self
             }
             pub fn workflow_id<T>(mut self, value: T) -> Self
@@ -13161,11 +12870,10 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.workflow_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for workflow_id: {e}")
-                    });
+                self.workflow_id = highlevel_runtime::builder::field(
+                    value,
+                    "workflow_id",
+                );
                 self
             }
         }

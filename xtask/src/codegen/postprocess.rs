@@ -14,8 +14,8 @@
 //!   `#[deprecated(note = ...)]`, so callers see it at compile time (progenitor ignores the flag).
 //!   Only that method: the builder and its `.stream()`/`.pages()` are reached through it, and the
 //!   metadata tables are read by the runtime, not called by users.
-//! - Type builders: only the types a request can carry keep typify's builder
-//!   (`super::type_builders`).
+//! - Type builders: only the types a request can carry keep typify's builder, and its setters
+//!   convert through `highlevel_runtime::builder::field` (`super::type_builders`).
 
 use std::collections::BTreeSet;
 
@@ -59,6 +59,8 @@ pub fn apply(
 
     LenientFields.visit_file_mut(&mut file);
     super::type_builders::drop_response_only(&mut file);
+    super::type_builders::setters_call_the_runtime(&mut file)
+        .map_err(|why| format!("module `{}`: {why}", module.name))?;
 
     let mut sends = SdkSends {
         known: operations.iter().map(|o| o.id.clone()).collect(),
