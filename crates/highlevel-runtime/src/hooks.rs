@@ -235,8 +235,13 @@ impl Call<'_> {
         let mut number = 0;
         loop {
             number += 1;
-            // A body that cannot be replayed (a stream) gets one attempt.
-            let copy = request.try_clone();
+            // A body that cannot be replayed (a stream) gets one attempt; with one attempt in
+            // all nothing is repeated (`decide`), so no copy is kept.
+            let copy = if config.max_attempts > 1 {
+                request.try_clone()
+            } else {
+                None
+            };
             match self.limiter.acquire().await {
                 Ok(wait) => waited += wait,
                 Err(spent) => return Ok(Failure::RateLimit(spent).into_response()),
