@@ -11,7 +11,8 @@
 //! Each kept setter converts its value through `highlevel_runtime::builder::field` instead of
 //! typify's own `try_into().map_err(|e| format!(..))`: the same conversion and message, but one
 //! generic function checked once in the runtime rather than a closure and a `format!` per setter
-//! checked in every module crate (Contacts' crate: 3.0 to 2.5 s under `-Ztime-passes`).
+//! checked in every module crate (Contacts' crate: 2.48 to 2.30 s, Invoices' 6.52 to 5.95 s, under
+//! `-Ztime-passes`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
