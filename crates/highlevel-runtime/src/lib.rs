@@ -33,6 +33,7 @@ mod operation;
 pub mod pagination;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+mod random;
 pub mod rate_limit;
 #[cfg(feature = "redis")]
 pub mod redis;

@@ -1,5 +1,5 @@
-//! `cargo bench -p highlevel-sandbox --bench rate_limits [-- budget|clients|cost|shared]
-//! [--redis-url URL]`: how much of HighLevel's rate-limit
+//! `cargo bench -p highlevel-sandbox --bench rate_limits [-- budget|clients|cost|shared|
+//! instructions] [--redis-url URL]`: how much of HighLevel's rate-limit
 //! budget the SDK uses, and what its runtime costs per request, against the sandbox on
 //! loopback. Prints tables; asserts only that the work was done, never how fast.
 //!
@@ -18,7 +18,10 @@
 //!   again) spend 1,000 requests on 1 and on 10 locations with a Redis budget, the same 4 with
 //!   none, and with Redis stopped for 5 s mid-run; and the per-request cost of the Redis
 //!   budget on loopback against the memory one. It starts a `redis-server` of its own on a free
-//!   port (the outage row stops it), or uses `--redis-url` for the rows without an outage.
+//!   port (the outage row stops it), or uses `--redis-url` for the rows without an outage;
+//! - only when named (`-- instructions`, valgrind needed): the `cost` comparison counted in
+//!   instructions per request under cachegrind, steady to a fraction of a percent where
+//!   time moves by several.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -46,6 +49,7 @@ fn minimum(requests_per_location: usize) -> Duration {
     WINDOW * (requests_per_location.div_ceil(PER_WINDOW as usize) as u32 - 1)
 }
 
+mod cost_instructions;
 #[path = "shared_budget/mod.rs"]
 mod shared;
 mod support;
@@ -174,17 +178,12 @@ fn thread_cpu_nanos() -> Option<u64> {
 
 /// Requests per second: the SDK's `get_location`, or reqwest sending the same request and
 /// decoding the same type.
-async fn throughput(
-    server: &support::SandboxProgram,
-    via: Via,
-    requests: usize,
-    tasks: usize,
-) -> Run {
+async fn throughput(server_url: &str, via: Via, requests: usize, tasks: usize) -> Run {
     let token = highlevel_sandbox::DEFAULT_TOKEN;
     let location = highlevel_sandbox::DEFAULT_LOCATION_ID;
     let hl = HighLevel::builder()
         .private_integration_token(token)
-        .base_url(&server.url)
+        .base_url(server_url)
         // Limits far above what loopback reaches: the limiter runs, nobody waits.
         .rate_limit(RateLimitConfig::new().per_interval(1_000_000, WINDOW))
         .build()
@@ -203,7 +202,7 @@ async fn throughput(
             .expect("reqwest client"),
         Via::Sdk | Via::Bare => reqwest::Client::new(),
     };
-    let url = format!("{}/locations/{location}", server.url);
+    let url = format!("{server_url}/locations/{location}");
     let bearer = format!("Bearer {token}");
     let next = Arc::new(AtomicUsize::new(0));
     let cpu_before = thread_cpu_nanos();
@@ -295,6 +294,10 @@ fn main() {
         runtime(true).block_on(shared::work(&spec));
         return;
     }
+    if let Ok(spec) = std::env::var(cost_instructions::WORKER) {
+        runtime(false).block_on(cost_instructions::work(&spec));
+        return;
+    }
     let args: Vec<String> = std::env::args().skip(1).collect();
     let redis_url = args
         .iter()
@@ -318,6 +321,10 @@ fn main() {
     }
     if runs("shared") {
         runtime(true).block_on(shared::table(redis_url));
+    }
+    // Only when asked for: it needs valgrind and takes minutes.
+    if wanted.iter().any(|w| w == "instructions") {
+        runtime(false).block_on(cost_instructions::table());
     }
 }
 
@@ -379,7 +386,7 @@ async fn cost_table() {
     println!("|---|---|---|---|---|---|---|---|---|---|");
     // Warm the connection pools and the sandbox.
     for via in [Via::Plain, Via::Bare, Via::Sdk] {
-        throughput(&sandbox, via, 2_000, 8).await;
+        throughput(&sandbox.url, via, 2_000, 8).await;
     }
     for tasks in [1, 16] {
         let requests = requests_for(tasks);
@@ -393,7 +400,7 @@ async fn cost_table() {
             order.rotate_left(round % 3);
             let mut runs = Vec::new();
             for via in order {
-                runs.push((via, throughput(&sandbox, via, requests, tasks).await));
+                runs.push((via, throughput(&sandbox.url, via, requests, tasks).await));
             }
             let run_of = |wanted: Via| {
                 runs.iter()

@@ -121,8 +121,9 @@ impl AuthorizeBuilder {
     ///
     /// # Errors
     ///
-    /// [`AuthError::InvalidConfig`] when the redirect URI is not an absolute http(s) URL or
-    /// the host is not a URL.
+    /// [`AuthError::InvalidConfig`] when the redirect URI is not an absolute http(s) URL, the
+    /// host is not a URL, or there is no rustls crypto provider to draw the `state` from
+    /// (neither the `ring` nor the `aws-lc-rs` feature, and none installed).
     pub fn build(self) -> Result<AuthorizationRequest, AuthError> {
         let redirect = reqwest::Url::parse(&self.redirect_uri)
             .map_err(|e| AuthError::InvalidConfig(format!("redirect_uri: {e}")))?;
@@ -133,7 +134,7 @@ impl AuthorizeBuilder {
         }
         let mut url = reqwest::Url::parse(&format!("{}/v2/oauth/chooselocation", self.origin))
             .map_err(|e| AuthError::InvalidConfig(format!("authorization host: {e}")))?;
-        let state = random_state();
+        let state = random_state()?;
         {
             let mut query = url.query_pairs_mut();
             query
@@ -157,13 +158,10 @@ impl AuthorizeBuilder {
     }
 }
 
-/// 244 random bits (two v4 UUIDs) as 64 hex characters.
-fn random_state() -> String {
-    format!(
-        "{}{}",
-        uuid::Uuid::new_v4().simple(),
-        uuid::Uuid::new_v4().simple()
-    )
+/// 256 bits from the TLS provider's CSPRNG, as 64 hex characters.
+fn random_state() -> Result<String, AuthError> {
+    crate::random::secure_hex(32)
+        .map_err(|e| AuthError::InvalidConfig(format!("no random source for the state: {e}")))
 }
 
 /// Reads the authorization code out of a callback (a full URL, a path with a query, or the

@@ -59,7 +59,7 @@ impl Default for Holder {
         Self(format!(
             "{}-{}",
             std::process::id(),
-            uuid::Uuid::new_v4().simple()
+            crate::random::unique_hex()
         ))
     }
 }

@@ -316,7 +316,7 @@ impl RedisBudget {
             url: SecretString::from(url),
             options,
             connection: Mutex::new(None),
-            member_prefix: uuid::Uuid::new_v4().simple().to_string(),
+            member_prefix: crate::random::unique_hex(),
             grants: AtomicU64::new(0),
             take: redis::Script::new(TAKE),
             correct: redis::Script::new(CORRECT),

@@ -154,7 +154,7 @@ fn create_exclusive(path: &Path) -> io::Result<String> {
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     let mut file = options.open(path)?;
-    let token = uuid::Uuid::new_v4().simple().to_string();
+    let token = crate::random::unique_hex();
     if let Err(e) = file.write_all(token.as_bytes()) {
         let _ = fs::remove_file(path);
         return Err(e);
@@ -277,7 +277,7 @@ fn read_session(path: &Path, key: &SessionKey) -> Result<Option<Versioned>, Stor
 /// crash cannot undo the rename, which for a session would bring back a refresh token
 /// already spent).
 fn replace_atomically(target: &Path, contents: &[u8]) -> Result<(), StoreError> {
-    let tmp = target.with_extension(format!("tmp-{}", uuid::Uuid::new_v4().simple()));
+    let tmp = target.with_extension(format!("tmp-{}", crate::random::unique_hex()));
     let written = (|| {
         let mut options = fs::OpenOptions::new();
         options.write(true).create_new(true);
