@@ -213,6 +213,26 @@ pub async fn exec(
     Ok(response)
 }
 
+/// A copy of `request` to send again if this attempt fails; `None` for a streamed body,
+/// which cannot be replayed.
+///
+/// `Request::try_clone` also copies the request's extensions, and to carry the timeout it
+/// allocates an extension map even when there is none. Of a request's extensions, reqwest
+/// 0.13 reads only the timeout when it sends, so a bodiless request is copied field by field
+/// with its timeout and without that map. The copy is made for every attempt and used by few.
+fn replay_copy(request: &reqwest::Request) -> Option<reqwest::Request> {
+    if request.body().is_some() {
+        return request.try_clone();
+    }
+    let mut copy = reqwest::Request::new(request.method().clone(), request.url().clone());
+    *copy.headers_mut() = request.headers().clone();
+    *copy.version_mut() = request.version();
+    if let Some(timeout) = request.timeout() {
+        *copy.timeout_mut() = Some(*timeout);
+    }
+    Some(copy)
+}
+
 struct Call<'a> {
     runtime: &'a Runtime,
     client: &'a reqwest::Client,
@@ -238,7 +258,7 @@ impl Call<'_> {
             // A body that cannot be replayed (a stream) gets one attempt; with one attempt in
             // all nothing is repeated (`decide`), so no copy is kept.
             let copy = if config.max_attempts > 1 {
-                request.try_clone()
+                replay_copy(&request)
             } else {
                 None
             };
@@ -471,6 +491,56 @@ struct CarriedFailure(Arc<Mutex<Option<Failure>>>);
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_replay_copy_sends_what_the_original_would() {
+        crate::tls::install_crypto_provider().expect("the default ring provider");
+        let client = reqwest::Client::new();
+        let bodiless = client
+            .get("https://example.test/contacts/a%20b?x=1")
+            .header("authorization", "Bearer secret")
+            .header("version", "2021-07-28")
+            .version(reqwest::Version::HTTP_11)
+            .timeout(Duration::from_secs(7))
+            .build()
+            .expect("request");
+        let copy = replay_copy(&bodiless).expect("a bodiless request is copied");
+        assert_eq!(copy.method(), bodiless.method());
+        assert_eq!(copy.url(), bodiless.url());
+        assert_eq!(copy.headers(), bodiless.headers());
+        assert_eq!(copy.version(), bodiless.version());
+        assert_eq!(copy.timeout(), Some(&Duration::from_secs(7)));
+        assert!(copy.body().is_none());
+
+        let untimed = client
+            .delete("https://example.test/x")
+            .build()
+            .expect("request");
+        assert_eq!(replay_copy(&untimed).expect("copied").timeout(), None);
+
+        let with_body = client
+            .post("https://example.test/contacts")
+            .body(r#"{"firstName":"Ada"}"#)
+            .build()
+            .expect("request");
+        let copy = replay_copy(&with_body).expect("a buffered body is copied");
+        assert_eq!(
+            copy.body().and_then(reqwest::Body::as_bytes),
+            Some(br#"{"firstName":"Ada"}"#.as_slice())
+        );
+
+        let streamed = client
+            .post("https://example.test/medias/upload-file")
+            .body(reqwest::Body::wrap_stream(futures_util::stream::iter([
+                Ok::<_, std::io::Error>(bytes::Bytes::from_static(b"chunk")),
+            ])))
+            .build()
+            .expect("request");
+        assert!(
+            replay_copy(&streamed).is_none(),
+            "a stream cannot be sent twice"
+        );
+    }
 
     #[test]
     fn static_header_values_are_checked_not_panicked_on() {
