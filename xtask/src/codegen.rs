@@ -9,6 +9,7 @@ pub(crate) mod postprocess;
 mod send_bodies;
 mod serde_impls;
 mod type_builders;
+mod urls;
 
 use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};

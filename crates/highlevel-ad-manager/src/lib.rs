@@ -32549,8 +32549,10 @@ pub mod builder {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let start_date = start_date.map_err(Error::InvalidRequest)?;
                 let type_ = type_.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/facebook/reporting", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/reporting",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -32667,9 +32669,10 @@ pub mod builder {
                 let end_date = end_date.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let start_date = start_date.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/facebook/reporting/campaign/{}", client.baseurl,
-                    encode_path(& campaign_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/reporting/campaign/",
+                    &[(&campaign_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -32820,8 +32823,10 @@ pub mod builder {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let start_date = start_date.map_err(Error::InvalidRequest)?;
                 let type_ = type_.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/facebook/reporting/list", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/reporting/list",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -32895,7 +32900,11 @@ pub mod builder {
             let Self { client, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/ad-publishing/facebook/me", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/me",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -32977,7 +32986,11 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let fetch_existing = fetch_existing.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/ad-publishing/facebook/pages", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/pages",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -33080,9 +33093,10 @@ pub mod builder {
                 let page_id = page_id.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let type_ = type_.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/facebook/page/{}/instagram", client.baseurl,
-                    encode_path(& page_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/page/",
+                    &[(&page_id as &dyn ::std::fmt::Display, "/instagram")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -33165,9 +33179,10 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let page_id = page_id.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/facebook/page/{}/forms", client.baseurl,
-                    encode_path(& page_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/page/",
+                    &[(&page_id as &dyn ::std::fmt::Display, "/forms")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -33265,9 +33280,10 @@ pub mod builder {
                         types::CreateLeadFormDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/facebook/page/{}/forms", client.baseurl,
-                    encode_path(& page_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/page/",
+                    &[(&page_id as &dyn ::std::fmt::Display, "/forms")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -33396,8 +33412,10 @@ pub mod builder {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let next = next.map_err(Error::InvalidRequest)?;
                 let type_ = type_.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/facebook/ad-accounts", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/ad-accounts",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -33483,9 +33501,10 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let ad_account_id = ad_account_id.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/facebook/ad-accounts/{}", client.baseurl,
-                    encode_path(& ad_account_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/ad-accounts/",
+                    &[(&ad_account_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -33583,9 +33602,10 @@ pub mod builder {
                         types::LocationIdBodyDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/facebook/ad-accounts/{}", client.baseurl,
-                    encode_path(& ad_account_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/ad-accounts/",
+                    &[(&ad_account_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -33650,8 +33670,10 @@ pub mod builder {
             let Self { client, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/facebook/conversation-forms", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/conversation-forms",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -33738,8 +33760,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/facebook/conversation-forms", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/conversation-forms",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -33804,8 +33828,10 @@ pub mod builder {
             let Self { client, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/facebook/integration", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/integration",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -33891,8 +33917,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/facebook/integration", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/integration",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -33973,8 +34001,10 @@ pub mod builder {
                         types::LocationIdBodyDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/facebook/integration", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/integration",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -34070,8 +34100,10 @@ pub mod builder {
                 let query = query.map_err(Error::InvalidRequest)?;
                 let search_type = search_type.map_err(Error::InvalidRequest)?;
                 let type_ = type_.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/facebook/targeting/search", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/targeting/search",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -34169,9 +34201,10 @@ pub mod builder {
                         types::PublishAdDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/facebook/campaigns/{}/publish", client.baseurl,
-                    encode_path(& campaign_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/campaigns/",
+                    &[(&campaign_id as &dyn ::std::fmt::Display, "/publish")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -34251,7 +34284,11 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let page_id = page_id.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/ad-publishing/facebook/page", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/page",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -34366,7 +34403,11 @@ pub mod builder {
                 let ig_user_id = ig_user_id.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let page_id = page_id.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/ad-publishing/facebook/pixels", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/pixels",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -34454,7 +34495,11 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/ad-publishing/facebook/pixels", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/pixels",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -34564,8 +34609,10 @@ pub mod builder {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let source = source.map_err(Error::InvalidRequest)?;
                 let type_ = type_.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/facebook/custom-audience", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/custom-audience",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -34655,9 +34702,10 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let audience_id = audience_id.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/facebook/custom-audience/{}", client.baseurl,
-                    encode_path(& audience_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/custom-audience/",
+                    &[(&audience_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -34758,9 +34806,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/facebook/custom-audience/{}", client.baseurl,
-                    encode_path(& audience_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/custom-audience/",
+                    &[(&audience_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -34840,9 +34889,10 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let audience_id = audience_id.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/facebook/custom-audience/{}", client.baseurl,
-                    encode_path(& audience_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/custom-audience/",
+                    &[(&audience_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -34943,9 +34993,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/facebook/custom-audience/{}/member", client
-                    .baseurl, encode_path(& audience_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/custom-audience/",
+                    &[(&audience_id as &dyn ::std::fmt::Display, "/member")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -35044,9 +35095,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/facebook/custom-audience/{}/member", client
-                    .baseurl, encode_path(& audience_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/custom-audience/",
+                    &[(&audience_id as &dyn ::std::fmt::Display, "/member")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -35146,9 +35198,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/facebook/custom-audience/{}/member/batch", client
-                    .baseurl, encode_path(& audience_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/custom-audience/",
+                    &[(&audience_id as &dyn ::std::fmt::Display, "/member/batch")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -35247,8 +35300,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/facebook/page/default", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/page/default",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -35331,9 +35386,10 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let lead_form_id = lead_form_id.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/facebook/lead-form/{}", client.baseurl,
-                    encode_path(& lead_form_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/lead-form/",
+                    &[(&lead_form_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -35447,9 +35503,10 @@ pub mod builder {
                 let fields = fields.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let source = source.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/facebook/campaign/{}", client.baseurl,
-                    encode_path(& campaign_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/campaign/",
+                    &[(&campaign_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -35655,7 +35712,11 @@ pub mod builder {
                 let selected_ad_account_id = selected_ad_account_id
                     .map_err(Error::InvalidRequest)?;
                 let type_ = type_.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/ad-publishing/facebook/entity", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/entity",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -35754,8 +35815,10 @@ pub mod builder {
                         types::UpsertCampaignDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/facebook/campaigns", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/campaigns",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -35836,7 +35899,11 @@ pub mod builder {
                         types::UpsertAdsetDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/ad-publishing/facebook/adsets", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/adsets",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -35914,7 +35981,11 @@ pub mod builder {
                         types::UpsertAdDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/ad-publishing/facebook/ads-v2", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/ads-v2",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -36009,9 +36080,10 @@ pub mod builder {
                         types::LocationIdBodyDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/facebook/campaigns/{}/pause", client.baseurl,
-                    encode_path(& campaign_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/campaigns/",
+                    &[(&campaign_id as &dyn ::std::fmt::Display, "/pause")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -36107,9 +36179,10 @@ pub mod builder {
                         types::LocationIdBodyDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/facebook/campaigns/{}/resume", client.baseurl,
-                    encode_path(& campaign_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/campaigns/",
+                    &[(&campaign_id as &dyn ::std::fmt::Display, "/resume")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -36205,9 +36278,10 @@ pub mod builder {
                         types::LocationIdBodyDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/facebook/campaigns/{}/duplicate", client.baseurl,
-                    encode_path(& campaign_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/campaigns/",
+                    &[(&campaign_id as &dyn ::std::fmt::Display, "/duplicate")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -36303,9 +36377,10 @@ pub mod builder {
                         types::LocationIdBodyDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/facebook/campaigns/{}", client.baseurl,
-                    encode_path(& campaign_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/campaigns/",
+                    &[(&campaign_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -36401,9 +36476,10 @@ pub mod builder {
                         types::LocationIdBodyDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/facebook/adsets/{}/pause", client.baseurl,
-                    encode_path(& adset_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/adsets/",
+                    &[(&adset_id as &dyn ::std::fmt::Display, "/pause")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -36499,9 +36575,10 @@ pub mod builder {
                         types::LocationIdBodyDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/facebook/adsets/{}/resume", client.baseurl,
-                    encode_path(& adset_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/adsets/",
+                    &[(&adset_id as &dyn ::std::fmt::Display, "/resume")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -36566,9 +36643,10 @@ pub mod builder {
             let Self { client, adset_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let adset_id = adset_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/facebook/adsets/{}/duplicate", client.baseurl,
-                    encode_path(& adset_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/adsets/",
+                    &[(&adset_id as &dyn ::std::fmt::Display, "/duplicate")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -36663,9 +36741,10 @@ pub mod builder {
                         types::LocationIdBodyDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/facebook/adsets/{}", client.baseurl, encode_path(&
-                    adset_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/adsets/",
+                    &[(&adset_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -36761,9 +36840,10 @@ pub mod builder {
                         types::LocationIdBodyDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/facebook/ads/{}/pause", client.baseurl,
-                    encode_path(& ad_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/ads/",
+                    &[(&ad_id as &dyn ::std::fmt::Display, "/pause")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -36859,9 +36939,10 @@ pub mod builder {
                         types::LocationIdBodyDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/facebook/ads/{}/resume", client.baseurl,
-                    encode_path(& ad_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/ads/",
+                    &[(&ad_id as &dyn ::std::fmt::Display, "/resume")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -36926,9 +37007,10 @@ pub mod builder {
             let Self { client, ad_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let ad_id = ad_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/facebook/ads/{}/duplicate", client.baseurl,
-                    encode_path(& ad_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/ads/",
+                    &[(&ad_id as &dyn ::std::fmt::Display, "/duplicate")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -37023,9 +37105,10 @@ pub mod builder {
                         types::LocationIdBodyDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/facebook/ads/{}", client.baseurl, encode_path(&
-                    ad_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/ads/",
+                    &[(&ad_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -37175,7 +37258,11 @@ pub mod builder {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let start_date = start_date.map_err(Error::InvalidRequest)?;
                 let type_ = type_.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/ad-publishing/google/reporting", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/google/reporting",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -37330,8 +37417,10 @@ pub mod builder {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let start_date = start_date.map_err(Error::InvalidRequest)?;
                 let type_ = type_.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/google/reporting/list", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/google/reporting/list",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -37450,9 +37539,10 @@ pub mod builder {
                 let end_date = end_date.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let start_date = start_date.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/google/reporting/campaign/{}", client.baseurl,
-                    encode_path(& campaign_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/google/reporting/campaign/",
+                    &[(&campaign_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -37609,8 +37699,10 @@ pub mod builder {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let start_date = start_date.map_err(Error::InvalidRequest)?;
                 let type_ = type_.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/google/conversions", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/google/conversions",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -37704,8 +37796,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/google/conversions", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/google/conversions",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -37785,9 +37879,10 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let conversion_id = conversion_id.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/google/conversions/{}", client.baseurl,
-                    encode_path(& conversion_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/google/conversions/",
+                    &[(&conversion_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -37869,9 +37964,10 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let conversion_id = conversion_id.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/google/conversions/{}", client.baseurl,
-                    encode_path(& conversion_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/google/conversions/",
+                    &[(&conversion_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -37938,8 +38034,10 @@ pub mod builder {
             let Self { client, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/google/integration", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/google/integration",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -38026,8 +38124,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/google/integration", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/google/integration",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -38092,7 +38192,11 @@ pub mod builder {
             let Self { client, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/ad-publishing/google/me", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/google/me",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -38174,8 +38278,10 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let type_ = type_.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/google/ad-accounts", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/google/ad-accounts",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -38258,9 +38364,10 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let ad_account_id = ad_account_id.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/google/ad-accounts/{}", client.baseurl,
-                    encode_path(& ad_account_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/google/ad-accounts/",
+                    &[(&ad_account_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -38358,9 +38465,10 @@ pub mod builder {
                         types::LocationIdBodyDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/google/ad-accounts/{}", client.baseurl,
-                    encode_path(& ad_account_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/google/ad-accounts/",
+                    &[(&ad_account_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -38425,9 +38533,10 @@ pub mod builder {
             let Self { client, ad_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let ad_id = ad_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/google/ads/{}/publish", client.baseurl,
-                    encode_path(& ad_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/google/ads/",
+                    &[(&ad_id as &dyn ::std::fmt::Display, "/publish")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -38522,8 +38631,10 @@ pub mod builder {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let query = query.map_err(Error::InvalidRequest)?;
                 let type_ = type_.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/google/targeting/search", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/google/targeting/search",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -38626,8 +38737,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/google/keyword-ideas", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/google/keyword-ideas",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -38741,7 +38854,11 @@ pub mod builder {
                 let id = id.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let type_ = type_.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/ad-publishing/google/assets", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/google/assets",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -38831,7 +38948,11 @@ pub mod builder {
                         types::UpsertAssetsDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/ad-publishing/google/assets", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/google/assets",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -39032,7 +39153,11 @@ pub mod builder {
                     .map_err(Error::InvalidRequest)?;
                 let start_date = start_date.map_err(Error::InvalidRequest)?;
                 let type_ = type_.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/ad-publishing/google/entity", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/google/entity",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -39150,8 +39275,10 @@ pub mod builder {
                     .map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let type_ = type_.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/google/target-interests", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/google/target-interests",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -39241,7 +39368,11 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let type_ = type_.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/ad-publishing/google/segments", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/google/segments",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -39354,7 +39485,11 @@ pub mod builder {
                         types::UpsertSegmentDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/ad-publishing/google/segments", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/google/segments",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -39452,9 +39587,10 @@ pub mod builder {
                 let segment_id = segment_id.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let type_ = type_.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/google/segments/{}", client.baseurl, encode_path(&
-                    segment_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/google/segments/",
+                    &[(&segment_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -39552,9 +39688,10 @@ pub mod builder {
                 let segment_id = segment_id.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let type_ = type_.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/google/segments/{}", client.baseurl, encode_path(&
-                    segment_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/google/segments/",
+                    &[(&segment_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -39642,9 +39779,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/google/segments/offline-user-list-job", client
-                    .baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/google/segments/offline-user-list-job",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -39709,7 +39847,11 @@ pub mod builder {
             let Self { client, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/ad-publishing/google/audiences", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/google/audiences",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -39791,7 +39933,11 @@ pub mod builder {
                         types::UpsertAudienceDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/ad-publishing/google/audiences", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/google/audiences",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -39870,9 +40016,10 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let audience_id = audience_id.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/google/audiences/{}", client.baseurl, encode_path(&
-                    audience_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/google/audiences/",
+                    &[(&audience_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -39953,7 +40100,11 @@ pub mod builder {
                         types::CampaignDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/ad-publishing/google/ads", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/google/ads",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -40032,9 +40183,10 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let ad_id = ad_id.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/google/ads/{}", client.baseurl, encode_path(& ad_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/google/ads/",
+                    &[(&ad_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -40101,8 +40253,10 @@ pub mod builder {
             let Self { client, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/google/conversion-goals", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/google/conversion-goals",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -40169,8 +40323,10 @@ pub mod builder {
             let Self { client, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/linkedin/integration", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/linkedin/integration",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -40257,8 +40413,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/linkedin/integration", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/linkedin/integration",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -40323,8 +40481,10 @@ pub mod builder {
             let Self { client, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/linkedin/ad-accounts", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/linkedin/ad-accounts",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -40406,8 +40566,10 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let ad_account_id = ad_account_id.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/linkedin/ad-account", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/linkedin/ad-account",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -40495,8 +40657,10 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let ad_account_id = ad_account_id.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/linkedin/ad-account", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/linkedin/ad-account",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -40569,7 +40733,11 @@ pub mod builder {
             let Self { client, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/ad-publishing/linkedin/me", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/linkedin/me",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -40650,9 +40818,10 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let ad_id = ad_id.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/linkedin/ads/{}", client.baseurl, encode_path(&
-                    ad_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/linkedin/ads/",
+                    &[(&ad_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -40750,9 +40919,10 @@ pub mod builder {
                         types::LocationIdBodyDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/linkedin/ads/{}/publish", client.baseurl,
-                    encode_path(& ad_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/linkedin/ads/",
+                    &[(&ad_id as &dyn ::std::fmt::Display, "/publish")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -40836,7 +41006,11 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/ad-publishing/linkedin/ads", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/linkedin/ads",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -40946,8 +41120,10 @@ pub mod builder {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let q = q.map_err(Error::InvalidRequest)?;
                 let query = query.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/linkedin/targeting/search", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/linkedin/targeting/search",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -41032,9 +41208,10 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let account_id = account_id.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/linkedin/{}/forms", client.baseurl, encode_path(&
-                    account_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/linkedin/",
+                    &[(&account_id as &dyn ::std::fmt::Display, "/forms")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -41151,9 +41328,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/linkedin/{}/form", client.baseurl, encode_path(&
-                    account_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/linkedin/",
+                    &[(&account_id as &dyn ::std::fmt::Display, "/form")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -41271,9 +41449,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/linkedin/{}/status", client.baseurl, encode_path(&
-                    ad_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/linkedin/",
+                    &[(&ad_id as &dyn ::std::fmt::Display, "/status")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -41443,8 +41622,10 @@ pub mod builder {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let pivot = pivot.map_err(Error::InvalidRequest)?;
                 let start_date = start_date.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/linkedin/reporting", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/linkedin/reporting",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -41622,8 +41803,10 @@ pub mod builder {
                 let list_type = list_type.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let start_date = start_date.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/linkedin/reporting/list", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/linkedin/reporting/list",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -41774,9 +41957,10 @@ pub mod builder {
                 let fields = fields.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let start_date = start_date.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/linkedin/reporting/campaign-group/{}", client
-                    .baseurl, encode_path(& campaign_group_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/linkedin/reporting/campaign-group/",
+                    &[(&campaign_group_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client

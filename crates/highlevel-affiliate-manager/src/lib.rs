@@ -3074,9 +3074,10 @@ pub mod builder {
                 let query = query.map_err(Error::InvalidRequest)?;
                 let skip = skip.map_err(Error::InvalidRequest)?;
                 let to_date = to_date.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/affiliate-manager/{}/affiliates", client.baseurl, encode_path(&
-                    location_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/affiliate-manager/",
+                    &[(&location_id as &dyn ::std::fmt::Display, "/affiliates")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -3167,10 +3168,13 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let affiliate_id = affiliate_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/affiliate-manager/{}/affiliates/{}", client.baseurl,
-                    encode_path(& location_id.to_string()), encode_path(& affiliate_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/affiliate-manager/",
+                    &[
+                        (&location_id as &dyn ::std::fmt::Display, "/affiliates/"),
+                        (&affiliate_id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -3370,9 +3374,10 @@ pub mod builder {
                 let skip = skip.map_err(Error::InvalidRequest)?;
                 let start = start.map_err(Error::InvalidRequest)?;
                 let status = status.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/affiliate-manager/{}/payouts", client.baseurl, encode_path(&
-                    location_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/affiliate-manager/",
+                    &[(&location_id as &dyn ::std::fmt::Display, "/payouts")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -3584,9 +3589,10 @@ pub mod builder {
                 let skip = skip.map_err(Error::InvalidRequest)?;
                 let status = status.map_err(Error::InvalidRequest)?;
                 let to_date = to_date.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/affiliate-manager/{}/commissions", client.baseurl, encode_path(&
-                    location_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/affiliate-manager/",
+                    &[(&location_id as &dyn ::std::fmt::Display, "/commissions")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client

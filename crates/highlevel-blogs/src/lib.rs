@@ -2585,7 +2585,11 @@ pub mod builder {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let post_id = post_id.map_err(Error::InvalidRequest)?;
                 let url_slug = url_slug.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/blogs/posts/url-slug-exists", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/blogs/posts/url-slug-exists",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -2690,9 +2694,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/blogs/posts/{}", client.baseurl, encode_path(& post_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/blogs/posts/",
+                    &[(&post_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -2779,7 +2784,11 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/blogs/posts", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/blogs/posts",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -2870,7 +2879,11 @@ pub mod builder {
                 let limit = limit.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let offset = offset.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/blogs/authors", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/blogs/authors",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -2965,7 +2978,11 @@ pub mod builder {
                 let limit = limit.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let offset = offset.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/blogs/categories", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/blogs/categories",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -3114,7 +3131,11 @@ pub mod builder {
                 let offset = offset.map_err(Error::InvalidRequest)?;
                 let search_term = search_term.map_err(Error::InvalidRequest)?;
                 let status = status.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/blogs/posts/all", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/blogs/posts/all",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -3230,7 +3251,11 @@ pub mod builder {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let search_term = search_term.map_err(Error::InvalidRequest)?;
                 let skip = skip.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/blogs/site/all", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/blogs/site/all",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client

@@ -2587,9 +2587,10 @@ pub mod builder {
                 let limit = limit.map_err(Error::InvalidRequest)?;
                 let offset = offset.map_err(Error::InvalidRequest)?;
                 let search = search.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/brand-boards/{}", client.baseurl, encode_path(& location_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/brand-boards/",
+                    &[(&location_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -2675,9 +2676,13 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let id = id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/brand-boards/{}/{}", client.baseurl, encode_path(& location_id
-                    .to_string()), encode_path(& id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/brand-boards/",
+                    &[
+                        (&location_id as &dyn ::std::fmt::Display, "/"),
+                        (&id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -2759,9 +2764,13 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let id = id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/brand-boards/{}/{}", client.baseurl, encode_path(& location_id
-                    .to_string()), encode_path(& id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/brand-boards/",
+                    &[
+                        (&location_id as &dyn ::std::fmt::Display, "/"),
+                        (&id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -2877,9 +2886,13 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/brand-boards/{}/{}", client.baseurl, encode_path(& location_id
-                    .to_string()), encode_path(& id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/brand-boards/",
+                    &[
+                        (&location_id as &dyn ::std::fmt::Display, "/"),
+                        (&id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -2966,7 +2979,11 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/brand-boards/", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/brand-boards/",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client

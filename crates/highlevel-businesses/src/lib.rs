@@ -1629,9 +1629,10 @@ pub mod builder {
             let Self { client, business_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let business_id = business_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/businesses/{}", client.baseurl, encode_path(& business_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/businesses/",
+                    &[(&business_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -1729,9 +1730,10 @@ pub mod builder {
                         types::UpdateBusinessDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/businesses/{}", client.baseurl, encode_path(& business_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/businesses/",
+                    &[(&business_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -1799,9 +1801,10 @@ pub mod builder {
             let Self { client, business_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let business_id = business_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/businesses/{}", client.baseurl, encode_path(& business_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/businesses/",
+                    &[(&business_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -1900,7 +1903,11 @@ pub mod builder {
                 let limit = limit.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let skip = skip.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/businesses/", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/businesses/",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -1987,7 +1994,11 @@ pub mod builder {
                         types::CreateBusinessDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/businesses/", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/businesses/",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client

@@ -23491,7 +23491,11 @@ pub mod builder {
             let Self { client, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/calendars/groups", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/groups",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -23576,7 +23580,11 @@ pub mod builder {
                         types::GroupCreateDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/calendars/groups", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/groups",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -23663,7 +23671,11 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/calendars/groups/validate-slug", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/groups/validate-slug",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -23761,9 +23773,10 @@ pub mod builder {
                         types::GroupUpdateDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/calendars/groups/{}", client.baseurl, encode_path(& group_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/groups/",
+                    &[(&group_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -23831,9 +23844,10 @@ pub mod builder {
             let Self { client, group_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let group_id = group_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/calendars/groups/{}", client.baseurl, encode_path(& group_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/groups/",
+                    &[(&group_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -23934,9 +23948,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/calendars/groups/{}/status", client.baseurl, encode_path(&
-                    group_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/groups/",
+                    &[(&group_id as &dyn ::std::fmt::Display, "/status")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -24023,7 +24038,11 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/calendars/events/appointments", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/events/appointments",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -24090,9 +24109,10 @@ pub mod builder {
             let Self { client, event_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let event_id = event_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/calendars/events/appointments/{}", client.baseurl, encode_path(&
-                    event_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/events/appointments/",
+                    &[(&event_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -24193,9 +24213,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/calendars/events/appointments/{}", client.baseurl, encode_path(&
-                    event_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/events/appointments/",
+                    &[(&event_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -24349,7 +24370,11 @@ pub mod builder {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let start_time = start_time.map_err(Error::InvalidRequest)?;
                 let user_id = user_id.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/calendars/events", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/events",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -24511,7 +24536,11 @@ pub mod builder {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let start_time = start_time.map_err(Error::InvalidRequest)?;
                 let user_id = user_id.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/calendars/blocked-slots", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/blocked-slots",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -24607,7 +24636,11 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/calendars/events/block-slots", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/events/block-slots",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -24708,9 +24741,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/calendars/events/block-slots/{}", client.baseurl, encode_path(&
-                    event_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/events/block-slots/",
+                    &[(&event_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -24863,9 +24897,10 @@ pub mod builder {
                 let timezone = timezone.map_err(Error::InvalidRequest)?;
                 let user_id = user_id.map_err(Error::InvalidRequest)?;
                 let user_ids = user_ids.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/calendars/{}/free-slots", client.baseurl, encode_path(&
-                    calendar_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/",
+                    &[(&calendar_id as &dyn ::std::fmt::Display, "/free-slots")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -24937,9 +24972,10 @@ pub mod builder {
             let Self { client, calendar_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/calendars/{}", client.baseurl, encode_path(& calendar_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/",
+                    &[(&calendar_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -25037,9 +25073,10 @@ pub mod builder {
                         types::CalendarUpdateDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/calendars/{}", client.baseurl, encode_path(& calendar_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/",
+                    &[(&calendar_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -25107,9 +25144,10 @@ pub mod builder {
             let Self { client, calendar_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/calendars/{}", client.baseurl, encode_path(& calendar_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/",
+                    &[(&calendar_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -25190,9 +25228,10 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let event_id = event_id.map_err(Error::InvalidRequest)?;
                 let body = body.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/calendars/events/{}", client.baseurl, encode_path(& event_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/events/",
+                    &[(&event_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -25284,9 +25323,10 @@ pub mod builder {
                 let appointment_id = appointment_id.map_err(Error::InvalidRequest)?;
                 let limit = limit.map_err(Error::InvalidRequest)?;
                 let offset = offset.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/calendars/appointments/{}/notes", client.baseurl, encode_path(&
-                    appointment_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/appointments/",
+                    &[(&appointment_id as &dyn ::std::fmt::Display, "/notes")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -25380,9 +25420,10 @@ pub mod builder {
                         types::NotesDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/calendars/appointments/{}/notes", client.baseurl, encode_path(&
-                    appointment_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/appointments/",
+                    &[(&appointment_id as &dyn ::std::fmt::Display, "/notes")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -25490,10 +25531,13 @@ pub mod builder {
                         types::NotesDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/calendars/appointments/{}/notes/{}", client.baseurl,
-                    encode_path(& appointment_id.to_string()), encode_path(& note_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/appointments/",
+                    &[
+                        (&appointment_id as &dyn ::std::fmt::Display, "/notes/"),
+                        (&note_id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -25576,10 +25620,13 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let appointment_id = appointment_id.map_err(Error::InvalidRequest)?;
                 let note_id = note_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/calendars/appointments/{}/notes/{}", client.baseurl,
-                    encode_path(& appointment_id.to_string()), encode_path(& note_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/appointments/",
+                    &[
+                        (&appointment_id as &dyn ::std::fmt::Display, "/notes/"),
+                        (&note_id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -25661,9 +25708,13 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let resource_type = resource_type.map_err(Error::InvalidRequest)?;
                 let id = id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/calendars/resources/{}/{}", client.baseurl, encode_path(&
-                    resource_type.to_string()), encode_path(& id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/resources/",
+                    &[
+                        (&resource_type as &dyn ::std::fmt::Display, "/"),
+                        (&id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -25780,9 +25831,13 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/calendars/resources/{}/{}", client.baseurl, encode_path(&
-                    resource_type.to_string()), encode_path(& id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/resources/",
+                    &[
+                        (&resource_type as &dyn ::std::fmt::Display, "/"),
+                        (&id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -25865,9 +25920,13 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let resource_type = resource_type.map_err(Error::InvalidRequest)?;
                 let id = id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/calendars/resources/{}/{}", client.baseurl, encode_path(&
-                    resource_type.to_string()), encode_path(& id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/resources/",
+                    &[
+                        (&resource_type as &dyn ::std::fmt::Display, "/"),
+                        (&id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -25977,9 +26036,10 @@ pub mod builder {
                 let limit = limit.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let skip = skip.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/calendars/resources/{}", client.baseurl, encode_path(&
-                    resource_type.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/resources/",
+                    &[(&resource_type as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -26086,9 +26146,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/calendars/resources/{}", client.baseurl, encode_path(&
-                    resource_type.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/resources/",
+                    &[(&resource_type as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -26212,9 +26273,10 @@ pub mod builder {
                 let is_active = is_active.map_err(Error::InvalidRequest)?;
                 let limit = limit.map_err(Error::InvalidRequest)?;
                 let skip = skip.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/calendars/{}/notifications", client.baseurl, encode_path(&
-                    calendar_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/",
+                    &[(&calendar_id as &dyn ::std::fmt::Display, "/notifications")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -26306,9 +26368,10 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
                 let body = body.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/calendars/{}/notifications", client.baseurl, encode_path(&
-                    calendar_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/",
+                    &[(&calendar_id as &dyn ::std::fmt::Display, "/notifications")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -26391,9 +26454,13 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
                 let notification_id = notification_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/calendars/{}/notifications/{}", client.baseurl, encode_path(&
-                    calendar_id.to_string()), encode_path(& notification_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/",
+                    &[
+                        (&calendar_id as &dyn ::std::fmt::Display, "/notifications/"),
+                        (&notification_id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -26510,9 +26577,13 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/calendars/{}/notifications/{}", client.baseurl, encode_path(&
-                    calendar_id.to_string()), encode_path(& notification_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/",
+                    &[
+                        (&calendar_id as &dyn ::std::fmt::Display, "/notifications/"),
+                        (&notification_id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -26595,9 +26666,13 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
                 let notification_id = notification_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/calendars/{}/notifications/{}", client.baseurl, encode_path(&
-                    calendar_id.to_string()), encode_path(& notification_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/",
+                    &[
+                        (&calendar_id as &dyn ::std::fmt::Display, "/notifications/"),
+                        (&notification_id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -26724,7 +26799,11 @@ pub mod builder {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let skip = skip.map_err(Error::InvalidRequest)?;
                 let user_id = user_id.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/calendars/schedules/search", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/schedules/search",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -26799,9 +26878,10 @@ pub mod builder {
             let Self { client, id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let id = id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/calendars/schedules/{}", client.baseurl, encode_path(& id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/schedules/",
+                    &[(&id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -26899,9 +26979,10 @@ pub mod builder {
                         types::UpdateScheduleDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/calendars/schedules/{}", client.baseurl, encode_path(& id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/schedules/",
+                    &[(&id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -26969,9 +27050,10 @@ pub mod builder {
             let Self { client, id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let id = id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/calendars/schedules/{}", client.baseurl, encode_path(& id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/schedules/",
+                    &[(&id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -27054,7 +27136,11 @@ pub mod builder {
                         types::CreateScheduleDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/calendars/schedules", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/schedules",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -27136,10 +27222,13 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let id = id.map_err(Error::InvalidRequest)?;
                 let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/calendars/schedules/{}/associations/{}", client.baseurl,
-                    encode_path(& id.to_string()), encode_path(& calendar_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/schedules/",
+                    &[
+                        (&id as &dyn ::std::fmt::Display, "/associations/"),
+                        (&calendar_id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -27221,10 +27310,13 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let id = id.map_err(Error::InvalidRequest)?;
                 let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/calendars/schedules/{}/associations/{}", client.baseurl,
-                    encode_path(& id.to_string()), encode_path(& calendar_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/schedules/",
+                    &[
+                        (&id as &dyn ::std::fmt::Display, "/associations/"),
+                        (&calendar_id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -27320,7 +27412,11 @@ pub mod builder {
                 let group_id = group_id.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let show_drafted = show_drafted.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/calendars/", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -27409,7 +27505,11 @@ pub mod builder {
                         types::CalendarCreateDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/calendars/", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client

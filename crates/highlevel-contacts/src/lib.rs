@@ -12292,7 +12292,11 @@ pub mod builder {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/contacts/search", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/contacts/search",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -12388,7 +12392,11 @@ pub mod builder {
                 let email = email.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let number = number.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/contacts/search/duplicate", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/contacts/search/duplicate",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -12459,9 +12467,10 @@ pub mod builder {
             let Self { client, contact_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/contacts/{}/tasks", client.baseurl, encode_path(& contact_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/contacts/",
+                    &[(&contact_id as &dyn ::std::fmt::Display, "/tasks")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -12559,9 +12568,10 @@ pub mod builder {
                         types::CreateTaskParams::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/contacts/{}/tasks", client.baseurl, encode_path(& contact_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/contacts/",
+                    &[(&contact_id as &dyn ::std::fmt::Display, "/tasks")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -12644,9 +12654,13 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
                 let task_id = task_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/contacts/{}/tasks/{}", client.baseurl, encode_path(& contact_id
-                    .to_string()), encode_path(& task_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/contacts/",
+                    &[
+                        (&contact_id as &dyn ::std::fmt::Display, "/tasks/"),
+                        (&task_id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -12759,9 +12773,13 @@ pub mod builder {
                         types::UpdateTaskBody::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/contacts/{}/tasks/{}", client.baseurl, encode_path(& contact_id
-                    .to_string()), encode_path(& task_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/contacts/",
+                    &[
+                        (&contact_id as &dyn ::std::fmt::Display, "/tasks/"),
+                        (&task_id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -12844,9 +12862,13 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
                 let task_id = task_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/contacts/{}/tasks/{}", client.baseurl, encode_path(& contact_id
-                    .to_string()), encode_path(& task_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/contacts/",
+                    &[
+                        (&contact_id as &dyn ::std::fmt::Display, "/tasks/"),
+                        (&task_id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -12962,9 +12984,13 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/contacts/{}/tasks/{}/completed", client.baseurl, encode_path(&
-                    contact_id.to_string()), encode_path(& task_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/contacts/",
+                    &[
+                        (&contact_id as &dyn ::std::fmt::Display, "/tasks/"),
+                        (&task_id as &dyn ::std::fmt::Display, "/completed"),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -13032,9 +13058,10 @@ pub mod builder {
             let Self { client, contact_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/contacts/{}/appointments", client.baseurl, encode_path(&
-                    contact_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/contacts/",
+                    &[(&contact_id as &dyn ::std::fmt::Display, "/appointments")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -13124,9 +13151,10 @@ pub mod builder {
                 let body = body
                     .and_then(|v| types::TagsDto::try_from(v).map_err(|e| e.to_string()))
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/contacts/{}/tags", client.baseurl, encode_path(& contact_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/contacts/",
+                    &[(&contact_id as &dyn ::std::fmt::Display, "/tags")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -13217,9 +13245,10 @@ pub mod builder {
                 let body = body
                     .and_then(|v| types::TagsDto::try_from(v).map_err(|e| e.to_string()))
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/contacts/{}/tags", client.baseurl, encode_path(& contact_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/contacts/",
+                    &[(&contact_id as &dyn ::std::fmt::Display, "/tags")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -13287,9 +13316,10 @@ pub mod builder {
             let Self { client, contact_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/contacts/{}/notes", client.baseurl, encode_path(& contact_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/contacts/",
+                    &[(&contact_id as &dyn ::std::fmt::Display, "/notes")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -13381,9 +13411,10 @@ pub mod builder {
                         types::NotesDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/contacts/{}/notes", client.baseurl, encode_path(& contact_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/contacts/",
+                    &[(&contact_id as &dyn ::std::fmt::Display, "/notes")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -13466,9 +13497,13 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
                 let id = id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/contacts/{}/notes/{}", client.baseurl, encode_path(& contact_id
-                    .to_string()), encode_path(& id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/contacts/",
+                    &[
+                        (&contact_id as &dyn ::std::fmt::Display, "/notes/"),
+                        (&id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -13579,9 +13614,13 @@ pub mod builder {
                         types::UpdateNoteDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/contacts/{}/notes/{}", client.baseurl, encode_path(& contact_id
-                    .to_string()), encode_path(& id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/contacts/",
+                    &[
+                        (&contact_id as &dyn ::std::fmt::Display, "/notes/"),
+                        (&id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -13664,9 +13703,13 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
                 let id = id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/contacts/{}/notes/{}", client.baseurl, encode_path(& contact_id
-                    .to_string()), encode_path(& id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/contacts/",
+                    &[
+                        (&contact_id as &dyn ::std::fmt::Display, "/notes/"),
+                        (&id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -13762,9 +13805,10 @@ pub mod builder {
                         types::UpdateTagsDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/contacts/bulk/tags/update/{}", client.baseurl, encode_path(&
-                    type_.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/contacts/bulk/tags/update/",
+                    &[(&type_ as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -13851,7 +13895,11 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/contacts/bulk/business", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/contacts/bulk/business",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -13918,9 +13966,10 @@ pub mod builder {
             let Self { client, contact_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/contacts/{}", client.baseurl, encode_path(& contact_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/contacts/",
+                    &[(&contact_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -14018,9 +14067,10 @@ pub mod builder {
                         types::UpdateContactDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/contacts/{}", client.baseurl, encode_path(& contact_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/contacts/",
+                    &[(&contact_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -14088,9 +14138,10 @@ pub mod builder {
             let Self { client, contact_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/contacts/{}", client.baseurl, encode_path(& contact_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/contacts/",
+                    &[(&contact_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -14173,7 +14224,11 @@ pub mod builder {
                         types::UpsertContactDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/contacts/upsert", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/contacts/upsert",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -14303,9 +14358,10 @@ pub mod builder {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let query = query.map_err(Error::InvalidRequest)?;
                 let skip = skip.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/contacts/business/{}", client.baseurl, encode_path(& business_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/contacts/business/",
+                    &[(&business_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -14407,9 +14463,10 @@ pub mod builder {
                         types::FollowersDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/contacts/{}/followers", client.baseurl, encode_path(& contact_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/contacts/",
+                    &[(&contact_id as &dyn ::std::fmt::Display, "/followers")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -14506,9 +14563,10 @@ pub mod builder {
                         types::FollowersDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/contacts/{}/followers", client.baseurl, encode_path(& contact_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/contacts/",
+                    &[(&contact_id as &dyn ::std::fmt::Display, "/followers")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -14605,9 +14663,13 @@ pub mod builder {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
                 let campaign_id = campaign_id.map_err(Error::InvalidRequest)?;
                 let body = body.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/contacts/{}/campaigns/{}", client.baseurl, encode_path(&
-                    contact_id.to_string()), encode_path(& campaign_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/contacts/",
+                    &[
+                        (&contact_id as &dyn ::std::fmt::Display, "/campaigns/"),
+                        (&campaign_id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -14690,9 +14752,13 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
                 let campaign_id = campaign_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/contacts/{}/campaigns/{}", client.baseurl, encode_path(&
-                    contact_id.to_string()), encode_path(& campaign_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/contacts/",
+                    &[
+                        (&contact_id as &dyn ::std::fmt::Display, "/campaigns/"),
+                        (&campaign_id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -14759,9 +14825,10 @@ pub mod builder {
             let Self { client, contact_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/contacts/{}/campaigns/removeAll", client.baseurl, encode_path(&
-                    contact_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/contacts/",
+                    &[(&contact_id as &dyn ::std::fmt::Display, "/campaigns/removeAll")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -14874,9 +14941,13 @@ pub mod builder {
                         types::CreateWorkflowDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/contacts/{}/workflow/{}", client.baseurl, encode_path(&
-                    contact_id.to_string()), encode_path(& workflow_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/contacts/",
+                    &[
+                        (&contact_id as &dyn ::std::fmt::Display, "/workflow/"),
+                        (&workflow_id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -14990,9 +15061,13 @@ pub mod builder {
                         types::CreateWorkflowDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/contacts/{}/workflow/{}", client.baseurl, encode_path(&
-                    contact_id.to_string()), encode_path(& workflow_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/contacts/",
+                    &[
+                        (&contact_id as &dyn ::std::fmt::Display, "/workflow/"),
+                        (&workflow_id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -15125,7 +15200,11 @@ pub mod builder {
                 let query = query.map_err(Error::InvalidRequest)?;
                 let start_after = start_after.map_err(Error::InvalidRequest)?;
                 let start_after_id = start_after_id.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/contacts/", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/contacts/",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -15221,7 +15300,11 @@ pub mod builder {
                         types::CreateContactDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/contacts/", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/contacts/",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client

@@ -13679,7 +13679,11 @@ pub mod builder {
                 let start_after_date = start_after_date.map_err(Error::InvalidRequest)?;
                 let start_date = start_date.map_err(Error::InvalidRequest)?;
                 let status = status.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/conversations/search", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/conversations/search",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -13810,9 +13814,10 @@ pub mod builder {
             let Self { client, conversation_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let conversation_id = conversation_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/conversations/{}", client.baseurl, encode_path(& conversation_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/conversations/",
+                    &[(&conversation_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -13913,9 +13918,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/conversations/{}", client.baseurl, encode_path(& conversation_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/conversations/",
+                    &[(&conversation_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -13983,9 +13989,10 @@ pub mod builder {
             let Self { client, conversation_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let conversation_id = conversation_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/conversations/{}", client.baseurl, encode_path(& conversation_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/conversations/",
+                    &[(&conversation_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -14049,8 +14056,10 @@ pub mod builder {
             let Self { client, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/conversations/preferences/custom-subtypes", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/conversations/preferences/custom-subtypes",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -14151,8 +14160,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/conversations/preferences/custom-subtypes", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/conversations/preferences/custom-subtypes",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -14269,9 +14280,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/conversations/preferences/custom-subtypes/{}", client.baseurl,
-                    encode_path(& id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/conversations/preferences/custom-subtypes/",
+                    &[(&id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -14370,9 +14382,10 @@ pub mod builder {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
                 let email = email.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/conversations/preferences/unsubscriptions/status", client
-                    .baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/conversations/preferences/unsubscriptions/status",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -14461,9 +14474,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/conversations/preferences/unsubscriptions/user-change", client
-                    .baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/conversations/preferences/unsubscriptions/user-change",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -14531,9 +14545,10 @@ pub mod builder {
             let Self { client, id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let id = id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/conversations/messages/email/{}", client.baseurl, encode_path(&
-                    id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/conversations/messages/email/",
+                    &[(&id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -14600,9 +14615,10 @@ pub mod builder {
             let Self { client, email_message_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let email_message_id = email_message_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/conversations/messages/email/{}/schedule", client.baseurl,
-                    encode_path(& email_message_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/conversations/messages/email/",
+                    &[(&email_message_id as &dyn ::std::fmt::Display, "/schedule")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -14822,7 +14838,11 @@ pub mod builder {
                 let sort_by = sort_by.map_err(Error::InvalidRequest)?;
                 let sort_order = sort_order.map_err(Error::InvalidRequest)?;
                 let start_date = start_date.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/conversations/messages/export", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/conversations/messages/export",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -14905,9 +14925,10 @@ pub mod builder {
             let Self { client, id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let id = id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/conversations/messages/{}", client.baseurl, encode_path(& id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/conversations/messages/",
+                    &[(&id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -15018,9 +15039,10 @@ pub mod builder {
                 let last_message_id = last_message_id.map_err(Error::InvalidRequest)?;
                 let limit = limit.map_err(Error::InvalidRequest)?;
                 let type_ = type_.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/conversations/{}/messages", client.baseurl, encode_path(&
-                    conversation_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/conversations/",
+                    &[(&conversation_id as &dyn ::std::fmt::Display, "/messages")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -15111,7 +15133,11 @@ pub mod builder {
                         types::SendMessageBodyDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/conversations/messages", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/conversations/messages",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -15197,7 +15223,11 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/conversations/messages/inbound", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/conversations/messages/inbound",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -15284,7 +15314,11 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/conversations/messages/outbound", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/conversations/messages/outbound",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -15367,8 +15401,10 @@ pub mod builder {
                         types::SendReviewReplyDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/conversations/messages/review-reply", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/conversations/messages/review-reply",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -15436,9 +15472,10 @@ pub mod builder {
             let Self { client, message_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let message_id = message_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/conversations/messages/{}/schedule", client.baseurl,
-                    encode_path(& message_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/conversations/messages/",
+                    &[(&message_id as &dyn ::std::fmt::Display, "/schedule")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -15504,7 +15541,11 @@ pub mod builder {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/conversations/messages/upload", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/conversations/messages/upload",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -15596,8 +15637,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/conversations/messages/upload/initiate", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/conversations/messages/upload/initiate",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -15684,8 +15727,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/conversations/messages/upload/complete", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/conversations/messages/upload/complete",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -15787,9 +15832,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/conversations/messages/{}/status", client.baseurl, encode_path(&
-                    message_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/conversations/messages/",
+                    &[(&message_id as &dyn ::std::fmt::Display, "/status")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -15888,9 +15934,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/conversations/messages/{}/attachments", client.baseurl,
-                    encode_path(& message_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/conversations/messages/",
+                    &[(&message_id as &dyn ::std::fmt::Display, "/attachments")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -15970,10 +16017,13 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let message_id = message_id.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/conversations/messages/{}/locations/{}/recording", client
-                    .baseurl, encode_path(& message_id.to_string()), encode_path(&
-                    location_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/conversations/messages/",
+                    &[
+                        (&message_id as &dyn ::std::fmt::Display, "/locations/"),
+                        (&location_id as &dyn ::std::fmt::Display, "/recording"),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client.client.get(url).build()?;
@@ -16048,10 +16098,13 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let message_id = message_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/conversations/locations/{}/messages/{}/transcription", client
-                    .baseurl, encode_path(& location_id.to_string()), encode_path(&
-                    message_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/conversations/locations/",
+                    &[
+                        (&location_id as &dyn ::std::fmt::Display, "/messages/"),
+                        (&message_id as &dyn ::std::fmt::Display, "/transcription"),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -16130,10 +16183,16 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let message_id = message_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/conversations/locations/{}/messages/{}/transcription/download",
-                    client.baseurl, encode_path(& location_id.to_string()), encode_path(&
-                    message_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/conversations/locations/",
+                    &[
+                        (&location_id as &dyn ::std::fmt::Display, "/messages/"),
+                        (
+                            &message_id as &dyn ::std::fmt::Display,
+                            "/transcription/download",
+                        ),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client.client.get(url).build()?;
@@ -16209,8 +16268,10 @@ pub mod builder {
                         types::UserTypingBody::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/conversations/providers/live-chat/typing", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/conversations/providers/live-chat/typing",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -16297,7 +16358,11 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/conversations/", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/conversations/",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client

@@ -3071,8 +3071,10 @@ pub mod builder {
             let Self { client, id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let id = id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/custom-fields/{}", client.baseurl, encode_path(& id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/custom-fields/",
+                    &[(&id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -3173,8 +3175,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/custom-fields/{}", client.baseurl, encode_path(& id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/custom-fields/",
+                    &[(&id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -3242,8 +3246,10 @@ pub mod builder {
             let Self { client, id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let id = id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/custom-fields/{}", client.baseurl, encode_path(& id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/custom-fields/",
+                    &[(&id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -3325,9 +3331,10 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let object_key = object_key.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/custom-fields/object-key/{}", client.baseurl, encode_path(&
-                    object_key.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/custom-fields/object-key/",
+                    &[(&object_key as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -3411,7 +3418,11 @@ pub mod builder {
                         types::CreateFolder::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/custom-fields/folder", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/custom-fields/folder",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -3507,9 +3518,10 @@ pub mod builder {
                         types::UpdateFolder::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/custom-fields/folder/{}", client.baseurl, encode_path(& id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/custom-fields/folder/",
+                    &[(&id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -3592,9 +3604,10 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let id = id.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/custom-fields/folder/{}", client.baseurl, encode_path(& id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/custom-fields/folder/",
+                    &[(&id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -3683,7 +3696,11 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/custom-fields/", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/custom-fields/",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client

@@ -1250,7 +1250,11 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/email/verify", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/email/verify",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client

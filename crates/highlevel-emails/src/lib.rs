@@ -3193,7 +3193,11 @@ pub mod builder {
                 let parent_id = parent_id.map_err(Error::InvalidRequest)?;
                 let show_stats = show_stats.map_err(Error::InvalidRequest)?;
                 let status = status.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/emails/schedule", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/emails/schedule",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -3457,7 +3461,11 @@ pub mod builder {
                 let search = search.map_err(Error::InvalidRequest)?;
                 let sort_by_date = sort_by_date.map_err(Error::InvalidRequest)?;
                 let templates_only = templates_only.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/emails/builder", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/emails/builder",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -3564,7 +3572,11 @@ pub mod builder {
                         types::CreateBuilderDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/emails/builder", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/emails/builder",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -3646,9 +3658,13 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let template_id = template_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/emails/builder/{}/{}", client.baseurl, encode_path(& location_id
-                    .to_string()), encode_path(& template_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/emails/builder/",
+                    &[
+                        (&location_id as &dyn ::std::fmt::Display, "/"),
+                        (&template_id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -3731,7 +3747,11 @@ pub mod builder {
                         types::SaveBuilderDataDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/emails/builder/data", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/emails/builder/data",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client

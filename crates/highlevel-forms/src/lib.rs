@@ -1394,7 +1394,11 @@ pub mod builder {
                 let page = page.map_err(Error::InvalidRequest)?;
                 let q = q.map_err(Error::InvalidRequest)?;
                 let start_at = start_at.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/forms/submissions", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/forms/submissions",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -1495,7 +1499,11 @@ pub mod builder {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let body = body.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/forms/upload-custom-files", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/forms/upload-custom-files",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -1614,7 +1622,7 @@ pub mod builder {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let skip = skip.map_err(Error::InvalidRequest)?;
                 let type_ = type_.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/forms/", client.baseurl,);
+                let url = highlevel_runtime::path::url(&client.baseurl, "/forms/", &[]);
                 #[allow(unused_mut)]
                 let mut request = client
                     .client

@@ -5493,7 +5493,11 @@ pub mod builder {
                 let last_faq_id = last_faq_id.map_err(Error::InvalidRequest)?;
                 let limit = limit.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/knowledge-bases/faqs", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/knowledge-bases/faqs",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -5584,7 +5588,11 @@ pub mod builder {
                         types::AddFaqDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/knowledge-bases/faqs", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/knowledge-bases/faqs",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -5682,9 +5690,10 @@ pub mod builder {
                         types::UpdateFaqBodyDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/knowledge-bases/faqs/{}", client.baseurl, encode_path(& id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/knowledge-bases/faqs/",
+                    &[(&id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -5752,9 +5761,10 @@ pub mod builder {
             let Self { client, id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let id = id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/knowledge-bases/faqs/{}", client.baseurl, encode_path(& id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/knowledge-bases/faqs/",
+                    &[(&id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -5888,7 +5898,11 @@ pub mod builder {
                 let page = page.map_err(Error::InvalidRequest)?;
                 let page_length = page_length.map_err(Error::InvalidRequest)?;
                 let query = query.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/knowledge-bases/crawler", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/knowledge-bases/crawler",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -5988,7 +6002,11 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/knowledge-bases/crawler", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/knowledge-bases/crawler",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -6075,7 +6093,11 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/knowledge-bases/crawler", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/knowledge-bases/crawler",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -6175,7 +6197,11 @@ pub mod builder {
                     .map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let operation_id = operation_id.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/knowledge-bases/crawler/status", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/knowledge-bases/crawler/status",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -6272,7 +6298,11 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/knowledge-bases/crawler/train", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/knowledge-bases/crawler/train",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -6342,9 +6372,10 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let knowledge_base_id = knowledge_base_id
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/knowledge-bases/{}", client.baseurl, encode_path(&
-                    knowledge_base_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/knowledge-bases/",
+                    &[(&knowledge_base_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -6414,9 +6445,10 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let knowledge_base_id = knowledge_base_id
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/knowledge-bases/{}", client.baseurl, encode_path(&
-                    knowledge_base_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/knowledge-bases/",
+                    &[(&knowledge_base_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -6517,9 +6549,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/knowledge-bases/{}", client.baseurl, encode_path(& id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/knowledge-bases/",
+                    &[(&id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -6633,7 +6666,11 @@ pub mod builder {
                 let limit = limit.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let query = query.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/knowledge-bases/", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/knowledge-bases/",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -6729,7 +6766,11 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/knowledge-bases/", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/knowledge-bases/",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client

@@ -889,8 +889,10 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let link_id = link_id.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/links/id/{}", client.baseurl, encode_path(& link_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/links/id/",
+                    &[(&link_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -989,8 +991,10 @@ pub mod builder {
                         types::LinkUpdateDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/links/{}", client.baseurl, encode_path(& link_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/links/",
+                    &[(&link_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -1058,8 +1062,10 @@ pub mod builder {
             let Self { client, link_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let link_id = link_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/links/{}", client.baseurl, encode_path(& link_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/links/",
+                    &[(&link_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -1168,7 +1174,11 @@ pub mod builder {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let query = query.map_err(Error::InvalidRequest)?;
                 let skip = skip.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/links/search", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/links/search",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -1240,7 +1250,7 @@ pub mod builder {
             let Self { client, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/links/", client.baseurl,);
+                let url = highlevel_runtime::path::url(&client.baseurl, "/links/", &[]);
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -1319,7 +1329,7 @@ pub mod builder {
                         types::LinksDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/links/", client.baseurl,);
+                let url = highlevel_runtime::path::url(&client.baseurl, "/links/", &[]);
                 #[allow(unused_mut)]
                 let mut request = client
                     .client

@@ -14435,7 +14435,11 @@ pub mod builder {
                 let limit = limit.map_err(Error::InvalidRequest)?;
                 let order = order.map_err(Error::InvalidRequest)?;
                 let skip = skip.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/locations/search", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/locations/search",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -14506,9 +14510,10 @@ pub mod builder {
             let Self { client, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/locations/{}", client.baseurl, encode_path(& location_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/locations/",
+                    &[(&location_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -14606,9 +14611,10 @@ pub mod builder {
                         types::UpdateLocationDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/locations/{}", client.baseurl, encode_path(& location_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/locations/",
+                    &[(&location_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -14693,9 +14699,10 @@ pub mod builder {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let delete_twilio_account = delete_twilio_account
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/locations/{}", client.baseurl, encode_path(& location_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/locations/",
+                    &[(&location_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -14768,9 +14775,10 @@ pub mod builder {
             let Self { client, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/locations/{}/tags", client.baseurl, encode_path(& location_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/locations/",
+                    &[(&location_id as &dyn ::std::fmt::Display, "/tags")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -14860,9 +14868,10 @@ pub mod builder {
                 let body = body
                     .and_then(|v| types::TagBody::try_from(v).map_err(|e| e.to_string()))
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/locations/{}/tags", client.baseurl, encode_path(& location_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/locations/",
+                    &[(&location_id as &dyn ::std::fmt::Display, "/tags")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -14945,9 +14954,13 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let tag_id = tag_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/locations/{}/tags/{}", client.baseurl, encode_path(& location_id
-                    .to_string()), encode_path(& tag_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/locations/",
+                    &[
+                        (&location_id as &dyn ::std::fmt::Display, "/tags/"),
+                        (&tag_id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -15052,9 +15065,13 @@ pub mod builder {
                 let body = body
                     .and_then(|v| types::TagBody::try_from(v).map_err(|e| e.to_string()))
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/locations/{}/tags/{}", client.baseurl, encode_path(& location_id
-                    .to_string()), encode_path(& tag_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/locations/",
+                    &[
+                        (&location_id as &dyn ::std::fmt::Display, "/tags/"),
+                        (&tag_id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -15137,9 +15154,13 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let tag_id = tag_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/locations/{}/tags/{}", client.baseurl, encode_path(& location_id
-                    .to_string()), encode_path(& tag_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/locations/",
+                    &[
+                        (&location_id as &dyn ::std::fmt::Display, "/tags/"),
+                        (&tag_id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -15238,9 +15259,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/locations/{}/tasks/search", client.baseurl, encode_path(&
-                    location_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/locations/",
+                    &[(&location_id as &dyn ::std::fmt::Display, "/tasks/search")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -15323,9 +15345,13 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let id = id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/locations/{}/recurring-tasks/{}", client.baseurl, encode_path(&
-                    location_id.to_string()), encode_path(& id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/locations/",
+                    &[
+                        (&location_id as &dyn ::std::fmt::Display, "/recurring-tasks/"),
+                        (&id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -15441,9 +15467,13 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/locations/{}/recurring-tasks/{}", client.baseurl, encode_path(&
-                    location_id.to_string()), encode_path(& id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/locations/",
+                    &[
+                        (&location_id as &dyn ::std::fmt::Display, "/recurring-tasks/"),
+                        (&id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -15526,9 +15556,13 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let id = id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/locations/{}/recurring-tasks/{}", client.baseurl, encode_path(&
-                    location_id.to_string()), encode_path(& id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/locations/",
+                    &[
+                        (&location_id as &dyn ::std::fmt::Display, "/recurring-tasks/"),
+                        (&id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -15629,9 +15663,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/locations/{}/recurring-tasks", client.baseurl, encode_path(&
-                    location_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/locations/",
+                    &[(&location_id as &dyn ::std::fmt::Display, "/recurring-tasks")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -15714,9 +15749,10 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let model = model.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/locations/{}/customFields", client.baseurl, encode_path(&
-                    location_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/locations/",
+                    &[(&location_id as &dyn ::std::fmt::Display, "/customFields")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -15818,9 +15854,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/locations/{}/customFields", client.baseurl, encode_path(&
-                    location_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/locations/",
+                    &[(&location_id as &dyn ::std::fmt::Display, "/customFields")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -15903,9 +15940,13 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let id = id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/locations/{}/customFields/{}", client.baseurl, encode_path(&
-                    location_id.to_string()), encode_path(& id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/locations/",
+                    &[
+                        (&location_id as &dyn ::std::fmt::Display, "/customFields/"),
+                        (&id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -16021,9 +16062,13 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/locations/{}/customFields/{}", client.baseurl, encode_path(&
-                    location_id.to_string()), encode_path(& id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/locations/",
+                    &[
+                        (&location_id as &dyn ::std::fmt::Display, "/customFields/"),
+                        (&id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -16106,9 +16151,13 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let id = id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/locations/{}/customFields/{}", client.baseurl, encode_path(&
-                    location_id.to_string()), encode_path(& id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/locations/",
+                    &[
+                        (&location_id as &dyn ::std::fmt::Display, "/customFields/"),
+                        (&id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -16189,9 +16238,10 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let body = body.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/locations/{}/customFields/upload", client.baseurl, encode_path(&
-                    location_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/locations/",
+                    &[(&location_id as &dyn ::std::fmt::Display, "/customFields/upload")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -16265,9 +16315,10 @@ pub mod builder {
             let Self { client, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/locations/{}/customValues", client.baseurl, encode_path(&
-                    location_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/locations/",
+                    &[(&location_id as &dyn ::std::fmt::Display, "/customValues")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -16365,9 +16416,10 @@ pub mod builder {
                         types::CustomValuesDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/locations/{}/customValues", client.baseurl, encode_path(&
-                    location_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/locations/",
+                    &[(&location_id as &dyn ::std::fmt::Display, "/customValues")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -16450,9 +16502,13 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let id = id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/locations/{}/customValues/{}", client.baseurl, encode_path(&
-                    location_id.to_string()), encode_path(& id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/locations/",
+                    &[
+                        (&location_id as &dyn ::std::fmt::Display, "/customValues/"),
+                        (&id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -16565,9 +16621,13 @@ pub mod builder {
                         types::CustomValuesDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/locations/{}/customValues/{}", client.baseurl, encode_path(&
-                    location_id.to_string()), encode_path(& id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/locations/",
+                    &[
+                        (&location_id as &dyn ::std::fmt::Display, "/customValues/"),
+                        (&id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -16650,9 +16710,13 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let id = id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/locations/{}/customValues/{}", client.baseurl, encode_path(&
-                    location_id.to_string()), encode_path(& id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/locations/",
+                    &[
+                        (&location_id as &dyn ::std::fmt::Display, "/customValues/"),
+                        (&id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -16716,9 +16780,10 @@ pub mod builder {
             let Self { client, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/locations/{}/timezones", client.baseurl, encode_path(&
-                    location_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/locations/",
+                    &[(&location_id as &dyn ::std::fmt::Display, "/timezones")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -16861,9 +16926,10 @@ pub mod builder {
                 let origin_id = origin_id.map_err(Error::InvalidRequest)?;
                 let skip = skip.map_err(Error::InvalidRequest)?;
                 let type_ = type_.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/locations/{}/templates", client.baseurl, encode_path(&
-                    location_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/locations/",
+                    &[(&location_id as &dyn ::std::fmt::Display, "/templates")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -16947,9 +17013,13 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let id = id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/locations/{}/templates/{}", client.baseurl, encode_path(&
-                    location_id.to_string()), encode_path(& id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/locations/",
+                    &[
+                        (&location_id as &dyn ::std::fmt::Display, "/templates/"),
+                        (&id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -17032,7 +17102,11 @@ pub mod builder {
                         types::CreateLocationDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/locations/", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/locations/",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client

@@ -3688,7 +3688,11 @@ pub mod builder {
                 let skip = skip.map_err(Error::InvalidRequest)?;
                 let start_date = start_date.map_err(Error::InvalidRequest)?;
                 let user_id = user_id.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/marketplace/billing/charges", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/marketplace/billing/charges",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -3777,7 +3781,11 @@ pub mod builder {
                         types::RaiseChargeBodyDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/marketplace/billing/charges", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/marketplace/billing/charges",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -3844,9 +3852,10 @@ pub mod builder {
             let Self { client, charge_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let charge_id = charge_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/marketplace/billing/charges/{}", client.baseurl, encode_path(&
-                    charge_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/marketplace/billing/charges/",
+                    &[(&charge_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -3913,9 +3922,10 @@ pub mod builder {
             let Self { client, charge_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let charge_id = charge_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/marketplace/billing/charges/{}", client.baseurl, encode_path(&
-                    charge_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/marketplace/billing/charges/",
+                    &[(&charge_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -3965,8 +3975,10 @@ pub mod builder {
         > {
             let Self { client } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let url = format!(
-                    "{}/marketplace/billing/charges/has-funds", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/marketplace/billing/charges/has-funds",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -4033,9 +4045,10 @@ pub mod builder {
             let Self { client, app_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let app_id = app_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/marketplace/app/{}/installations", client.baseurl, encode_path(&
-                    app_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/marketplace/app/",
+                    &[(&app_id as &dyn ::std::fmt::Display, "/installations")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -4136,9 +4149,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/marketplace/app/{}/installations", client.baseurl, encode_path(&
-                    app_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/marketplace/app/",
+                    &[(&app_id as &dyn ::std::fmt::Display, "/installations")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -4221,10 +4235,16 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let app_id = app_id.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/marketplace/app/{}/rebilling-config/location/{}", client.baseurl,
-                    encode_path(& app_id.to_string()), encode_path(& location_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/marketplace/app/",
+                    &[
+                        (
+                            &app_id as &dyn ::std::fmt::Display,
+                            "/rebilling-config/location/",
+                        ),
+                        (&location_id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -4310,8 +4330,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/marketplace/external-auth/migration", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/marketplace/external-auth/migration",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client

@@ -2617,7 +2617,11 @@ pub mod builder {
                 let sort_by = sort_by.map_err(Error::InvalidRequest)?;
                 let sort_order = sort_order.map_err(Error::InvalidRequest)?;
                 let type_ = type_.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/medias/files", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/medias/files",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -2692,7 +2696,11 @@ pub mod builder {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/medias/upload-file", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/medias/upload-file",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -2791,8 +2799,10 @@ pub mod builder {
                         types::UpdateObject::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/medias/{}", client.baseurl, encode_path(& id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/medias/",
+                    &[(&id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -2887,8 +2897,10 @@ pub mod builder {
                 let id = id.map_err(Error::InvalidRequest)?;
                 let alt_id = alt_id.map_err(Error::InvalidRequest)?;
                 let alt_type = alt_type.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/medias/{}", client.baseurl, encode_path(& id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/medias/",
+                    &[(&id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -2970,7 +2982,11 @@ pub mod builder {
                         types::CreateFolderParams::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/medias/folder", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/medias/folder",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -3050,7 +3066,11 @@ pub mod builder {
                         types::UpdateMediaObjects::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/medias/update-files", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/medias/update-files",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -3134,7 +3154,11 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/medias/delete-files", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/medias/delete-files",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client

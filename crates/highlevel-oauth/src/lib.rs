@@ -1570,7 +1570,11 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/oauth/token", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/oauth/token",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -1657,7 +1661,11 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/oauth/locationToken", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/oauth/locationToken",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -1873,7 +1881,11 @@ pub mod builder {
                 let query = query.map_err(Error::InvalidRequest)?;
                 let skip = skip.map_err(Error::InvalidRequest)?;
                 let version_id = version_id.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/oauth/installedLocations", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/oauth/installedLocations",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client

@@ -14761,8 +14761,10 @@ pub mod builder {
                 let alt_type = alt_type.map_err(Error::InvalidRequest)?;
                 let limit = limit.map_err(Error::InvalidRequest)?;
                 let offset = offset.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/payments/integrations/provider/whitelabel", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/payments/integrations/provider/whitelabel",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -14853,8 +14855,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/payments/integrations/provider/whitelabel", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/payments/integrations/provider/whitelabel",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -15124,7 +15128,11 @@ pub mod builder {
                 let source_id = source_id.map_err(Error::InvalidRequest)?;
                 let start_at = start_at.map_err(Error::InvalidRequest)?;
                 let status = status.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/payments/orders", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/payments/orders",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -15248,9 +15256,10 @@ pub mod builder {
                 let order_id = order_id.map_err(Error::InvalidRequest)?;
                 let alt_id = alt_id.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/payments/orders/{}", client.baseurl, encode_path(& order_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/payments/orders/",
+                    &[(&order_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -15356,9 +15365,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/payments/orders/{}/record-payment", client.baseurl, encode_path(&
-                    order_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/payments/orders/",
+                    &[(&order_id as &dyn ::std::fmt::Display, "/record-payment")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -15456,9 +15466,10 @@ pub mod builder {
                 let order_id = order_id.map_err(Error::InvalidRequest)?;
                 let alt_id = alt_id.map_err(Error::InvalidRequest)?;
                 let alt_type = alt_type.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/payments/orders/{}/fulfillments", client.baseurl, encode_path(&
-                    order_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/payments/orders/",
+                    &[(&order_id as &dyn ::std::fmt::Display, "/fulfillments")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -15561,9 +15572,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/payments/orders/{}/fulfillments", client.baseurl, encode_path(&
-                    order_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/payments/orders/",
+                    &[(&order_id as &dyn ::std::fmt::Display, "/fulfillments")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -15658,9 +15670,10 @@ pub mod builder {
                 let order_id = order_id.map_err(Error::InvalidRequest)?;
                 let alt_id = alt_id.map_err(Error::InvalidRequest)?;
                 let alt_type = alt_type.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/payments/orders/{}/notes", client.baseurl, encode_path(& order_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/payments/orders/",
+                    &[(&order_id as &dyn ::std::fmt::Display, "/notes")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -15948,7 +15961,11 @@ pub mod builder {
                 let search = search.map_err(Error::InvalidRequest)?;
                 let start_at = start_at.map_err(Error::InvalidRequest)?;
                 let subscription_id = subscription_id.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/payments/transactions", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/payments/transactions",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -16093,9 +16110,10 @@ pub mod builder {
                 let alt_id = alt_id.map_err(Error::InvalidRequest)?;
                 let alt_type = alt_type.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/payments/transactions/{}", client.baseurl, encode_path(&
-                    transaction_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/payments/transactions/",
+                    &[(&transaction_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -16369,7 +16387,11 @@ pub mod builder {
                 let payment_mode = payment_mode.map_err(Error::InvalidRequest)?;
                 let search = search.map_err(Error::InvalidRequest)?;
                 let start_at = start_at.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/payments/subscriptions", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/payments/subscriptions",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -16490,9 +16512,10 @@ pub mod builder {
                 let subscription_id = subscription_id.map_err(Error::InvalidRequest)?;
                 let alt_id = alt_id.map_err(Error::InvalidRequest)?;
                 let alt_type = alt_type.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/payments/subscriptions/{}", client.baseurl, encode_path(&
-                    subscription_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/payments/subscriptions/",
+                    &[(&subscription_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -16632,7 +16655,11 @@ pub mod builder {
                 let offset = offset.map_err(Error::InvalidRequest)?;
                 let search = search.map_err(Error::InvalidRequest)?;
                 let status = status.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/payments/coupon/list", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/payments/coupon/list",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -16748,7 +16775,11 @@ pub mod builder {
                 let alt_type = alt_type.map_err(Error::InvalidRequest)?;
                 let code = code.map_err(Error::InvalidRequest)?;
                 let id = id.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/payments/coupon", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/payments/coupon",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -16834,7 +16865,11 @@ pub mod builder {
                         types::UpdateCouponParams::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/payments/coupon", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/payments/coupon",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -16917,7 +16952,11 @@ pub mod builder {
                         types::CreateCouponParams::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/payments/coupon", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/payments/coupon",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -17000,7 +17039,11 @@ pub mod builder {
                         types::DeleteCouponParams::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/payments/coupon", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/payments/coupon",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -17101,8 +17144,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/payments/custom-provider/provider", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/payments/custom-provider/provider",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -17173,8 +17218,10 @@ pub mod builder {
             let Self { client, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/payments/custom-provider/provider", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/payments/custom-provider/provider",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -17244,8 +17291,10 @@ pub mod builder {
             let Self { client, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/payments/custom-provider/connect", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/payments/custom-provider/connect",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -17350,8 +17399,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/payments/custom-provider/connect", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/payments/custom-provider/connect",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -17457,8 +17508,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/payments/custom-provider/disconnect", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/payments/custom-provider/disconnect",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -17549,8 +17602,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/payments/custom-provider/capabilities", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/payments/custom-provider/capabilities",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client

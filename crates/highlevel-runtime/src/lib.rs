@@ -31,6 +31,7 @@ pub mod lenient;
 pub mod multipart;
 mod operation;
 pub mod pagination;
+pub mod path;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 mod random;

@@ -4696,7 +4696,11 @@ pub mod builder {
                 let company_id = company_id.map_err(Error::InvalidRequest)?;
                 let customer_id = customer_id.map_err(Error::InvalidRequest)?;
                 let subscription_id = subscription_id.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/saas-api/public-api/locations", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/saas-api/public-api/locations",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -4806,9 +4810,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/saas-api/public-api/update-saas-subscription/{}", client.baseurl,
-                    encode_path(& location_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/saas-api/public-api/update-saas-subscription/",
+                    &[(&location_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -4907,9 +4912,10 @@ pub mod builder {
                         types::BulkDisableSaasDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/saas-api/public-api/bulk-disable-saas/{}", client.baseurl,
-                    encode_path(& company_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/saas-api/public-api/bulk-disable-saas/",
+                    &[(&company_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -5006,9 +5012,10 @@ pub mod builder {
                         types::EnableSaasDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/saas-api/public-api/enable-saas/{}", client.baseurl,
-                    encode_path(& location_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/saas-api/public-api/enable-saas/",
+                    &[(&location_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -5104,9 +5111,10 @@ pub mod builder {
                         types::PauseLocationDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/saas-api/public-api/pause/{}", client.baseurl, encode_path(&
-                    location_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/saas-api/public-api/pause/",
+                    &[(&location_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -5205,9 +5213,10 @@ pub mod builder {
                         types::UpdateRebillingDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/saas-api/public-api/update-rebilling/{}", client.baseurl,
-                    encode_path(& company_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/saas-api/public-api/update-rebilling/",
+                    &[(&company_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -5277,9 +5286,10 @@ pub mod builder {
             let Self { client, company_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let company_id = company_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/saas-api/public-api/agency-plans/{}", client.baseurl,
-                    encode_path(& company_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/saas-api/public-api/agency-plans/",
+                    &[(&company_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -5361,9 +5371,10 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let company_id = company_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/saas-api/public-api/get-saas-subscription/{}", client.baseurl,
-                    encode_path(& location_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/saas-api/public-api/get-saas-subscription/",
+                    &[(&location_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -5465,9 +5476,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/saas-api/public-api/bulk-enable-saas/{}", client.baseurl,
-                    encode_path(& company_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/saas-api/public-api/bulk-enable-saas/",
+                    &[(&company_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -5548,9 +5560,10 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let company_id = company_id.map_err(Error::InvalidRequest)?;
                 let page = page.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/saas-api/public-api/saas-locations/{}", client.baseurl,
-                    encode_path(& company_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/saas-api/public-api/saas-locations/",
+                    &[(&company_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -5633,9 +5646,10 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let plan_id = plan_id.map_err(Error::InvalidRequest)?;
                 let company_id = company_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/saas-api/public-api/saas-plan/{}", client.baseurl, encode_path(&
-                    plan_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/saas-api/public-api/saas-plan/",
+                    &[(&plan_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -5730,7 +5744,11 @@ pub mod builder {
                 let company_id = company_id.map_err(Error::InvalidRequest)?;
                 let customer_id = customer_id.map_err(Error::InvalidRequest)?;
                 let subscription_id = subscription_id.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/saas/locations", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/saas/locations",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -5837,9 +5855,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/saas/update-saas-subscription/{}", client.baseurl, encode_path(&
-                    location_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/saas/update-saas-subscription/",
+                    &[(&location_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -5935,9 +5954,10 @@ pub mod builder {
                         types::BulkDisableSaasDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/saas/bulk-disable-saas/{}", client.baseurl, encode_path(&
-                    company_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/saas/bulk-disable-saas/",
+                    &[(&company_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -6031,9 +6051,10 @@ pub mod builder {
                         types::EnableSaasDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/saas/enable-saas/{}", client.baseurl, encode_path(& location_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/saas/enable-saas/",
+                    &[(&location_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -6129,9 +6150,10 @@ pub mod builder {
                         types::PauseLocationDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/saas/pause/{}", client.baseurl, encode_path(& location_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/saas/pause/",
+                    &[(&location_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -6227,9 +6249,10 @@ pub mod builder {
                         types::UpdateRebillingDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/saas/update-rebilling/{}", client.baseurl, encode_path(&
-                    company_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/saas/update-rebilling/",
+                    &[(&company_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -6294,9 +6317,10 @@ pub mod builder {
             let Self { client, company_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let company_id = company_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/saas/agency-plans/{}", client.baseurl, encode_path(& company_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/saas/agency-plans/",
+                    &[(&company_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -6375,9 +6399,10 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let company_id = company_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/saas/get-saas-subscription/{}", client.baseurl, encode_path(&
-                    location_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/saas/get-saas-subscription/",
+                    &[(&location_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -6476,9 +6501,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/saas/bulk-enable-saas/{}", client.baseurl, encode_path(&
-                    company_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/saas/bulk-enable-saas/",
+                    &[(&company_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -6555,9 +6581,10 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let company_id = company_id.map_err(Error::InvalidRequest)?;
                 let page = page.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/saas/saas-locations/{}", client.baseurl, encode_path(& company_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/saas/saas-locations/",
+                    &[(&company_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -6637,9 +6664,10 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let plan_id = plan_id.map_err(Error::InvalidRequest)?;
                 let company_id = company_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/saas/saas-plan/{}", client.baseurl, encode_path(& plan_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/saas/saas-plan/",
+                    &[(&plan_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client

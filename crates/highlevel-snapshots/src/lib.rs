@@ -1179,7 +1179,11 @@ pub mod builder {
             let Self { client, company_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let company_id = company_id.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/snapshots/", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/snapshots/",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -1281,7 +1285,11 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/snapshots/share/link", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/snapshots/share/link",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -1424,9 +1432,10 @@ pub mod builder {
                 let last_doc = last_doc.map_err(Error::InvalidRequest)?;
                 let limit = limit.map_err(Error::InvalidRequest)?;
                 let to = to.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/snapshots/snapshot-status/{}", client.baseurl, encode_path(&
-                    snapshot_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/snapshots/snapshot-status/",
+                    &[(&snapshot_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -1528,10 +1537,13 @@ pub mod builder {
                 let snapshot_id = snapshot_id.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let company_id = company_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/snapshots/snapshot-status/{}/location/{}", client.baseurl,
-                    encode_path(& snapshot_id.to_string()), encode_path(& location_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/snapshots/snapshot-status/",
+                    &[
+                        (&snapshot_id as &dyn ::std::fmt::Display, "/location/"),
+                        (&location_id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client

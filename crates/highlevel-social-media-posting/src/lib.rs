@@ -21131,8 +21131,10 @@ pub mod builder {
                 let page = page.map_err(Error::InvalidRequest)?;
                 let reconnect = reconnect.map_err(Error::InvalidRequest)?;
                 let user_id = user_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/social-media-posting/oauth/google/start", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/social-media-posting/oauth/google/start",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -21220,10 +21222,13 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let account_id = account_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/social-media-posting/oauth/{}/google/locations/{}", client
-                    .baseurl, encode_path(& location_id.to_string()), encode_path(&
-                    account_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/social-media-posting/oauth/",
+                    &[
+                        (&location_id as &dyn ::std::fmt::Display, "/google/locations/"),
+                        (&account_id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -21339,10 +21344,13 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/social-media-posting/oauth/{}/google/locations/{}", client
-                    .baseurl, encode_path(& location_id.to_string()), encode_path(&
-                    account_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/social-media-posting/oauth/",
+                    &[
+                        (&location_id as &dyn ::std::fmt::Display, "/google/locations/"),
+                        (&account_id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -21439,9 +21447,10 @@ pub mod builder {
                         types::SearchPostDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/social-media-posting/{}/posts/list", client.baseurl,
-                    encode_path(& location_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/social-media-posting/",
+                    &[(&location_id as &dyn ::std::fmt::Display, "/posts/list")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -21538,9 +21547,10 @@ pub mod builder {
                         types::CreatePostDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/social-media-posting/{}/posts", client.baseurl, encode_path(&
-                    location_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/social-media-posting/",
+                    &[(&location_id as &dyn ::std::fmt::Display, "/posts")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -21623,9 +21633,13 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let id = id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/social-media-posting/{}/posts/{}", client.baseurl, encode_path(&
-                    location_id.to_string()), encode_path(& id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/social-media-posting/",
+                    &[
+                        (&location_id as &dyn ::std::fmt::Display, "/posts/"),
+                        (&id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -21738,9 +21752,13 @@ pub mod builder {
                         types::PostCreateRequest::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/social-media-posting/{}/posts/{}", client.baseurl, encode_path(&
-                    location_id.to_string()), encode_path(& id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/social-media-posting/",
+                    &[
+                        (&location_id as &dyn ::std::fmt::Display, "/posts/"),
+                        (&id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -21823,9 +21841,13 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let id = id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/social-media-posting/{}/posts/{}", client.baseurl, encode_path(&
-                    location_id.to_string()), encode_path(& id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/social-media-posting/",
+                    &[
+                        (&location_id as &dyn ::std::fmt::Display, "/posts/"),
+                        (&id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -21923,9 +21945,10 @@ pub mod builder {
                         types::DeletePostsDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/social-media-posting/{}/posts/bulk-delete", client.baseurl,
-                    encode_path(& location_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/social-media-posting/",
+                    &[(&location_id as &dyn ::std::fmt::Display, "/posts/bulk-delete")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -21993,9 +22016,10 @@ pub mod builder {
             let Self { client, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/social-media-posting/{}/accounts", client.baseurl, encode_path(&
-                    location_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/social-media-posting/",
+                    &[(&location_id as &dyn ::std::fmt::Display, "/accounts")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -22109,10 +22133,13 @@ pub mod builder {
                 let id = id.map_err(Error::InvalidRequest)?;
                 let company_id = company_id.map_err(Error::InvalidRequest)?;
                 let user_id = user_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/social-media-posting/{}/accounts/{}", client.baseurl,
-                    encode_path(& location_id.to_string()), encode_path(& id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/social-media-posting/",
+                    &[
+                        (&location_id as &dyn ::std::fmt::Display, "/accounts/"),
+                        (&id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -22225,8 +22252,10 @@ pub mod builder {
                 let page = page.map_err(Error::InvalidRequest)?;
                 let reconnect = reconnect.map_err(Error::InvalidRequest)?;
                 let user_id = user_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/social-media-posting/oauth/facebook/start", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/social-media-posting/oauth/facebook/start",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -22314,10 +22343,16 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let account_id = account_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/social-media-posting/oauth/{}/facebook/accounts/{}", client
-                    .baseurl, encode_path(& location_id.to_string()), encode_path(&
-                    account_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/social-media-posting/oauth/",
+                    &[
+                        (
+                            &location_id as &dyn ::std::fmt::Display,
+                            "/facebook/accounts/",
+                        ),
+                        (&account_id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -22430,10 +22465,16 @@ pub mod builder {
                         types::AttachFbAccountDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/social-media-posting/oauth/{}/facebook/accounts/{}", client
-                    .baseurl, encode_path(& location_id.to_string()), encode_path(&
-                    account_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/social-media-posting/oauth/",
+                    &[
+                        (
+                            &location_id as &dyn ::std::fmt::Display,
+                            "/facebook/accounts/",
+                        ),
+                        (&account_id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -22545,8 +22586,10 @@ pub mod builder {
                 let page = page.map_err(Error::InvalidRequest)?;
                 let reconnect = reconnect.map_err(Error::InvalidRequest)?;
                 let user_id = user_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/social-media-posting/oauth/instagram/start", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/social-media-posting/oauth/instagram/start",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -22634,10 +22677,16 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let account_id = account_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/social-media-posting/oauth/{}/instagram/accounts/{}", client
-                    .baseurl, encode_path(& location_id.to_string()), encode_path(&
-                    account_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/social-media-posting/oauth/",
+                    &[
+                        (
+                            &location_id as &dyn ::std::fmt::Display,
+                            "/instagram/accounts/",
+                        ),
+                        (&account_id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -22750,10 +22799,16 @@ pub mod builder {
                         types::AttachIgAccountDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/social-media-posting/oauth/{}/instagram/accounts/{}", client
-                    .baseurl, encode_path(& location_id.to_string()), encode_path(&
-                    account_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/social-media-posting/oauth/",
+                    &[
+                        (
+                            &location_id as &dyn ::std::fmt::Display,
+                            "/instagram/accounts/",
+                        ),
+                        (&account_id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -22865,8 +22920,10 @@ pub mod builder {
                 let page = page.map_err(Error::InvalidRequest)?;
                 let reconnect = reconnect.map_err(Error::InvalidRequest)?;
                 let user_id = user_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/social-media-posting/oauth/linkedin/start", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/social-media-posting/oauth/linkedin/start",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -22954,10 +23011,16 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let account_id = account_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/social-media-posting/oauth/{}/linkedin/accounts/{}", client
-                    .baseurl, encode_path(& location_id.to_string()), encode_path(&
-                    account_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/social-media-posting/oauth/",
+                    &[
+                        (
+                            &location_id as &dyn ::std::fmt::Display,
+                            "/linkedin/accounts/",
+                        ),
+                        (&account_id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -23073,10 +23136,16 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/social-media-posting/oauth/{}/linkedin/accounts/{}", client
-                    .baseurl, encode_path(& location_id.to_string()), encode_path(&
-                    account_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/social-media-posting/oauth/",
+                    &[
+                        (
+                            &location_id as &dyn ::std::fmt::Display,
+                            "/linkedin/accounts/",
+                        ),
+                        (&account_id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -23188,8 +23257,10 @@ pub mod builder {
                 let page = page.map_err(Error::InvalidRequest)?;
                 let reconnect = reconnect.map_err(Error::InvalidRequest)?;
                 let user_id = user_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/social-media-posting/oauth/twitter/start", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/social-media-posting/oauth/twitter/start",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -23277,10 +23348,13 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let account_id = account_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/social-media-posting/oauth/{}/twitter/accounts/{}", client
-                    .baseurl, encode_path(& location_id.to_string()), encode_path(&
-                    account_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/social-media-posting/oauth/",
+                    &[
+                        (&location_id as &dyn ::std::fmt::Display, "/twitter/accounts/"),
+                        (&account_id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -23396,10 +23470,13 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/social-media-posting/oauth/{}/twitter/accounts/{}", client
-                    .baseurl, encode_path(& location_id.to_string()), encode_path(&
-                    account_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/social-media-posting/oauth/",
+                    &[
+                        (&location_id as &dyn ::std::fmt::Display, "/twitter/accounts/"),
+                        (&account_id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -23531,9 +23608,10 @@ pub mod builder {
                 let limit = limit.map_err(Error::InvalidRequest)?;
                 let skip = skip.map_err(Error::InvalidRequest)?;
                 let user_id = user_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/social-media-posting/{}/csv", client.baseurl, encode_path(&
-                    location_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/social-media-posting/",
+                    &[(&location_id as &dyn ::std::fmt::Display, "/csv")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -23623,9 +23701,10 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let body = body.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/social-media-posting/{}/csv", client.baseurl, encode_path(&
-                    location_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/social-media-posting/",
+                    &[(&location_id as &dyn ::std::fmt::Display, "/csv")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -23730,9 +23809,10 @@ pub mod builder {
                         types::SetAccountsDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/social-media-posting/{}/set-accounts", client.baseurl,
-                    encode_path(& location_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/social-media-posting/",
+                    &[(&location_id as &dyn ::std::fmt::Display, "/set-accounts")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -23847,9 +23927,13 @@ pub mod builder {
                 let id = id.map_err(Error::InvalidRequest)?;
                 let limit = limit.map_err(Error::InvalidRequest)?;
                 let skip = skip.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/social-media-posting/{}/csv/{}", client.baseurl, encode_path(&
-                    location_id.to_string()), encode_path(& id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/social-media-posting/",
+                    &[
+                        (&location_id as &dyn ::std::fmt::Display, "/csv/"),
+                        (&id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -23933,9 +24017,13 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let id = id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/social-media-posting/{}/csv/{}", client.baseurl, encode_path(&
-                    location_id.to_string()), encode_path(& id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/social-media-posting/",
+                    &[
+                        (&location_id as &dyn ::std::fmt::Display, "/csv/"),
+                        (&id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -24046,9 +24134,13 @@ pub mod builder {
                         types::CsvDefaultDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/social-media-posting/{}/csv/{}", client.baseurl, encode_path(&
-                    location_id.to_string()), encode_path(& id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/social-media-posting/",
+                    &[
+                        (&location_id as &dyn ::std::fmt::Display, "/csv/"),
+                        (&id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -24146,10 +24238,14 @@ pub mod builder {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let csv_id = csv_id.map_err(Error::InvalidRequest)?;
                 let post_id = post_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/social-media-posting/{}/csv/{}/post/{}", client.baseurl,
-                    encode_path(& location_id.to_string()), encode_path(& csv_id
-                    .to_string()), encode_path(& post_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/social-media-posting/",
+                    &[
+                        (&location_id as &dyn ::std::fmt::Display, "/csv/"),
+                        (&csv_id as &dyn ::std::fmt::Display, "/post/"),
+                        (&post_id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -24260,8 +24356,10 @@ pub mod builder {
                 let page = page.map_err(Error::InvalidRequest)?;
                 let reconnect = reconnect.map_err(Error::InvalidRequest)?;
                 let user_id = user_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/social-media-posting/oauth/tiktok/start", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/social-media-posting/oauth/tiktok/start",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -24349,10 +24447,13 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let account_id = account_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/social-media-posting/oauth/{}/tiktok/accounts/{}", client
-                    .baseurl, encode_path(& location_id.to_string()), encode_path(&
-                    account_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/social-media-posting/oauth/",
+                    &[
+                        (&location_id as &dyn ::std::fmt::Display, "/tiktok/accounts/"),
+                        (&account_id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -24468,10 +24569,13 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/social-media-posting/oauth/{}/tiktok/accounts/{}", client
-                    .baseurl, encode_path(& location_id.to_string()), encode_path(&
-                    account_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/social-media-posting/oauth/",
+                    &[
+                        (&location_id as &dyn ::std::fmt::Display, "/tiktok/accounts/"),
+                        (&account_id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -24583,9 +24687,10 @@ pub mod builder {
                 let page = page.map_err(Error::InvalidRequest)?;
                 let reconnect = reconnect.map_err(Error::InvalidRequest)?;
                 let user_id = user_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/social-media-posting/oauth/tiktok-business/start", client
-                    .baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/social-media-posting/oauth/tiktok-business/start",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -24673,10 +24778,16 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let account_id = account_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/social-media-posting/oauth/{}/tiktok-business/accounts/{}",
-                    client.baseurl, encode_path(& location_id.to_string()), encode_path(&
-                    account_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/social-media-posting/oauth/",
+                    &[
+                        (
+                            &location_id as &dyn ::std::fmt::Display,
+                            "/tiktok-business/accounts/",
+                        ),
+                        (&account_id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -24791,9 +24902,10 @@ pub mod builder {
                 let limit = limit.map_err(Error::InvalidRequest)?;
                 let search_text = search_text.map_err(Error::InvalidRequest)?;
                 let skip = skip.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/social-media-posting/{}/categories", client.baseurl,
-                    encode_path(& location_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/social-media-posting/",
+                    &[(&location_id as &dyn ::std::fmt::Display, "/categories")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -24880,10 +24992,13 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let id = id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/social-media-posting/{}/categories/{}", client.baseurl,
-                    encode_path(& location_id.to_string()), encode_path(& id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/social-media-posting/",
+                    &[
+                        (&location_id as &dyn ::std::fmt::Display, "/categories/"),
+                        (&id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -24998,9 +25113,10 @@ pub mod builder {
                 let limit = limit.map_err(Error::InvalidRequest)?;
                 let search_text = search_text.map_err(Error::InvalidRequest)?;
                 let skip = skip.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/social-media-posting/{}/tags", client.baseurl, encode_path(&
-                    location_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/social-media-posting/",
+                    &[(&location_id as &dyn ::std::fmt::Display, "/tags")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -25101,9 +25217,10 @@ pub mod builder {
                         types::UpdateTagDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/social-media-posting/{}/tags/details", client.baseurl,
-                    encode_path(& location_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/social-media-posting/",
+                    &[(&location_id as &dyn ::std::fmt::Display, "/tags/details")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -25206,7 +25323,11 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/social-media-posting/statistics", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/social-media-posting/statistics",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client

@@ -29344,7 +29344,11 @@ pub mod builder {
                 let offset = offset.map_err(Error::InvalidRequest)?;
                 let with_shipping_rate = with_shipping_rate
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/store/shipping-zone", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/store/shipping-zone",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -29439,7 +29443,11 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/store/shipping-zone", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/store/shipping-zone",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -29560,9 +29568,10 @@ pub mod builder {
                 let alt_type = alt_type.map_err(Error::InvalidRequest)?;
                 let with_shipping_rate = with_shipping_rate
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/store/shipping-zone/{}", client.baseurl, encode_path(&
-                    shipping_zone_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/store/shipping-zone/",
+                    &[(&shipping_zone_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -29673,9 +29682,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/store/shipping-zone/{}", client.baseurl, encode_path(&
-                    shipping_zone_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/store/shipping-zone/",
+                    &[(&shipping_zone_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -29775,9 +29785,10 @@ pub mod builder {
                 let shipping_zone_id = shipping_zone_id.map_err(Error::InvalidRequest)?;
                 let alt_id = alt_id.map_err(Error::InvalidRequest)?;
                 let alt_type = alt_type.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/store/shipping-zone/{}", client.baseurl, encode_path(&
-                    shipping_zone_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/store/shipping-zone/",
+                    &[(&shipping_zone_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -29866,8 +29877,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/store/shipping-zone/shipping-rates", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/store/shipping-zone/shipping-rates",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -29993,9 +30006,10 @@ pub mod builder {
                 let alt_type = alt_type.map_err(Error::InvalidRequest)?;
                 let limit = limit.map_err(Error::InvalidRequest)?;
                 let offset = offset.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/store/shipping-zone/{}/shipping-rate", client.baseurl,
-                    encode_path(& shipping_zone_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/store/shipping-zone/",
+                    &[(&shipping_zone_id as &dyn ::std::fmt::Display, "/shipping-rate")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -30102,9 +30116,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/store/shipping-zone/{}/shipping-rate", client.baseurl,
-                    encode_path(& shipping_zone_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/store/shipping-zone/",
+                    &[(&shipping_zone_id as &dyn ::std::fmt::Display, "/shipping-rate")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -30221,10 +30236,16 @@ pub mod builder {
                 let shipping_rate_id = shipping_rate_id.map_err(Error::InvalidRequest)?;
                 let alt_id = alt_id.map_err(Error::InvalidRequest)?;
                 let alt_type = alt_type.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/store/shipping-zone/{}/shipping-rate/{}", client.baseurl,
-                    encode_path(& shipping_zone_id.to_string()), encode_path(&
-                    shipping_rate_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/store/shipping-zone/",
+                    &[
+                        (
+                            &shipping_zone_id as &dyn ::std::fmt::Display,
+                            "/shipping-rate/",
+                        ),
+                        (&shipping_rate_id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -30346,10 +30367,16 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/store/shipping-zone/{}/shipping-rate/{}", client.baseurl,
-                    encode_path(& shipping_zone_id.to_string()), encode_path(&
-                    shipping_rate_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/store/shipping-zone/",
+                    &[
+                        (
+                            &shipping_zone_id as &dyn ::std::fmt::Display,
+                            "/shipping-rate/",
+                        ),
+                        (&shipping_rate_id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -30466,10 +30493,16 @@ pub mod builder {
                 let shipping_rate_id = shipping_rate_id.map_err(Error::InvalidRequest)?;
                 let alt_id = alt_id.map_err(Error::InvalidRequest)?;
                 let alt_type = alt_type.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/store/shipping-zone/{}/shipping-rate/{}", client.baseurl,
-                    encode_path(& shipping_zone_id.to_string()), encode_path(&
-                    shipping_rate_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/store/shipping-zone/",
+                    &[
+                        (
+                            &shipping_zone_id as &dyn ::std::fmt::Display,
+                            "/shipping-rate/",
+                        ),
+                        (&shipping_rate_id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -30553,7 +30586,11 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let alt_id = alt_id.map_err(Error::InvalidRequest)?;
                 let alt_type = alt_type.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/store/shipping-carrier", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/store/shipping-carrier",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -30640,7 +30677,11 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/store/shipping-carrier", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/store/shipping-carrier",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -30740,9 +30781,10 @@ pub mod builder {
                     .map_err(Error::InvalidRequest)?;
                 let alt_id = alt_id.map_err(Error::InvalidRequest)?;
                 let alt_type = alt_type.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/store/shipping-carrier/{}", client.baseurl, encode_path(&
-                    shipping_carrier_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/store/shipping-carrier/",
+                    &[(&shipping_carrier_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -30848,9 +30890,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/store/shipping-carrier/{}", client.baseurl, encode_path(&
-                    shipping_carrier_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/store/shipping-carrier/",
+                    &[(&shipping_carrier_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -30951,9 +30994,10 @@ pub mod builder {
                     .map_err(Error::InvalidRequest)?;
                 let alt_id = alt_id.map_err(Error::InvalidRequest)?;
                 let alt_type = alt_type.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/store/shipping-carrier/{}", client.baseurl, encode_path(&
-                    shipping_carrier_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/store/shipping-carrier/",
+                    &[(&shipping_carrier_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -31037,7 +31081,11 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let alt_id = alt_id.map_err(Error::InvalidRequest)?;
                 let alt_type = alt_type.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/store/store-setting", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/store/store-setting",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -31124,7 +31172,11 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/store/store-setting", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/store/store-setting",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client

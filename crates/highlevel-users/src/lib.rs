@@ -13674,7 +13674,11 @@ pub mod builder {
                 let sort = sort.map_err(Error::InvalidRequest)?;
                 let sort_direction = sort_direction.map_err(Error::InvalidRequest)?;
                 let type_ = type_.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/users/search", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/users/search",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -13779,7 +13783,11 @@ pub mod builder {
                         types::FilterByEmailDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/users/search/filter-by-email", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/users/search/filter-by-email",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -13846,8 +13854,10 @@ pub mod builder {
             let Self { client, user_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let user_id = user_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/users/{}", client.baseurl, encode_path(& user_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/users/",
+                    &[(&user_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -13943,8 +13953,10 @@ pub mod builder {
                         types::UpdateUserDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/users/{}", client.baseurl, encode_path(& user_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/users/",
+                    &[(&user_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -14012,8 +14024,10 @@ pub mod builder {
             let Self { client, user_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let user_id = user_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/users/{}", client.baseurl, encode_path(& user_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/users/",
+                    &[(&user_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -14080,7 +14094,7 @@ pub mod builder {
             let Self { client, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/users/", client.baseurl,);
+                let url = highlevel_runtime::path::url(&client.baseurl, "/users/", &[]);
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -14163,7 +14177,7 @@ pub mod builder {
                         types::CreateUserDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/users/", client.baseurl,);
+                let url = highlevel_runtime::path::url(&client.baseurl, "/users/", &[]);
                 #[allow(unused_mut)]
                 let mut request = client
                     .client

@@ -33449,8 +33449,10 @@ pub mod builder {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let start_date = start_date.map_err(Error::InvalidRequest)?;
                 let type_ = type_.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/facebook/reporting", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/reporting",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -33567,9 +33569,10 @@ pub mod builder {
                 let end_date = end_date.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let start_date = start_date.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/facebook/reporting/campaign/{}", client.baseurl,
-                    encode_path(& campaign_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/reporting/campaign/",
+                    &[(&campaign_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -33721,8 +33724,10 @@ pub mod builder {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let start_date = start_date.map_err(Error::InvalidRequest)?;
                 let type_ = type_.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/facebook/reporting/list", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/reporting/list",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -33809,7 +33814,11 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let is_draft = is_draft.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/ad-publishing/facebook/me", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/me",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -33892,7 +33901,11 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let fetch_existing = fetch_existing.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/ad-publishing/facebook/pages", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/pages",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -33995,9 +34008,10 @@ pub mod builder {
                 let page_id = page_id.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let type_ = type_.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/facebook/page/{}/instagram", client.baseurl,
-                    encode_path(& page_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/page/",
+                    &[(&page_id as &dyn ::std::fmt::Display, "/instagram")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -34093,9 +34107,10 @@ pub mod builder {
                 let page_id = page_id.map_err(Error::InvalidRequest)?;
                 let is_draft = is_draft.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/facebook/page/{}/forms", client.baseurl,
-                    encode_path(& page_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/page/",
+                    &[(&page_id as &dyn ::std::fmt::Display, "/forms")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -34194,9 +34209,10 @@ pub mod builder {
                         types::CreateLeadFormDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/facebook/page/{}/forms", client.baseurl,
-                    encode_path(& page_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/page/",
+                    &[(&page_id as &dyn ::std::fmt::Display, "/forms")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -34325,8 +34341,10 @@ pub mod builder {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let next = next.map_err(Error::InvalidRequest)?;
                 let type_ = type_.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/facebook/ad-accounts", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/ad-accounts",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -34425,9 +34443,10 @@ pub mod builder {
                 let ad_account_id = ad_account_id.map_err(Error::InvalidRequest)?;
                 let is_draft = is_draft.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/facebook/ad-accounts/{}", client.baseurl,
-                    encode_path(& ad_account_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/ad-accounts/",
+                    &[(&ad_account_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -34526,9 +34545,10 @@ pub mod builder {
                         types::LocationIdBodyDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/facebook/ad-accounts/{}", client.baseurl,
-                    encode_path(& ad_account_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/ad-accounts/",
+                    &[(&ad_account_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -34606,8 +34626,10 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let is_draft = is_draft.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/facebook/conversation-forms", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/conversation-forms",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -34695,8 +34717,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/facebook/conversation-forms", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/conversation-forms",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -34774,8 +34798,10 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let is_draft = is_draft.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/facebook/integration", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/integration",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -34862,8 +34888,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/facebook/integration", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/integration",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -34944,8 +34972,10 @@ pub mod builder {
                         types::LocationIdBodyDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/facebook/integration", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/integration",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -35057,8 +35087,10 @@ pub mod builder {
                 let query = query.map_err(Error::InvalidRequest)?;
                 let search_type = search_type.map_err(Error::InvalidRequest)?;
                 let type_ = type_.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/facebook/targeting/search", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/targeting/search",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -35159,9 +35191,10 @@ pub mod builder {
                         types::PublishAdDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/facebook/campaigns/{}/publish", client.baseurl,
-                    encode_path(& campaign_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/campaigns/",
+                    &[(&campaign_id as &dyn ::std::fmt::Display, "/publish")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -35241,7 +35274,11 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let page_id = page_id.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/ad-publishing/facebook/page", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/page",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -35356,7 +35393,11 @@ pub mod builder {
                 let ig_user_id = ig_user_id.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let page_id = page_id.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/ad-publishing/facebook/pixels", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/pixels",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -35444,7 +35485,11 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/ad-publishing/facebook/pixels", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/pixels",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -35554,8 +35599,10 @@ pub mod builder {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let source = source.map_err(Error::InvalidRequest)?;
                 let type_ = type_.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/facebook/custom-audience", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/custom-audience",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -35658,9 +35705,10 @@ pub mod builder {
                 let audience_id = audience_id.map_err(Error::InvalidRequest)?;
                 let is_draft = is_draft.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/facebook/custom-audience/{}", client.baseurl,
-                    encode_path(& audience_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/custom-audience/",
+                    &[(&audience_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -35762,9 +35810,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/facebook/custom-audience/{}", client.baseurl,
-                    encode_path(& audience_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/custom-audience/",
+                    &[(&audience_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -35857,9 +35906,10 @@ pub mod builder {
                 let audience_id = audience_id.map_err(Error::InvalidRequest)?;
                 let is_draft = is_draft.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/facebook/custom-audience/{}", client.baseurl,
-                    encode_path(& audience_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/custom-audience/",
+                    &[(&audience_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -35961,9 +36011,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/facebook/custom-audience/{}/member", client
-                    .baseurl, encode_path(& audience_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/custom-audience/",
+                    &[(&audience_id as &dyn ::std::fmt::Display, "/member")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -36062,9 +36113,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/facebook/custom-audience/{}/member", client
-                    .baseurl, encode_path(& audience_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/custom-audience/",
+                    &[(&audience_id as &dyn ::std::fmt::Display, "/member")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -36164,9 +36216,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/facebook/custom-audience/{}/member/batch", client
-                    .baseurl, encode_path(& audience_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/custom-audience/",
+                    &[(&audience_id as &dyn ::std::fmt::Display, "/member/batch")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -36278,8 +36331,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/facebook/page/default", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/page/default",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -36376,9 +36431,10 @@ pub mod builder {
                 let lead_form_id = lead_form_id.map_err(Error::InvalidRequest)?;
                 let is_draft = is_draft.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/facebook/lead-form/{}", client.baseurl,
-                    encode_path(& lead_form_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/lead-form/",
+                    &[(&lead_form_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -36493,9 +36549,10 @@ pub mod builder {
                 let fields = fields.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let source = source.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/facebook/campaign/{}", client.baseurl,
-                    encode_path(& campaign_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/campaign/",
+                    &[(&campaign_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -36701,7 +36758,11 @@ pub mod builder {
                 let selected_ad_account_id = selected_ad_account_id
                     .map_err(Error::InvalidRequest)?;
                 let type_ = type_.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/ad-publishing/facebook/entity", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/entity",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -36800,8 +36861,10 @@ pub mod builder {
                         types::UpsertCampaignDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/facebook/campaigns", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/campaigns",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -36882,7 +36945,11 @@ pub mod builder {
                         types::UpsertAdsetDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/ad-publishing/facebook/adsets", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/adsets",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -36960,7 +37027,11 @@ pub mod builder {
                         types::UpsertAdDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/ad-publishing/facebook/ads", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/ads",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -37055,9 +37126,10 @@ pub mod builder {
                         types::LocationIdBodyDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/facebook/campaigns/{}/pause", client.baseurl,
-                    encode_path(& campaign_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/campaigns/",
+                    &[(&campaign_id as &dyn ::std::fmt::Display, "/pause")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -37153,9 +37225,10 @@ pub mod builder {
                         types::LocationIdBodyDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/facebook/campaigns/{}/resume", client.baseurl,
-                    encode_path(& campaign_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/campaigns/",
+                    &[(&campaign_id as &dyn ::std::fmt::Display, "/resume")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -37251,9 +37324,10 @@ pub mod builder {
                         types::LocationIdBodyDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/facebook/campaigns/{}/duplicate", client.baseurl,
-                    encode_path(& campaign_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/campaigns/",
+                    &[(&campaign_id as &dyn ::std::fmt::Display, "/duplicate")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -37349,9 +37423,10 @@ pub mod builder {
                         types::LocationIdBodyDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/facebook/campaigns/{}", client.baseurl,
-                    encode_path(& campaign_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/campaigns/",
+                    &[(&campaign_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -37447,9 +37522,10 @@ pub mod builder {
                         types::LocationIdBodyDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/facebook/adsets/{}/pause", client.baseurl,
-                    encode_path(& ad_set_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/adsets/",
+                    &[(&ad_set_id as &dyn ::std::fmt::Display, "/pause")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -37545,9 +37621,10 @@ pub mod builder {
                         types::LocationIdBodyDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/facebook/adsets/{}/resume", client.baseurl,
-                    encode_path(& ad_set_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/adsets/",
+                    &[(&ad_set_id as &dyn ::std::fmt::Display, "/resume")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -37612,9 +37689,10 @@ pub mod builder {
             let Self { client, ad_set_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let ad_set_id = ad_set_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/facebook/adsets/{}/duplicate", client.baseurl,
-                    encode_path(& ad_set_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/adsets/",
+                    &[(&ad_set_id as &dyn ::std::fmt::Display, "/duplicate")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -37709,9 +37787,10 @@ pub mod builder {
                         types::LocationIdBodyDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/facebook/adsets/{}", client.baseurl, encode_path(&
-                    ad_set_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/adsets/",
+                    &[(&ad_set_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -37807,9 +37886,10 @@ pub mod builder {
                         types::LocationIdBodyDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/facebook/ads/{}/pause", client.baseurl,
-                    encode_path(& ad_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/ads/",
+                    &[(&ad_id as &dyn ::std::fmt::Display, "/pause")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -37905,9 +37985,10 @@ pub mod builder {
                         types::LocationIdBodyDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/facebook/ads/{}/resume", client.baseurl,
-                    encode_path(& ad_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/ads/",
+                    &[(&ad_id as &dyn ::std::fmt::Display, "/resume")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -37972,9 +38053,10 @@ pub mod builder {
             let Self { client, ad_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let ad_id = ad_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/facebook/ads/{}/duplicate", client.baseurl,
-                    encode_path(& ad_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/ads/",
+                    &[(&ad_id as &dyn ::std::fmt::Display, "/duplicate")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -38069,9 +38151,10 @@ pub mod builder {
                         types::LocationIdBodyDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/facebook/ads/{}", client.baseurl, encode_path(&
-                    ad_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/ads/",
+                    &[(&ad_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -38167,9 +38250,10 @@ pub mod builder {
                 let campaign_id = campaign_id.map_err(Error::InvalidRequest)?;
                 let is_draft = is_draft.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/facebook/campaigns/{}/publishing-progress", client
-                    .baseurl, encode_path(& campaign_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/facebook/campaigns/",
+                    &[(&campaign_id as &dyn ::std::fmt::Display, "/publishing-progress")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -38322,7 +38406,11 @@ pub mod builder {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let start_date = start_date.map_err(Error::InvalidRequest)?;
                 let type_ = type_.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/ad-publishing/google/reporting", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/google/reporting",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -38477,8 +38565,10 @@ pub mod builder {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let start_date = start_date.map_err(Error::InvalidRequest)?;
                 let type_ = type_.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/google/reporting/list", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/google/reporting/list",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -38597,9 +38687,10 @@ pub mod builder {
                 let end_date = end_date.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let start_date = start_date.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/google/reporting/campaign/{}", client.baseurl,
-                    encode_path(& campaign_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/google/reporting/campaign/",
+                    &[(&campaign_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -38756,8 +38847,10 @@ pub mod builder {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let start_date = start_date.map_err(Error::InvalidRequest)?;
                 let type_ = type_.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/google/conversions", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/google/conversions",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -38851,8 +38944,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/google/conversions", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/google/conversions",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -38945,9 +39040,10 @@ pub mod builder {
                 let conversion_id = conversion_id.map_err(Error::InvalidRequest)?;
                 let is_draft = is_draft.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/google/conversions/{}", client.baseurl,
-                    encode_path(& conversion_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/google/conversions/",
+                    &[(&conversion_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -39043,9 +39139,10 @@ pub mod builder {
                 let conversion_id = conversion_id.map_err(Error::InvalidRequest)?;
                 let is_draft = is_draft.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/google/conversions/{}", client.baseurl,
-                    encode_path(& conversion_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/google/conversions/",
+                    &[(&conversion_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -39126,8 +39223,10 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let is_draft = is_draft.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/google/integration", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/google/integration",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -39215,8 +39314,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/google/integration", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/google/integration",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -39294,7 +39395,11 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let is_draft = is_draft.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/ad-publishing/google/me", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/google/me",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -39377,8 +39482,10 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let type_ = type_.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/google/ad-accounts", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/google/ad-accounts",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -39474,9 +39581,10 @@ pub mod builder {
                 let ad_account_id = ad_account_id.map_err(Error::InvalidRequest)?;
                 let is_draft = is_draft.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/google/ad-accounts/{}", client.baseurl,
-                    encode_path(& ad_account_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/google/ad-accounts/",
+                    &[(&ad_account_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -39575,9 +39683,10 @@ pub mod builder {
                         types::LocationIdBodyDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/google/ad-accounts/{}", client.baseurl,
-                    encode_path(& ad_account_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/google/ad-accounts/",
+                    &[(&ad_account_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -39642,9 +39751,10 @@ pub mod builder {
             let Self { client, ad_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let ad_id = ad_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/google/ads/{}/publish", client.baseurl,
-                    encode_path(& ad_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/google/ads/",
+                    &[(&ad_id as &dyn ::std::fmt::Display, "/publish")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -39739,8 +39849,10 @@ pub mod builder {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let query = query.map_err(Error::InvalidRequest)?;
                 let type_ = type_.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/google/targeting/search", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/google/targeting/search",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -39856,8 +39968,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/google/keyword-ideas", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/google/keyword-ideas",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -39972,7 +40086,11 @@ pub mod builder {
                 let id = id.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let type_ = type_.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/ad-publishing/google/assets", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/google/assets",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -40062,7 +40180,11 @@ pub mod builder {
                         types::UpsertAssetsDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/ad-publishing/google/assets", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/google/assets",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -40263,7 +40385,11 @@ pub mod builder {
                     .map_err(Error::InvalidRequest)?;
                 let start_date = start_date.map_err(Error::InvalidRequest)?;
                 let type_ = type_.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/ad-publishing/google/entity", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/google/entity",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -40381,8 +40507,10 @@ pub mod builder {
                     .map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let type_ = type_.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/google/target-interests", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/google/target-interests",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -40472,7 +40600,11 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let type_ = type_.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/ad-publishing/google/segments", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/google/segments",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -40585,7 +40717,11 @@ pub mod builder {
                         types::UpsertSegmentDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/ad-publishing/google/segments", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/google/segments",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -40683,9 +40819,10 @@ pub mod builder {
                 let segment_id = segment_id.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let type_ = type_.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/google/segments/{}", client.baseurl, encode_path(&
-                    segment_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/google/segments/",
+                    &[(&segment_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -40783,9 +40920,10 @@ pub mod builder {
                 let segment_id = segment_id.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let type_ = type_.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/google/segments/{}", client.baseurl, encode_path(&
-                    segment_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/google/segments/",
+                    &[(&segment_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -40873,9 +41011,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/google/segments/offline-user-list-job", client
-                    .baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/google/segments/offline-user-list-job",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -40953,7 +41092,11 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let is_draft = is_draft.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/ad-publishing/google/audiences", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/google/audiences",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -41036,7 +41179,11 @@ pub mod builder {
                         types::UpsertAudienceDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/ad-publishing/google/audiences", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/google/audiences",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -41128,9 +41275,10 @@ pub mod builder {
                 let audience_id = audience_id.map_err(Error::InvalidRequest)?;
                 let is_draft = is_draft.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/google/audiences/{}", client.baseurl, encode_path(&
-                    audience_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/google/audiences/",
+                    &[(&audience_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -41212,7 +41360,11 @@ pub mod builder {
                         types::CampaignDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/ad-publishing/google/ads", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/google/ads",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -41304,9 +41456,10 @@ pub mod builder {
                 let ad_id = ad_id.map_err(Error::InvalidRequest)?;
                 let is_draft = is_draft.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/google/ads/{}", client.baseurl, encode_path(& ad_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/google/ads/",
+                    &[(&ad_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -41387,8 +41540,10 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let is_draft = is_draft.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/google/conversion-goals", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/google/conversion-goals",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -41469,8 +41624,10 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let is_draft = is_draft.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/linkedin/integration", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/linkedin/integration",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -41558,8 +41715,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/linkedin/integration", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/linkedin/integration",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -41637,8 +41796,10 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let is_draft = is_draft.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/linkedin/ad-accounts", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/linkedin/ad-accounts",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -41721,8 +41882,10 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let ad_account_id = ad_account_id.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/linkedin/ad-account", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/linkedin/ad-account",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -41810,8 +41973,10 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let ad_account_id = ad_account_id.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/linkedin/ad-account", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/linkedin/ad-account",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -41897,7 +42062,11 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let is_draft = is_draft.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/ad-publishing/linkedin/me", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/linkedin/me",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -41992,9 +42161,10 @@ pub mod builder {
                 let ad_id = ad_id.map_err(Error::InvalidRequest)?;
                 let is_draft = is_draft.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/linkedin/ads/{}", client.baseurl, encode_path(&
-                    ad_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/linkedin/ads/",
+                    &[(&ad_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -42093,9 +42263,10 @@ pub mod builder {
                         types::LocationIdBodyDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/linkedin/ads/{}/publish", client.baseurl,
-                    encode_path(& ad_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/linkedin/ads/",
+                    &[(&ad_id as &dyn ::std::fmt::Display, "/publish")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -42179,7 +42350,11 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/ad-publishing/linkedin/ads", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/linkedin/ads",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -42289,8 +42464,10 @@ pub mod builder {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let q = q.map_err(Error::InvalidRequest)?;
                 let query = query.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/linkedin/targeting/search", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/linkedin/targeting/search",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -42388,9 +42565,10 @@ pub mod builder {
                 let account_id = account_id.map_err(Error::InvalidRequest)?;
                 let is_draft = is_draft.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/linkedin/{}/forms", client.baseurl, encode_path(&
-                    account_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/linkedin/",
+                    &[(&account_id as &dyn ::std::fmt::Display, "/forms")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -42521,9 +42699,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/linkedin/{}/form", client.baseurl, encode_path(&
-                    account_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/linkedin/",
+                    &[(&account_id as &dyn ::std::fmt::Display, "/form")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -42655,9 +42834,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/linkedin/{}/status", client.baseurl, encode_path(&
-                    ad_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/linkedin/",
+                    &[(&ad_id as &dyn ::std::fmt::Display, "/status")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -42831,8 +43011,10 @@ pub mod builder {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let pivot = pivot.map_err(Error::InvalidRequest)?;
                 let start_date = start_date.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/linkedin/reporting", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/linkedin/reporting",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -43015,8 +43197,10 @@ pub mod builder {
                 let list_type = list_type.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let start_date = start_date.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/linkedin/reporting/list", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/linkedin/reporting/list",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -43172,9 +43356,10 @@ pub mod builder {
                 let fields = fields.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let start_date = start_date.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/ad-publishing/linkedin/reporting/campaign-group/{}", client
-                    .baseurl, encode_path(& campaign_group_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/ad-publishing/linkedin/reporting/campaign-group/",
+                    &[(&campaign_group_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client

@@ -3495,7 +3495,11 @@ pub mod builder {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let offset = offset.map_err(Error::InvalidRequest)?;
                 let source = source.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/agent-studio/agent", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/agent-studio/agent",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -3605,7 +3609,11 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/agent-studio/agent", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/agent-studio/agent",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -3724,9 +3732,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/agent-studio/agent/versions/{}", client.baseurl, encode_path(&
-                    version_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/agent-studio/agent/versions/",
+                    &[(&version_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -3826,9 +3835,10 @@ pub mod builder {
                 let agent_id = agent_id.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let source = source.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/agent-studio/agent/{}", client.baseurl, encode_path(& agent_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/agent-studio/agent/",
+                    &[(&agent_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -3930,9 +3940,10 @@ pub mod builder {
                 let agent_id = agent_id.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let source = source.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/agent-studio/agent/{}", client.baseurl, encode_path(& agent_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/agent-studio/agent/",
+                    &[(&agent_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -4054,9 +4065,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/agent-studio/agent/{}", client.baseurl, encode_path(& agent_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/agent-studio/agent/",
+                    &[(&agent_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -4175,9 +4187,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/agent-studio/agent/versions/{}/publish", client.baseurl,
-                    encode_path(& version_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/agent-studio/agent/versions/",
+                    &[(&version_id as &dyn ::std::fmt::Display, "/publish")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -4296,9 +4309,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/agent-studio/agent/{}/execute", client.baseurl, encode_path(&
-                    agent_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/agent-studio/agent/",
+                    &[(&agent_id as &dyn ::std::fmt::Display, "/execute")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -4413,7 +4427,11 @@ pub mod builder {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let offset = offset.map_err(Error::InvalidRequest)?;
                 let source = source.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/agent-studio/public-api/agents", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/agent-studio/public-api/agents",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -4516,9 +4534,10 @@ pub mod builder {
                 let agent_id = agent_id.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let source = source.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/agent-studio/public-api/agents/{}", client.baseurl, encode_path(&
-                    agent_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/agent-studio/public-api/agents/",
+                    &[(&agent_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -4639,9 +4658,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/agent-studio/public-api/agents/{}/execute", client.baseurl,
-                    encode_path(& agent_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/agent-studio/public-api/agents/",
+                    &[(&agent_id as &dyn ::std::fmt::Display, "/execute")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client

@@ -2613,7 +2613,11 @@ pub mod builder {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let post_id = post_id.map_err(Error::InvalidRequest)?;
                 let url_slug = url_slug.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/blogs/posts/url-slug-exists", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/blogs/posts/url-slug-exists",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -2718,9 +2722,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/blogs/posts/{}", client.baseurl, encode_path(& post_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/blogs/posts/",
+                    &[(&post_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -2807,7 +2812,11 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/blogs/posts", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/blogs/posts",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -2898,7 +2907,11 @@ pub mod builder {
                 let limit = limit.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let offset = offset.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/blogs/authors", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/blogs/authors",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -2993,7 +3006,11 @@ pub mod builder {
                 let limit = limit.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let offset = offset.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/blogs/categories", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/blogs/categories",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -3142,7 +3159,11 @@ pub mod builder {
                 let offset = offset.map_err(Error::InvalidRequest)?;
                 let search_term = search_term.map_err(Error::InvalidRequest)?;
                 let status = status.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/blogs/posts/all", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/blogs/posts/all",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -3258,7 +3279,11 @@ pub mod builder {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let search_term = search_term.map_err(Error::InvalidRequest)?;
                 let skip = skip.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/blogs/site/all", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/blogs/site/all",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client

@@ -5957,9 +5957,10 @@ pub mod builder {
                 let limit = limit.map_err(Error::InvalidRequest)?;
                 let offset = offset.map_err(Error::InvalidRequest)?;
                 let search = search.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/brand-boards/locations/{}/brand-voices", client.baseurl,
-                    encode_path(& location_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/brand-boards/locations/",
+                    &[(&location_id as &dyn ::std::fmt::Display, "/brand-voices")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -6065,9 +6066,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/brand-boards/locations/{}/brand-voices", client.baseurl,
-                    encode_path(& location_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/brand-boards/locations/",
+                    &[(&location_id as &dyn ::std::fmt::Display, "/brand-voices")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -6150,10 +6152,13 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let brand_voice_id = brand_voice_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/brand-boards/locations/{}/brand-voices/{}", client.baseurl,
-                    encode_path(& location_id.to_string()), encode_path(& brand_voice_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/brand-boards/locations/",
+                    &[
+                        (&location_id as &dyn ::std::fmt::Display, "/brand-voices/"),
+                        (&brand_voice_id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -6235,10 +6240,13 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let brand_voice_id = brand_voice_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/brand-boards/locations/{}/brand-voices/{}", client.baseurl,
-                    encode_path(& location_id.to_string()), encode_path(& brand_voice_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/brand-boards/locations/",
+                    &[
+                        (&location_id as &dyn ::std::fmt::Display, "/brand-voices/"),
+                        (&brand_voice_id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -6355,10 +6363,13 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/brand-boards/locations/{}/brand-voices/{}", client.baseurl,
-                    encode_path(& location_id.to_string()), encode_path(& brand_voice_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/brand-boards/locations/",
+                    &[
+                        (&location_id as &dyn ::std::fmt::Display, "/brand-voices/"),
+                        (&brand_voice_id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -6441,10 +6452,13 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let brand_voice_id = brand_voice_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/brand-boards/locations/{}/brand-voices/{}/default", client
-                    .baseurl, encode_path(& location_id.to_string()), encode_path(&
-                    brand_voice_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/brand-boards/locations/",
+                    &[
+                        (&location_id as &dyn ::std::fmt::Display, "/brand-voices/"),
+                        (&brand_voice_id as &dyn ::std::fmt::Display, "/default"),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -6566,9 +6580,10 @@ pub mod builder {
                 let limit = limit.map_err(Error::InvalidRequest)?;
                 let offset = offset.map_err(Error::InvalidRequest)?;
                 let search = search.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/brand-boards/{}", client.baseurl, encode_path(& location_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/brand-boards/",
+                    &[(&location_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -6654,9 +6669,13 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let id = id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/brand-boards/{}/{}", client.baseurl, encode_path(& location_id
-                    .to_string()), encode_path(& id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/brand-boards/",
+                    &[
+                        (&location_id as &dyn ::std::fmt::Display, "/"),
+                        (&id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -6738,9 +6757,13 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let id = id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/brand-boards/{}/{}", client.baseurl, encode_path(& location_id
-                    .to_string()), encode_path(& id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/brand-boards/",
+                    &[
+                        (&location_id as &dyn ::std::fmt::Display, "/"),
+                        (&id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -6856,9 +6879,13 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/brand-boards/{}/{}", client.baseurl, encode_path(& location_id
-                    .to_string()), encode_path(& id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/brand-boards/",
+                    &[
+                        (&location_id as &dyn ::std::fmt::Display, "/"),
+                        (&id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -6945,7 +6972,11 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/brand-boards/", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/brand-boards/",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client

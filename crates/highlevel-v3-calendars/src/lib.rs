@@ -32702,7 +32702,11 @@ pub mod builder {
             let Self { client, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/calendars/groups", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/groups",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -32787,7 +32791,11 @@ pub mod builder {
                         types::GroupCreateDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/calendars/groups", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/groups",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -32874,7 +32882,11 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/calendars/groups/validate-slug", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/groups/validate-slug",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -32972,9 +32984,10 @@ pub mod builder {
                         types::GroupUpdateDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/calendars/groups/{}", client.baseurl, encode_path(& group_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/groups/",
+                    &[(&group_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -33042,9 +33055,10 @@ pub mod builder {
             let Self { client, group_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let group_id = group_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/calendars/groups/{}", client.baseurl, encode_path(& group_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/groups/",
+                    &[(&group_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -33145,9 +33159,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/calendars/groups/{}/status", client.baseurl, encode_path(&
-                    group_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/groups/",
+                    &[(&group_id as &dyn ::std::fmt::Display, "/status")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -33285,7 +33300,11 @@ pub mod builder {
                     .map_err(Error::InvalidRequest)?;
                 let start_time = start_time.map_err(Error::InvalidRequest)?;
                 let timezone = timezone.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/calendars/services/bookings", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/services/bookings",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -33415,7 +33434,11 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/calendars/services/bookings", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/services/bookings",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -33494,9 +33517,10 @@ pub mod builder {
             let Self { client, booking_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let booking_id = booking_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/calendars/services/bookings/{}", client.baseurl, encode_path(&
-                    booking_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/services/bookings/",
+                    &[(&booking_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -33635,9 +33659,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/calendars/services/bookings/{}", client.baseurl, encode_path(&
-                    booking_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/services/bookings/",
+                    &[(&booking_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -33717,9 +33742,10 @@ pub mod builder {
             let Self { client, booking_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let booking_id = booking_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/calendars/services/bookings/{}", client.baseurl, encode_path(&
-                    booking_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/services/bookings/",
+                    &[(&booking_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -33816,7 +33842,11 @@ pub mod builder {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let service_category_id = service_category_id
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/calendars/services/catalog", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/services/catalog",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -33908,7 +33938,11 @@ pub mod builder {
                         types::CreateServiceDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/calendars/services/catalog", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/services/catalog",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -33975,9 +34009,10 @@ pub mod builder {
             let Self { client, service_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let service_id = service_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/calendars/services/catalog/{}", client.baseurl, encode_path(&
-                    service_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/services/catalog/",
+                    &[(&service_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -34075,9 +34110,10 @@ pub mod builder {
                         types::UpdateServiceDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/calendars/services/catalog/{}", client.baseurl, encode_path(&
-                    service_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/services/catalog/",
+                    &[(&service_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -34145,9 +34181,10 @@ pub mod builder {
             let Self { client, service_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let service_id = service_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/calendars/services/catalog/{}", client.baseurl, encode_path(&
-                    service_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/services/catalog/",
+                    &[(&service_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -34214,7 +34251,11 @@ pub mod builder {
             let Self { client, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/calendars/services/locations", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/services/locations",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -34302,7 +34343,11 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/calendars/services/locations", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/services/locations",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -34372,9 +34417,10 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let service_location_id = service_location_id
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/calendars/services/locations/{}", client.baseurl, encode_path(&
-                    service_location_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/services/locations/",
+                    &[(&service_location_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -34478,9 +34524,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/calendars/services/locations/{}", client.baseurl, encode_path(&
-                    service_location_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/services/locations/",
+                    &[(&service_location_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -34551,9 +34598,10 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let service_location_id = service_location_id
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/calendars/services/locations/{}", client.baseurl, encode_path(&
-                    service_location_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/services/locations/",
+                    &[(&service_location_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -34639,7 +34687,11 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/calendars/events/appointments", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/events/appointments",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -34706,9 +34758,10 @@ pub mod builder {
             let Self { client, event_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let event_id = event_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/calendars/events/appointments/{}", client.baseurl, encode_path(&
-                    event_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/events/appointments/",
+                    &[(&event_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -34809,9 +34862,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/calendars/events/appointments/{}", client.baseurl, encode_path(&
-                    event_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/events/appointments/",
+                    &[(&event_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -34965,7 +35019,11 @@ pub mod builder {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let start_time = start_time.map_err(Error::InvalidRequest)?;
                 let user_id = user_id.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/calendars/events", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/events",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -35127,7 +35185,11 @@ pub mod builder {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let start_time = start_time.map_err(Error::InvalidRequest)?;
                 let user_id = user_id.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/calendars/blocked-slots", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/blocked-slots",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -35223,7 +35285,11 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/calendars/events/block-slots", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/events/block-slots",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -35324,9 +35390,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/calendars/events/block-slots/{}", client.baseurl, encode_path(&
-                    event_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/events/block-slots/",
+                    &[(&event_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -35479,9 +35546,10 @@ pub mod builder {
                 let timezone = timezone.map_err(Error::InvalidRequest)?;
                 let user_id = user_id.map_err(Error::InvalidRequest)?;
                 let user_ids = user_ids.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/calendars/{}/free-slots", client.baseurl, encode_path(&
-                    calendar_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/",
+                    &[(&calendar_id as &dyn ::std::fmt::Display, "/free-slots")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -35553,9 +35621,10 @@ pub mod builder {
             let Self { client, calendar_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/calendars/{}", client.baseurl, encode_path(& calendar_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/",
+                    &[(&calendar_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -35653,9 +35722,10 @@ pub mod builder {
                         types::CalendarUpdateDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/calendars/{}", client.baseurl, encode_path(& calendar_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/",
+                    &[(&calendar_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -35723,9 +35793,10 @@ pub mod builder {
             let Self { client, calendar_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/calendars/{}", client.baseurl, encode_path(& calendar_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/",
+                    &[(&calendar_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -35806,9 +35877,10 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let event_id = event_id.map_err(Error::InvalidRequest)?;
                 let body = body.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/calendars/events/{}", client.baseurl, encode_path(& event_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/events/",
+                    &[(&event_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -35900,9 +35972,10 @@ pub mod builder {
                 let appointment_id = appointment_id.map_err(Error::InvalidRequest)?;
                 let limit = limit.map_err(Error::InvalidRequest)?;
                 let offset = offset.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/calendars/appointments/{}/notes", client.baseurl, encode_path(&
-                    appointment_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/appointments/",
+                    &[(&appointment_id as &dyn ::std::fmt::Display, "/notes")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -35996,9 +36069,10 @@ pub mod builder {
                         types::NotesDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/calendars/appointments/{}/notes", client.baseurl, encode_path(&
-                    appointment_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/appointments/",
+                    &[(&appointment_id as &dyn ::std::fmt::Display, "/notes")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -36106,10 +36180,13 @@ pub mod builder {
                         types::NotesDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/calendars/appointments/{}/notes/{}", client.baseurl,
-                    encode_path(& appointment_id.to_string()), encode_path(& note_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/appointments/",
+                    &[
+                        (&appointment_id as &dyn ::std::fmt::Display, "/notes/"),
+                        (&note_id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -36192,10 +36269,13 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let appointment_id = appointment_id.map_err(Error::InvalidRequest)?;
                 let note_id = note_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/calendars/appointments/{}/notes/{}", client.baseurl,
-                    encode_path(& appointment_id.to_string()), encode_path(& note_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/appointments/",
+                    &[
+                        (&appointment_id as &dyn ::std::fmt::Display, "/notes/"),
+                        (&note_id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -36277,9 +36357,13 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let resource_type = resource_type.map_err(Error::InvalidRequest)?;
                 let id = id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/calendars/resources/{}/{}", client.baseurl, encode_path(&
-                    resource_type.to_string()), encode_path(& id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/resources/",
+                    &[
+                        (&resource_type as &dyn ::std::fmt::Display, "/"),
+                        (&id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -36396,9 +36480,13 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/calendars/resources/{}/{}", client.baseurl, encode_path(&
-                    resource_type.to_string()), encode_path(& id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/resources/",
+                    &[
+                        (&resource_type as &dyn ::std::fmt::Display, "/"),
+                        (&id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -36481,9 +36569,13 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let resource_type = resource_type.map_err(Error::InvalidRequest)?;
                 let id = id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/calendars/resources/{}/{}", client.baseurl, encode_path(&
-                    resource_type.to_string()), encode_path(& id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/resources/",
+                    &[
+                        (&resource_type as &dyn ::std::fmt::Display, "/"),
+                        (&id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -36593,9 +36685,10 @@ pub mod builder {
                 let limit = limit.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let skip = skip.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/calendars/resources/{}", client.baseurl, encode_path(&
-                    resource_type.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/resources/",
+                    &[(&resource_type as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -36702,9 +36795,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/calendars/resources/{}", client.baseurl, encode_path(&
-                    resource_type.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/resources/",
+                    &[(&resource_type as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -36828,9 +36922,10 @@ pub mod builder {
                 let is_active = is_active.map_err(Error::InvalidRequest)?;
                 let limit = limit.map_err(Error::InvalidRequest)?;
                 let skip = skip.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/calendars/{}/notifications", client.baseurl, encode_path(&
-                    calendar_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/",
+                    &[(&calendar_id as &dyn ::std::fmt::Display, "/notifications")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -36922,9 +37017,10 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
                 let body = body.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/calendars/{}/notifications", client.baseurl, encode_path(&
-                    calendar_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/",
+                    &[(&calendar_id as &dyn ::std::fmt::Display, "/notifications")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -37007,9 +37103,13 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
                 let notification_id = notification_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/calendars/{}/notifications/{}", client.baseurl, encode_path(&
-                    calendar_id.to_string()), encode_path(& notification_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/",
+                    &[
+                        (&calendar_id as &dyn ::std::fmt::Display, "/notifications/"),
+                        (&notification_id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -37126,9 +37226,13 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/calendars/{}/notifications/{}", client.baseurl, encode_path(&
-                    calendar_id.to_string()), encode_path(& notification_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/",
+                    &[
+                        (&calendar_id as &dyn ::std::fmt::Display, "/notifications/"),
+                        (&notification_id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -37211,9 +37315,13 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
                 let notification_id = notification_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/calendars/{}/notifications/{}", client.baseurl, encode_path(&
-                    calendar_id.to_string()), encode_path(& notification_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/",
+                    &[
+                        (&calendar_id as &dyn ::std::fmt::Display, "/notifications/"),
+                        (&notification_id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -37340,7 +37448,11 @@ pub mod builder {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let skip = skip.map_err(Error::InvalidRequest)?;
                 let user_id = user_id.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/calendars/schedules/search", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/schedules/search",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -37415,9 +37527,10 @@ pub mod builder {
             let Self { client, id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let id = id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/calendars/schedules/{}", client.baseurl, encode_path(& id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/schedules/",
+                    &[(&id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -37515,9 +37628,10 @@ pub mod builder {
                         types::UpdateScheduleDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/calendars/schedules/{}", client.baseurl, encode_path(& id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/schedules/",
+                    &[(&id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -37585,9 +37699,10 @@ pub mod builder {
             let Self { client, id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let id = id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/calendars/schedules/{}", client.baseurl, encode_path(& id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/schedules/",
+                    &[(&id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -37670,7 +37785,11 @@ pub mod builder {
                         types::CreateScheduleDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/calendars/schedules", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/schedules",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -37752,10 +37871,13 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let id = id.map_err(Error::InvalidRequest)?;
                 let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/calendars/schedules/{}/associations/{}", client.baseurl,
-                    encode_path(& id.to_string()), encode_path(& calendar_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/schedules/",
+                    &[
+                        (&id as &dyn ::std::fmt::Display, "/associations/"),
+                        (&calendar_id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -37837,10 +37959,13 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let id = id.map_err(Error::InvalidRequest)?;
                 let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/calendars/schedules/{}/associations/{}", client.baseurl,
-                    encode_path(& id.to_string()), encode_path(& calendar_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/schedules/",
+                    &[
+                        (&id as &dyn ::std::fmt::Display, "/associations/"),
+                        (&calendar_id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -37907,9 +38032,10 @@ pub mod builder {
             let Self { client, calendar_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/calendars/schedules/event-calendar/{}", client.baseurl,
-                    encode_path(& calendar_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/schedules/event-calendar/",
+                    &[(&calendar_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -38011,9 +38137,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/calendars/schedules/event-calendar/{}", client.baseurl,
-                    encode_path(& calendar_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/schedules/event-calendar/",
+                    &[(&calendar_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -38116,9 +38243,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/calendars/schedules/event-calendar/{}", client.baseurl,
-                    encode_path(& calendar_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/schedules/event-calendar/",
+                    &[(&calendar_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -38215,7 +38343,11 @@ pub mod builder {
                 let group_id = group_id.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let show_drafted = show_drafted.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/calendars/", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -38304,7 +38436,11 @@ pub mod builder {
                         types::CalendarCreateDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/calendars/", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/calendars/",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client

@@ -6293,7 +6293,11 @@ pub mod builder {
                 let offset = offset.map_err(Error::InvalidRequest)?;
                 let voice_ai_agent_id = voice_ai_agent_id
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/chat-widget/list", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/chat-widget/list",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -6395,9 +6399,13 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let id = id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/chat-widget/data/{}/{}", client.baseurl, encode_path(&
-                    location_id.to_string()), encode_path(& id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/chat-widget/data/",
+                    &[
+                        (&location_id as &dyn ::std::fmt::Display, "/"),
+                        (&id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -6507,9 +6515,13 @@ pub mod builder {
                         types::UpdateWidgetDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/chat-widget/data/{}/{}", client.baseurl, encode_path(&
-                    location_id.to_string()), encode_path(& id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/chat-widget/data/",
+                    &[
+                        (&location_id as &dyn ::std::fmt::Display, "/"),
+                        (&id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -6620,9 +6632,13 @@ pub mod builder {
                         types::UpdateWidgetDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/chat-widget/data/{}/{}", client.baseurl, encode_path(&
-                    location_id.to_string()), encode_path(& id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/chat-widget/data/",
+                    &[
+                        (&location_id as &dyn ::std::fmt::Display, "/"),
+                        (&id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -6703,9 +6719,10 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let id = id.map_err(Error::InvalidRequest)?;
                 let version = version.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/chat-widget/public/config/{}", client.baseurl, encode_path(& id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/chat-widget/public/config/",
+                    &[(&id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -6785,9 +6802,13 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let id = id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/chat-widget/{}/{}", client.baseurl, encode_path(& location_id
-                    .to_string()), encode_path(& id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/chat-widget/",
+                    &[
+                        (&location_id as &dyn ::std::fmt::Display, "/"),
+                        (&id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -6867,7 +6888,11 @@ pub mod builder {
                         types::CloneChatWidgetDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/chat-widget/clone", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/chat-widget/clone",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -6947,7 +6972,11 @@ pub mod builder {
                         types::CreateWidgetDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/chat-widget/", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/chat-widget/",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client

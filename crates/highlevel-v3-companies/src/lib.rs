@@ -1419,9 +1419,10 @@ pub mod builder {
             let Self { client, company_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let company_id = company_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/companies/{}", client.baseurl, encode_path(& company_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/companies/",
+                    &[(&company_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client

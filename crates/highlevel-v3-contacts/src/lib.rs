@@ -11981,7 +11981,11 @@ pub mod builder {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/contacts/search", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/contacts/search",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -12077,7 +12081,11 @@ pub mod builder {
                 let email = email.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let number = number.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/contacts/search/duplicate", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/contacts/search/duplicate",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -12148,9 +12156,10 @@ pub mod builder {
             let Self { client, contact_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/contacts/{}/tasks", client.baseurl, encode_path(& contact_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/contacts/",
+                    &[(&contact_id as &dyn ::std::fmt::Display, "/tasks")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -12248,9 +12257,10 @@ pub mod builder {
                         types::CreateTaskParams::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/contacts/{}/tasks", client.baseurl, encode_path(& contact_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/contacts/",
+                    &[(&contact_id as &dyn ::std::fmt::Display, "/tasks")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -12333,9 +12343,13 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
                 let task_id = task_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/contacts/{}/tasks/{}", client.baseurl, encode_path(& contact_id
-                    .to_string()), encode_path(& task_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/contacts/",
+                    &[
+                        (&contact_id as &dyn ::std::fmt::Display, "/tasks/"),
+                        (&task_id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -12448,9 +12462,13 @@ pub mod builder {
                         types::UpdateTaskBody::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/contacts/{}/tasks/{}", client.baseurl, encode_path(& contact_id
-                    .to_string()), encode_path(& task_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/contacts/",
+                    &[
+                        (&contact_id as &dyn ::std::fmt::Display, "/tasks/"),
+                        (&task_id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -12533,9 +12551,13 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
                 let task_id = task_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/contacts/{}/tasks/{}", client.baseurl, encode_path(& contact_id
-                    .to_string()), encode_path(& task_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/contacts/",
+                    &[
+                        (&contact_id as &dyn ::std::fmt::Display, "/tasks/"),
+                        (&task_id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -12651,9 +12673,13 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/contacts/{}/tasks/{}/completed", client.baseurl, encode_path(&
-                    contact_id.to_string()), encode_path(& task_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/contacts/",
+                    &[
+                        (&contact_id as &dyn ::std::fmt::Display, "/tasks/"),
+                        (&task_id as &dyn ::std::fmt::Display, "/completed"),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -12721,9 +12747,10 @@ pub mod builder {
             let Self { client, contact_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/contacts/{}/appointments", client.baseurl, encode_path(&
-                    contact_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/contacts/",
+                    &[(&contact_id as &dyn ::std::fmt::Display, "/appointments")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -12813,9 +12840,10 @@ pub mod builder {
                 let body = body
                     .and_then(|v| types::TagsDto::try_from(v).map_err(|e| e.to_string()))
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/contacts/{}/tags", client.baseurl, encode_path(& contact_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/contacts/",
+                    &[(&contact_id as &dyn ::std::fmt::Display, "/tags")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -12906,9 +12934,10 @@ pub mod builder {
                 let body = body
                     .and_then(|v| types::TagsDto::try_from(v).map_err(|e| e.to_string()))
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/contacts/{}/tags", client.baseurl, encode_path(& contact_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/contacts/",
+                    &[(&contact_id as &dyn ::std::fmt::Display, "/tags")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -12976,9 +13005,10 @@ pub mod builder {
             let Self { client, contact_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/contacts/{}/notes", client.baseurl, encode_path(& contact_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/contacts/",
+                    &[(&contact_id as &dyn ::std::fmt::Display, "/notes")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -13070,9 +13100,10 @@ pub mod builder {
                         types::NotesDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/contacts/{}/notes", client.baseurl, encode_path(& contact_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/contacts/",
+                    &[(&contact_id as &dyn ::std::fmt::Display, "/notes")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -13155,9 +13186,13 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
                 let id = id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/contacts/{}/notes/{}", client.baseurl, encode_path(& contact_id
-                    .to_string()), encode_path(& id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/contacts/",
+                    &[
+                        (&contact_id as &dyn ::std::fmt::Display, "/notes/"),
+                        (&id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -13268,9 +13303,13 @@ pub mod builder {
                         types::UpdateNoteDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/contacts/{}/notes/{}", client.baseurl, encode_path(& contact_id
-                    .to_string()), encode_path(& id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/contacts/",
+                    &[
+                        (&contact_id as &dyn ::std::fmt::Display, "/notes/"),
+                        (&id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -13353,9 +13392,13 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
                 let id = id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/contacts/{}/notes/{}", client.baseurl, encode_path(& contact_id
-                    .to_string()), encode_path(& id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/contacts/",
+                    &[
+                        (&contact_id as &dyn ::std::fmt::Display, "/notes/"),
+                        (&id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -13451,9 +13494,10 @@ pub mod builder {
                         types::UpdateTagsDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/contacts/bulk/tags/update/{}", client.baseurl, encode_path(&
-                    type_.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/contacts/bulk/tags/update/",
+                    &[(&type_ as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -13540,7 +13584,11 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/contacts/bulk/business", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/contacts/bulk/business",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -13607,9 +13655,10 @@ pub mod builder {
             let Self { client, contact_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/contacts/{}", client.baseurl, encode_path(& contact_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/contacts/",
+                    &[(&contact_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -13707,9 +13756,10 @@ pub mod builder {
                         types::UpdateContactDtoV3::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/contacts/{}", client.baseurl, encode_path(& contact_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/contacts/",
+                    &[(&contact_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -13777,9 +13827,10 @@ pub mod builder {
             let Self { client, contact_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/contacts/{}", client.baseurl, encode_path(& contact_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/contacts/",
+                    &[(&contact_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -13862,7 +13913,11 @@ pub mod builder {
                         types::UpsertContactDtoV3::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/contacts/upsert", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/contacts/upsert",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -14016,9 +14071,10 @@ pub mod builder {
                 let query = query.map_err(Error::InvalidRequest)?;
                 let skip = skip.map_err(Error::InvalidRequest)?;
                 let start_after = start_after.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/contacts/business/{}", client.baseurl, encode_path(& business_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/contacts/business/",
+                    &[(&business_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -14123,9 +14179,10 @@ pub mod builder {
                         types::FollowersDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/contacts/{}/followers", client.baseurl, encode_path(& contact_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/contacts/",
+                    &[(&contact_id as &dyn ::std::fmt::Display, "/followers")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -14222,9 +14279,10 @@ pub mod builder {
                         types::FollowersDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/contacts/{}/followers", client.baseurl, encode_path(& contact_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/contacts/",
+                    &[(&contact_id as &dyn ::std::fmt::Display, "/followers")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -14321,9 +14379,13 @@ pub mod builder {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
                 let campaign_id = campaign_id.map_err(Error::InvalidRequest)?;
                 let body = body.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/contacts/{}/campaigns/{}", client.baseurl, encode_path(&
-                    contact_id.to_string()), encode_path(& campaign_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/contacts/",
+                    &[
+                        (&contact_id as &dyn ::std::fmt::Display, "/campaigns/"),
+                        (&campaign_id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -14406,9 +14468,13 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
                 let campaign_id = campaign_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/contacts/{}/campaigns/{}", client.baseurl, encode_path(&
-                    contact_id.to_string()), encode_path(& campaign_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/contacts/",
+                    &[
+                        (&contact_id as &dyn ::std::fmt::Display, "/campaigns/"),
+                        (&campaign_id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -14475,9 +14541,10 @@ pub mod builder {
             let Self { client, contact_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/contacts/{}/campaigns/remove-all", client.baseurl, encode_path(&
-                    contact_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/contacts/",
+                    &[(&contact_id as &dyn ::std::fmt::Display, "/campaigns/remove-all")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -14590,9 +14657,13 @@ pub mod builder {
                         types::CreateWorkflowDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/contacts/{}/workflow/{}", client.baseurl, encode_path(&
-                    contact_id.to_string()), encode_path(& workflow_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/contacts/",
+                    &[
+                        (&contact_id as &dyn ::std::fmt::Display, "/workflow/"),
+                        (&workflow_id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -14706,9 +14777,13 @@ pub mod builder {
                         types::CreateWorkflowDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/contacts/{}/workflow/{}", client.baseurl, encode_path(&
-                    contact_id.to_string()), encode_path(& workflow_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/contacts/",
+                    &[
+                        (&contact_id as &dyn ::std::fmt::Display, "/workflow/"),
+                        (&workflow_id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -14792,7 +14867,11 @@ pub mod builder {
                         types::CreateContactDtoV3::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/contacts/", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/contacts/",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client

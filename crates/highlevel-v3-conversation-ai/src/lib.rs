@@ -12504,9 +12504,10 @@ pub mod builder {
                         types::CreateActionDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/conversation-ai/agents/{}/actions", client.baseurl, encode_path(&
-                    agent_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/conversation-ai/agents/",
+                    &[(&agent_id as &dyn ::std::fmt::Display, "/actions")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -12574,9 +12575,10 @@ pub mod builder {
             let Self { client, agent_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let agent_id = agent_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/conversation-ai/agents/{}/actions/list", client.baseurl,
-                    encode_path(& agent_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/conversation-ai/agents/",
+                    &[(&agent_id as &dyn ::std::fmt::Display, "/actions/list")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -12658,10 +12660,13 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let agent_id = agent_id.map_err(Error::InvalidRequest)?;
                 let action_id = action_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/conversation-ai/agents/{}/actions/{}", client.baseurl,
-                    encode_path(& agent_id.to_string()), encode_path(& action_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/conversation-ai/agents/",
+                    &[
+                        (&agent_id as &dyn ::std::fmt::Display, "/actions/"),
+                        (&action_id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -12774,10 +12779,13 @@ pub mod builder {
                         types::CreateActionDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/conversation-ai/agents/{}/actions/{}", client.baseurl,
-                    encode_path(& agent_id.to_string()), encode_path(& action_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/conversation-ai/agents/",
+                    &[
+                        (&agent_id as &dyn ::std::fmt::Display, "/actions/"),
+                        (&action_id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -12860,10 +12868,13 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let agent_id = agent_id.map_err(Error::InvalidRequest)?;
                 let action_id = action_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/conversation-ai/agents/{}/actions/{}", client.baseurl,
-                    encode_path(& agent_id.to_string()), encode_path(& action_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/conversation-ai/agents/",
+                    &[
+                        (&agent_id as &dyn ::std::fmt::Display, "/actions/"),
+                        (&action_id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -12965,9 +12976,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/conversation-ai/agents/{}/followup-settings", client.baseurl,
-                    encode_path(& agent_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/conversation-ai/agents/",
+                    &[(&agent_id as &dyn ::std::fmt::Display, "/followup-settings")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -13051,7 +13063,11 @@ pub mod builder {
                         types::CreateEmployeeDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/conversation-ai/agents", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/conversation-ai/agents",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -13148,7 +13164,11 @@ pub mod builder {
                 let limit = limit.map_err(Error::InvalidRequest)?;
                 let query = query.map_err(Error::InvalidRequest)?;
                 let start_after = start_after.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/conversation-ai/agents/search", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/conversation-ai/agents/search",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -13219,9 +13239,10 @@ pub mod builder {
             let Self { client, agent_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let agent_id = agent_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/conversation-ai/agents/{}", client.baseurl, encode_path(&
-                    agent_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/conversation-ai/agents/",
+                    &[(&agent_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -13319,9 +13340,10 @@ pub mod builder {
                         types::UpdateEmployeeDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/conversation-ai/agents/{}", client.baseurl, encode_path(&
-                    agent_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/conversation-ai/agents/",
+                    &[(&agent_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -13389,9 +13411,10 @@ pub mod builder {
             let Self { client, agent_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let agent_id = agent_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/conversation-ai/agents/{}", client.baseurl, encode_path(&
-                    agent_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/conversation-ai/agents/",
+                    &[(&agent_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -13473,7 +13496,11 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let message_id = message_id.map_err(Error::InvalidRequest)?;
                 let source = source.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/conversation-ai/generations", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/conversation-ai/generations",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client

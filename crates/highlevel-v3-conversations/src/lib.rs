@@ -13245,7 +13245,11 @@ pub mod builder {
                 let start_after_date = start_after_date.map_err(Error::InvalidRequest)?;
                 let start_date = start_date.map_err(Error::InvalidRequest)?;
                 let status = status.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/conversations/search", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/conversations/search",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -13376,9 +13380,10 @@ pub mod builder {
             let Self { client, conversation_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let conversation_id = conversation_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/conversations/{}", client.baseurl, encode_path(& conversation_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/conversations/",
+                    &[(&conversation_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -13479,9 +13484,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/conversations/{}", client.baseurl, encode_path(& conversation_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/conversations/",
+                    &[(&conversation_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -13549,9 +13555,10 @@ pub mod builder {
             let Self { client, conversation_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let conversation_id = conversation_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/conversations/{}", client.baseurl, encode_path(& conversation_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/conversations/",
+                    &[(&conversation_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -13618,9 +13625,10 @@ pub mod builder {
             let Self { client, id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let id = id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/conversations/messages/email/{}", client.baseurl, encode_path(&
-                    id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/conversations/messages/email/",
+                    &[(&id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -13687,9 +13695,10 @@ pub mod builder {
             let Self { client, email_message_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let email_message_id = email_message_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/conversations/messages/email/{}/schedule", client.baseurl,
-                    encode_path(& email_message_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/conversations/messages/email/",
+                    &[(&email_message_id as &dyn ::std::fmt::Display, "/schedule")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -13791,9 +13800,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/conversations/messages/email/{}/status", client.baseurl,
-                    encode_path(& id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/conversations/messages/email/",
+                    &[(&id as &dyn ::std::fmt::Display, "/status")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -14014,7 +14024,11 @@ pub mod builder {
                 let sort_by = sort_by.map_err(Error::InvalidRequest)?;
                 let sort_order = sort_order.map_err(Error::InvalidRequest)?;
                 let start_date = start_date.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/conversations/messages/export", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/conversations/messages/export",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -14097,9 +14111,10 @@ pub mod builder {
             let Self { client, id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let id = id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/conversations/messages/{}", client.baseurl, encode_path(& id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/conversations/messages/",
+                    &[(&id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -14210,9 +14225,10 @@ pub mod builder {
                 let last_message_id = last_message_id.map_err(Error::InvalidRequest)?;
                 let limit = limit.map_err(Error::InvalidRequest)?;
                 let type_ = type_.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/conversations/{}/messages", client.baseurl, encode_path(&
-                    conversation_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/conversations/",
+                    &[(&conversation_id as &dyn ::std::fmt::Display, "/messages")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -14303,7 +14319,11 @@ pub mod builder {
                         types::SendMessageBodyDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/conversations/messages", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/conversations/messages",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -14389,7 +14409,11 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/conversations/messages/inbound", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/conversations/messages/inbound",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -14476,7 +14500,11 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/conversations/messages/outbound", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/conversations/messages/outbound",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -14543,9 +14571,10 @@ pub mod builder {
             let Self { client, message_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let message_id = message_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/conversations/messages/{}/schedule", client.baseurl,
-                    encode_path(& message_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/conversations/messages/",
+                    &[(&message_id as &dyn ::std::fmt::Display, "/schedule")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -14611,7 +14640,11 @@ pub mod builder {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/conversations/messages/upload", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/conversations/messages/upload",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -14718,9 +14751,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/conversations/messages/{}/status", client.baseurl, encode_path(&
-                    message_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/conversations/messages/",
+                    &[(&message_id as &dyn ::std::fmt::Display, "/status")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -14819,9 +14853,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/conversations/messages/{}/attachments", client.baseurl,
-                    encode_path(& message_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/conversations/messages/",
+                    &[(&message_id as &dyn ::std::fmt::Display, "/attachments")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -14901,10 +14936,13 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let message_id = message_id.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/conversations/messages/{}/locations/{}/recording", client
-                    .baseurl, encode_path(& message_id.to_string()), encode_path(&
-                    location_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/conversations/messages/",
+                    &[
+                        (&message_id as &dyn ::std::fmt::Display, "/locations/"),
+                        (&location_id as &dyn ::std::fmt::Display, "/recording"),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client.client.get(url).build()?;
@@ -14979,10 +15017,13 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let message_id = message_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/conversations/locations/{}/messages/{}/transcription", client
-                    .baseurl, encode_path(& location_id.to_string()), encode_path(&
-                    message_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/conversations/locations/",
+                    &[
+                        (&location_id as &dyn ::std::fmt::Display, "/messages/"),
+                        (&message_id as &dyn ::std::fmt::Display, "/transcription"),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -15061,10 +15102,16 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let message_id = message_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/conversations/locations/{}/messages/{}/transcription/download",
-                    client.baseurl, encode_path(& location_id.to_string()), encode_path(&
-                    message_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/conversations/locations/",
+                    &[
+                        (&location_id as &dyn ::std::fmt::Display, "/messages/"),
+                        (
+                            &message_id as &dyn ::std::fmt::Display,
+                            "/transcription/download",
+                        ),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client.client.get(url).build()?;
@@ -15140,8 +15187,10 @@ pub mod builder {
                         types::UserTypingBody::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/conversations/providers/live-chat/typing", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/conversations/providers/live-chat/typing",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -15228,7 +15277,11 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/conversations/", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/conversations/",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -15311,8 +15364,10 @@ pub mod builder {
                         types::SendReviewReplyDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/conversations/messages/review-reply", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/conversations/messages/review-reply",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -15399,8 +15454,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/conversations/messages/upload/initiate", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/conversations/messages/upload/initiate",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -15487,8 +15544,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/conversations/messages/upload/complete", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/conversations/messages/upload/complete",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client

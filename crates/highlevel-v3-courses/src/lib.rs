@@ -2018,8 +2018,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/courses/courses-exporter/public/import", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/courses/courses-exporter/public/import",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client

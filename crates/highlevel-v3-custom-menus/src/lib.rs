@@ -2774,9 +2774,10 @@ pub mod builder {
             let Self { client, custom_menu_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let custom_menu_id = custom_menu_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/custom-menus/{}", client.baseurl, encode_path(& custom_menu_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/custom-menus/",
+                    &[(&custom_menu_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -2875,9 +2876,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/custom-menus/{}", client.baseurl, encode_path(& custom_menu_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/custom-menus/",
+                    &[(&custom_menu_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -2945,9 +2947,10 @@ pub mod builder {
             let Self { client, custom_menu_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let custom_menu_id = custom_menu_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/custom-menus/{}", client.baseurl, encode_path(& custom_menu_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/custom-menus/",
+                    &[(&custom_menu_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -3075,7 +3078,11 @@ pub mod builder {
                 let query = query.map_err(Error::InvalidRequest)?;
                 let show_on_company = show_on_company.map_err(Error::InvalidRequest)?;
                 let skip = skip.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/custom-menus/", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/custom-menus/",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -3170,7 +3177,11 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/custom-menus/", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/custom-menus/",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client

@@ -17652,9 +17652,10 @@ pub mod builder {
                 let search = search.map_err(Error::InvalidRequest)?;
                 let sort_by = sort_by.map_err(Error::InvalidRequest)?;
                 let sort_order = sort_order.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/emails/locations/{}/templates", client.baseurl, encode_path(&
-                    location_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/emails/locations/",
+                    &[(&location_id as &dyn ::std::fmt::Display, "/templates")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -17764,9 +17765,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/emails/locations/{}/templates", client.baseurl, encode_path(&
-                    location_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/emails/locations/",
+                    &[(&location_id as &dyn ::std::fmt::Display, "/templates")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -17869,9 +17871,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/emails/locations/{}/templates/import", client.baseurl,
-                    encode_path(& location_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/emails/locations/",
+                    &[(&location_id as &dyn ::std::fmt::Display, "/templates/import")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -17974,9 +17977,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/emails/locations/{}/templates/folders", client.baseurl,
-                    encode_path(& location_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/emails/locations/",
+                    &[(&location_id as &dyn ::std::fmt::Display, "/templates/folders")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -18059,9 +18063,13 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let template_id = template_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/emails/locations/{}/templates/{}", client.baseurl, encode_path(&
-                    location_id.to_string()), encode_path(& template_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/emails/locations/",
+                    &[
+                        (&location_id as &dyn ::std::fmt::Display, "/templates/"),
+                        (&template_id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -18143,9 +18151,13 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let template_id = template_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/emails/locations/{}/templates/{}", client.baseurl, encode_path(&
-                    location_id.to_string()), encode_path(& template_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/emails/locations/",
+                    &[
+                        (&location_id as &dyn ::std::fmt::Display, "/templates/"),
+                        (&template_id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -18262,9 +18274,13 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/emails/locations/{}/templates/{}", client.baseurl, encode_path(&
-                    location_id.to_string()), encode_path(& template_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/emails/locations/",
+                    &[
+                        (&location_id as &dyn ::std::fmt::Display, "/templates/"),
+                        (&template_id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -18378,10 +18394,14 @@ pub mod builder {
                 let source = source.map_err(Error::InvalidRequest)?;
                 let source_id = source_id.map_err(Error::InvalidRequest)?;
                 let sub_source_id = sub_source_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/emails/locations/{}/campaigns/stats/{}/{}", client.baseurl,
-                    encode_path(& location_id.to_string()), encode_path(& source
-                    .to_string()), encode_path(& source_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/emails/locations/",
+                    &[
+                        (&location_id as &dyn ::std::fmt::Display, "/campaigns/stats/"),
+                        (&source as &dyn ::std::fmt::Display, "/"),
+                        (&source_id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -18515,9 +18535,10 @@ pub mod builder {
                 let offset = offset.map_err(Error::InvalidRequest)?;
                 let search = search.map_err(Error::InvalidRequest)?;
                 let status = status.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/emails/locations/{}/campaigns/emails", client.baseurl,
-                    encode_path(& location_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/emails/locations/",
+                    &[(&location_id as &dyn ::std::fmt::Display, "/campaigns/emails")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -18623,9 +18644,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/emails/locations/{}/campaigns/emails", client.baseurl,
-                    encode_path(& location_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/emails/locations/",
+                    &[(&location_id as &dyn ::std::fmt::Display, "/campaigns/emails")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -18708,10 +18730,13 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let campaign_id = campaign_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/emails/locations/{}/campaigns/emails/{}", client.baseurl,
-                    encode_path(& location_id.to_string()), encode_path(& campaign_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/emails/locations/",
+                    &[
+                        (&location_id as &dyn ::std::fmt::Display, "/campaigns/emails/"),
+                        (&campaign_id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -18793,10 +18818,13 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let campaign_id = campaign_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/emails/locations/{}/campaigns/emails/{}", client.baseurl,
-                    encode_path(& location_id.to_string()), encode_path(& campaign_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/emails/locations/",
+                    &[
+                        (&location_id as &dyn ::std::fmt::Display, "/campaigns/emails/"),
+                        (&campaign_id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -18913,10 +18941,13 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/emails/locations/{}/campaigns/emails/{}", client.baseurl,
-                    encode_path(& location_id.to_string()), encode_path(& campaign_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/emails/locations/",
+                    &[
+                        (&location_id as &dyn ::std::fmt::Display, "/campaigns/emails/"),
+                        (&campaign_id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -19045,9 +19076,10 @@ pub mod builder {
                 let offset = offset.map_err(Error::InvalidRequest)?;
                 let search = search.map_err(Error::InvalidRequest)?;
                 let status = status.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/emails/locations/{}/campaigns/workflows", client.baseurl,
-                    encode_path(& location_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/emails/locations/",
+                    &[(&location_id as &dyn ::std::fmt::Display, "/campaigns/workflows")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -19133,10 +19165,16 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let campaign_id = campaign_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/emails/locations/{}/campaigns/workflows/{}", client.baseurl,
-                    encode_path(& location_id.to_string()), encode_path(& campaign_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/emails/locations/",
+                    &[
+                        (
+                            &location_id as &dyn ::std::fmt::Display,
+                            "/campaigns/workflows/",
+                        ),
+                        (&campaign_id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -19305,9 +19343,15 @@ pub mod builder {
                 let offset = offset.map_err(Error::InvalidRequest)?;
                 let search = search.map_err(Error::InvalidRequest)?;
                 let status = status.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/emails/locations/{}/campaigns/bulk-actions", client.baseurl,
-                    encode_path(& location_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/emails/locations/",
+                    &[
+                        (
+                            &location_id as &dyn ::std::fmt::Display,
+                            "/campaigns/bulk-actions",
+                        ),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -19395,10 +19439,16 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let campaign_id = campaign_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/emails/locations/{}/campaigns/bulk-actions/{}", client.baseurl,
-                    encode_path(& location_id.to_string()), encode_path(& campaign_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/emails/locations/",
+                    &[
+                        (
+                            &location_id as &dyn ::std::fmt::Display,
+                            "/campaigns/bulk-actions/",
+                        ),
+                        (&campaign_id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -19515,10 +19565,13 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/emails/locations/{}/campaigns/emails/{}/schedule", client
-                    .baseurl, encode_path(& location_id.to_string()), encode_path(&
-                    campaign_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/emails/locations/",
+                    &[
+                        (&location_id as &dyn ::std::fmt::Display, "/campaigns/emails/"),
+                        (&campaign_id as &dyn ::std::fmt::Display, "/schedule"),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client

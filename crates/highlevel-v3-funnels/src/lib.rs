@@ -1568,7 +1568,11 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/funnels/lookup/redirect", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/funnels/lookup/redirect",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -1650,9 +1654,10 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let id = id.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/funnels/lookup/redirect/{}", client.baseurl, encode_path(& id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/funnels/lookup/redirect/",
+                    &[(&id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -1756,9 +1761,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/funnels/lookup/redirect/{}", client.baseurl, encode_path(& id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/funnels/lookup/redirect/",
+                    &[(&id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -1866,7 +1872,11 @@ pub mod builder {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let offset = offset.map_err(Error::InvalidRequest)?;
                 let search = search.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/funnels/lookup/redirect/list", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/funnels/lookup/redirect/list",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -2043,7 +2053,11 @@ pub mod builder {
                 let offset = offset.map_err(Error::InvalidRequest)?;
                 let parent_id = parent_id.map_err(Error::InvalidRequest)?;
                 let type_ = type_.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/funnels/funnel/list", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/funnels/funnel/list",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -2173,7 +2187,11 @@ pub mod builder {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let name = name.map_err(Error::InvalidRequest)?;
                 let offset = offset.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/funnels/page", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/funnels/page",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -2277,7 +2295,11 @@ pub mod builder {
                 let funnel_id = funnel_id.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let name = name.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/funnels/page/count", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/funnels/page/count",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client

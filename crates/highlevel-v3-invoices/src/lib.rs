@@ -37647,7 +37647,11 @@ pub mod builder {
                 let search = search.map_err(Error::InvalidRequest)?;
                 let start_at = start_at.map_err(Error::InvalidRequest)?;
                 let status = status.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/invoices/template", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/invoices/template",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -37743,7 +37747,11 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/invoices/template", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/invoices/template",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -37840,9 +37848,10 @@ pub mod builder {
                 let template_id = template_id.map_err(Error::InvalidRequest)?;
                 let alt_id = alt_id.map_err(Error::InvalidRequest)?;
                 let alt_type = alt_type.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/invoices/template/{}", client.baseurl, encode_path(& template_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/invoices/template/",
+                    &[(&template_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -37945,9 +37954,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/invoices/template/{}", client.baseurl, encode_path(& template_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/invoices/template/",
+                    &[(&template_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -38045,9 +38055,10 @@ pub mod builder {
                 let template_id = template_id.map_err(Error::InvalidRequest)?;
                 let alt_id = alt_id.map_err(Error::InvalidRequest)?;
                 let alt_type = alt_type.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/invoices/template/{}", client.baseurl, encode_path(& template_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/invoices/template/",
+                    &[(&template_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -38151,9 +38162,15 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/invoices/template/{}/late-fees-configuration", client.baseurl,
-                    encode_path(& template_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/invoices/template/",
+                    &[
+                        (
+                            &template_id as &dyn ::std::fmt::Display,
+                            "/late-fees-configuration",
+                        ),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -38256,9 +38273,15 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/invoices/template/{}/payment-methods-configuration", client
-                    .baseurl, encode_path(& template_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/invoices/template/",
+                    &[
+                        (
+                            &template_id as &dyn ::std::fmt::Display,
+                            "/payment-methods-configuration",
+                        ),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -38462,7 +38485,11 @@ pub mod builder {
                 let search = search.map_err(Error::InvalidRequest)?;
                 let start_at = start_at.map_err(Error::InvalidRequest)?;
                 let status = status.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/invoices/schedule", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/invoices/schedule",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -38558,7 +38585,11 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/invoices/schedule", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/invoices/schedule",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -38655,9 +38686,10 @@ pub mod builder {
                 let schedule_id = schedule_id.map_err(Error::InvalidRequest)?;
                 let alt_id = alt_id.map_err(Error::InvalidRequest)?;
                 let alt_type = alt_type.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/invoices/schedule/{}", client.baseurl, encode_path(& schedule_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/invoices/schedule/",
+                    &[(&schedule_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -38760,9 +38792,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/invoices/schedule/{}", client.baseurl, encode_path(& schedule_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/invoices/schedule/",
+                    &[(&schedule_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -38860,9 +38893,10 @@ pub mod builder {
                 let schedule_id = schedule_id.map_err(Error::InvalidRequest)?;
                 let alt_id = alt_id.map_err(Error::InvalidRequest)?;
                 let alt_type = alt_type.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/invoices/schedule/{}", client.baseurl, encode_path(& schedule_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/invoices/schedule/",
+                    &[(&schedule_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -38931,9 +38965,10 @@ pub mod builder {
             let Self { client, schedule_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let schedule_id = schedule_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/invoices/schedule/{}/updateAndSchedule", client.baseurl,
-                    encode_path(& schedule_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/invoices/schedule/",
+                    &[(&schedule_id as &dyn ::std::fmt::Display, "/updateAndSchedule")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -39035,9 +39070,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/invoices/schedule/{}/schedule", client.baseurl, encode_path(&
-                    schedule_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/invoices/schedule/",
+                    &[(&schedule_id as &dyn ::std::fmt::Display, "/schedule")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -39139,9 +39175,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/invoices/schedule/{}/auto-payment", client.baseurl, encode_path(&
-                    schedule_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/invoices/schedule/",
+                    &[(&schedule_id as &dyn ::std::fmt::Display, "/auto-payment")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -39243,9 +39280,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/invoices/schedule/{}/cancel", client.baseurl, encode_path(&
-                    schedule_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/invoices/schedule/",
+                    &[(&schedule_id as &dyn ::std::fmt::Display, "/cancel")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -39327,7 +39365,11 @@ pub mod builder {
                         types::Text2PayDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/invoices/text2pay", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/invoices/text2pay",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -39409,8 +39451,10 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let alt_id = alt_id.map_err(Error::InvalidRequest)?;
                 let alt_type = alt_type.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/invoices/generate-invoice-number", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/invoices/generate-invoice-number",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -39494,7 +39538,11 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let alt_id = alt_id.map_err(Error::InvalidRequest)?;
                 let alt_type = alt_type.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/invoices/settings", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/invoices/settings",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -39591,9 +39639,10 @@ pub mod builder {
                 let invoice_id = invoice_id.map_err(Error::InvalidRequest)?;
                 let alt_id = alt_id.map_err(Error::InvalidRequest)?;
                 let alt_type = alt_type.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/invoices/{}", client.baseurl, encode_path(& invoice_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/invoices/",
+                    &[(&invoice_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -39693,9 +39742,10 @@ pub mod builder {
                         types::UpdateInvoiceDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/invoices/{}", client.baseurl, encode_path(& invoice_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/invoices/",
+                    &[(&invoice_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -39793,9 +39843,10 @@ pub mod builder {
                 let invoice_id = invoice_id.map_err(Error::InvalidRequest)?;
                 let alt_id = alt_id.map_err(Error::InvalidRequest)?;
                 let alt_type = alt_type.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/invoices/{}", client.baseurl, encode_path(& invoice_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/invoices/",
+                    &[(&invoice_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -39899,9 +39950,15 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/invoices/{}/late-fees-configuration", client.baseurl,
-                    encode_path(& invoice_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/invoices/",
+                    &[
+                        (
+                            &invoice_id as &dyn ::std::fmt::Display,
+                            "/late-fees-configuration",
+                        ),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -40000,9 +40057,10 @@ pub mod builder {
                         types::VoidInvoiceDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/invoices/{}/void", client.baseurl, encode_path(& invoice_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/invoices/",
+                    &[(&invoice_id as &dyn ::std::fmt::Display, "/void")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -40101,9 +40159,10 @@ pub mod builder {
                         types::SendInvoiceDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/invoices/{}/send", client.baseurl, encode_path(& invoice_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/invoices/",
+                    &[(&invoice_id as &dyn ::std::fmt::Display, "/send")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -40202,9 +40261,10 @@ pub mod builder {
                         types::RecordPaymentDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/invoices/{}/record-payment", client.baseurl, encode_path(&
-                    invoice_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/invoices/",
+                    &[(&invoice_id as &dyn ::std::fmt::Display, "/record-payment")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -40289,7 +40349,11 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/invoices/stats/last-visited-at", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/invoices/stats/last-visited-at",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -40372,7 +40436,11 @@ pub mod builder {
                         types::CreateEstimatesDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/invoices/estimate", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/invoices/estimate",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -40470,9 +40538,10 @@ pub mod builder {
                         types::UpdateEstimateDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/invoices/estimate/{}", client.baseurl, encode_path(& estimate_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/invoices/estimate/",
+                    &[(&estimate_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -40563,9 +40632,10 @@ pub mod builder {
                 let body = body
                     .and_then(|v| types::AltDto::try_from(v).map_err(|e| e.to_string()))
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/invoices/estimate/{}", client.baseurl, encode_path(& estimate_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/invoices/estimate/",
+                    &[(&estimate_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -40648,8 +40718,10 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let alt_id = alt_id.map_err(Error::InvalidRequest)?;
                 let alt_type = alt_type.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/invoices/estimate/number/generate", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/invoices/estimate/number/generate",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -40749,9 +40821,10 @@ pub mod builder {
                         types::SendEstimateDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/invoices/estimate/{}/send", client.baseurl, encode_path(&
-                    estimate_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/invoices/estimate/",
+                    &[(&estimate_id as &dyn ::std::fmt::Display, "/send")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -40854,9 +40927,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/invoices/estimate/{}/invoice", client.baseurl, encode_path(&
-                    estimate_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/invoices/estimate/",
+                    &[(&estimate_id as &dyn ::std::fmt::Display, "/invoice")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -41059,7 +41133,11 @@ pub mod builder {
                 let search = search.map_err(Error::InvalidRequest)?;
                 let start_at = start_at.map_err(Error::InvalidRequest)?;
                 let status = status.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/invoices/estimate/list", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/invoices/estimate/list",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -41147,8 +41225,10 @@ pub mod builder {
                         types::EstimateIdParam::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/invoices/estimate/stats/last-visited-at", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/invoices/estimate/stats/last-visited-at",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -41277,7 +41357,11 @@ pub mod builder {
                 let limit = limit.map_err(Error::InvalidRequest)?;
                 let offset = offset.map_err(Error::InvalidRequest)?;
                 let search = search.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/invoices/estimate/template", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/invoices/estimate/template",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -41367,7 +41451,11 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/invoices/estimate/template", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/invoices/estimate/template",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -41468,9 +41556,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/invoices/estimate/template/{}", client.baseurl, encode_path(&
-                    template_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/invoices/estimate/template/",
+                    &[(&template_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -41561,9 +41650,10 @@ pub mod builder {
                 let body = body
                     .and_then(|v| types::AltDto::try_from(v).map_err(|e| e.to_string()))
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/invoices/estimate/template/{}", client.baseurl, encode_path(&
-                    template_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/invoices/estimate/template/",
+                    &[(&template_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -41661,8 +41751,10 @@ pub mod builder {
                 let alt_id = alt_id.map_err(Error::InvalidRequest)?;
                 let alt_type = alt_type.map_err(Error::InvalidRequest)?;
                 let template_id = template_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/invoices/estimate/template/preview", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/invoices/estimate/template/preview",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -41920,7 +42012,11 @@ pub mod builder {
                 let sort_order = sort_order.map_err(Error::InvalidRequest)?;
                 let start_at = start_at.map_err(Error::InvalidRequest)?;
                 let status = status.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/invoices/", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/invoices/",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -42016,7 +42112,11 @@ pub mod builder {
                         types::CreateInvoiceDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/invoices/", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/invoices/",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client

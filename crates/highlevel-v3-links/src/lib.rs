@@ -918,8 +918,10 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let link_id = link_id.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/links/id/{}", client.baseurl, encode_path(& link_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/links/id/",
+                    &[(&link_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -1018,8 +1020,10 @@ pub mod builder {
                         types::LinkUpdateDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/links/{}", client.baseurl, encode_path(& link_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/links/",
+                    &[(&link_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -1087,8 +1091,10 @@ pub mod builder {
             let Self { client, link_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let link_id = link_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/links/{}", client.baseurl, encode_path(& link_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/links/",
+                    &[(&link_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -1197,7 +1203,11 @@ pub mod builder {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let query = query.map_err(Error::InvalidRequest)?;
                 let skip = skip.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/links/search", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/links/search",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -1269,7 +1279,7 @@ pub mod builder {
             let Self { client, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/links/", client.baseurl,);
+                let url = highlevel_runtime::path::url(&client.baseurl, "/links/", &[]);
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -1348,7 +1358,7 @@ pub mod builder {
                         types::LinksDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/links/", client.baseurl,);
+                let url = highlevel_runtime::path::url(&client.baseurl, "/links/", &[]);
                 #[allow(unused_mut)]
                 let mut request = client
                     .client

@@ -15530,7 +15530,11 @@ pub mod builder {
                 let limit = limit.map_err(Error::InvalidRequest)?;
                 let order = order.map_err(Error::InvalidRequest)?;
                 let skip = skip.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/locations/search", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/locations/search",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -15601,9 +15605,10 @@ pub mod builder {
             let Self { client, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/locations/{}", client.baseurl, encode_path(& location_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/locations/",
+                    &[(&location_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -15701,9 +15706,10 @@ pub mod builder {
                         types::UpdateLocationDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/locations/{}", client.baseurl, encode_path(& location_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/locations/",
+                    &[(&location_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -15788,9 +15794,10 @@ pub mod builder {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let delete_twilio_account = delete_twilio_account
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/locations/{}", client.baseurl, encode_path(& location_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/locations/",
+                    &[(&location_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -15863,9 +15870,10 @@ pub mod builder {
             let Self { client, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/locations/{}/permissions", client.baseurl, encode_path(&
-                    location_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/locations/",
+                    &[(&location_id as &dyn ::std::fmt::Display, "/permissions")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -15966,9 +15974,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/locations/{}/permissions", client.baseurl, encode_path(&
-                    location_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/locations/",
+                    &[(&location_id as &dyn ::std::fmt::Display, "/permissions")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -16036,9 +16045,10 @@ pub mod builder {
             let Self { client, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/locations/{}/tags", client.baseurl, encode_path(& location_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/locations/",
+                    &[(&location_id as &dyn ::std::fmt::Display, "/tags")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -16128,9 +16138,10 @@ pub mod builder {
                 let body = body
                     .and_then(|v| types::TagBody::try_from(v).map_err(|e| e.to_string()))
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/locations/{}/tags", client.baseurl, encode_path(& location_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/locations/",
+                    &[(&location_id as &dyn ::std::fmt::Display, "/tags")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -16213,9 +16224,13 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let tag_id = tag_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/locations/{}/tags/{}", client.baseurl, encode_path(& location_id
-                    .to_string()), encode_path(& tag_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/locations/",
+                    &[
+                        (&location_id as &dyn ::std::fmt::Display, "/tags/"),
+                        (&tag_id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -16320,9 +16335,13 @@ pub mod builder {
                 let body = body
                     .and_then(|v| types::TagBody::try_from(v).map_err(|e| e.to_string()))
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/locations/{}/tags/{}", client.baseurl, encode_path(& location_id
-                    .to_string()), encode_path(& tag_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/locations/",
+                    &[
+                        (&location_id as &dyn ::std::fmt::Display, "/tags/"),
+                        (&tag_id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -16405,9 +16424,13 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let tag_id = tag_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/locations/{}/tags/{}", client.baseurl, encode_path(& location_id
-                    .to_string()), encode_path(& tag_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/locations/",
+                    &[
+                        (&location_id as &dyn ::std::fmt::Display, "/tags/"),
+                        (&tag_id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -16506,9 +16529,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/locations/{}/tasks/search", client.baseurl, encode_path(&
-                    location_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/locations/",
+                    &[(&location_id as &dyn ::std::fmt::Display, "/tasks/search")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -16591,9 +16615,13 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let id = id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/locations/{}/recurring-tasks/{}", client.baseurl, encode_path(&
-                    location_id.to_string()), encode_path(& id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/locations/",
+                    &[
+                        (&location_id as &dyn ::std::fmt::Display, "/recurring-tasks/"),
+                        (&id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -16709,9 +16737,13 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/locations/{}/recurring-tasks/{}", client.baseurl, encode_path(&
-                    location_id.to_string()), encode_path(& id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/locations/",
+                    &[
+                        (&location_id as &dyn ::std::fmt::Display, "/recurring-tasks/"),
+                        (&id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -16794,9 +16826,13 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let id = id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/locations/{}/recurring-tasks/{}", client.baseurl, encode_path(&
-                    location_id.to_string()), encode_path(& id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/locations/",
+                    &[
+                        (&location_id as &dyn ::std::fmt::Display, "/recurring-tasks/"),
+                        (&id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -16897,9 +16933,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/locations/{}/recurring-tasks", client.baseurl, encode_path(&
-                    location_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/locations/",
+                    &[(&location_id as &dyn ::std::fmt::Display, "/recurring-tasks")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -16982,9 +17019,10 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let model = model.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/locations/{}/customFields", client.baseurl, encode_path(&
-                    location_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/locations/",
+                    &[(&location_id as &dyn ::std::fmt::Display, "/customFields")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -17086,9 +17124,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/locations/{}/customFields", client.baseurl, encode_path(&
-                    location_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/locations/",
+                    &[(&location_id as &dyn ::std::fmt::Display, "/customFields")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -17171,9 +17210,13 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let id = id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/locations/{}/customFields/{}", client.baseurl, encode_path(&
-                    location_id.to_string()), encode_path(& id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/locations/",
+                    &[
+                        (&location_id as &dyn ::std::fmt::Display, "/customFields/"),
+                        (&id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -17289,9 +17332,13 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/locations/{}/customFields/{}", client.baseurl, encode_path(&
-                    location_id.to_string()), encode_path(& id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/locations/",
+                    &[
+                        (&location_id as &dyn ::std::fmt::Display, "/customFields/"),
+                        (&id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -17374,9 +17421,13 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let id = id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/locations/{}/customFields/{}", client.baseurl, encode_path(&
-                    location_id.to_string()), encode_path(& id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/locations/",
+                    &[
+                        (&location_id as &dyn ::std::fmt::Display, "/customFields/"),
+                        (&id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -17457,9 +17508,10 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let body = body.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/locations/{}/customFields/upload", client.baseurl, encode_path(&
-                    location_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/locations/",
+                    &[(&location_id as &dyn ::std::fmt::Display, "/customFields/upload")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -17533,9 +17585,10 @@ pub mod builder {
             let Self { client, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/locations/{}/customValues", client.baseurl, encode_path(&
-                    location_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/locations/",
+                    &[(&location_id as &dyn ::std::fmt::Display, "/customValues")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -17633,9 +17686,10 @@ pub mod builder {
                         types::CustomValuesDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/locations/{}/customValues", client.baseurl, encode_path(&
-                    location_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/locations/",
+                    &[(&location_id as &dyn ::std::fmt::Display, "/customValues")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -17718,9 +17772,13 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let id = id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/locations/{}/customValues/{}", client.baseurl, encode_path(&
-                    location_id.to_string()), encode_path(& id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/locations/",
+                    &[
+                        (&location_id as &dyn ::std::fmt::Display, "/customValues/"),
+                        (&id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -17833,9 +17891,13 @@ pub mod builder {
                         types::CustomValuesDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/locations/{}/customValues/{}", client.baseurl, encode_path(&
-                    location_id.to_string()), encode_path(& id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/locations/",
+                    &[
+                        (&location_id as &dyn ::std::fmt::Display, "/customValues/"),
+                        (&id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -17918,9 +17980,13 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let id = id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/locations/{}/customValues/{}", client.baseurl, encode_path(&
-                    location_id.to_string()), encode_path(& id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/locations/",
+                    &[
+                        (&location_id as &dyn ::std::fmt::Display, "/customValues/"),
+                        (&id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -17984,9 +18050,10 @@ pub mod builder {
             let Self { client, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/locations/{}/timezones", client.baseurl, encode_path(&
-                    location_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/locations/",
+                    &[(&location_id as &dyn ::std::fmt::Display, "/timezones")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -18129,9 +18196,10 @@ pub mod builder {
                 let origin_id = origin_id.map_err(Error::InvalidRequest)?;
                 let skip = skip.map_err(Error::InvalidRequest)?;
                 let type_ = type_.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/locations/{}/templates", client.baseurl, encode_path(&
-                    location_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/locations/",
+                    &[(&location_id as &dyn ::std::fmt::Display, "/templates")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -18215,9 +18283,13 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let id = id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/locations/{}/templates/{}", client.baseurl, encode_path(&
-                    location_id.to_string()), encode_path(& id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/locations/",
+                    &[
+                        (&location_id as &dyn ::std::fmt::Display, "/templates/"),
+                        (&id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -18300,7 +18372,11 @@ pub mod builder {
                         types::CreateLocationDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/locations/", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/locations/",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -18382,10 +18458,16 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let type_ = type_.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/locations/{}/conversationChannels/{}", client.baseurl,
-                    encode_path(& location_id.to_string()), encode_path(& type_
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/locations/",
+                    &[
+                        (
+                            &location_id as &dyn ::std::fmt::Display,
+                            "/conversationChannels/",
+                        ),
+                        (&type_ as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client

@@ -2336,7 +2336,11 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/oauth/token", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/oauth/token",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -2423,7 +2427,11 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/oauth/location-token", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/oauth/location-token",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -2654,7 +2662,11 @@ pub mod builder {
                 let restrict_to_user_locations = restrict_to_user_locations
                     .map_err(Error::InvalidRequest)?;
                 let version_id = version_id.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/oauth/installed-locations", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/oauth/installed-locations",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client

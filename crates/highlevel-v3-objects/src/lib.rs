@@ -3359,8 +3359,10 @@ pub mod builder {
                 let key = key.map_err(Error::InvalidRequest)?;
                 let fetch_properties = fetch_properties.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/objects/{}", client.baseurl, encode_path(& key.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/objects/",
+                    &[(&key as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -3471,8 +3473,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/objects/{}", client.baseurl, encode_path(& key.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/objects/",
+                    &[(&key as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -3555,9 +3559,13 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let schema_key = schema_key.map_err(Error::InvalidRequest)?;
                 let id = id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/objects/{}/records/{}", client.baseurl, encode_path(& schema_key
-                    .to_string()), encode_path(& id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/objects/",
+                    &[
+                        (&schema_key as &dyn ::std::fmt::Display, "/records/"),
+                        (&id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -3669,9 +3677,13 @@ pub mod builder {
                 let id = id.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let body = body.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/objects/{}/records/{}", client.baseurl, encode_path(& schema_key
-                    .to_string()), encode_path(& id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/objects/",
+                    &[
+                        (&schema_key as &dyn ::std::fmt::Display, "/records/"),
+                        (&id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -3757,9 +3769,13 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let schema_key = schema_key.map_err(Error::InvalidRequest)?;
                 let id = id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/objects/{}/records/{}", client.baseurl, encode_path(& schema_key
-                    .to_string()), encode_path(& id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/objects/",
+                    &[
+                        (&schema_key as &dyn ::std::fmt::Display, "/records/"),
+                        (&id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -3841,9 +3857,10 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let schema_key = schema_key.map_err(Error::InvalidRequest)?;
                 let body = body.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/objects/{}/records", client.baseurl, encode_path(& schema_key
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/objects/",
+                    &[(&schema_key as &dyn ::std::fmt::Display, "/records")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -3942,9 +3959,10 @@ pub mod builder {
                         types::SearchRecordsBody::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/objects/{}/records/search", client.baseurl, encode_path(&
-                    schema_key.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/objects/",
+                    &[(&schema_key as &dyn ::std::fmt::Display, "/records/search")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -4012,7 +4030,11 @@ pub mod builder {
             let Self { client, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/objects/", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/objects/",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -4101,7 +4123,11 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/objects/", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/objects/",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client

@@ -6166,7 +6166,11 @@ pub mod builder {
                 let name = name.map_err(Error::InvalidRequest)?;
                 let query = query.map_err(Error::InvalidRequest)?;
                 let skip = skip.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/opportunities/lost-reason", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/opportunities/lost-reason",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -6555,7 +6559,11 @@ pub mod builder {
                 let start_after = start_after.map_err(Error::InvalidRequest)?;
                 let start_after_id = start_after_id.map_err(Error::InvalidRequest)?;
                 let status = status.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/opportunities/search", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/opportunities/search",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -6685,7 +6693,11 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/opportunities/search", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/opportunities/search",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -6752,7 +6764,11 @@ pub mod builder {
             let Self { client, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/opportunities/pipelines", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/opportunities/pipelines",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -6821,8 +6837,10 @@ pub mod builder {
             let Self { client, id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let id = id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/opportunities/{}", client.baseurl, encode_path(& id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/opportunities/",
+                    &[(&id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -6923,8 +6941,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/opportunities/{}", client.baseurl, encode_path(& id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/opportunities/",
+                    &[(&id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -6992,8 +7012,10 @@ pub mod builder {
             let Self { client, id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let id = id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/opportunities/{}", client.baseurl, encode_path(& id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/opportunities/",
+                    &[(&id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -7091,9 +7113,10 @@ pub mod builder {
                         types::UpdateStatusDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/opportunities/{}/status", client.baseurl, encode_path(& id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/opportunities/",
+                    &[(&id as &dyn ::std::fmt::Display, "/status")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -7180,7 +7203,11 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/opportunities/upsert", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/opportunities/upsert",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -7276,9 +7303,10 @@ pub mod builder {
                         types::FollowersDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/opportunities/{}/followers", client.baseurl, encode_path(& id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/opportunities/",
+                    &[(&id as &dyn ::std::fmt::Display, "/followers")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -7391,9 +7419,10 @@ pub mod builder {
                         types::FollowersDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/opportunities/{}/followers", client.baseurl, encode_path(& id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/opportunities/",
+                    &[(&id as &dyn ::std::fmt::Display, "/followers")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -7481,7 +7510,11 @@ pub mod builder {
                         types::CreateDtoV3::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/opportunities/", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/opportunities/",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client

@@ -14920,8 +14920,10 @@ pub mod builder {
                 let alt_type = alt_type.map_err(Error::InvalidRequest)?;
                 let limit = limit.map_err(Error::InvalidRequest)?;
                 let offset = offset.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/payments/integrations/provider/whitelabel", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/payments/integrations/provider/whitelabel",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -15012,8 +15014,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/payments/integrations/provider/whitelabel", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/payments/integrations/provider/whitelabel",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -15283,7 +15287,11 @@ pub mod builder {
                 let source_id = source_id.map_err(Error::InvalidRequest)?;
                 let start_at = start_at.map_err(Error::InvalidRequest)?;
                 let status = status.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/payments/orders", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/payments/orders",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -15407,9 +15415,10 @@ pub mod builder {
                 let order_id = order_id.map_err(Error::InvalidRequest)?;
                 let alt_id = alt_id.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/payments/orders/{}", client.baseurl, encode_path(& order_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/payments/orders/",
+                    &[(&order_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -15515,9 +15524,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/payments/orders/{}/record-payment", client.baseurl, encode_path(&
-                    order_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/payments/orders/",
+                    &[(&order_id as &dyn ::std::fmt::Display, "/record-payment")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -15615,9 +15625,10 @@ pub mod builder {
                 let order_id = order_id.map_err(Error::InvalidRequest)?;
                 let alt_id = alt_id.map_err(Error::InvalidRequest)?;
                 let alt_type = alt_type.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/payments/orders/{}/fulfillments", client.baseurl, encode_path(&
-                    order_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/payments/orders/",
+                    &[(&order_id as &dyn ::std::fmt::Display, "/fulfillments")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -15720,9 +15731,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/payments/orders/{}/fulfillments", client.baseurl, encode_path(&
-                    order_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/payments/orders/",
+                    &[(&order_id as &dyn ::std::fmt::Display, "/fulfillments")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -15817,9 +15829,10 @@ pub mod builder {
                 let order_id = order_id.map_err(Error::InvalidRequest)?;
                 let alt_id = alt_id.map_err(Error::InvalidRequest)?;
                 let alt_type = alt_type.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/payments/orders/{}/notes", client.baseurl, encode_path(& order_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/payments/orders/",
+                    &[(&order_id as &dyn ::std::fmt::Display, "/notes")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -16107,7 +16120,11 @@ pub mod builder {
                 let search = search.map_err(Error::InvalidRequest)?;
                 let start_at = start_at.map_err(Error::InvalidRequest)?;
                 let subscription_id = subscription_id.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/payments/transactions", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/payments/transactions",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -16252,9 +16269,10 @@ pub mod builder {
                 let alt_id = alt_id.map_err(Error::InvalidRequest)?;
                 let alt_type = alt_type.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/payments/transactions/{}", client.baseurl, encode_path(&
-                    transaction_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/payments/transactions/",
+                    &[(&transaction_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -16528,7 +16546,11 @@ pub mod builder {
                 let payment_mode = payment_mode.map_err(Error::InvalidRequest)?;
                 let search = search.map_err(Error::InvalidRequest)?;
                 let start_at = start_at.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/payments/subscriptions", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/payments/subscriptions",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -16649,9 +16671,10 @@ pub mod builder {
                 let subscription_id = subscription_id.map_err(Error::InvalidRequest)?;
                 let alt_id = alt_id.map_err(Error::InvalidRequest)?;
                 let alt_type = alt_type.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/payments/subscriptions/{}", client.baseurl, encode_path(&
-                    subscription_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/payments/subscriptions/",
+                    &[(&subscription_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -16791,7 +16814,11 @@ pub mod builder {
                 let offset = offset.map_err(Error::InvalidRequest)?;
                 let search = search.map_err(Error::InvalidRequest)?;
                 let status = status.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/payments/coupon/list", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/payments/coupon/list",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -16907,7 +16934,11 @@ pub mod builder {
                 let alt_type = alt_type.map_err(Error::InvalidRequest)?;
                 let code = code.map_err(Error::InvalidRequest)?;
                 let id = id.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/payments/coupon", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/payments/coupon",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -16993,7 +17024,11 @@ pub mod builder {
                         types::UpdateCouponParams::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/payments/coupon", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/payments/coupon",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -17076,7 +17111,11 @@ pub mod builder {
                         types::CreateCouponParams::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/payments/coupon", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/payments/coupon",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -17159,7 +17198,11 @@ pub mod builder {
                         types::DeleteCouponParams::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/payments/coupon", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/payments/coupon",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -17260,8 +17303,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/payments/custom-provider/provider", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/payments/custom-provider/provider",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -17332,8 +17377,10 @@ pub mod builder {
             let Self { client, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/payments/custom-provider/provider", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/payments/custom-provider/provider",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -17403,8 +17450,10 @@ pub mod builder {
             let Self { client, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/payments/custom-provider/connect", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/payments/custom-provider/connect",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -17509,8 +17558,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/payments/custom-provider/connect", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/payments/custom-provider/connect",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -17616,8 +17667,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/payments/custom-provider/disconnect", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/payments/custom-provider/disconnect",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -17708,8 +17761,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/payments/custom-provider/capabilities", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/payments/custom-provider/capabilities",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client

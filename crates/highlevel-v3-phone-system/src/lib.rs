@@ -1902,7 +1902,11 @@ pub mod builder {
             let Self { client, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/phone-system/number-pools", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/phone-system/number-pools",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -2099,9 +2103,10 @@ pub mod builder {
                 let number_types = number_types.map_err(Error::InvalidRequest)?;
                 let sms_enabled = sms_enabled.map_err(Error::InvalidRequest)?;
                 let voice_enabled = voice_enabled.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/phone-system/numbers/location/{}/available", client.baseurl,
-                    encode_path(& location_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/phone-system/numbers/location/",
+                    &[(&location_id as &dyn ::std::fmt::Display, "/available")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -2224,9 +2229,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/phone-system/numbers/location/{}/purchase", client.baseurl,
-                    encode_path(& location_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/phone-system/numbers/location/",
+                    &[(&location_id as &dyn ::std::fmt::Display, "/purchase")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -2378,9 +2384,10 @@ pub mod builder {
                 let page_size = page_size.map_err(Error::InvalidRequest)?;
                 let search_filter = search_filter.map_err(Error::InvalidRequest)?;
                 let skip_number_pool = skip_number_pool.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/phone-system/numbers/location/{}", client.baseurl, encode_path(&
-                    location_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/phone-system/numbers/location/",
+                    &[(&location_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client

@@ -17598,7 +17598,11 @@ pub mod builder {
                         types::BulkUpdateDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/products/bulk-update", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/products/bulk-update",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -17681,7 +17685,11 @@ pub mod builder {
                         types::BulkEditRequestDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/products/bulk-update/edit", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/products/bulk-update/edit",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -17805,9 +17813,10 @@ pub mod builder {
                 let limit = limit.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let offset = offset.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/products/{}/price", client.baseurl, encode_path(& product_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/products/",
+                    &[(&product_id as &dyn ::std::fmt::Display, "/price")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -17911,9 +17920,10 @@ pub mod builder {
                         types::CreatePriceDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/products/{}/price", client.baseurl, encode_path(& product_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/products/",
+                    &[(&product_id as &dyn ::std::fmt::Display, "/price")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -18038,7 +18048,11 @@ pub mod builder {
                 let limit = limit.map_err(Error::InvalidRequest)?;
                 let offset = offset.map_err(Error::InvalidRequest)?;
                 let search = search.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/products/inventory", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/products/inventory",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -18125,7 +18139,11 @@ pub mod builder {
                         types::UpdateInventoryDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/products/inventory", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/products/inventory",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -18222,9 +18240,13 @@ pub mod builder {
                 let product_id = product_id.map_err(Error::InvalidRequest)?;
                 let price_id = price_id.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/products/{}/price/{}", client.baseurl, encode_path(& product_id
-                    .to_string()), encode_path(& price_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/products/",
+                    &[
+                        (&product_id as &dyn ::std::fmt::Display, "/price/"),
+                        (&price_id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -18340,9 +18362,13 @@ pub mod builder {
                         types::UpdatePriceDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/products/{}/price/{}", client.baseurl, encode_path(& product_id
-                    .to_string()), encode_path(& price_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/products/",
+                    &[
+                        (&product_id as &dyn ::std::fmt::Display, "/price/"),
+                        (&price_id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -18440,9 +18466,13 @@ pub mod builder {
                 let product_id = product_id.map_err(Error::InvalidRequest)?;
                 let price_id = price_id.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/products/{}/price/{}", client.baseurl, encode_path(& product_id
-                    .to_string()), encode_path(& price_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/products/",
+                    &[
+                        (&product_id as &dyn ::std::fmt::Display, "/price/"),
+                        (&price_id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -18574,9 +18604,10 @@ pub mod builder {
                 let alt_type = alt_type.map_err(Error::InvalidRequest)?;
                 let collection_ids = collection_ids.map_err(Error::InvalidRequest)?;
                 let search = search.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/products/store/{}/stats", client.baseurl, encode_path(& store_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/products/store/",
+                    &[(&store_id as &dyn ::std::fmt::Display, "/stats")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -18686,9 +18717,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/products/store/{}", client.baseurl, encode_path(& store_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/products/store/",
+                    &[(&store_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -18788,9 +18820,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/products/store/{}/priority", client.baseurl, encode_path(&
-                    store_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/products/store/",
+                    &[(&store_id as &dyn ::std::fmt::Display, "/priority")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -18931,7 +18964,11 @@ pub mod builder {
                 let limit = limit.map_err(Error::InvalidRequest)?;
                 let name = name.map_err(Error::InvalidRequest)?;
                 let offset = offset.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/products/collections", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/products/collections",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -19028,7 +19065,11 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/products/collections", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/products/collections",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -19110,9 +19151,10 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let collection_id = collection_id.map_err(Error::InvalidRequest)?;
                 let alt_id = alt_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/products/collections/{}", client.baseurl, encode_path(&
-                    collection_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/products/collections/",
+                    &[(&collection_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -19215,9 +19257,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/products/collections/{}", client.baseurl, encode_path(&
-                    collection_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/products/collections/",
+                    &[(&collection_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -19315,9 +19358,10 @@ pub mod builder {
                 let collection_id = collection_id.map_err(Error::InvalidRequest)?;
                 let alt_id = alt_id.map_err(Error::InvalidRequest)?;
                 let alt_type = alt_type.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/products/collections/{}", client.baseurl, encode_path(&
-                    collection_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/products/collections/",
+                    &[(&collection_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -19549,7 +19593,11 @@ pub mod builder {
                 let sort_order = sort_order.map_err(Error::InvalidRequest)?;
                 let start_date = start_date.map_err(Error::InvalidRequest)?;
                 let store_id = store_id.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/products/reviews", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/products/reviews",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -19727,7 +19775,11 @@ pub mod builder {
                 let rating = rating.map_err(Error::InvalidRequest)?;
                 let start_date = start_date.map_err(Error::InvalidRequest)?;
                 let store_id = store_id.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/products/reviews/count", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/products/reviews/count",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -19834,9 +19886,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/products/reviews/{}", client.baseurl, encode_path(& review_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/products/reviews/",
+                    &[(&review_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -19949,9 +20002,10 @@ pub mod builder {
                 let alt_id = alt_id.map_err(Error::InvalidRequest)?;
                 let alt_type = alt_type.map_err(Error::InvalidRequest)?;
                 let product_id = product_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/products/reviews/{}", client.baseurl, encode_path(& review_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/products/reviews/",
+                    &[(&review_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -20040,7 +20094,11 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/products/reviews/bulk-update", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/products/reviews/bulk-update",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -20138,9 +20196,10 @@ pub mod builder {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let send_wishlist_status = send_wishlist_status
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/products/{}", client.baseurl, encode_path(& product_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/products/",
+                    &[(&product_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -20247,9 +20306,10 @@ pub mod builder {
                         types::UpdateProductDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/products/{}", client.baseurl, encode_path(& product_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/products/",
+                    &[(&product_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -20348,9 +20408,10 @@ pub mod builder {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let send_wishlist_status = send_wishlist_status
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/products/{}", client.baseurl, encode_path(& product_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/products/",
+                    &[(&product_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -20610,7 +20671,11 @@ pub mod builder {
                 let search = search.map_err(Error::InvalidRequest)?;
                 let sort_order = sort_order.map_err(Error::InvalidRequest)?;
                 let store_id = store_id.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/products/", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/products/",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -20728,7 +20793,11 @@ pub mod builder {
                         types::CreateProductDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/products/", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/products/",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client

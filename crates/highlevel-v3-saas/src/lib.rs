@@ -5376,7 +5376,11 @@ pub mod builder {
                 let company_id = company_id.map_err(Error::InvalidRequest)?;
                 let customer_id = customer_id.map_err(Error::InvalidRequest)?;
                 let subscription_id = subscription_id.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/saas-api/public-api/locations", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/saas-api/public-api/locations",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -5486,9 +5490,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/saas-api/public-api/update-saas-subscription/{}", client.baseurl,
-                    encode_path(& location_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/saas-api/public-api/update-saas-subscription/",
+                    &[(&location_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -5587,9 +5592,10 @@ pub mod builder {
                         types::BulkDisableSaasDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/saas-api/public-api/bulk-disable-saas/{}", client.baseurl,
-                    encode_path(& company_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/saas-api/public-api/bulk-disable-saas/",
+                    &[(&company_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -5686,9 +5692,10 @@ pub mod builder {
                         types::EnableSaasDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/saas-api/public-api/enable-saas/{}", client.baseurl,
-                    encode_path(& location_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/saas-api/public-api/enable-saas/",
+                    &[(&location_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -5784,9 +5791,10 @@ pub mod builder {
                         types::PauseLocationDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/saas-api/public-api/pause/{}", client.baseurl, encode_path(&
-                    location_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/saas-api/public-api/pause/",
+                    &[(&location_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -5885,9 +5893,10 @@ pub mod builder {
                         types::UpdateRebillingDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/saas-api/public-api/update-rebilling/{}", client.baseurl,
-                    encode_path(& company_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/saas-api/public-api/update-rebilling/",
+                    &[(&company_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -5957,9 +5966,10 @@ pub mod builder {
             let Self { client, company_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let company_id = company_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/saas-api/public-api/agency-plans/{}", client.baseurl,
-                    encode_path(& company_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/saas-api/public-api/agency-plans/",
+                    &[(&company_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -6041,9 +6051,10 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let company_id = company_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/saas-api/public-api/get-saas-subscription/{}", client.baseurl,
-                    encode_path(& location_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/saas-api/public-api/get-saas-subscription/",
+                    &[(&location_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -6145,9 +6156,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/saas-api/public-api/bulk-enable-saas/{}", client.baseurl,
-                    encode_path(& company_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/saas-api/public-api/bulk-enable-saas/",
+                    &[(&company_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -6228,9 +6240,10 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let company_id = company_id.map_err(Error::InvalidRequest)?;
                 let page = page.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/saas-api/public-api/saas-locations/{}", client.baseurl,
-                    encode_path(& company_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/saas-api/public-api/saas-locations/",
+                    &[(&company_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -6313,9 +6326,10 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let plan_id = plan_id.map_err(Error::InvalidRequest)?;
                 let company_id = company_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/saas-api/public-api/saas-plan/{}", client.baseurl, encode_path(&
-                    plan_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/saas-api/public-api/saas-plan/",
+                    &[(&plan_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -6410,7 +6424,11 @@ pub mod builder {
                 let company_id = company_id.map_err(Error::InvalidRequest)?;
                 let customer_id = customer_id.map_err(Error::InvalidRequest)?;
                 let subscription_id = subscription_id.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/saas/locations", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/saas/locations",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -6517,9 +6535,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/saas/update-saas-subscription/{}", client.baseurl, encode_path(&
-                    location_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/saas/update-saas-subscription/",
+                    &[(&location_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -6615,9 +6634,10 @@ pub mod builder {
                         types::BulkDisableSaasDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/saas/bulk-disable-saas/{}", client.baseurl, encode_path(&
-                    company_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/saas/bulk-disable-saas/",
+                    &[(&company_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -6711,9 +6731,10 @@ pub mod builder {
                         types::EnableSaasDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/saas/enable-saas/{}", client.baseurl, encode_path(& location_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/saas/enable-saas/",
+                    &[(&location_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -6809,9 +6830,10 @@ pub mod builder {
                         types::PauseLocationDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/saas/pause/{}", client.baseurl, encode_path(& location_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/saas/pause/",
+                    &[(&location_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -6907,9 +6929,10 @@ pub mod builder {
                         types::UpdateRebillingDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/saas/update-rebilling/{}", client.baseurl, encode_path(&
-                    company_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/saas/update-rebilling/",
+                    &[(&company_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -6974,9 +6997,10 @@ pub mod builder {
             let Self { client, company_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let company_id = company_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/saas/agency-plans/{}", client.baseurl, encode_path(& company_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/saas/agency-plans/",
+                    &[(&company_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -7055,9 +7079,10 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let company_id = company_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/saas/get-saas-subscription/{}", client.baseurl, encode_path(&
-                    location_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/saas/get-saas-subscription/",
+                    &[(&location_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -7156,9 +7181,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/saas/bulk-enable-saas/{}", client.baseurl, encode_path(&
-                    company_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/saas/bulk-enable-saas/",
+                    &[(&company_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -7235,9 +7261,10 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let company_id = company_id.map_err(Error::InvalidRequest)?;
                 let page = page.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/saas/saas-locations/{}", client.baseurl, encode_path(& company_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/saas/saas-locations/",
+                    &[(&company_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -7317,9 +7344,10 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let plan_id = plan_id.map_err(Error::InvalidRequest)?;
                 let company_id = company_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/saas/saas-plan/{}", client.baseurl, encode_path(& plan_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/saas/saas-plan/",
+                    &[(&plan_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -7421,9 +7449,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/saas/allow-attach-rebilling/{}", client.baseurl, encode_path(&
-                    location_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/saas/allow-attach-rebilling/",
+                    &[(&location_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -7506,10 +7535,13 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let company_id = company_id.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/saas-api/public-api/companies/{}/locations/{}/wallet-balance",
-                    client.baseurl, encode_path(& company_id.to_string()), encode_path(&
-                    location_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/saas-api/public-api/companies/",
+                    &[
+                        (&company_id as &dyn ::std::fmt::Display, "/locations/"),
+                        (&location_id as &dyn ::std::fmt::Display, "/wallet-balance"),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -7625,10 +7657,16 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/saas-api/public-api/companies/{}/locations/{}/wallet-balance/complimentary-credits",
-                    client.baseurl, encode_path(& company_id.to_string()), encode_path(&
-                    location_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/saas-api/public-api/companies/",
+                    &[
+                        (&company_id as &dyn ::std::fmt::Display, "/locations/"),
+                        (
+                            &location_id as &dyn ::std::fmt::Display,
+                            "/wallet-balance/complimentary-credits",
+                        ),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client

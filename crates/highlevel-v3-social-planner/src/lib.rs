@@ -48091,9 +48091,10 @@ pub mod builder {
                         types::SearchPostDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/social-media-posting/{}/posts/list", client.baseurl,
-                    encode_path(& location_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/social-media-posting/",
+                    &[(&location_id as &dyn ::std::fmt::Display, "/posts/list")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -48190,9 +48191,10 @@ pub mod builder {
                         types::CreatePostDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/social-media-posting/{}/posts", client.baseurl, encode_path(&
-                    location_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/social-media-posting/",
+                    &[(&location_id as &dyn ::std::fmt::Display, "/posts")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -48275,9 +48277,13 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let id = id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/social-media-posting/{}/posts/{}", client.baseurl, encode_path(&
-                    location_id.to_string()), encode_path(& id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/social-media-posting/",
+                    &[
+                        (&location_id as &dyn ::std::fmt::Display, "/posts/"),
+                        (&id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -48388,9 +48394,13 @@ pub mod builder {
                         types::CreatePostDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/social-media-posting/{}/posts/{}", client.baseurl, encode_path(&
-                    location_id.to_string()), encode_path(& id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/social-media-posting/",
+                    &[
+                        (&location_id as &dyn ::std::fmt::Display, "/posts/"),
+                        (&id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -48473,9 +48483,13 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let id = id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/social-media-posting/{}/posts/{}", client.baseurl, encode_path(&
-                    location_id.to_string()), encode_path(& id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/social-media-posting/",
+                    &[
+                        (&location_id as &dyn ::std::fmt::Display, "/posts/"),
+                        (&id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -48573,9 +48587,10 @@ pub mod builder {
                         types::DeletePostsDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/social-media-posting/{}/posts/bulk-delete", client.baseurl,
-                    encode_path(& location_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/social-media-posting/",
+                    &[(&location_id as &dyn ::std::fmt::Display, "/posts/bulk-delete")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -48643,9 +48658,10 @@ pub mod builder {
             let Self { client, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/social-media-posting/{}/accounts", client.baseurl, encode_path(&
-                    location_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/social-media-posting/",
+                    &[(&location_id as &dyn ::std::fmt::Display, "/accounts")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -48759,10 +48775,13 @@ pub mod builder {
                 let id = id.map_err(Error::InvalidRequest)?;
                 let company_id = company_id.map_err(Error::InvalidRequest)?;
                 let user_id = user_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/social-media-posting/{}/accounts/{}", client.baseurl,
-                    encode_path(& location_id.to_string()), encode_path(& id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/social-media-posting/",
+                    &[
+                        (&location_id as &dyn ::std::fmt::Display, "/accounts/"),
+                        (&id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -48918,9 +48937,10 @@ pub mod builder {
                 let limit = limit.map_err(Error::InvalidRequest)?;
                 let skip = skip.map_err(Error::InvalidRequest)?;
                 let user_id = user_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/social-media-posting/{}/csv", client.baseurl, encode_path(&
-                    location_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/social-media-posting/",
+                    &[(&location_id as &dyn ::std::fmt::Display, "/csv")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -49016,9 +49036,10 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let body = body.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/social-media-posting/{}/csv", client.baseurl, encode_path(&
-                    location_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/social-media-posting/",
+                    &[(&location_id as &dyn ::std::fmt::Display, "/csv")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -49123,9 +49144,10 @@ pub mod builder {
                         types::SetAccountsDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/social-media-posting/{}/set-accounts", client.baseurl,
-                    encode_path(& location_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/social-media-posting/",
+                    &[(&location_id as &dyn ::std::fmt::Display, "/set-accounts")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -49240,9 +49262,13 @@ pub mod builder {
                 let id = id.map_err(Error::InvalidRequest)?;
                 let limit = limit.map_err(Error::InvalidRequest)?;
                 let skip = skip.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/social-media-posting/{}/csv/{}", client.baseurl, encode_path(&
-                    location_id.to_string()), encode_path(& id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/social-media-posting/",
+                    &[
+                        (&location_id as &dyn ::std::fmt::Display, "/csv/"),
+                        (&id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -49326,9 +49352,13 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let id = id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/social-media-posting/{}/csv/{}", client.baseurl, encode_path(&
-                    location_id.to_string()), encode_path(& id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/social-media-posting/",
+                    &[
+                        (&location_id as &dyn ::std::fmt::Display, "/csv/"),
+                        (&id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -49439,9 +49469,13 @@ pub mod builder {
                         types::CsvDefaultDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/social-media-posting/{}/csv/{}", client.baseurl, encode_path(&
-                    location_id.to_string()), encode_path(& id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/social-media-posting/",
+                    &[
+                        (&location_id as &dyn ::std::fmt::Display, "/csv/"),
+                        (&id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -49539,10 +49573,14 @@ pub mod builder {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let csv_id = csv_id.map_err(Error::InvalidRequest)?;
                 let post_id = post_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/social-media-posting/{}/csv/{}/post/{}", client.baseurl,
-                    encode_path(& location_id.to_string()), encode_path(& csv_id
-                    .to_string()), encode_path(& post_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/social-media-posting/",
+                    &[
+                        (&location_id as &dyn ::std::fmt::Display, "/csv/"),
+                        (&csv_id as &dyn ::std::fmt::Display, "/post/"),
+                        (&post_id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -49667,9 +49705,10 @@ pub mod builder {
                 let page = page.map_err(Error::InvalidRequest)?;
                 let reconnect = reconnect.map_err(Error::InvalidRequest)?;
                 let user_id = user_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/social-media-posting/oauth/{}/start", client.baseurl,
-                    encode_path(& platform.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/social-media-posting/oauth/",
+                    &[(&platform as &dyn ::std::fmt::Display, "/start")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -49788,10 +49827,14 @@ pub mod builder {
                 let platform = platform.map_err(Error::InvalidRequest)?;
                 let account_id = account_id.map_err(Error::InvalidRequest)?;
                 let search = search.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/social-media-posting/oauth/{}/{}/accounts/{}", client.baseurl,
-                    encode_path(& location_id.to_string()), encode_path(& platform
-                    .to_string()), encode_path(& account_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/social-media-posting/oauth/",
+                    &[
+                        (&location_id as &dyn ::std::fmt::Display, "/"),
+                        (&platform as &dyn ::std::fmt::Display, "/accounts/"),
+                        (&account_id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -49903,10 +49946,14 @@ pub mod builder {
                 let platform = platform.map_err(Error::InvalidRequest)?;
                 let account_id = account_id.map_err(Error::InvalidRequest)?;
                 let body = body.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/social-media-posting/oauth/{}/{}/accounts/{}", client.baseurl,
-                    encode_path(& location_id.to_string()), encode_path(& platform
-                    .to_string()), encode_path(& account_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/social-media-posting/oauth/",
+                    &[
+                        (&location_id as &dyn ::std::fmt::Display, "/"),
+                        (&platform as &dyn ::std::fmt::Display, "/accounts/"),
+                        (&account_id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -50022,9 +50069,10 @@ pub mod builder {
                 let limit = limit.map_err(Error::InvalidRequest)?;
                 let search_text = search_text.map_err(Error::InvalidRequest)?;
                 let skip = skip.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/social-media-posting/{}/categories", client.baseurl,
-                    encode_path(& location_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/social-media-posting/",
+                    &[(&location_id as &dyn ::std::fmt::Display, "/categories")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -50111,10 +50159,13 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let id = id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/social-media-posting/{}/categories/{}", client.baseurl,
-                    encode_path(& location_id.to_string()), encode_path(& id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/social-media-posting/",
+                    &[
+                        (&location_id as &dyn ::std::fmt::Display, "/categories/"),
+                        (&id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -50229,9 +50280,10 @@ pub mod builder {
                 let limit = limit.map_err(Error::InvalidRequest)?;
                 let search_text = search_text.map_err(Error::InvalidRequest)?;
                 let skip = skip.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/social-media-posting/{}/tags", client.baseurl, encode_path(&
-                    location_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/social-media-posting/",
+                    &[(&location_id as &dyn ::std::fmt::Display, "/tags")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -50332,9 +50384,10 @@ pub mod builder {
                         types::UpdateTagDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/social-media-posting/{}/tags/details", client.baseurl,
-                    encode_path(& location_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/social-media-posting/",
+                    &[(&location_id as &dyn ::std::fmt::Display, "/tags/details")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -50433,7 +50486,11 @@ pub mod builder {
                         types::GetStatisticsBody::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/social-media-posting/statistics", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/social-media-posting/statistics",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -50550,9 +50607,10 @@ pub mod builder {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let q = q.map_err(Error::InvalidRequest)?;
                 let skip = skip.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/social-media-posting/category/queues/available-categories",
-                    client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/social-media-posting/category/queues/available-categories",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -50644,8 +50702,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/social-media-posting/category/queues", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/social-media-posting/category/queues",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -50732,8 +50792,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/social-media-posting/category/queues/list", client.baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/social-media-posting/category/queues/list",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -50816,9 +50878,10 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let queue_id = queue_id.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/social-media-posting/category/queues/{}", client.baseurl,
-                    encode_path(& queue_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/social-media-posting/category/queues/",
+                    &[(&queue_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -50922,9 +50985,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/social-media-posting/category/queues/{}", client.baseurl,
-                    encode_path(& queue_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/social-media-posting/category/queues/",
+                    &[(&queue_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -51023,9 +51087,10 @@ pub mod builder {
                         types::FetchQueueItemsDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/social-media-posting/category/queues/{}/items", client.baseurl,
-                    encode_path(& queue_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/social-media-posting/category/queues/",
+                    &[(&queue_id as &dyn ::std::fmt::Display, "/items")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -51125,9 +51190,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/social-media-posting/category/queues/{}/edit/start", client
-                    .baseurl, encode_path(& queue_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/social-media-posting/category/queues/",
+                    &[(&queue_id as &dyn ::std::fmt::Display, "/edit/start")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -51226,9 +51292,10 @@ pub mod builder {
                         types::SaveEditSessionDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/social-media-posting/category/queues/{}/edit/save", client
-                    .baseurl, encode_path(& queue_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/social-media-posting/category/queues/",
+                    &[(&queue_id as &dyn ::std::fmt::Display, "/edit/save")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -51330,9 +51397,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/social-media-posting/category/queues/{}/edit/discard", client
-                    .baseurl, encode_path(& queue_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/social-media-posting/category/queues/",
+                    &[(&queue_id as &dyn ::std::fmt::Display, "/edit/discard")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -51434,9 +51502,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/social-media-posting/category/queues/{}/edit/calendar", client
-                    .baseurl, encode_path(& queue_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/social-media-posting/category/queues/",
+                    &[(&queue_id as &dyn ::std::fmt::Display, "/edit/calendar")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -51533,9 +51602,10 @@ pub mod builder {
                         types::FetchSlotsDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/social-media-posting/category/queues/{}/slots", client.baseurl,
-                    encode_path(& queue_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/social-media-posting/category/queues/",
+                    &[(&queue_id as &dyn ::std::fmt::Display, "/slots")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -51649,10 +51719,13 @@ pub mod builder {
                         types::UpdateQueueItemDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/social-media-posting/category/queues/{}/items/{}", client
-                    .baseurl, encode_path(& queue_id.to_string()), encode_path(& item_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/social-media-posting/category/queues/",
+                    &[
+                        (&queue_id as &dyn ::std::fmt::Display, "/items/"),
+                        (&item_id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -51766,10 +51839,13 @@ pub mod builder {
                 let item_id = item_id.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let session_id = session_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/social-media-posting/category/queues/{}/items/{}", client
-                    .baseurl, encode_path(& queue_id.to_string()), encode_path(& item_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/social-media-posting/category/queues/",
+                    &[
+                        (&queue_id as &dyn ::std::fmt::Display, "/items/"),
+                        (&item_id as &dyn ::std::fmt::Display, ""),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -51856,9 +51932,10 @@ pub mod builder {
                         types::CalendarListDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/social-media-posting/category/queues/list/calendar", client
-                    .baseurl,
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/social-media-posting/category/queues/list/calendar",
+                    &[],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -51941,9 +52018,10 @@ pub mod builder {
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let post_id = post_id.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/social-media-posting/category/queues/{}/active-post", client
-                    .baseurl, encode_path(& post_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/social-media-posting/category/queues/",
+                    &[(&post_id as &dyn ::std::fmt::Display, "/active-post")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -52059,10 +52137,13 @@ pub mod builder {
                         types::ResetQueueItemDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/social-media-posting/category/queues/{}/items/{}/reset", client
-                    .baseurl, encode_path(& queue_id.to_string()), encode_path(& item_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/social-media-posting/category/queues/",
+                    &[
+                        (&queue_id as &dyn ::std::fmt::Display, "/items/"),
+                        (&item_id as &dyn ::std::fmt::Display, "/reset"),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -52176,10 +52257,13 @@ pub mod builder {
                         types::CloneQueueItemDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/social-media-posting/category/queues/{}/items/{}/clone", client
-                    .baseurl, encode_path(& queue_id.to_string()), encode_path(& item_id
-                    .to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/social-media-posting/category/queues/",
+                    &[
+                        (&queue_id as &dyn ::std::fmt::Display, "/items/"),
+                        (&item_id as &dyn ::std::fmt::Display, "/clone"),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -52278,9 +52362,10 @@ pub mod builder {
                         types::CreateQueueItemDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/social-media-posting/category/queues/{}/create/item", client
-                    .baseurl, encode_path(& queue_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/social-media-posting/category/queues/",
+                    &[(&queue_id as &dyn ::std::fmt::Display, "/create/item")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -52397,9 +52482,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/social-media-posting/comments/{}", client.baseurl, encode_path(&
-                    platform.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/social-media-posting/comments/",
+                    &[(&platform as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -52499,9 +52585,13 @@ pub mod builder {
                 let platform = platform.map_err(Error::InvalidRequest)?;
                 let id = id.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/social-media-posting/comments/{}/{}/like", client.baseurl,
-                    encode_path(& platform.to_string()), encode_path(& id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/social-media-posting/comments/",
+                    &[
+                        (&platform as &dyn ::std::fmt::Display, "/"),
+                        (&id as &dyn ::std::fmt::Display, "/like"),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -52600,9 +52690,13 @@ pub mod builder {
                 let platform = platform.map_err(Error::InvalidRequest)?;
                 let id = id.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/social-media-posting/comments/{}/{}/like", client.baseurl,
-                    encode_path(& platform.to_string()), encode_path(& id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/social-media-posting/comments/",
+                    &[
+                        (&platform as &dyn ::std::fmt::Display, "/"),
+                        (&id as &dyn ::std::fmt::Display, "/like"),
+                    ],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -52721,9 +52815,10 @@ pub mod builder {
                             .map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/social-media-posting/comments/{}/list", client.baseurl,
-                    encode_path(& platform.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/social-media-posting/comments/",
+                    &[(&platform as &dyn ::std::fmt::Display, "/list")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client

@@ -1370,7 +1370,11 @@ pub mod builder {
                 let q = q.map_err(Error::InvalidRequest)?;
                 let start_at = start_at.map_err(Error::InvalidRequest)?;
                 let survey_id = survey_id.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/surveys/submissions", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/surveys/submissions",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -1487,7 +1491,11 @@ pub mod builder {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let skip = skip.map_err(Error::InvalidRequest)?;
                 let type_ = type_.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/surveys/", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/surveys/",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client

@@ -13883,7 +13883,11 @@ pub mod builder {
                 let sort = sort.map_err(Error::InvalidRequest)?;
                 let sort_direction = sort_direction.map_err(Error::InvalidRequest)?;
                 let type_ = type_.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/users/search", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/users/search",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -13988,7 +13992,11 @@ pub mod builder {
                         types::FilterByEmailDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/users/search/filter-by-email", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/users/search/filter-by-email",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -14055,8 +14063,10 @@ pub mod builder {
             let Self { client, user_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let user_id = user_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/users/{}", client.baseurl, encode_path(& user_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/users/",
+                    &[(&user_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -14152,8 +14162,10 @@ pub mod builder {
                         types::UpdateUserDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/users/{}", client.baseurl, encode_path(& user_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/users/",
+                    &[(&user_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -14221,8 +14233,10 @@ pub mod builder {
             let Self { client, user_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let user_id = user_id.map_err(Error::InvalidRequest)?;
-                let url = format!(
-                    "{}/users/{}", client.baseurl, encode_path(& user_id.to_string()),
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/users/",
+                    &[(&user_id as &dyn ::std::fmt::Display, "")],
                 );
                 #[allow(unused_mut)]
                 let mut request = client
@@ -14303,7 +14317,7 @@ pub mod builder {
                         types::CreateUserDto::try_from(v).map_err(|e| e.to_string())
                     })
                     .map_err(Error::InvalidRequest)?;
-                let url = format!("{}/users/", client.baseurl,);
+                let url = highlevel_runtime::path::url(&client.baseurl, "/users/", &[]);
                 #[allow(unused_mut)]
                 let mut request = client
                     .client

@@ -397,7 +397,11 @@ pub mod builder {
             let Self { client, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let url = format!("{}/workflows/", client.baseurl,);
+                let url = highlevel_runtime::path::url(
+                    &client.baseurl,
+                    "/workflows/",
+                    &[],
+                );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client

@@ -68,6 +68,7 @@ pub fn rewrite(f: &mut syn::ImplItemFn, success: &syn::Type, meta: &Ident) -> Re
     }
     let mut build = build.to_vec();
     drop_api_version_header(&mut build);
+    super::urls::built_by_the_runtime(&mut build, &meta.to_string())?;
     let runtime_send = match finish {
         Finish::Json => quote! { highlevel_runtime::send::json },
         Finish::Stream => quote! { highlevel_runtime::send::stream },
@@ -292,7 +293,11 @@ mod tests {
                 let Self { client, location_id } = self;
                 let request = (move || -> Result<::reqwest::Request, Error<()>> {
                     let location_id = location_id.map_err(Error::InvalidRequest)?;
-                    let url = format!("{}/locations/{}", client.baseurl, encode_path(&location_id.to_string()));
+                    let url = highlevel_runtime::path::url(
+                        &client.baseurl,
+                        "/locations/",
+                        &[(&location_id as &dyn ::std::fmt::Display, "")]
+                    );
                     #[allow(unused_mut)]
                     let mut request = client
                         .client
