@@ -146,7 +146,12 @@ impl Runtime {
 
     /// The retry policy calls through this runtime follow.
     pub fn retry_config(&self) -> RetryConfig {
-        self.retry.as_deref().unwrap_or(&self.shared.retry).clone()
+        self.retry_policy().clone()
+    }
+
+    /// [`Runtime::retry_config`], not copied.
+    pub(crate) fn retry_policy(&self) -> &RetryConfig {
+        self.retry.as_deref().unwrap_or(&self.shared.retry)
     }
 
     /// The rate-limit configuration every scope of this runtime shares.

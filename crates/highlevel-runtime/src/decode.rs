@@ -21,79 +21,62 @@ const EMPTY_OBJECT: &[u8] = b"{}";
 ///
 /// # Errors
 ///
-/// progenitor's `ResponseBodyError` when the body cannot be read, `InvalidResponsePayload`
-/// when it does not decode, and a body past the handle's `max_response_bytes` that
-/// [`finish_json`] reports as [`Error::ResponseTooLarge`] (read no further than the limit).
+/// What [`json_failure`] makes of a body that cannot be read, does not decode, or passes
+/// the handle's `max_response_bytes` ([`Error::ResponseTooLarge`], read no further than the
+/// limit).
 pub(crate) async fn decode_json<T: DeserializeOwned>(
+    operation: &'static OperationMeta,
     mut response: reqwest::Response,
-) -> Result<ResponseValue<T>, GeneratedError<()>> {
+) -> Result<ResponseValue<T>, Error> {
     let status = response.status();
     // Taken, not cloned: reading the body consumes the response anyway.
     let headers = std::mem::take(response.headers_mut());
     let limit = body::limit_of(&response);
-    let bytes = match body::read_capped(response, limit).await {
-        Ok(bytes) => bytes,
-        Err(ReadError::Transport(source)) => {
-            return Err(GeneratedError::ResponseBodyError(source));
-        }
+    // The decoded value goes straight out; each step it went through would be a copy of it.
+    let failed = match body::read_capped(response, limit).await {
+        Ok(bytes) => match parse(&bytes) {
+            Ok(inner) => return Ok(ResponseValue::new(inner, status, headers)),
+            Err(source) => GeneratedError::InvalidResponsePayload(bytes, source),
+        },
+        Err(ReadError::Transport(source)) => GeneratedError::ResponseBodyError(source),
         Err(ReadError::TooLarge { limit }) => {
             let failure = Failure::TooLarge {
                 status,
                 headers,
                 limit,
             };
-            return Err(GeneratedError::UnexpectedResponse(failure.into_response()));
+            GeneratedError::UnexpectedResponse(failure.into_response())
         }
     };
-    let inner = if is_blank(&bytes) {
-        serde_json::from_slice(b"null")
-            .or_else(|_| serde_json::from_slice(EMPTY_OBJECT))
-            .map_err(|e| GeneratedError::InvalidResponsePayload(bytes.clone(), e))?
+    Err(Box::pin(json_failure::<T>(operation, failed)).await)
+}
+
+fn parse<T: DeserializeOwned>(bytes: &[u8]) -> serde_json::Result<T> {
+    if is_blank(bytes) {
+        serde_json::from_slice(b"null").or_else(|_| serde_json::from_slice(EMPTY_OBJECT))
     } else {
-        serde_json::from_slice(&bytes)
-            .map_err(|e| GeneratedError::InvalidResponsePayload(bytes.clone(), e))?
-    };
-    Ok(ResponseValue::new(inner, status, headers))
+        serde_json::from_slice(bytes)
+    }
 }
 
 fn is_blank(bytes: &[u8]) -> bool {
     bytes.iter().all(u8::is_ascii_whitespace)
 }
 
-/// Maps the outcome of a generated JSON operation into the SDK's result.
+/// Maps why a generated JSON operation failed into the SDK's [`Error`], naming `operation`.
 ///
-/// A decode failure is decoded a second time with `serde_path_to_error` (only on the
-/// failure path, so successes pay nothing) to report where in the JSON it failed.
-///
-/// # Errors
-///
-/// [`Error`], naming `operation`.
-pub(crate) async fn finish_json<T: DeserializeOwned>(
+/// A decode failure is decoded a second time with `serde_path_to_error` (only here, so
+/// successes pay nothing) to report where in the JSON it failed.
+pub(crate) async fn json_failure<T: DeserializeOwned>(
     operation: &'static OperationMeta,
-    result: Result<ResponseValue<T>, GeneratedError<()>>,
-) -> Result<ResponseValue<T>, Error> {
-    match result {
-        Ok(value) => Ok(value),
-        Err(GeneratedError::InvalidResponsePayload(bytes, source)) => {
+    error: GeneratedError<()>,
+) -> Error {
+    match error {
+        GeneratedError::InvalidResponsePayload(bytes, source) => {
             let path = json_path::<T>(&bytes);
-            Err(decode_error(operation, &bytes, path, source))
+            decode_error(operation, &bytes, path, source)
         }
-        Err(other) => Err(map_error(operation, other).await),
-    }
-}
-
-/// Maps the outcome of a generated operation whose body is not decoded (downloads).
-///
-/// # Errors
-///
-/// [`Error`], naming `operation`.
-pub(crate) async fn finish<T>(
-    operation: &'static OperationMeta,
-    result: Result<ResponseValue<T>, GeneratedError<()>>,
-) -> Result<ResponseValue<T>, Error> {
-    match result {
-        Ok(value) => Ok(value),
-        Err(other) => Err(map_error(operation, other).await),
+        other => failure(operation, other).await,
     }
 }
 
@@ -123,7 +106,9 @@ fn decode_error(
     }))
 }
 
-async fn map_error(operation: &'static OperationMeta, error: GeneratedError<()>) -> Error {
+/// Maps why a generated operation failed into the SDK's [`Error`], naming `operation`; an
+/// API error's body is read here (within the handle's cap).
+pub(crate) async fn failure(operation: &'static OperationMeta, error: GeneratedError<()>) -> Error {
     let operation_id = operation.operation_id;
     match error {
         GeneratedError::UnexpectedResponse(mut response) => {
@@ -240,15 +225,12 @@ mod tests {
             "x-trace-id",
             reqwest::header::HeaderValue::from_static("t-9"),
         );
-        let documented: Result<ResponseValue<()>, GeneratedError<()>> =
-            Err(GeneratedError::ErrorResponse(ResponseValue::new(
-                (),
-                reqwest::StatusCode::NOT_FOUND,
-                headers,
-            )));
-        let error = finish(&GET_CONTACT, documented)
-            .await
-            .expect_err("an error");
+        let documented: GeneratedError<()> = GeneratedError::ErrorResponse(ResponseValue::new(
+            (),
+            reqwest::StatusCode::NOT_FOUND,
+            headers,
+        ));
+        let error = failure(&GET_CONTACT, documented).await;
         assert_eq!(
             error.to_string(),
             "get_contact: HTTP 404 Not Found (traceId t-9)"

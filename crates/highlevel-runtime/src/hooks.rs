@@ -38,6 +38,15 @@ pub async fn pre(
     request: &mut reqwest::Request,
     operation: Option<&'static OperationMeta>,
 ) -> Result<(), String> {
+    prepare(runtime, request, operation)
+}
+
+/// What [`pre`] does; nothing in it waits, and [`crate::send`] calls it without a future.
+pub(crate) fn prepare(
+    runtime: &Runtime,
+    request: &mut reqwest::Request,
+    operation: Option<&'static OperationMeta>,
+) -> Result<(), String> {
     let operation_id = operation.map_or("unknown operation", |o| o.operation_id);
 
     let version = match operation.and_then(|o| o.version) {
@@ -141,7 +150,8 @@ fn is_bchar(b: u8) -> bool {
 
 /// Sends a prepared request.
 ///
-/// This is the single place every SDK request leaves through. Each attempt waits for the
+/// Every SDK request leaves through the request loop this runs ([`crate::send`] sets the
+/// same call up without this extra future). Each attempt waits for the
 /// resource's rate-limit budget (see [`crate::rate_limit`]), goes out, and feeds the answer's
 /// `X-RateLimit-*` headers back into the budget; [`crate::retry::decide`] then says whether
 /// to try again. With OAuth credentials it picks the session the operation's security
@@ -163,54 +173,10 @@ pub async fn exec(
     request: reqwest::Request,
     operation: Option<&'static OperationMeta>,
 ) -> reqwest::Result<reqwest::Response> {
-    let operation_id = operation.map_or("unknown operation", |o| o.operation_id);
-    let oauth = match runtime.oauth_app() {
-        Some(app) if operation.is_none_or(|o| o.authenticated) => {
-            match resource_for(
-                runtime.location(),
-                runtime.company(),
-                operation.is_none_or(OperationMeta::accepts_location_token),
-                operation.is_none_or(OperationMeta::accepts_agency_token),
-            ) {
-                Ok(resource) => Some((app, resource)),
-                Err(auth) => return Ok(Failure::Auth(auth).into_response()),
-            }
-        }
-        _ => None,
-    };
-    let limiter = match &oauth {
-        Some((_, Resource::Location(id))) => {
-            runtime.rate_limiter().resource(&format!("location:{id}"))
-        }
-        Some((_, Resource::Company(id))) => {
-            runtime.rate_limiter().resource(&format!("company:{id}"))
-        }
-        None => runtime.static_budget().clone(),
-    };
-    let span = tracing::info_span!(
-        "highlevel.request",
-        operation = operation_id,
-        resource = limiter.name(),
-        method = %request.method(),
-        attempt = tracing::field::Empty,
-        status = tracing::field::Empty,
-        wait_ms = tracing::field::Empty,
-    );
-    let call = Call {
-        runtime,
-        client,
-        oauth: oauth.as_ref().map(|(app, resource)| (*app, resource)),
-        limiter: &limiter,
-        span: &span,
-    };
-    let mut response = call.run(request).instrument(span.clone()).await?;
-    // The body is read where the runtime is out of reach, so the cap travels with the
-    // response; the default is what is assumed there, and needs no per-request allocation.
-    let limit = runtime.max_response_bytes();
-    if limit != crate::DEFAULT_MAX_RESPONSE_BYTES {
-        response.extensions_mut().insert(ResponseLimit(limit));
+    match Call::new(runtime, client, operation) {
+        Ok(call) => call.send(request).await,
+        Err(failure) => Ok(failure.into_response()),
     }
-    Ok(response)
 }
 
 /// A copy of `request` to send again if this attempt fails; `None` for a streamed body,
@@ -233,140 +199,231 @@ fn replay_copy(request: &reqwest::Request) -> Option<reqwest::Request> {
     Some(copy)
 }
 
-struct Call<'a> {
+/// One call of an operation: its credentials, its budget and its span, set up before the
+/// request loop so that the loop's future is the only one a call awaits (every future an
+/// async layer adds is copied whole when it is created, on every request).
+pub(crate) struct Call<'a> {
     runtime: &'a Runtime,
     client: &'a reqwest::Client,
-    oauth: Option<(&'a OAuthApp, &'a Resource)>,
-    limiter: &'a ResourceLimiter,
+    oauth: Option<(&'a OAuthApp, Resource)>,
+    limiter: Arc<ResourceLimiter>,
     /// The call's `highlevel.request` span, which records each attempt.
-    span: &'a tracing::Span,
+    span: tracing::Span,
 }
 
-impl Call<'_> {
-    async fn run(&self, request: reqwest::Request) -> reqwest::Result<reqwest::Response> {
-        let span = self.span;
-        let config = self.runtime.retry_config();
-        let idempotent = is_idempotent(request.method());
-        let started = tokio::time::Instant::now();
-        // Drawn only once an attempt fails: most calls never need it.
-        let mut backoffs = None;
-        let mut waited = Duration::ZERO;
-        let mut request = request;
-        let mut number = 0;
-        loop {
-            number += 1;
-            // A body that cannot be replayed (a stream) gets one attempt; with one attempt in
-            // all nothing is repeated (`decide`), so no copy is kept.
-            let copy = if config.max_attempts > 1 {
-                replay_copy(&request)
-            } else {
-                None
-            };
-            match self.limiter.acquire().await {
-                Ok(wait) => waited += wait,
-                Err(spent) => return Ok(Failure::RateLimit(spent).into_response()),
+impl<'a> Call<'a> {
+    /// Picks the credentials and the budget `operation` is sent with; a [`Failure`] when
+    /// OAuth has no token for it.
+    pub(crate) fn new(
+        runtime: &'a Runtime,
+        client: &'a reqwest::Client,
+        operation: Option<&'static OperationMeta>,
+    ) -> Result<Self, Failure> {
+        let operation_id = operation.map_or("unknown operation", |o| o.operation_id);
+        let oauth = match runtime.oauth_app() {
+            Some(app) if operation.is_none_or(|o| o.authenticated) => {
+                let resource = resource_for(
+                    runtime.location(),
+                    runtime.company(),
+                    operation.is_none_or(OperationMeta::accepts_location_token),
+                    operation.is_none_or(OperationMeta::accepts_agency_token),
+                )
+                .map_err(Failure::Auth)?;
+                Some((app, resource))
             }
-            span.record("attempt", number);
-            span.record("wait_ms", waited.as_millis());
-            let result = match self.attempt(request).await {
-                Ok(result) => result,
-                Err(auth) => return Ok(Failure::Auth(auth).into_response()),
-            };
-            let mut advertised = Advertised::default();
-            let outcome = match &result {
-                Ok(response) => {
-                    span.record("status", response.status().as_u16());
-                    advertised = Advertised::read(response.headers());
-                    self.limiter.observe(&advertised);
-                    Outcome::Status {
-                        status: response.status(),
-                        // Only a refusal's wait is ever followed; a success skips the lookup.
-                        retry_after: if response.status().is_success() {
-                            None
-                        } else {
-                            retry_after(response.headers(), SystemTime::now)
-                        },
-                        interval: advertised.interval,
-                        daily_exhausted: advertised.daily_remaining == Some(0),
-                    }
-                }
-                Err(error) => transport_outcome(error),
-            };
-            // `decide` returns `Return` for any 2xx whatever the attempt, and the backoff is
-            // only used when it does not.
-            let (decision, backoff) = if outcome.is_success() {
-                (Decision::Return, config.cap)
-            } else {
-                let attempt = Attempt {
-                    number,
-                    elapsed: started.elapsed(),
-                    idempotent,
+            _ => None,
+        };
+        let limiter = match &oauth {
+            Some((_, Resource::Location(id))) => {
+                runtime.rate_limiter().resource(&format!("location:{id}"))
+            }
+            Some((_, Resource::Company(id))) => {
+                runtime.rate_limiter().resource(&format!("company:{id}"))
+            }
+            None => runtime.static_budget().clone(),
+        };
+        let span = tracing::info_span!(
+            "highlevel.request",
+            operation = operation_id,
+            resource = limiter.name(),
+            method = tracing::field::Empty,
+            attempt = tracing::field::Empty,
+            status = tracing::field::Empty,
+            wait_ms = tracing::field::Empty,
+        );
+        Ok(Self {
+            runtime,
+            client,
+            oauth,
+            limiter,
+            span,
+        })
+    }
+
+    /// Sends `request` through the request loop, in the call's span.
+    pub(crate) fn send(
+        self,
+        mut request: reqwest::Request,
+    ) -> impl Future<Output = reqwest::Result<reqwest::Response>> + 'a {
+        let span = self.span.clone();
+        // A span nobody listens to still looks each field up by name to record it.
+        let traced = !span.is_disabled();
+        if traced {
+            span.record("method", request.method().as_str());
+        }
+        // A block, not an `async fn`: an async fn's future keeps its arguments twice (as
+        // passed and as bound), and this one is created, and copied whole, on every call.
+        async move {
+            let span = &self.span;
+            let config = self.runtime.retry_policy();
+            let idempotent = is_idempotent(request.method());
+            let started = tokio::time::Instant::now();
+            // Drawn only once an attempt fails: most calls never need it.
+            let mut backoffs = None;
+            let mut waited = Duration::ZERO;
+            let mut number = 0;
+            loop {
+                number += 1;
+                // A body that cannot be replayed (a stream) gets one attempt; with one attempt in
+                // all nothing is repeated (`decide`), so no copy is kept.
+                let copy = if config.max_attempts > 1 {
+                    replay_copy(&request)
+                } else {
+                    None
                 };
-                let backoff = backoffs
-                    .get_or_insert_with(|| config.backoffs())
-                    .next()
-                    .unwrap_or(config.cap);
-                (decide(&config, &attempt, &outcome, backoff), backoff)
-            };
-            let mut blocked_for = None;
-            match outcome {
-                Outcome::Status {
-                    status: StatusCode::TOO_MANY_REQUESTS,
-                    retry_after,
-                    interval,
-                    daily_exhausted: false,
-                } => {
-                    // Everyone on this resource waits, instead of collecting 429s too.
-                    let wait = retry_after.or(interval).unwrap_or(backoff);
-                    let blocked = wait.min(config.max_retry_after);
-                    self.limiter.throttled(blocked);
-                    blocked_for = Some(blocked);
+                // The call's start is the first attempt's clock reading.
+                let now = if number == 1 {
+                    started
+                } else {
+                    tokio::time::Instant::now()
+                };
+                match self.limiter.acquire(now).await {
+                    Ok(wait) => waited += wait,
+                    Err(spent) => return Ok(Failure::RateLimit(spent).into_response()),
                 }
-                Outcome::Status { .. } => self.limiter.answered(),
-                _ => {}
-            }
-            // Every process sharing the budget follows what this answer said.
-            self.limiter.report(&advertised, blocked_for).await;
-            match decision {
-                Decision::Retry(wait) => {
-                    let Some(copy) = copy else {
-                        return result;
-                    };
-                    let throttled = matches!(
-                        outcome,
-                        Outcome::Status { status, .. } if status == StatusCode::TOO_MANY_REQUESTS
-                    );
-                    // After a 429 the limiter holds the next attempt back; otherwise back off.
-                    if !throttled {
-                        tokio::time::sleep(wait).await;
-                        waited += wait;
+                if traced {
+                    span.record("attempt", number);
+                    span.record("wait_ms", waited.as_millis());
+                }
+                let result = match self.attempt(request).await {
+                    Ok(result) => result.map(|response| self.capped(response)),
+                    Err(auth) => return Ok(Failure::Auth(auth).into_response()),
+                };
+                let mut advertised = Advertised::default();
+                let outcome = match &result {
+                    Ok(response) => {
+                        if traced {
+                            span.record("status", response.status().as_u16());
+                        }
+                        advertised = Advertised::read(response.headers());
+                        self.limiter.observe(&advertised);
+                        Outcome::Status {
+                            status: response.status(),
+                            // Only a refusal's wait is ever followed; a success skips the lookup.
+                            retry_after: if response.status().is_success() {
+                                None
+                            } else {
+                                retry_after(response.headers(), SystemTime::now)
+                            },
+                            interval: advertised.interval,
+                            daily_exhausted: advertised.daily_remaining == Some(0),
+                        }
                     }
-                    tracing::debug!(?outcome, wait_ms = wait.as_millis(), "retrying");
-                    request = copy;
-                }
-                Decision::DailyQuotaExhausted => {
-                    let retry_after = match outcome {
-                        Outcome::Status { retry_after, .. } => retry_after,
-                        _ => None,
+                    Err(error) => transport_outcome(error),
+                };
+                // `decide` returns `Return` for any 2xx whatever the attempt, and the backoff is
+                // only used when it does not.
+                let (decision, backoff) = if outcome.is_success() {
+                    (Decision::Return, config.cap)
+                } else {
+                    let attempt = Attempt {
+                        number,
+                        elapsed: started.elapsed(),
+                        idempotent,
                     };
-                    let resets_at = self.limiter.daily_exhausted(retry_after);
-                    return Ok(Failure::RateLimit(RateLimitError::DailyQuotaExhausted {
-                        resource: self.limiter.name().to_owned(),
-                        resets_at,
-                    })
-                    .into_response());
-                }
-                Decision::RetryAfterTooLong(retry_after) => {
-                    return Ok(Failure::RateLimit(RateLimitError::RetryAfterTooLong {
-                        resource: self.limiter.name().to_owned(),
+                    // Boxed: drawn after a failure only, it would otherwise take room in
+                    // every call's future.
+                    let backoff = backoffs
+                        .get_or_insert_with(|| Box::new(config.backoffs()))
+                        .next()
+                        .unwrap_or(config.cap);
+                    (decide(config, &attempt, &outcome, backoff), backoff)
+                };
+                let mut blocked_for = None;
+                match outcome {
+                    Outcome::Status {
+                        status: StatusCode::TOO_MANY_REQUESTS,
                         retry_after,
-                        cap: config.max_retry_after,
-                    })
-                    .into_response());
+                        interval,
+                        daily_exhausted: false,
+                    } => {
+                        // Everyone on this resource waits, instead of collecting 429s too.
+                        let wait = retry_after.or(interval).unwrap_or(backoff);
+                        let blocked = wait.min(config.max_retry_after);
+                        self.limiter.throttled(blocked);
+                        blocked_for = Some(blocked);
+                    }
+                    Outcome::Status { .. } => self.limiter.answered(),
+                    _ => {}
                 }
-                _ => return result,
+                // Every process sharing the budget follows what this answer said.
+                self.limiter.report(&advertised, blocked_for).await;
+                match decision {
+                    Decision::Retry(wait) => {
+                        // Before the wait: the refused answer (its connection) is released
+                        // and the future holds one request across it, not two.
+                        request = match copy {
+                            Some(copy) => copy,
+                            None => return result,
+                        };
+                        drop(result);
+                        let throttled = matches!(
+                            outcome,
+                            Outcome::Status { status, .. } if status == StatusCode::TOO_MANY_REQUESTS
+                        );
+                        // After a 429 the limiter holds the next attempt back; otherwise back off.
+                        if !throttled {
+                            tokio::time::sleep(wait).await;
+                            waited += wait;
+                        }
+                        tracing::debug!(?outcome, wait_ms = wait.as_millis(), "retrying");
+                    }
+                    Decision::DailyQuotaExhausted => {
+                        let retry_after = match outcome {
+                            Outcome::Status { retry_after, .. } => retry_after,
+                            _ => None,
+                        };
+                        let resets_at = self.limiter.daily_exhausted(retry_after);
+                        return Ok(Failure::RateLimit(RateLimitError::DailyQuotaExhausted {
+                            resource: self.limiter.name().to_owned(),
+                            resets_at,
+                        })
+                        .into_response());
+                    }
+                    Decision::RetryAfterTooLong(retry_after) => {
+                        return Ok(Failure::RateLimit(RateLimitError::RetryAfterTooLong {
+                            resource: self.limiter.name().to_owned(),
+                            retry_after,
+                            cap: config.max_retry_after,
+                        })
+                        .into_response());
+                    }
+                    _ => return result,
+                }
             }
         }
+        .instrument(span)
+    }
+
+    /// The response with the handle's body cap: the body is read where the runtime is out
+    /// of reach, so the cap travels with it; the default is what is assumed there, and needs
+    /// no per-request allocation.
+    fn capped(&self, mut response: reqwest::Response) -> reqwest::Response {
+        let limit = self.runtime.max_response_bytes();
+        if limit != crate::DEFAULT_MAX_RESPONSE_BYTES {
+            response.extensions_mut().insert(ResponseLimit(limit));
+        }
+        response
     }
 
     /// One attempt: with OAuth, the session's bearer and, after a 401, one renewal and a
@@ -375,7 +432,7 @@ impl Call<'_> {
         &self,
         request: reqwest::Request,
     ) -> Result<reqwest::Result<reqwest::Response>, AuthError> {
-        let Some((app, resource)) = self.oauth else {
+        let Some((app, resource)) = &self.oauth else {
             return Ok(self.client.execute(request).await);
         };
         // Boxed: picking and renewing a session is a large future, and without the box every
@@ -408,7 +465,7 @@ impl Call<'_> {
         };
         tracing::debug!("oauth: retrying after a 401 with renewed tokens");
         set_bearer(&mut retry, &renewed.session.access_token)?;
-        if let Err(spent) = self.limiter.acquire().await {
+        if let Err(spent) = self.limiter.acquire(tokio::time::Instant::now()).await {
             return Ok(Ok(Failure::RateLimit(spent).into_response()));
         }
         let retried = self.client.execute(retry).await;

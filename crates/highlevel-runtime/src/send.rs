@@ -6,12 +6,20 @@
 //! an operation is awaited, instead of being an async body per operation that every module
 //! crate checks whether the user calls it or not (Contacts' crate: 3.5 s to 3.0 s under
 //! `-Ztime-passes`).
+//!
+//! A future holds room for every future it awaits, and each is copied whole when it is
+//! created: so the request loop is the one future these await (set up synchronously, not
+//! through further async layers), and reading an error's body, which successes never do,
+//! is boxed.
 
+use futures_util::FutureExt;
+use futures_util::future::{Either, ready};
 use progenitor_client::{ByteStream, Error as GeneratedError, ResponseValue};
 use serde::de::DeserializeOwned;
 
-use crate::decode::{decode_json, finish, finish_json};
-use crate::{Error, OperationMeta, Runtime, hooks};
+use crate::decode::{decode_json, failure, json_failure};
+use crate::hooks::{self, Call};
+use crate::{Error, OperationMeta, Runtime};
 
 /// Sends a built request for an operation whose 2xx body is JSON, and decodes it as `T`.
 ///
@@ -23,17 +31,22 @@ use crate::{Error, OperationMeta, Runtime, hooks};
 ///
 /// [`Error`], naming `operation`: `Api` for a non-2xx answer, `Decode` when the body does
 /// not fit `T`, `Transport`, `Auth`, `RateLimited`, `Hook` or `InvalidRequest`.
-pub async fn json<T: DeserializeOwned>(
-    runtime: &Runtime,
-    client: &reqwest::Client,
+#[expect(
+    clippy::manual_async_fn,
+    reason = "an async fn's future keeps its arguments twice"
+)]
+pub fn json<'a, T: DeserializeOwned>(
+    runtime: &'a Runtime,
+    client: &'a reqwest::Client,
     operation: &'static OperationMeta,
     request: Result<reqwest::Request, GeneratedError<()>>,
-) -> Result<ResponseValue<T>, Error> {
-    let result = match exchange(runtime, client, operation, request).await {
-        Ok(response) => decode_json(response).await,
-        Err(error) => Err(error),
-    };
-    finish_json(operation, result).await
+) -> impl Future<Output = Result<ResponseValue<T>, Error>> + 'a {
+    async move {
+        match sent(runtime, client, operation, request).await {
+            Ok(response) => decode_json(operation, response).await,
+            Err(error) => Err(Box::pin(json_failure::<T>(operation, error)).await),
+        }
+    }
 }
 
 /// Sends a built request for an operation whose 2xx body is a download, returned unread.
@@ -41,31 +54,59 @@ pub async fn json<T: DeserializeOwned>(
 /// # Errors
 ///
 /// As [`json`], except that nothing is decoded.
-pub async fn stream(
-    runtime: &Runtime,
-    client: &reqwest::Client,
+#[expect(
+    clippy::manual_async_fn,
+    reason = "an async fn's future keeps its arguments twice"
+)]
+pub fn stream<'a>(
+    runtime: &'a Runtime,
+    client: &'a reqwest::Client,
     operation: &'static OperationMeta,
     request: Result<reqwest::Request, GeneratedError<()>>,
-) -> Result<ResponseValue<ByteStream>, Error> {
-    let result = exchange(runtime, client, operation, request)
-        .await
-        .map(ResponseValue::stream);
-    finish(operation, result).await
+) -> impl Future<Output = Result<ResponseValue<ByteStream>, Error>> + 'a {
+    async move {
+        match sent(runtime, client, operation, request).await {
+            Ok(response) => Ok(ResponseValue::stream(response)),
+            Err(error) => Err(Box::pin(failure(operation, error)).await),
+        }
+    }
 }
 
-/// The request out and its 2xx response back; any other status is progenitor's
-/// `UnexpectedResponse`, which [`finish_json`] reads into [`Error::Api`].
-async fn exchange(
-    runtime: &Runtime,
-    client: &reqwest::Client,
+/// The request prepared ([`hooks::pre`]) and sent through its call; its 2xx response.
+///
+/// Not an async layer over the call: the call's future is awaited as it is, or not at all
+/// when the request cannot be sent.
+fn sent<'a>(
+    runtime: &'a Runtime,
+    client: &'a reqwest::Client,
     operation: &'static OperationMeta,
     request: Result<reqwest::Request, GeneratedError<()>>,
+) -> impl Future<Output = Result<reqwest::Response, GeneratedError<()>>> + 'a {
+    let mut request = match request {
+        Ok(request) => request,
+        Err(error) => return Either::Right(ready(Err(error))),
+    };
+    if let Err(why) = hooks::prepare(runtime, &mut request, Some(operation)) {
+        return Either::Right(ready(Err(GeneratedError::Custom(why))));
+    }
+    match Call::new(runtime, client, Some(operation)) {
+        Ok(call) => Either::Left(call.send(request).map(successful)),
+        Err(failure) => Either::Right(ready(Err(GeneratedError::UnexpectedResponse(
+            failure.into_response(),
+        )))),
+    }
+}
+
+/// A 2xx response; any other status is progenitor's `UnexpectedResponse`, which
+/// [`failure`] reads into [`Error::Api`].
+#[expect(
+    clippy::result_large_err,
+    reason = "progenitor's error, carried as it is to the error mapping"
+)]
+fn successful(
+    response: reqwest::Result<reqwest::Response>,
 ) -> Result<reqwest::Response, GeneratedError<()>> {
-    let mut request = request?;
-    hooks::pre(runtime, &mut request, Some(operation))
-        .await
-        .map_err(GeneratedError::Custom)?;
-    let response = hooks::exec(runtime, client, request, Some(operation)).await?;
+    let response = response?;
     if response.status().is_success() {
         Ok(response)
     } else {

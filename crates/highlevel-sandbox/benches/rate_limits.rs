@@ -200,6 +200,17 @@ async fn throughput(server_url: &str, via: Via, requests: usize, tasks: usize) -
             .timeout(Duration::from_secs(60))
             .build()
             .expect("reqwest client"),
+        // Also the SDK transport's HTTP/1.1 with reqwest's retry layer off (it copies every
+        // request in case an HTTP/2 refusal must be repeated): the runtime alone, against
+        // the same reqwest.
+        Via::Matched => reqwest::Client::builder()
+            .user_agent("plain-reqwest")
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(60))
+            .http1_only()
+            .retry(reqwest::retry::never().max_retries_per_request(0))
+            .build()
+            .expect("reqwest client"),
         Via::Sdk | Via::Bare => reqwest::Client::new(),
     };
     let url = format!("{server_url}/locations/{location}");
@@ -219,7 +230,7 @@ async fn throughput(server_url: &str, via: Via, requests: usize, tasks: usize) -
             tokio::spawn(async move {
                 while next.fetch_add(1, Ordering::Relaxed) < requests {
                     let found = match via {
-                        Via::Plain | Via::Bare => {
+                        Via::Plain | Via::Matched | Via::Bare => {
                             let bytes = plain
                                 .get(&url)
                                 .header("authorization", &bearer)
@@ -272,6 +283,8 @@ enum Via {
     Plain,
     /// `reqwest::Client::new()`: no timeout at all.
     Bare,
+    /// `Plain` with the rest of the SDK's transport: HTTP/1.1 only, reqwest's retry layer off.
+    Matched,
     Sdk,
 }
 

@@ -445,10 +445,18 @@ fn default_oauth_http_client() -> Result<reqwest::Client, BuildError> {
 fn http_client_builder() -> Result<reqwest::ClientBuilder, BuildError> {
     // reqwest is built without a rustls provider; it takes the process-wide one.
     runtime::tls::install_crypto_provider().map_err(BuildError::Tls)?;
-    Ok(reqwest::Client::builder()
+    let builder = reqwest::Client::builder()
         .user_agent(concat!("highlevel-rs/", env!("CARGO_PKG_VERSION")))
         .connect_timeout(std::time::Duration::from_secs(10))
-        .timeout(std::time::Duration::from_secs(60)))
+        .timeout(std::time::Duration::from_secs(60));
+    // HTTP/1.1 only, even where another crate turns reqwest's HTTP/2 on: then reqwest's own
+    // retry layer has nothing to repeat (it retries HTTP/2 and HTTP/3 refusals), yet by
+    // default it copies every request in case it must; the runtime's retries copy their own.
+    #[cfg(not(feature = "http2"))]
+    let builder = builder
+        .http1_only()
+        .retry(reqwest::retry::never().max_retries_per_request(0));
+    Ok(builder)
 }
 
 /// A token that cannot go into a header would fail every call; say so once, here.

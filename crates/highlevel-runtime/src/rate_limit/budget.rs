@@ -162,6 +162,21 @@ impl Budget {
         if at <= now { Slot::Now } else { Slot::At(at) }
     }
 
+    /// Grants a request at `now` if [`Budget::slot`] allows one now. The wall clock is read
+    /// only while a daily count is kept: nothing else here depends on it.
+    pub(crate) fn try_grant(&mut self, now: Instant) -> bool {
+        let wall = if self.daily_remaining.is_some() {
+            SystemTime::now()
+        } else {
+            SystemTime::UNIX_EPOCH
+        };
+        let free = self.slot(now, wall) == Slot::Now;
+        if free {
+            self.grant(now, wall);
+        }
+        free
+    }
+
     /// The limits a shared budget grants under: this budget's, with the margin.
     pub(crate) fn shared_limits(&self) -> super::SharedLimits {
         super::SharedLimits {

@@ -17,7 +17,7 @@ mod redis_budget;
 mod shared;
 
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime};
 
@@ -287,6 +287,8 @@ impl fmt::Debug for RateLimiter {
 pub(crate) struct ResourceLimiter {
     name: Arc<str>,
     queue: tokio::sync::Mutex<()>,
+    /// Callers in (or joining) the queue; while there are any, no one passes them.
+    waiting: AtomicUsize,
     budget: Mutex<Budget>,
     adaptive: bool,
     enabled: bool,
@@ -349,6 +351,23 @@ impl SharedSide {
     }
 }
 
+/// A caller counted in [`ResourceLimiter::waiting`] until it is served or given up on (its
+/// future dropped).
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    fn join(count: &'a AtomicUsize) -> Self {
+        count.fetch_add(1, Ordering::AcqRel);
+        Self(count)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // Every update is a few field writes that cannot be left half done.
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
@@ -377,6 +396,7 @@ impl RateLimiter {
         let limiter = Arc::new(ResourceLimiter {
             name: name.clone(),
             queue: tokio::sync::Mutex::new(()),
+            waiting: AtomicUsize::new(0),
             budget: Mutex::new(Budget::new(
                 self.config.max,
                 self.config.interval,
@@ -424,12 +444,14 @@ impl ResourceLimiter {
     /// Waits for this caller's turn and for budget, then counts the request as sent.
     /// Returns how long it waited.
     ///
-    /// Callers queue in arrival order (tokio's mutex is fair); the one at the head sleeps
+    /// A caller that finds budget left and nobody waiting goes at once, without queueing.
+    /// Otherwise callers queue in arrival order (tokio's mutex is fair); the one at the head sleeps
     /// until the budget allows it, and re-reads the budget after sleeping because an
     /// answer may have changed it meanwhile. With a shared backend the head of each process's
     /// queue waits in the backend's queue too, as one [`SharedWaiter`] until it is granted.
-    pub(crate) async fn acquire(&self) -> Result<Duration, RateLimitError> {
-        let started = Instant::now();
+    ///
+    /// `started` is now, as the caller last read the clock.
+    pub(crate) async fn acquire(&self, started: Instant) -> Result<Duration, RateLimitError> {
         if !self.enabled {
             // Not paced, but a 429's `Retry-After` still holds: without it the retries of a
             // 429 would follow each other at once until the retry budget ran out.
@@ -441,7 +463,15 @@ impl ResourceLimiter {
             lock(&self.budget).grant(Instant::now(), SystemTime::now());
             return Ok(started.elapsed());
         }
-        // Nobody waiting (the usual case): no need to queue.
+        // Nobody waiting and budget left (the usual case): granted without queueing. A
+        // caller that finds others waiting queues behind them, in arrival order.
+        if self.shared.is_none()
+            && self.waiting.load(Ordering::Acquire) == 0
+            && lock(&self.budget).try_grant(started)
+        {
+            return Ok(Duration::ZERO);
+        }
+        let _waiting = Waiting::join(&self.waiting);
         let (_turn, queued) = match self.queue.try_lock() {
             Ok(turn) => (turn, false),
             Err(_) => (self.queue.lock().await, true),
@@ -457,7 +487,9 @@ impl ResourceLimiter {
                 && let Some(waiter) = waiter
                 && shared.link.shared_due(now)
             {
-                match self.take_shared(shared, waiter, now, wall).await {
+                // Boxed: the shared step is most of this future's size, and every call's
+                // future (shared budget or not) would carry it.
+                match Box::pin(self.take_shared(shared, waiter, now, wall)).await {
                     Some(Slot::Now) => return Ok(Instant::now() - started),
                     Some(Slot::At(at)) => {
                         tokio::time::sleep_until(at).await;
@@ -809,10 +841,10 @@ mod tests {
         // Another process took half of the window.
         lock(&backend.grants).extend([Instant::now(), Instant::now()]);
         for _ in 0..2 {
-            assert_eq!(resource.acquire().await, Ok(Duration::ZERO));
+            assert_eq!(resource.acquire(Instant::now()).await, Ok(Duration::ZERO));
         }
         assert_eq!(
-            resource.acquire().await,
+            resource.acquire(Instant::now()).await,
             Ok(Duration::from_millis(1_010)),
             "the shared window is full (1 s and the 1 % margin)"
         );
@@ -822,14 +854,20 @@ mod tests {
 
         backend.down.store(true, Ordering::Relaxed);
         tokio::time::advance(Duration::from_millis(500)).await;
-        resource.acquire().await.expect("the fallback grants");
+        resource
+            .acquire(Instant::now())
+            .await
+            .expect("the fallback grants");
         let status = limiter.status("location:a").expect("known");
         assert!(status.on_fallback);
         assert_eq!(status.share, 4, "it had the whole window to itself of late");
 
         backend.down.store(false, Ordering::Relaxed);
         tokio::time::advance(shared::PROBE_EVERY).await;
-        resource.acquire().await.expect("the shared budget grants");
+        resource
+            .acquire(Instant::now())
+            .await
+            .expect("the shared budget grants");
         assert!(!limiter.status("location:a").expect("known").on_fallback);
         assert_eq!(
             *lock(&backend.recorded),
@@ -853,21 +891,33 @@ mod tests {
                 .shared_arc(backend.clone()),
         );
         let resource = limiter.resource("location:a");
-        resource.acquire().await.expect("shared grant");
+        resource
+            .acquire(Instant::now())
+            .await
+            .expect("shared grant");
         backend.down.store(true, Ordering::Relaxed);
         tokio::time::advance(Duration::from_secs(1)).await;
         for _ in 0..3 {
-            resource.acquire().await.expect("the fallback grants");
+            resource
+                .acquire(Instant::now())
+                .await
+                .expect("the fallback grants");
             tokio::time::advance(Duration::from_millis(100)).await;
         }
         // A probe while it is still down writes nothing and keeps the grants for later.
         tokio::time::advance(shared::PROBE_EVERY).await;
-        resource.acquire().await.expect("the fallback grants");
+        resource
+            .acquire(Instant::now())
+            .await
+            .expect("the fallback grants");
         assert!(lock(&backend.recorded).is_empty());
 
         backend.down.store(false, Ordering::Relaxed);
         tokio::time::advance(shared::PROBE_EVERY).await;
-        resource.acquire().await.expect("the shared budget grants");
+        resource
+            .acquire(Instant::now())
+            .await
+            .expect("the shared budget grants");
         let ms = |ms| Duration::from_millis(ms);
         assert_eq!(
             *lock(&backend.recorded),
@@ -875,7 +925,10 @@ mod tests {
             "the 4 fallback grants with their ages, not the shared grant before"
         );
         assert_eq!(lock(&backend.grants).len(), 1 + 4 + 1);
-        resource.acquire().await.expect("the shared budget grants");
+        resource
+            .acquire(Instant::now())
+            .await
+            .expect("the shared budget grants");
         assert_eq!(lock(&backend.recorded).len(), 1, "written back once");
     }
 
@@ -890,10 +943,13 @@ mod tests {
         let resource = limiter.resource("location:a");
         lock(&backend.grants).extend([Instant::now(); 6]);
         for _ in 0..2 {
-            resource.acquire().await.expect("granted");
+            resource.acquire(Instant::now()).await.expect("granted");
         }
         backend.down.store(true, Ordering::Relaxed);
-        resource.acquire().await.expect("the fallback grants");
+        resource
+            .acquire(Instant::now())
+            .await
+            .expect("the fallback grants");
         let status = limiter.status("location:a").expect("known");
         assert!(status.on_fallback);
         // 2 of the 8 in the window: a quarter of 10, rounded up.
@@ -909,7 +965,7 @@ mod tests {
                 .shared_arc(backend.clone()),
         );
         let resource = limiter.resource("location:a");
-        resource.acquire().await.expect("granted");
+        resource.acquire(Instant::now()).await.expect("granted");
         let explained = Advertised {
             remaining: Some(9),
             ..Advertised::default()
@@ -948,7 +1004,7 @@ mod tests {
             let resource = resource.clone();
             let order = order.clone();
             tasks.push(tokio::spawn(async move {
-                resource.acquire().await.map(|waited| {
+                resource.acquire(Instant::now()).await.map(|waited| {
                     lock(&order).push((i, waited));
                 })
             }));
@@ -966,18 +1022,46 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn a_caller_given_up_on_no_longer_holds_others_in_the_queue() {
+        let limiter =
+            RateLimiter::new(RateLimitConfig::new().per_interval(1, Duration::from_secs(1)));
+        let resource = limiter.resource("location:a");
+        resource.acquire(Instant::now()).await.expect("first");
+        let queued = tokio::spawn({
+            let resource = resource.clone();
+            async move { resource.acquire(Instant::now()).await }
+        });
+        tokio::task::yield_now().await;
+        assert_eq!(resource.waiting.load(Ordering::Acquire), 1);
+        // While it waits, a newcomer queues behind it instead of passing it.
+        let newcomer = tokio::spawn({
+            let resource = resource.clone();
+            async move { resource.acquire(Instant::now()).await }
+        });
+        tokio::task::yield_now().await;
+        assert_eq!(resource.waiting.load(Ordering::Acquire), 2);
+        queued.abort();
+        newcomer.abort();
+        assert!(queued.await.is_err_and(|e| e.is_cancelled()));
+        assert!(newcomer.await.is_err_and(|e| e.is_cancelled()));
+        assert_eq!(resource.waiting.load(Ordering::Acquire), 0);
+        tokio::time::advance(Duration::from_secs(2)).await;
+        assert_eq!(resource.acquire(Instant::now()).await, Ok(Duration::ZERO));
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn a_busy_resource_does_not_hold_up_another() {
         let limiter =
             RateLimiter::new(RateLimitConfig::new().per_interval(1, Duration::from_secs(60)));
         let busy = limiter.resource("location:busy");
-        busy.acquire().await.expect("first");
+        busy.acquire(Instant::now()).await.expect("first");
         let waiting = tokio::spawn({
             let busy = busy.clone();
-            async move { busy.acquire().await }
+            async move { busy.acquire(Instant::now()).await }
         });
         tokio::task::yield_now().await;
         let other = limiter.resource("location:other");
-        assert_eq!(other.acquire().await, Ok(Duration::ZERO));
+        assert_eq!(other.acquire(Instant::now()).await, Ok(Duration::ZERO));
         assert!(!waiting.is_finished());
         assert!(waiting.await.expect("task").expect("budget") >= Duration::from_secs(60));
     }
@@ -987,7 +1071,7 @@ mod tests {
         let limiter = RateLimiter::new(RateLimitConfig::disabled());
         let resource = limiter.resource("token");
         for _ in 0..500 {
-            assert_eq!(resource.acquire().await, Ok(Duration::ZERO));
+            assert_eq!(resource.acquire(Instant::now()).await, Ok(Duration::ZERO));
         }
         resource.observe(&Advertised {
             remaining: Some(7),
@@ -1004,9 +1088,12 @@ mod tests {
         let limiter = RateLimiter::new(RateLimitConfig::disabled());
         let resource = limiter.resource("token");
         resource.throttled(Duration::from_secs(3));
-        assert_eq!(resource.acquire().await, Ok(Duration::from_secs(3)));
         assert_eq!(
-            resource.acquire().await,
+            resource.acquire(Instant::now()).await,
+            Ok(Duration::from_secs(3))
+        );
+        assert_eq!(
+            resource.acquire(Instant::now()).await,
             Ok(Duration::ZERO),
             "the block is over"
         );
@@ -1020,7 +1107,7 @@ mod tests {
                 .margin(Duration::MAX),
         );
         let resource = limiter.resource("location:a");
-        assert_eq!(resource.acquire().await, Ok(Duration::ZERO));
+        assert_eq!(resource.acquire(Instant::now()).await, Ok(Duration::ZERO));
         resource.throttled(Duration::MAX);
         resource.answered();
         let resets_at = resource.daily_exhausted(Some(Duration::from_secs(u64::MAX)));

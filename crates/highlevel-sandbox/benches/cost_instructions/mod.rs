@@ -28,6 +28,7 @@ pub async fn work(spec: &str) {
     let via = match fields.next() {
         Some("plain") => Via::Plain,
         Some("bare") => Via::Bare,
+        Some("matched") => Via::Matched,
         Some("sdk") => Via::Sdk,
         other => panic!("{WORKER}: unknown variant {other:?}"),
     };
@@ -46,6 +47,7 @@ fn name(via: Via) -> &'static str {
     match via {
         Via::Plain => "plain",
         Via::Bare => "bare",
+        Via::Matched => "matched",
         Via::Sdk => "sdk",
     }
 }
@@ -87,32 +89,36 @@ pub async fn table() {
         "per-request cost in instructions: GET /locations/{{id}}, ({LONG} - {SHORT} requests) per worker under cachegrind, client user space only, {ROUNDS} rounds"
     );
     println!(
-        "| tasks | plain (instructions per request) | SDK | bare | plain / SDK | range over rounds | bare / SDK |"
+        "| tasks | plain (instructions per request) | SDK | bare | plain / SDK | range over rounds | bare / SDK | matched | matched / SDK |"
     );
-    println!("|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|");
     for tasks in [1, 16] {
-        let (mut plain, mut sdk, mut bare, mut ratios) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut plain, mut sdk, mut bare, mut matched, mut ratios) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for _ in 0..ROUNDS {
             let p = per_request(&sandbox.url, Via::Plain, tasks).await;
             let s = per_request(&sandbox.url, Via::Sdk, tasks).await;
             let b = per_request(&sandbox.url, Via::Bare, tasks).await;
+            let m = per_request(&sandbox.url, Via::Matched, tasks).await;
             plain.push(p);
             sdk.push(s);
             bare.push(b);
+            matched.push(m);
             ratios.push(p / s);
         }
-        let (plain, sdk, bare) = (
+        let (plain, sdk, bare, matched) = (
             super::median(&mut plain),
             super::median(&mut sdk),
             super::median(&mut bare),
+            super::median(&mut matched),
         );
         let ratio = super::median(&mut ratios);
         println!(
-            "| {tasks} | {plain:.0} | {sdk:.0} | {bare:.0} | {ratio:.3} | {:.3} – {:.3} | {:.3} |",
+            "| {tasks} | {plain:.0} | {sdk:.0} | {bare:.0} | {ratio:.3} | {:.3} – {:.3} | {:.3} | {matched:.0} | {:.3} |",
             ratios.first().copied().unwrap_or_default(),
             ratios.last().copied().unwrap_or_default(),
             bare / sdk,
+            matched / sdk,
         );
     }
 }
