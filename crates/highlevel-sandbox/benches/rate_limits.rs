@@ -191,9 +191,9 @@ async fn throughput(server_url: &str, via: Via, requests: usize, tasks: usize) -
     // reqwest is built without a rustls provider: it takes the one the SDK installs.
     highlevel::runtime::tls::install_crypto_provider().expect("crypto provider");
     let plain = match via {
-        // What the SDK's default transport is (`HighLevel::builder` without `.http_client`):
-        // the comparison is then of the runtime alone, not of a 60 s timeout (a timer per
-        // request) against none.
+        // The timeouts of the SDK's default transport (`HighLevel::builder` without
+        // `.http_client`): the comparison is then not of a 60 s timeout (a timer per request)
+        // against none.
         Via::Plain => reqwest::Client::builder()
             .user_agent("plain-reqwest")
             .connect_timeout(Duration::from_secs(10))
@@ -279,7 +279,7 @@ async fn throughput(server_url: &str, via: Via, requests: usize, tasks: usize) -
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Via {
-    /// reqwest with the SDK's default transport settings (timeouts, user agent).
+    /// reqwest with the SDK's timeouts and a user agent.
     Plain,
     /// `reqwest::Client::new()`: no timeout at all.
     Bare,
@@ -391,7 +391,7 @@ async fn cost_table() {
         "per-request cost: GET /locations/{{id}} x 10,000 (1 task) or 40,000 (16 tasks) on loopback (sandbox in its own process, client on one thread), {ROUNDS} rounds"
     );
     println!(
-        "plain = reqwest with the SDK's default transport (60 s timeout, 10 s connect timeout, user agent); bare = reqwest::Client::new() (no timeout)"
+        "plain = reqwest with the SDK's timeouts (60 s, 10 s to connect) and a user agent, reqwest's retry layer on as by default (the SDK's transport turns it off); bare = reqwest::Client::new() (no timeout)"
     );
     println!(
         "| tasks | plain (req/s, median) | SDK (req/s, median) | SDK / plain (median of pairs) | range | client CPU per request: plain / SDK (µs, median) | plain / SDK CPU (median of pairs) | range | bare (req/s; CPU µs) | bare / SDK CPU (median) |"
