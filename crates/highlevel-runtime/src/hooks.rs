@@ -173,7 +173,7 @@ pub async fn exec(
     request: reqwest::Request,
     operation: Option<&'static OperationMeta>,
 ) -> reqwest::Result<reqwest::Response> {
-    match Call::new(runtime, client, operation) {
+    match Call::new(runtime, client, operation, request.method()) {
         Ok(call) => call.send(request).await,
         Err(failure) => Ok(failure.into_response()),
     }
@@ -218,6 +218,7 @@ impl<'a> Call<'a> {
         runtime: &'a Runtime,
         client: &'a reqwest::Client,
         operation: Option<&'static OperationMeta>,
+        method: &reqwest::Method,
     ) -> Result<Self, Failure> {
         let operation_id = operation.map_or("unknown operation", |o| o.operation_id);
         let oauth = match runtime.oauth_app() {
@@ -246,7 +247,7 @@ impl<'a> Call<'a> {
             "highlevel.request",
             operation = operation_id,
             resource = limiter.name(),
-            method = tracing::field::Empty,
+            method = %method,
             attempt = tracing::field::Empty,
             status = tracing::field::Empty,
             wait_ms = tracing::field::Empty,
@@ -268,9 +269,6 @@ impl<'a> Call<'a> {
         let span = self.span.clone();
         // A span nobody listens to still looks each field up by name to record it.
         let traced = !span.is_disabled();
-        if traced {
-            span.record("method", request.method().as_str());
-        }
         // A block, not an `async fn`: an async fn's future keeps its arguments twice (as
         // passed and as bound), and this one is created, and copied whole, on every call.
         async move {

@@ -89,7 +89,7 @@ fn sent<'a>(
     if let Err(why) = hooks::prepare(runtime, &mut request, Some(operation)) {
         return Either::Right(ready(Err(GeneratedError::Custom(why))));
     }
-    match Call::new(runtime, client, Some(operation)) {
+    match Call::new(runtime, client, Some(operation), request.method()) {
         Ok(call) => Either::Left(call.send(request).map(successful)),
         Err(failure) => Either::Right(ready(Err(GeneratedError::UnexpectedResponse(
             failure.into_response(),
