@@ -113,3 +113,37 @@ fn successful(
         Err(GeneratedError::UnexpectedResponse(response))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Credentials, RequestBodyKind, ResponseBodyKind};
+
+    static GET_THING: OperationMeta = OperationMeta {
+        operation_id: "get_thing",
+        method: "GET",
+        path: "/things/{id}",
+        version: Some("2021-07-28"),
+        security: &[],
+        request_body: RequestBodyKind::None,
+        response_body: ResponseBodyKind::Json,
+        authenticated: true,
+    };
+
+    /// Every call's future is created and copied whole (README, per-request cost): 3,864
+    /// bytes before the request loop was awaited directly, 1,760 after.
+    #[test]
+    fn a_call_future_stays_small() {
+        crate::tls::install_crypto_provider().expect("the default ring provider");
+        let runtime = Runtime::new(Credentials::private_integration_token("t"));
+        let client = reqwest::Client::new();
+        let call = json::<serde_json::Value>(
+            &runtime,
+            &client,
+            &GET_THING,
+            Err(GeneratedError::InvalidRequest("unsent".into())),
+        );
+        let size = std::mem::size_of_val(&call);
+        assert!(size <= 2_048, "send::json's future is {size} bytes");
+    }
+}

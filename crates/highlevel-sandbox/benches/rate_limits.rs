@@ -190,23 +190,21 @@ async fn throughput(server_url: &str, via: Via, requests: usize, tasks: usize) -
         .expect("handle");
     // reqwest is built without a rustls provider: it takes the one the SDK installs.
     highlevel::runtime::tls::install_crypto_provider().expect("crypto provider");
-    let plain = match via {
-        // The timeouts of the SDK's default transport (`HighLevel::builder` without
-        // `.http_client`): the comparison is then not of a 60 s timeout (a timer per request)
-        // against none.
-        Via::Plain => reqwest::Client::builder()
+    // The timeouts of the SDK's default transport (`HighLevel::builder` without
+    // `.http_client`): the comparison is then not of a 60 s timeout (a timer per request)
+    // against none.
+    let timed = || {
+        reqwest::Client::builder()
             .user_agent("plain-reqwest")
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(60))
-            .build()
-            .expect("reqwest client"),
+    };
+    let plain = match via {
+        Via::Plain => timed().build().expect("reqwest client"),
         // Also the SDK transport's HTTP/1.1 with reqwest's retry layer off (it copies every
         // request in case an HTTP/2 refusal must be repeated): the runtime alone, against
         // the same reqwest.
-        Via::Matched => reqwest::Client::builder()
-            .user_agent("plain-reqwest")
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(60))
+        Via::Matched => timed()
             .http1_only()
             .retry(reqwest::retry::never().max_retries_per_request(0))
             .build()
