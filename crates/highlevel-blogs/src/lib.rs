@@ -1970,22 +1970,106 @@ pub mod types {
             fn try_from(
                 value: CreateBlogPostParams,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    author: value.author?,
-                    blog_id: value.blog_id?,
-                    canonical_link: value.canonical_link?,
-                    categories: value.categories?,
-                    description: value.description?,
-                    image_alt_text: value.image_alt_text?,
-                    image_url: value.image_url?,
-                    location_id: value.location_id?,
-                    published_at: value.published_at?,
-                    raw_html: value.raw_html?,
-                    status: value.status?,
-                    tags: value.tags?,
-                    title: value.title?,
-                    url_slug: value.url_slug?,
-                })
+                match value {
+                    CreateBlogPostParams {
+                        author: Ok(author),
+                        blog_id: Ok(blog_id),
+                        canonical_link: Ok(canonical_link),
+                        categories: Ok(categories),
+                        description: Ok(description),
+                        image_alt_text: Ok(image_alt_text),
+                        image_url: Ok(image_url),
+                        location_id: Ok(location_id),
+                        published_at: Ok(published_at),
+                        raw_html: Ok(raw_html),
+                        status: Ok(status),
+                        tags: Ok(tags),
+                        title: Ok(title),
+                        url_slug: Ok(url_slug),
+                    } => {
+                        Ok(Self {
+                            author,
+                            blog_id,
+                            canonical_link,
+                            categories,
+                            description,
+                            image_alt_text,
+                            image_url,
+                            location_id,
+                            published_at,
+                            raw_html,
+                            status,
+                            tags,
+                            title,
+                            url_slug,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.author {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.blog_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.canonical_link {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.categories {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.description {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.image_alt_text {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.image_url {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.published_at {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.raw_html {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.status {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.tags {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.title {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.url_slug {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CreateBlogPostParams> for CreateBlogPostParams {
@@ -2215,22 +2299,106 @@ pub mod types {
             fn try_from(
                 value: UpdateBlogPostParams,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    author: value.author?,
-                    blog_id: value.blog_id?,
-                    canonical_link: value.canonical_link?,
-                    categories: value.categories?,
-                    description: value.description?,
-                    image_alt_text: value.image_alt_text?,
-                    image_url: value.image_url?,
-                    location_id: value.location_id?,
-                    published_at: value.published_at?,
-                    raw_html: value.raw_html?,
-                    status: value.status?,
-                    tags: value.tags?,
-                    title: value.title?,
-                    url_slug: value.url_slug?,
-                })
+                match value {
+                    UpdateBlogPostParams {
+                        author: Ok(author),
+                        blog_id: Ok(blog_id),
+                        canonical_link: Ok(canonical_link),
+                        categories: Ok(categories),
+                        description: Ok(description),
+                        image_alt_text: Ok(image_alt_text),
+                        image_url: Ok(image_url),
+                        location_id: Ok(location_id),
+                        published_at: Ok(published_at),
+                        raw_html: Ok(raw_html),
+                        status: Ok(status),
+                        tags: Ok(tags),
+                        title: Ok(title),
+                        url_slug: Ok(url_slug),
+                    } => {
+                        Ok(Self {
+                            author,
+                            blog_id,
+                            canonical_link,
+                            categories,
+                            description,
+                            image_alt_text,
+                            image_url,
+                            location_id,
+                            published_at,
+                            raw_html,
+                            status,
+                            tags,
+                            title,
+                            url_slug,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.author {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.blog_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.canonical_link {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.categories {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.description {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.image_alt_text {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.image_url {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.published_at {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.raw_html {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.status {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.tags {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.title {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.url_slug {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpdateBlogPostParams> for UpdateBlogPostParams {

@@ -1848,14 +1848,58 @@ pub mod types {
             fn try_from(
                 value: Color,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    hex: value.hex?,
-                    hexa: value.hexa?,
-                    id: value.id?,
-                    label: value.label?,
-                    rgb: value.rgb?,
-                    rgba: value.rgba?,
-                })
+                match value {
+                    Color {
+                        hex: Ok(hex),
+                        hexa: Ok(hexa),
+                        id: Ok(id),
+                        label: Ok(label),
+                        rgb: Ok(rgb),
+                        rgba: Ok(rgba),
+                    } => {
+                        Ok(Self {
+                            hex,
+                            hexa,
+                            id,
+                            label,
+                            rgb,
+                            rgba,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.hex {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.hexa {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.label {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.rgb {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.rgba {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::Color> for Color {
@@ -1996,16 +2040,70 @@ pub mod types {
             fn try_from(
                 value: CreateBrandBoardParam,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    brand_board_id: value.brand_board_id?,
-                    colors: value.colors?,
-                    fonts: value.fonts?,
-                    location_id: value.location_id?,
-                    logos: value.logos?,
-                    name: value.name?,
-                    parent_id: value.parent_id?,
-                    type_: value.type_?,
-                })
+                match value {
+                    CreateBrandBoardParam {
+                        brand_board_id: Ok(brand_board_id),
+                        colors: Ok(colors),
+                        fonts: Ok(fonts),
+                        location_id: Ok(location_id),
+                        logos: Ok(logos),
+                        name: Ok(name),
+                        parent_id: Ok(parent_id),
+                        type_: Ok(type_),
+                    } => {
+                        Ok(Self {
+                            brand_board_id,
+                            colors,
+                            fonts,
+                            location_id,
+                            logos,
+                            name,
+                            parent_id,
+                            type_,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.brand_board_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.colors {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.fonts {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.logos {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.parent_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.type_ {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CreateBrandBoardParam>
@@ -2082,12 +2180,39 @@ pub mod types {
             fn try_from(
                 value: Font,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    fallback: value.fallback?,
-                    font: value.font?,
-                    id: value.id?,
-                    label: value.label?,
-                })
+                match value {
+                    Font {
+                        fallback: Ok(fallback),
+                        font: Ok(font),
+                        id: Ok(id),
+                        label: Ok(label),
+                    } => Ok(Self { fallback, font, id, label }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.fallback {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.font {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.label {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::Font> for Font {
@@ -2156,12 +2281,39 @@ pub mod types {
             fn try_from(
                 value: Logo,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    id: value.id?,
-                    label: value.label?,
-                    path: value.path?,
-                    url: value.url?,
-                })
+                match value {
+                    Logo {
+                        id: Ok(id),
+                        label: Ok(label),
+                        path: Ok(path),
+                        url: Ok(url),
+                    } => Ok(Self { id, label, path, url }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.label {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.path {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.url {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::Logo> for Logo {
@@ -2256,13 +2408,52 @@ pub mod types {
             fn try_from(
                 value: UpdateBrandBoardBody,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    colors: value.colors?,
-                    fonts: value.fonts?,
-                    logos: value.logos?,
-                    name: value.name?,
-                    parent_id: value.parent_id?,
-                })
+                match value {
+                    UpdateBrandBoardBody {
+                        colors: Ok(colors),
+                        fonts: Ok(fonts),
+                        logos: Ok(logos),
+                        name: Ok(name),
+                        parent_id: Ok(parent_id),
+                    } => {
+                        Ok(Self {
+                            colors,
+                            fonts,
+                            logos,
+                            name,
+                            parent_id,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.colors {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.fonts {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.logos {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.parent_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpdateBrandBoardBody> for UpdateBrandBoardBody {

@@ -1180,19 +1180,88 @@ pub mod types {
             fn try_from(
                 value: CreateBusinessDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    address: value.address?,
-                    city: value.city?,
-                    country: value.country?,
-                    description: value.description?,
-                    email: value.email?,
-                    location_id: value.location_id?,
-                    name: value.name?,
-                    phone: value.phone?,
-                    postal_code: value.postal_code?,
-                    state: value.state?,
-                    website: value.website?,
-                })
+                match value {
+                    CreateBusinessDto {
+                        address: Ok(address),
+                        city: Ok(city),
+                        country: Ok(country),
+                        description: Ok(description),
+                        email: Ok(email),
+                        location_id: Ok(location_id),
+                        name: Ok(name),
+                        phone: Ok(phone),
+                        postal_code: Ok(postal_code),
+                        state: Ok(state),
+                        website: Ok(website),
+                    } => {
+                        Ok(Self {
+                            address,
+                            city,
+                            country,
+                            description,
+                            email,
+                            location_id,
+                            name,
+                            phone,
+                            postal_code,
+                            state,
+                            website,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.address {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.city {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.country {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.description {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.email {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.phone {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.postal_code {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.state {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.website {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CreateBusinessDto> for CreateBusinessDto {
@@ -1364,18 +1433,82 @@ pub mod types {
             fn try_from(
                 value: UpdateBusinessDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    address: value.address?,
-                    city: value.city?,
-                    country: value.country?,
-                    description: value.description?,
-                    email: value.email?,
-                    name: value.name?,
-                    phone: value.phone?,
-                    postal_code: value.postal_code?,
-                    state: value.state?,
-                    website: value.website?,
-                })
+                match value {
+                    UpdateBusinessDto {
+                        address: Ok(address),
+                        city: Ok(city),
+                        country: Ok(country),
+                        description: Ok(description),
+                        email: Ok(email),
+                        name: Ok(name),
+                        phone: Ok(phone),
+                        postal_code: Ok(postal_code),
+                        state: Ok(state),
+                        website: Ok(website),
+                    } => {
+                        Ok(Self {
+                            address,
+                            city,
+                            country,
+                            description,
+                            email,
+                            name,
+                            phone,
+                            postal_code,
+                            state,
+                            website,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.address {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.city {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.country {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.description {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.email {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.phone {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.postal_code {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.state {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.website {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpdateBusinessDto> for UpdateBusinessDto {

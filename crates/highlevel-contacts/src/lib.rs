@@ -8229,11 +8229,34 @@ pub mod types {
             fn try_from(
                 value: CheckboxField,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    field_value: value.field_value?,
-                    id: value.id?,
-                    key: value.key?,
-                })
+                match value {
+                    CheckboxField {
+                        field_value: Ok(field_value),
+                        id: Ok(id),
+                        key: Ok(key),
+                    } => Ok(Self { field_value, id, key }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.field_value {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.key {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CheckboxField> for CheckboxField {
@@ -8309,11 +8332,40 @@ pub mod types {
             fn try_from(
                 value: ContactsBusinessUpdate,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    business_id: value.business_id?,
-                    ids: value.ids?,
-                    location_id: value.location_id?,
-                })
+                match value {
+                    ContactsBusinessUpdate {
+                        business_id: Ok(business_id),
+                        ids: Ok(ids),
+                        location_id: Ok(location_id),
+                    } => {
+                        Ok(Self {
+                            business_id,
+                            ids,
+                            location_id,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.business_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.ids {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::ContactsBusinessUpdate>
@@ -8671,31 +8723,160 @@ pub mod types {
             fn try_from(
                 value: CreateContactDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    address1: value.address1?,
-                    assigned_to: value.assigned_to?,
-                    city: value.city?,
-                    company_name: value.company_name?,
-                    country: value.country?,
-                    custom_fields: value.custom_fields?,
-                    date_of_birth: value.date_of_birth?,
-                    dnd: value.dnd?,
-                    dnd_settings: value.dnd_settings?,
-                    email: value.email?,
-                    first_name: value.first_name?,
-                    gender: value.gender?,
-                    inbound_dnd_settings: value.inbound_dnd_settings?,
-                    last_name: value.last_name?,
-                    location_id: value.location_id?,
-                    name: value.name?,
-                    phone: value.phone?,
-                    postal_code: value.postal_code?,
-                    source: value.source?,
-                    state: value.state?,
-                    tags: value.tags?,
-                    timezone: value.timezone?,
-                    website: value.website?,
-                })
+                match value {
+                    CreateContactDto {
+                        address1: Ok(address1),
+                        assigned_to: Ok(assigned_to),
+                        city: Ok(city),
+                        company_name: Ok(company_name),
+                        country: Ok(country),
+                        custom_fields: Ok(custom_fields),
+                        date_of_birth: Ok(date_of_birth),
+                        dnd: Ok(dnd),
+                        dnd_settings: Ok(dnd_settings),
+                        email: Ok(email),
+                        first_name: Ok(first_name),
+                        gender: Ok(gender),
+                        inbound_dnd_settings: Ok(inbound_dnd_settings),
+                        last_name: Ok(last_name),
+                        location_id: Ok(location_id),
+                        name: Ok(name),
+                        phone: Ok(phone),
+                        postal_code: Ok(postal_code),
+                        source: Ok(source),
+                        state: Ok(state),
+                        tags: Ok(tags),
+                        timezone: Ok(timezone),
+                        website: Ok(website),
+                    } => {
+                        Ok(Self {
+                            address1,
+                            assigned_to,
+                            city,
+                            company_name,
+                            country,
+                            custom_fields,
+                            date_of_birth,
+                            dnd,
+                            dnd_settings,
+                            email,
+                            first_name,
+                            gender,
+                            inbound_dnd_settings,
+                            last_name,
+                            location_id,
+                            name,
+                            phone,
+                            postal_code,
+                            source,
+                            state,
+                            tags,
+                            timezone,
+                            website,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.address1 {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.assigned_to {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.city {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.company_name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.country {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.custom_fields {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.date_of_birth {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.dnd {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.dnd_settings {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.email {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.first_name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.gender {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.inbound_dnd_settings {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.last_name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.phone {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.postal_code {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.source {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.state {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.tags {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.timezone {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.website {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CreateContactDto> for CreateContactDto {
@@ -8865,17 +9046,76 @@ pub mod types {
             fn try_from(
                 value: CreateContactDtoCustomFieldsItem,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    subtype_0: value.subtype_0?,
-                    subtype_1: value.subtype_1?,
-                    subtype_2: value.subtype_2?,
-                    subtype_3: value.subtype_3?,
-                    subtype_4: value.subtype_4?,
-                    subtype_5: value.subtype_5?,
-                    subtype_6: value.subtype_6?,
-                    subtype_7: value.subtype_7?,
-                    subtype_8: value.subtype_8?,
-                })
+                match value {
+                    CreateContactDtoCustomFieldsItem {
+                        subtype_0: Ok(subtype_0),
+                        subtype_1: Ok(subtype_1),
+                        subtype_2: Ok(subtype_2),
+                        subtype_3: Ok(subtype_3),
+                        subtype_4: Ok(subtype_4),
+                        subtype_5: Ok(subtype_5),
+                        subtype_6: Ok(subtype_6),
+                        subtype_7: Ok(subtype_7),
+                        subtype_8: Ok(subtype_8),
+                    } => {
+                        Ok(Self {
+                            subtype_0,
+                            subtype_1,
+                            subtype_2,
+                            subtype_3,
+                            subtype_4,
+                            subtype_5,
+                            subtype_6,
+                            subtype_7,
+                            subtype_8,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.subtype_0 {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.subtype_1 {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.subtype_2 {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.subtype_3 {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.subtype_4 {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.subtype_5 {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.subtype_6 {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.subtype_7 {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.subtype_8 {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CreateContactDtoCustomFieldsItem>
@@ -8972,13 +9212,52 @@ pub mod types {
             fn try_from(
                 value: CreateTaskParams,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    assigned_to: value.assigned_to?,
-                    body: value.body?,
-                    completed: value.completed?,
-                    due_date: value.due_date?,
-                    title: value.title?,
-                })
+                match value {
+                    CreateTaskParams {
+                        assigned_to: Ok(assigned_to),
+                        body: Ok(body),
+                        completed: Ok(completed),
+                        due_date: Ok(due_date),
+                        title: Ok(title),
+                    } => {
+                        Ok(Self {
+                            assigned_to,
+                            body,
+                            completed,
+                            due_date,
+                            title,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.assigned_to {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.body {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.completed {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.due_date {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.title {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CreateTaskParams> for CreateTaskParams {
@@ -9024,9 +9303,24 @@ pub mod types {
             fn try_from(
                 value: CreateWorkflowDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    event_start_time: value.event_start_time?,
-                })
+                match value {
+                    CreateWorkflowDto { event_start_time: Ok(event_start_time) } => {
+                        Ok(Self { event_start_time })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.event_start_time {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CreateWorkflowDto> for CreateWorkflowDto {
@@ -9091,11 +9385,34 @@ pub mod types {
             fn try_from(
                 value: DndSettingSchema,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    code: value.code?,
-                    message: value.message?,
-                    status: value.status?,
-                })
+                match value {
+                    DndSettingSchema {
+                        code: Ok(code),
+                        message: Ok(message),
+                        status: Ok(status),
+                    } => Ok(Self { code, message, status }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.code {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.message {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.status {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::DndSettingSchema> for DndSettingSchema {
@@ -9213,14 +9530,58 @@ pub mod types {
             fn try_from(
                 value: DndSettingsSchema,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    call: value.call?,
-                    email: value.email?,
-                    fb: value.fb?,
-                    gmb: value.gmb?,
-                    sms: value.sms?,
-                    whats_app: value.whats_app?,
-                })
+                match value {
+                    DndSettingsSchema {
+                        call: Ok(call),
+                        email: Ok(email),
+                        fb: Ok(fb),
+                        gmb: Ok(gmb),
+                        sms: Ok(sms),
+                        whats_app: Ok(whats_app),
+                    } => {
+                        Ok(Self {
+                            call,
+                            email,
+                            fb,
+                            gmb,
+                            sms,
+                            whats_app,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.call {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.email {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.fb {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.gmb {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.sms {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.whats_app {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::DndSettingsSchema> for DndSettingsSchema {
@@ -9292,11 +9653,34 @@ pub mod types {
             fn try_from(
                 value: FileField,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    field_value: value.field_value?,
-                    id: value.id?,
-                    key: value.key?,
-                })
+                match value {
+                    FileField {
+                        field_value: Ok(field_value),
+                        id: Ok(id),
+                        key: Ok(key),
+                    } => Ok(Self { field_value, id, key }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.field_value {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.key {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::FileField> for FileField {
@@ -9337,9 +9721,22 @@ pub mod types {
             fn try_from(
                 value: FollowersDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    followers: value.followers?,
-                })
+                match value {
+                    FollowersDto { followers: Ok(followers) } => Ok(Self { followers }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.followers {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::FollowersDto> for FollowersDto {
@@ -9392,10 +9789,29 @@ pub mod types {
             fn try_from(
                 value: InboundDndSettingSchema,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    message: value.message?,
-                    status: value.status?,
-                })
+                match value {
+                    InboundDndSettingSchema {
+                        message: Ok(message),
+                        status: Ok(status),
+                    } => Ok(Self { message, status }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.message {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.status {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::InboundDndSettingSchema>
@@ -9439,7 +9855,22 @@ pub mod types {
             fn try_from(
                 value: InboundDndSettingsSchema,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self { all: value.all? })
+                match value {
+                    InboundDndSettingsSchema { all: Ok(all) } => Ok(Self { all }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.all {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::InboundDndSettingsSchema>
@@ -9503,11 +9934,34 @@ pub mod types {
             fn try_from(
                 value: LargeTextField,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    field_value: value.field_value?,
-                    id: value.id?,
-                    key: value.key?,
-                })
+                match value {
+                    LargeTextField {
+                        field_value: Ok(field_value),
+                        id: Ok(id),
+                        key: Ok(key),
+                    } => Ok(Self { field_value, id, key }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.field_value {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.key {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::LargeTextField> for LargeTextField {
@@ -9576,11 +10030,34 @@ pub mod types {
             fn try_from(
                 value: MonetoryField,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    field_value: value.field_value?,
-                    id: value.id?,
-                    key: value.key?,
-                })
+                match value {
+                    MonetoryField {
+                        field_value: Ok(field_value),
+                        id: Ok(id),
+                        key: Ok(key),
+                    } => Ok(Self { field_value, id, key }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.field_value {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.key {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::MonetoryField> for MonetoryField {
@@ -9647,11 +10124,34 @@ pub mod types {
             fn try_from(
                 value: MultiSelectField,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    field_value: value.field_value?,
-                    id: value.id?,
-                    key: value.key?,
-                })
+                match value {
+                    MultiSelectField {
+                        field_value: Ok(field_value),
+                        id: Ok(id),
+                        key: Ok(key),
+                    } => Ok(Self { field_value, id, key }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.field_value {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.key {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::MultiSelectField> for MultiSelectField {
@@ -9741,13 +10241,52 @@ pub mod types {
             fn try_from(
                 value: NotesDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    body: value.body?,
-                    color: value.color?,
-                    pinned: value.pinned?,
-                    title: value.title?,
-                    user_id: value.user_id?,
-                })
+                match value {
+                    NotesDto {
+                        body: Ok(body),
+                        color: Ok(color),
+                        pinned: Ok(pinned),
+                        title: Ok(title),
+                        user_id: Ok(user_id),
+                    } => {
+                        Ok(Self {
+                            body,
+                            color,
+                            pinned,
+                            title,
+                            user_id,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.body {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.color {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.pinned {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.title {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.user_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::NotesDto> for NotesDto {
@@ -9818,11 +10357,34 @@ pub mod types {
             fn try_from(
                 value: NumericField,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    field_value: value.field_value?,
-                    id: value.id?,
-                    key: value.key?,
-                })
+                match value {
+                    NumericField {
+                        field_value: Ok(field_value),
+                        id: Ok(id),
+                        key: Ok(key),
+                    } => Ok(Self { field_value, id, key }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.field_value {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.key {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::NumericField> for NumericField {
@@ -9889,11 +10451,34 @@ pub mod types {
             fn try_from(
                 value: RadioField,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    field_value: value.field_value?,
-                    id: value.id?,
-                    key: value.key?,
-                })
+                match value {
+                    RadioField {
+                        field_value: Ok(field_value),
+                        id: Ok(id),
+                        key: Ok(key),
+                    } => Ok(Self { field_value, id, key }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.field_value {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.key {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::RadioField> for RadioField {
@@ -9960,11 +10545,34 @@ pub mod types {
             fn try_from(
                 value: SingleSelectField,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    field_value: value.field_value?,
-                    id: value.id?,
-                    key: value.key?,
-                })
+                match value {
+                    SingleSelectField {
+                        field_value: Ok(field_value),
+                        id: Ok(id),
+                        key: Ok(key),
+                    } => Ok(Self { field_value, id, key }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.field_value {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.key {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::SingleSelectField> for SingleSelectField {
@@ -10005,7 +10613,22 @@ pub mod types {
             fn try_from(
                 value: TagsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self { tags: value.tags? })
+                match value {
+                    TagsDto { tags: Ok(tags) } => Ok(Self { tags }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.tags {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::TagsDto> for TagsDto {
@@ -10068,11 +10691,34 @@ pub mod types {
             fn try_from(
                 value: TextField,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    field_value: value.field_value?,
-                    id: value.id?,
-                    key: value.key?,
-                })
+                match value {
+                    TextField {
+                        field_value: Ok(field_value),
+                        id: Ok(id),
+                        key: Ok(key),
+                    } => Ok(Self { field_value, id, key }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.field_value {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.key {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::TextField> for TextField {
@@ -10384,28 +11030,142 @@ pub mod types {
             fn try_from(
                 value: UpdateContactDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    address1: value.address1?,
-                    assigned_to: value.assigned_to?,
-                    city: value.city?,
-                    country: value.country?,
-                    custom_fields: value.custom_fields?,
-                    date_of_birth: value.date_of_birth?,
-                    dnd: value.dnd?,
-                    dnd_settings: value.dnd_settings?,
-                    email: value.email?,
-                    first_name: value.first_name?,
-                    inbound_dnd_settings: value.inbound_dnd_settings?,
-                    last_name: value.last_name?,
-                    name: value.name?,
-                    phone: value.phone?,
-                    postal_code: value.postal_code?,
-                    source: value.source?,
-                    state: value.state?,
-                    tags: value.tags?,
-                    timezone: value.timezone?,
-                    website: value.website?,
-                })
+                match value {
+                    UpdateContactDto {
+                        address1: Ok(address1),
+                        assigned_to: Ok(assigned_to),
+                        city: Ok(city),
+                        country: Ok(country),
+                        custom_fields: Ok(custom_fields),
+                        date_of_birth: Ok(date_of_birth),
+                        dnd: Ok(dnd),
+                        dnd_settings: Ok(dnd_settings),
+                        email: Ok(email),
+                        first_name: Ok(first_name),
+                        inbound_dnd_settings: Ok(inbound_dnd_settings),
+                        last_name: Ok(last_name),
+                        name: Ok(name),
+                        phone: Ok(phone),
+                        postal_code: Ok(postal_code),
+                        source: Ok(source),
+                        state: Ok(state),
+                        tags: Ok(tags),
+                        timezone: Ok(timezone),
+                        website: Ok(website),
+                    } => {
+                        Ok(Self {
+                            address1,
+                            assigned_to,
+                            city,
+                            country,
+                            custom_fields,
+                            date_of_birth,
+                            dnd,
+                            dnd_settings,
+                            email,
+                            first_name,
+                            inbound_dnd_settings,
+                            last_name,
+                            name,
+                            phone,
+                            postal_code,
+                            source,
+                            state,
+                            tags,
+                            timezone,
+                            website,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.address1 {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.assigned_to {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.city {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.country {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.custom_fields {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.date_of_birth {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.dnd {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.dnd_settings {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.email {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.first_name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.inbound_dnd_settings {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.last_name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.phone {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.postal_code {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.source {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.state {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.tags {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.timezone {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.website {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpdateContactDto> for UpdateContactDto {
@@ -10572,17 +11332,76 @@ pub mod types {
             fn try_from(
                 value: UpdateContactDtoCustomFieldsItem,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    subtype_0: value.subtype_0?,
-                    subtype_1: value.subtype_1?,
-                    subtype_2: value.subtype_2?,
-                    subtype_3: value.subtype_3?,
-                    subtype_4: value.subtype_4?,
-                    subtype_5: value.subtype_5?,
-                    subtype_6: value.subtype_6?,
-                    subtype_7: value.subtype_7?,
-                    subtype_8: value.subtype_8?,
-                })
+                match value {
+                    UpdateContactDtoCustomFieldsItem {
+                        subtype_0: Ok(subtype_0),
+                        subtype_1: Ok(subtype_1),
+                        subtype_2: Ok(subtype_2),
+                        subtype_3: Ok(subtype_3),
+                        subtype_4: Ok(subtype_4),
+                        subtype_5: Ok(subtype_5),
+                        subtype_6: Ok(subtype_6),
+                        subtype_7: Ok(subtype_7),
+                        subtype_8: Ok(subtype_8),
+                    } => {
+                        Ok(Self {
+                            subtype_0,
+                            subtype_1,
+                            subtype_2,
+                            subtype_3,
+                            subtype_4,
+                            subtype_5,
+                            subtype_6,
+                            subtype_7,
+                            subtype_8,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.subtype_0 {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.subtype_1 {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.subtype_2 {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.subtype_3 {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.subtype_4 {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.subtype_5 {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.subtype_6 {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.subtype_7 {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.subtype_8 {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpdateContactDtoCustomFieldsItem>
@@ -10682,13 +11501,52 @@ pub mod types {
             fn try_from(
                 value: UpdateNoteDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    body: value.body?,
-                    color: value.color?,
-                    pinned: value.pinned?,
-                    title: value.title?,
-                    user_id: value.user_id?,
-                })
+                match value {
+                    UpdateNoteDto {
+                        body: Ok(body),
+                        color: Ok(color),
+                        pinned: Ok(pinned),
+                        title: Ok(title),
+                        user_id: Ok(user_id),
+                    } => {
+                        Ok(Self {
+                            body,
+                            color,
+                            pinned,
+                            title,
+                            user_id,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.body {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.color {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.pinned {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.title {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.user_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpdateNoteDto> for UpdateNoteDto {
@@ -10776,12 +11634,46 @@ pub mod types {
             fn try_from(
                 value: UpdateTagsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    contacts: value.contacts?,
-                    location_id: value.location_id?,
-                    remove_all_tags: value.remove_all_tags?,
-                    tags: value.tags?,
-                })
+                match value {
+                    UpdateTagsDto {
+                        contacts: Ok(contacts),
+                        location_id: Ok(location_id),
+                        remove_all_tags: Ok(remove_all_tags),
+                        tags: Ok(tags),
+                    } => {
+                        Ok(Self {
+                            contacts,
+                            location_id,
+                            remove_all_tags,
+                            tags,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.contacts {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.remove_all_tags {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.tags {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpdateTagsDto> for UpdateTagsDto {
@@ -10878,13 +11770,52 @@ pub mod types {
             fn try_from(
                 value: UpdateTaskBody,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    assigned_to: value.assigned_to?,
-                    body: value.body?,
-                    completed: value.completed?,
-                    due_date: value.due_date?,
-                    title: value.title?,
-                })
+                match value {
+                    UpdateTaskBody {
+                        assigned_to: Ok(assigned_to),
+                        body: Ok(body),
+                        completed: Ok(completed),
+                        due_date: Ok(due_date),
+                        title: Ok(title),
+                    } => {
+                        Ok(Self {
+                            assigned_to,
+                            body,
+                            completed,
+                            due_date,
+                            title,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.assigned_to {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.body {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.completed {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.due_date {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.title {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpdateTaskBody> for UpdateTaskBody {
@@ -10925,9 +11856,24 @@ pub mod types {
             fn try_from(
                 value: UpdateTaskStatusParams,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    completed: value.completed?,
-                })
+                match value {
+                    UpdateTaskStatusParams { completed: Ok(completed) } => {
+                        Ok(Self { completed })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.completed {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpdateTaskStatusParams>
@@ -11299,33 +12245,168 @@ pub mod types {
             fn try_from(
                 value: UpsertContactDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    address1: value.address1?,
-                    assigned_to: value.assigned_to?,
-                    city: value.city?,
-                    company_name: value.company_name?,
-                    country: value.country?,
-                    create_new_if_duplicate_allowed: value
-                        .create_new_if_duplicate_allowed?,
-                    custom_fields: value.custom_fields?,
-                    date_of_birth: value.date_of_birth?,
-                    dnd: value.dnd?,
-                    dnd_settings: value.dnd_settings?,
-                    email: value.email?,
-                    first_name: value.first_name?,
-                    gender: value.gender?,
-                    inbound_dnd_settings: value.inbound_dnd_settings?,
-                    last_name: value.last_name?,
-                    location_id: value.location_id?,
-                    name: value.name?,
-                    phone: value.phone?,
-                    postal_code: value.postal_code?,
-                    source: value.source?,
-                    state: value.state?,
-                    tags: value.tags?,
-                    timezone: value.timezone?,
-                    website: value.website?,
-                })
+                match value {
+                    UpsertContactDto {
+                        address1: Ok(address1),
+                        assigned_to: Ok(assigned_to),
+                        city: Ok(city),
+                        company_name: Ok(company_name),
+                        country: Ok(country),
+                        create_new_if_duplicate_allowed: Ok(
+                            create_new_if_duplicate_allowed,
+                        ),
+                        custom_fields: Ok(custom_fields),
+                        date_of_birth: Ok(date_of_birth),
+                        dnd: Ok(dnd),
+                        dnd_settings: Ok(dnd_settings),
+                        email: Ok(email),
+                        first_name: Ok(first_name),
+                        gender: Ok(gender),
+                        inbound_dnd_settings: Ok(inbound_dnd_settings),
+                        last_name: Ok(last_name),
+                        location_id: Ok(location_id),
+                        name: Ok(name),
+                        phone: Ok(phone),
+                        postal_code: Ok(postal_code),
+                        source: Ok(source),
+                        state: Ok(state),
+                        tags: Ok(tags),
+                        timezone: Ok(timezone),
+                        website: Ok(website),
+                    } => {
+                        Ok(Self {
+                            address1,
+                            assigned_to,
+                            city,
+                            company_name,
+                            country,
+                            create_new_if_duplicate_allowed,
+                            custom_fields,
+                            date_of_birth,
+                            dnd,
+                            dnd_settings,
+                            email,
+                            first_name,
+                            gender,
+                            inbound_dnd_settings,
+                            last_name,
+                            location_id,
+                            name,
+                            phone,
+                            postal_code,
+                            source,
+                            state,
+                            tags,
+                            timezone,
+                            website,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.address1 {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.assigned_to {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.city {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.company_name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.country {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.create_new_if_duplicate_allowed {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.custom_fields {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.date_of_birth {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.dnd {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.dnd_settings {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.email {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.first_name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.gender {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.inbound_dnd_settings {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.last_name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.phone {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.postal_code {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.source {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.state {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.tags {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.timezone {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.website {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpsertContactDto> for UpsertContactDto {
@@ -11498,17 +12579,76 @@ pub mod types {
             fn try_from(
                 value: UpsertContactDtoCustomFieldsItem,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    subtype_0: value.subtype_0?,
-                    subtype_1: value.subtype_1?,
-                    subtype_2: value.subtype_2?,
-                    subtype_3: value.subtype_3?,
-                    subtype_4: value.subtype_4?,
-                    subtype_5: value.subtype_5?,
-                    subtype_6: value.subtype_6?,
-                    subtype_7: value.subtype_7?,
-                    subtype_8: value.subtype_8?,
-                })
+                match value {
+                    UpsertContactDtoCustomFieldsItem {
+                        subtype_0: Ok(subtype_0),
+                        subtype_1: Ok(subtype_1),
+                        subtype_2: Ok(subtype_2),
+                        subtype_3: Ok(subtype_3),
+                        subtype_4: Ok(subtype_4),
+                        subtype_5: Ok(subtype_5),
+                        subtype_6: Ok(subtype_6),
+                        subtype_7: Ok(subtype_7),
+                        subtype_8: Ok(subtype_8),
+                    } => {
+                        Ok(Self {
+                            subtype_0,
+                            subtype_1,
+                            subtype_2,
+                            subtype_3,
+                            subtype_4,
+                            subtype_5,
+                            subtype_6,
+                            subtype_7,
+                            subtype_8,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.subtype_0 {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.subtype_1 {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.subtype_2 {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.subtype_3 {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.subtype_4 {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.subtype_5 {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.subtype_6 {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.subtype_7 {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.subtype_8 {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpsertContactDtoCustomFieldsItem>

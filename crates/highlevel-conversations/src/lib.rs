@@ -10325,9 +10325,24 @@ pub mod types {
             fn try_from(
                 value: AddMessageAttachmentsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    attachments: value.attachments?,
-                })
+                match value {
+                    AddMessageAttachmentsDto { attachments: Ok(attachments) } => {
+                        Ok(Self { attachments })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.attachments {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::AddMessageAttachmentsDto>
@@ -10395,11 +10410,32 @@ pub mod types {
             fn try_from(
                 value: CallDataDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    from: value.from?,
-                    status: value.status?,
-                    to: value.to?,
-                })
+                match value {
+                    CallDataDto { from: Ok(from), status: Ok(status), to: Ok(to) } => {
+                        Ok(Self { from, status, to })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.from {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.status {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.to {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CallDataDto> for CallDataDto {
@@ -10501,13 +10537,52 @@ pub mod types {
             fn try_from(
                 value: CompleteFileUploadDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    conversation_id: value.conversation_id?,
-                    file_path: value.file_path?,
-                    filename: value.filename?,
-                    location_id: value.location_id?,
-                    upload_id: value.upload_id?,
-                })
+                match value {
+                    CompleteFileUploadDto {
+                        conversation_id: Ok(conversation_id),
+                        file_path: Ok(file_path),
+                        filename: Ok(filename),
+                        location_id: Ok(location_id),
+                        upload_id: Ok(upload_id),
+                    } => {
+                        Ok(Self {
+                            conversation_id,
+                            file_path,
+                            filename,
+                            location_id,
+                            upload_id,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.conversation_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.file_path {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.filename {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.upload_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CompleteFileUploadDto>
@@ -10568,10 +10643,29 @@ pub mod types {
             fn try_from(
                 value: CreateConversationDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    contact_id: value.contact_id?,
-                    location_id: value.location_id?,
-                })
+                match value {
+                    CreateConversationDto {
+                        contact_id: Ok(contact_id),
+                        location_id: Ok(location_id),
+                    } => Ok(Self { contact_id, location_id }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.contact_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CreateConversationDto>
@@ -10657,12 +10751,46 @@ pub mod types {
             fn try_from(
                 value: CreateCustomSubtypeDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    channel: value.channel?,
-                    description: value.description?,
-                    language: value.language?,
-                    name: value.name?,
-                })
+                match value {
+                    CreateCustomSubtypeDto {
+                        channel: Ok(channel),
+                        description: Ok(description),
+                        language: Ok(language),
+                        name: Ok(name),
+                    } => {
+                        Ok(Self {
+                            channel,
+                            description,
+                            language,
+                            name,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.channel {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.description {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.language {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CreateCustomSubtypeDto>
@@ -10722,11 +10850,34 @@ pub mod types {
             fn try_from(
                 value: ErrorDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    code: value.code?,
-                    message: value.message?,
-                    type_: value.type_?,
-                })
+                match value {
+                    ErrorDto {
+                        code: Ok(code),
+                        message: Ok(message),
+                        type_: Ok(type_),
+                    } => Ok(Self { code, message, type_ }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.code {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.message {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.type_ {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::ErrorDto> for ErrorDto {
@@ -10889,17 +11040,76 @@ pub mod types {
             fn try_from(
                 value: ForwardConfigDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    email_message_id: value.email_message_id?,
-                    forward_whole_thread: value.forward_whole_thread?,
-                    is_forwarded: value.is_forwarded?,
-                    message_id: value.message_id?,
-                    recipient_contact_id: value.recipient_contact_id?,
-                    recipient_conversation_id: value.recipient_conversation_id?,
-                    source_contact_id: value.source_contact_id?,
-                    source_conversation_id: value.source_conversation_id?,
-                    to_email: value.to_email?,
-                })
+                match value {
+                    ForwardConfigDto {
+                        email_message_id: Ok(email_message_id),
+                        forward_whole_thread: Ok(forward_whole_thread),
+                        is_forwarded: Ok(is_forwarded),
+                        message_id: Ok(message_id),
+                        recipient_contact_id: Ok(recipient_contact_id),
+                        recipient_conversation_id: Ok(recipient_conversation_id),
+                        source_contact_id: Ok(source_contact_id),
+                        source_conversation_id: Ok(source_conversation_id),
+                        to_email: Ok(to_email),
+                    } => {
+                        Ok(Self {
+                            email_message_id,
+                            forward_whole_thread,
+                            is_forwarded,
+                            message_id,
+                            recipient_contact_id,
+                            recipient_conversation_id,
+                            source_contact_id,
+                            source_conversation_id,
+                            to_email,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.email_message_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.forward_whole_thread {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.is_forwarded {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.message_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.recipient_contact_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.recipient_conversation_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.source_contact_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.source_conversation_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.to_email {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::ForwardConfigDto> for ForwardConfigDto {
@@ -11020,14 +11230,58 @@ pub mod types {
             fn try_from(
                 value: InitiateFileUploadDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    channel: value.channel?,
-                    content_type: value.content_type?,
-                    conversation_id: value.conversation_id?,
-                    file_size: value.file_size?,
-                    filename: value.filename?,
-                    location_id: value.location_id?,
-                })
+                match value {
+                    InitiateFileUploadDto {
+                        channel: Ok(channel),
+                        content_type: Ok(content_type),
+                        conversation_id: Ok(conversation_id),
+                        file_size: Ok(file_size),
+                        filename: Ok(filename),
+                        location_id: Ok(location_id),
+                    } => {
+                        Ok(Self {
+                            channel,
+                            content_type,
+                            conversation_id,
+                            file_size,
+                            filename,
+                            location_id,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.channel {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.content_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.conversation_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.file_size {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.filename {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::InitiateFileUploadDto>
@@ -11301,25 +11555,124 @@ pub mod types {
             fn try_from(
                 value: ProcessMessageBodyDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    alt_id: value.alt_id?,
-                    attachments: value.attachments?,
-                    call: value.call?,
-                    contact_id: value.contact_id?,
-                    conversation_id: value.conversation_id?,
-                    conversation_provider_id: value.conversation_provider_id?,
-                    date: value.date?,
-                    direction: value.direction?,
-                    email_bcc: value.email_bcc?,
-                    email_cc: value.email_cc?,
-                    email_from: value.email_from?,
-                    email_message_id: value.email_message_id?,
-                    email_to: value.email_to?,
-                    html: value.html?,
-                    message: value.message?,
-                    subject: value.subject?,
-                    type_: value.type_?,
-                })
+                match value {
+                    ProcessMessageBodyDto {
+                        alt_id: Ok(alt_id),
+                        attachments: Ok(attachments),
+                        call: Ok(call),
+                        contact_id: Ok(contact_id),
+                        conversation_id: Ok(conversation_id),
+                        conversation_provider_id: Ok(conversation_provider_id),
+                        date: Ok(date),
+                        direction: Ok(direction),
+                        email_bcc: Ok(email_bcc),
+                        email_cc: Ok(email_cc),
+                        email_from: Ok(email_from),
+                        email_message_id: Ok(email_message_id),
+                        email_to: Ok(email_to),
+                        html: Ok(html),
+                        message: Ok(message),
+                        subject: Ok(subject),
+                        type_: Ok(type_),
+                    } => {
+                        Ok(Self {
+                            alt_id,
+                            attachments,
+                            call,
+                            contact_id,
+                            conversation_id,
+                            conversation_provider_id,
+                            date,
+                            direction,
+                            email_bcc,
+                            email_cc,
+                            email_from,
+                            email_message_id,
+                            email_to,
+                            html,
+                            message,
+                            subject,
+                            type_,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.alt_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.attachments {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.call {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.contact_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.conversation_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.conversation_provider_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.date {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.direction {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.email_bcc {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.email_cc {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.email_from {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.email_message_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.email_to {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.html {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.message {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.subject {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.type_ {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::ProcessMessageBodyDto>
@@ -11469,15 +11822,64 @@ pub mod types {
             fn try_from(
                 value: ProcessOutboundMessageBodyDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    alt_id: value.alt_id?,
-                    attachments: value.attachments?,
-                    call: value.call?,
-                    conversation_id: value.conversation_id?,
-                    conversation_provider_id: value.conversation_provider_id?,
-                    date: value.date?,
-                    type_: value.type_?,
-                })
+                match value {
+                    ProcessOutboundMessageBodyDto {
+                        alt_id: Ok(alt_id),
+                        attachments: Ok(attachments),
+                        call: Ok(call),
+                        conversation_id: Ok(conversation_id),
+                        conversation_provider_id: Ok(conversation_provider_id),
+                        date: Ok(date),
+                        type_: Ok(type_),
+                    } => {
+                        Ok(Self {
+                            alt_id,
+                            attachments,
+                            call,
+                            conversation_id,
+                            conversation_provider_id,
+                            date,
+                            type_,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.alt_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.attachments {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.call {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.conversation_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.conversation_provider_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.date {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.type_ {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::ProcessOutboundMessageBodyDto>
@@ -11871,33 +12273,172 @@ pub mod types {
             fn try_from(
                 value: SendMessageBodyDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    appointment_id: value.appointment_id?,
-                    attachments: value.attachments?,
-                    contact_id: value.contact_id?,
-                    conversation_provider_id: value.conversation_provider_id?,
-                    custom_subtype_id: value.custom_subtype_id?,
-                    email_bcc: value.email_bcc?,
-                    email_cc: value.email_cc?,
-                    email_from: value.email_from?,
-                    email_reply_mode: value.email_reply_mode?,
-                    email_to: value.email_to?,
-                    forward: value.forward?,
-                    from_number: value.from_number?,
-                    html: value.html?,
-                    message: value.message?,
-                    optimization_period: value.optimization_period?,
-                    reply_message_id: value.reply_message_id?,
-                    scheduled_timestamp: value.scheduled_timestamp?,
-                    status: value.status?,
-                    sub_type: value.sub_type?,
-                    subject: value.subject?,
-                    template_id: value.template_id?,
-                    thread_id: value.thread_id?,
-                    to_number: value.to_number?,
-                    type_: value.type_?,
-                    uses_native_scheduling_ai: value.uses_native_scheduling_ai?,
-                })
+                match value {
+                    SendMessageBodyDto {
+                        appointment_id: Ok(appointment_id),
+                        attachments: Ok(attachments),
+                        contact_id: Ok(contact_id),
+                        conversation_provider_id: Ok(conversation_provider_id),
+                        custom_subtype_id: Ok(custom_subtype_id),
+                        email_bcc: Ok(email_bcc),
+                        email_cc: Ok(email_cc),
+                        email_from: Ok(email_from),
+                        email_reply_mode: Ok(email_reply_mode),
+                        email_to: Ok(email_to),
+                        forward: Ok(forward),
+                        from_number: Ok(from_number),
+                        html: Ok(html),
+                        message: Ok(message),
+                        optimization_period: Ok(optimization_period),
+                        reply_message_id: Ok(reply_message_id),
+                        scheduled_timestamp: Ok(scheduled_timestamp),
+                        status: Ok(status),
+                        sub_type: Ok(sub_type),
+                        subject: Ok(subject),
+                        template_id: Ok(template_id),
+                        thread_id: Ok(thread_id),
+                        to_number: Ok(to_number),
+                        type_: Ok(type_),
+                        uses_native_scheduling_ai: Ok(uses_native_scheduling_ai),
+                    } => {
+                        Ok(Self {
+                            appointment_id,
+                            attachments,
+                            contact_id,
+                            conversation_provider_id,
+                            custom_subtype_id,
+                            email_bcc,
+                            email_cc,
+                            email_from,
+                            email_reply_mode,
+                            email_to,
+                            forward,
+                            from_number,
+                            html,
+                            message,
+                            optimization_period,
+                            reply_message_id,
+                            scheduled_timestamp,
+                            status,
+                            sub_type,
+                            subject,
+                            template_id,
+                            thread_id,
+                            to_number,
+                            type_,
+                            uses_native_scheduling_ai,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.appointment_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.attachments {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.contact_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.conversation_provider_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.custom_subtype_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.email_bcc {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.email_cc {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.email_from {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.email_reply_mode {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.email_to {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.forward {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.from_number {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.html {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.message {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.optimization_period {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.reply_message_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.scheduled_timestamp {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.status {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.sub_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.subject {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.template_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.thread_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.to_number {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.type_ {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.uses_native_scheduling_ai {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::SendMessageBodyDto> for SendMessageBodyDto {
@@ -11991,11 +12532,40 @@ pub mod types {
             fn try_from(
                 value: SendReviewReplyDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    conversation_id: value.conversation_id?,
-                    location_id: value.location_id?,
-                    message: value.message?,
-                })
+                match value {
+                    SendReviewReplyDto {
+                        conversation_id: Ok(conversation_id),
+                        location_id: Ok(location_id),
+                        message: Ok(message),
+                    } => {
+                        Ok(Self {
+                            conversation_id,
+                            location_id,
+                            message,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.conversation_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.message {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::SendReviewReplyDto> for SendReviewReplyDto {
@@ -12086,12 +12656,46 @@ pub mod types {
             fn try_from(
                 value: SubscriptionActionDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    subtype_id: value.subtype_id?,
-                    subtype_name: value.subtype_name?,
-                    subtype_status: value.subtype_status?,
-                    type_: value.type_?,
-                })
+                match value {
+                    SubscriptionActionDto {
+                        subtype_id: Ok(subtype_id),
+                        subtype_name: Ok(subtype_name),
+                        subtype_status: Ok(subtype_status),
+                        type_: Ok(type_),
+                    } => {
+                        Ok(Self {
+                            subtype_id,
+                            subtype_name,
+                            subtype_status,
+                            type_,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.subtype_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.subtype_name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.subtype_status {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.type_ {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::SubscriptionActionDto>
@@ -12182,12 +12786,46 @@ pub mod types {
             fn try_from(
                 value: UpdateConversationDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    feedback: value.feedback?,
-                    location_id: value.location_id?,
-                    starred: value.starred?,
-                    unread_count: value.unread_count?,
-                })
+                match value {
+                    UpdateConversationDto {
+                        feedback: Ok(feedback),
+                        location_id: Ok(location_id),
+                        starred: Ok(starred),
+                        unread_count: Ok(unread_count),
+                    } => {
+                        Ok(Self {
+                            feedback,
+                            location_id,
+                            starred,
+                            unread_count,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.feedback {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.starred {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.unread_count {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpdateConversationDto>
@@ -12280,12 +12918,46 @@ pub mod types {
             fn try_from(
                 value: UpdateCustomSubtypeDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    archived: value.archived?,
-                    description: value.description?,
-                    name: value.name?,
-                    resubscription_legal_form_id: value.resubscription_legal_form_id?,
-                })
+                match value {
+                    UpdateCustomSubtypeDto {
+                        archived: Ok(archived),
+                        description: Ok(description),
+                        name: Ok(name),
+                        resubscription_legal_form_id: Ok(resubscription_legal_form_id),
+                    } => {
+                        Ok(Self {
+                            archived,
+                            description,
+                            name,
+                            resubscription_legal_form_id,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.archived {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.description {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.resubscription_legal_form_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpdateCustomSubtypeDto>
@@ -12371,12 +13043,46 @@ pub mod types {
             fn try_from(
                 value: UpdateMessageStatusDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    email_message_id: value.email_message_id?,
-                    error: value.error?,
-                    recipients: value.recipients?,
-                    status: value.status?,
-                })
+                match value {
+                    UpdateMessageStatusDto {
+                        email_message_id: Ok(email_message_id),
+                        error: Ok(error),
+                        recipients: Ok(recipients),
+                        status: Ok(status),
+                    } => {
+                        Ok(Self {
+                            email_message_id,
+                            error,
+                            recipients,
+                            status,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.email_message_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.error {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.recipients {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.status {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpdateMessageStatusDto>
@@ -12496,14 +13202,58 @@ pub mod types {
             fn try_from(
                 value: UserSubscriptionChangeDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    contact_id: value.contact_id?,
-                    email: value.email?,
-                    legal_description: value.legal_description?,
-                    legal_reason: value.legal_reason?,
-                    location_id: value.location_id?,
-                    subscription_action: value.subscription_action?,
-                })
+                match value {
+                    UserSubscriptionChangeDto {
+                        contact_id: Ok(contact_id),
+                        email: Ok(email),
+                        legal_description: Ok(legal_description),
+                        legal_reason: Ok(legal_reason),
+                        location_id: Ok(location_id),
+                        subscription_action: Ok(subscription_action),
+                    } => {
+                        Ok(Self {
+                            contact_id,
+                            email,
+                            legal_description,
+                            legal_reason,
+                            location_id,
+                            subscription_action,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.contact_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.email {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.legal_description {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.legal_reason {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.subscription_action {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UserSubscriptionChangeDto>
@@ -12595,12 +13345,46 @@ pub mod types {
             fn try_from(
                 value: UserTypingBody,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    conversation_id: value.conversation_id?,
-                    is_typing: value.is_typing?,
-                    location_id: value.location_id?,
-                    visitor_id: value.visitor_id?,
-                })
+                match value {
+                    UserTypingBody {
+                        conversation_id: Ok(conversation_id),
+                        is_typing: Ok(is_typing),
+                        location_id: Ok(location_id),
+                        visitor_id: Ok(visitor_id),
+                    } => {
+                        Ok(Self {
+                            conversation_id,
+                            is_typing,
+                            location_id,
+                            visitor_id,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.conversation_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.is_typing {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.visitor_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UserTypingBody> for UserTypingBody {

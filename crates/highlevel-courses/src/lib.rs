@@ -1282,13 +1282,52 @@ pub mod types {
             fn try_from(
                 value: CategoryInterface,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    posts: value.posts?,
-                    sub_categories: value.sub_categories?,
-                    thumbnail_url: value.thumbnail_url?,
-                    title: value.title?,
-                    visibility: value.visibility?,
-                })
+                match value {
+                    CategoryInterface {
+                        posts: Ok(posts),
+                        sub_categories: Ok(sub_categories),
+                        thumbnail_url: Ok(thumbnail_url),
+                        title: Ok(title),
+                        visibility: Ok(visibility),
+                    } => {
+                        Ok(Self {
+                            posts,
+                            sub_categories,
+                            thumbnail_url,
+                            title,
+                            visibility,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.posts {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.sub_categories {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.thumbnail_url {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.title {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.visibility {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CategoryInterface> for CategoryInterface {
@@ -1344,10 +1383,29 @@ pub mod types {
             fn try_from(
                 value: InstructorDetails,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    description: value.description?,
-                    name: value.name?,
-                })
+                match value {
+                    InstructorDetails {
+                        description: Ok(description),
+                        name: Ok(name),
+                    } => Ok(Self { description, name }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.description {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::InstructorDetails> for InstructorDetails {
@@ -1476,15 +1534,64 @@ pub mod types {
             fn try_from(
                 value: PostInterface,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    bucket_video_url: value.bucket_video_url?,
-                    content_type: value.content_type?,
-                    description: value.description?,
-                    post_materials: value.post_materials?,
-                    thumbnail_url: value.thumbnail_url?,
-                    title: value.title?,
-                    visibility: value.visibility?,
-                })
+                match value {
+                    PostInterface {
+                        bucket_video_url: Ok(bucket_video_url),
+                        content_type: Ok(content_type),
+                        description: Ok(description),
+                        post_materials: Ok(post_materials),
+                        thumbnail_url: Ok(thumbnail_url),
+                        title: Ok(title),
+                        visibility: Ok(visibility),
+                    } => {
+                        Ok(Self {
+                            bucket_video_url,
+                            content_type,
+                            description,
+                            post_materials,
+                            thumbnail_url,
+                            title,
+                            visibility,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.bucket_video_url {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.content_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.description {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.post_materials {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.thumbnail_url {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.title {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.visibility {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::PostInterface> for PostInterface {
@@ -1547,11 +1654,34 @@ pub mod types {
             fn try_from(
                 value: PostMaterialInterface,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    title: value.title?,
-                    type_: value.type_?,
-                    url: value.url?,
-                })
+                match value {
+                    PostMaterialInterface {
+                        title: Ok(title),
+                        type_: Ok(type_),
+                        url: Ok(url),
+                    } => Ok(Self { title, type_, url }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.title {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.type_ {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.url {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::PostMaterialInterface>
@@ -1650,13 +1780,52 @@ pub mod types {
             fn try_from(
                 value: ProductInterface,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    categories: value.categories?,
-                    description: value.description?,
-                    image_url: value.image_url?,
-                    instructor_details: value.instructor_details?,
-                    title: value.title?,
-                })
+                match value {
+                    ProductInterface {
+                        categories: Ok(categories),
+                        description: Ok(description),
+                        image_url: Ok(image_url),
+                        instructor_details: Ok(instructor_details),
+                        title: Ok(title),
+                    } => {
+                        Ok(Self {
+                            categories,
+                            description,
+                            image_url,
+                            instructor_details,
+                            title,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.categories {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.description {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.image_url {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.instructor_details {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.title {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::ProductInterface> for ProductInterface {
@@ -1729,11 +1898,40 @@ pub mod types {
             fn try_from(
                 value: PublicExporterPayload,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    location_id: value.location_id?,
-                    products: value.products?,
-                    user_id: value.user_id?,
-                })
+                match value {
+                    PublicExporterPayload {
+                        location_id: Ok(location_id),
+                        products: Ok(products),
+                        user_id: Ok(user_id),
+                    } => {
+                        Ok(Self {
+                            location_id,
+                            products,
+                            user_id,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.products {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.user_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::PublicExporterPayload>
@@ -1812,12 +2010,46 @@ pub mod types {
             fn try_from(
                 value: SubCategoryInterface,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    posts: value.posts?,
-                    thumbnail_url: value.thumbnail_url?,
-                    title: value.title?,
-                    visibility: value.visibility?,
-                })
+                match value {
+                    SubCategoryInterface {
+                        posts: Ok(posts),
+                        thumbnail_url: Ok(thumbnail_url),
+                        title: Ok(title),
+                        visibility: Ok(visibility),
+                    } => {
+                        Ok(Self {
+                            posts,
+                            thumbnail_url,
+                            title,
+                            visibility,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.posts {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.thumbnail_url {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.title {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.visibility {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::SubCategoryInterface> for SubCategoryInterface {

@@ -2212,21 +2212,100 @@ pub mod types {
             fn try_from(
                 value: CreateCustomFieldsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    accepted_formats: value.accepted_formats?,
-                    allow_custom_option: value.allow_custom_option?,
-                    data_type: value.data_type?,
-                    description: value.description?,
-                    field_key: value.field_key?,
-                    location_id: value.location_id?,
-                    max_file_limit: value.max_file_limit?,
-                    name: value.name?,
-                    object_key: value.object_key?,
-                    options: value.options?,
-                    parent_id: value.parent_id?,
-                    placeholder: value.placeholder?,
-                    show_in_forms: value.show_in_forms?,
-                })
+                match value {
+                    CreateCustomFieldsDto {
+                        accepted_formats: Ok(accepted_formats),
+                        allow_custom_option: Ok(allow_custom_option),
+                        data_type: Ok(data_type),
+                        description: Ok(description),
+                        field_key: Ok(field_key),
+                        location_id: Ok(location_id),
+                        max_file_limit: Ok(max_file_limit),
+                        name: Ok(name),
+                        object_key: Ok(object_key),
+                        options: Ok(options),
+                        parent_id: Ok(parent_id),
+                        placeholder: Ok(placeholder),
+                        show_in_forms: Ok(show_in_forms),
+                    } => {
+                        Ok(Self {
+                            accepted_formats,
+                            allow_custom_option,
+                            data_type,
+                            description,
+                            field_key,
+                            location_id,
+                            max_file_limit,
+                            name,
+                            object_key,
+                            options,
+                            parent_id,
+                            placeholder,
+                            show_in_forms,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.accepted_formats {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.allow_custom_option {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.data_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.description {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.field_key {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.max_file_limit {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.object_key {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.options {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.parent_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.placeholder {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.show_in_forms {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CreateCustomFieldsDto>
@@ -2304,11 +2383,40 @@ pub mod types {
             fn try_from(
                 value: CreateFolder,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    location_id: value.location_id?,
-                    name: value.name?,
-                    object_key: value.object_key?,
-                })
+                match value {
+                    CreateFolder {
+                        location_id: Ok(location_id),
+                        name: Ok(name),
+                        object_key: Ok(object_key),
+                    } => {
+                        Ok(Self {
+                            location_id,
+                            name,
+                            object_key,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.object_key {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CreateFolder> for CreateFolder {
@@ -2369,11 +2477,32 @@ pub mod types {
             fn try_from(
                 value: OptionDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    key: value.key?,
-                    label: value.label?,
-                    url: value.url?,
-                })
+                match value {
+                    OptionDto { key: Ok(key), label: Ok(label), url: Ok(url) } => {
+                        Ok(Self { key, label, url })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.key {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.label {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.url {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::OptionDto> for OptionDto {
@@ -2523,16 +2652,70 @@ pub mod types {
             fn try_from(
                 value: UpdateCustomFieldsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    accepted_formats: value.accepted_formats?,
-                    description: value.description?,
-                    location_id: value.location_id?,
-                    max_file_limit: value.max_file_limit?,
-                    name: value.name?,
-                    options: value.options?,
-                    placeholder: value.placeholder?,
-                    show_in_forms: value.show_in_forms?,
-                })
+                match value {
+                    UpdateCustomFieldsDto {
+                        accepted_formats: Ok(accepted_formats),
+                        description: Ok(description),
+                        location_id: Ok(location_id),
+                        max_file_limit: Ok(max_file_limit),
+                        name: Ok(name),
+                        options: Ok(options),
+                        placeholder: Ok(placeholder),
+                        show_in_forms: Ok(show_in_forms),
+                    } => {
+                        Ok(Self {
+                            accepted_formats,
+                            description,
+                            location_id,
+                            max_file_limit,
+                            name,
+                            options,
+                            placeholder,
+                            show_in_forms,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.accepted_formats {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.description {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.max_file_limit {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.options {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.placeholder {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.show_in_forms {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpdateCustomFieldsDto>
@@ -2592,10 +2775,28 @@ pub mod types {
             fn try_from(
                 value: UpdateFolder,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    location_id: value.location_id?,
-                    name: value.name?,
-                })
+                match value {
+                    UpdateFolder { location_id: Ok(location_id), name: Ok(name) } => {
+                        Ok(Self { location_id, name })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpdateFolder> for UpdateFolder {

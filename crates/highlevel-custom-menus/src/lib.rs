@@ -2165,19 +2165,88 @@ pub mod types {
             fn try_from(
                 value: CreateCustomMenuDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    allow_camera: value.allow_camera?,
-                    allow_microphone: value.allow_microphone?,
-                    icon: value.icon?,
-                    locations: value.locations?,
-                    open_mode: value.open_mode?,
-                    show_on_company: value.show_on_company?,
-                    show_on_location: value.show_on_location?,
-                    show_to_all_locations: value.show_to_all_locations?,
-                    title: value.title?,
-                    url: value.url?,
-                    user_role: value.user_role?,
-                })
+                match value {
+                    CreateCustomMenuDto {
+                        allow_camera: Ok(allow_camera),
+                        allow_microphone: Ok(allow_microphone),
+                        icon: Ok(icon),
+                        locations: Ok(locations),
+                        open_mode: Ok(open_mode),
+                        show_on_company: Ok(show_on_company),
+                        show_on_location: Ok(show_on_location),
+                        show_to_all_locations: Ok(show_to_all_locations),
+                        title: Ok(title),
+                        url: Ok(url),
+                        user_role: Ok(user_role),
+                    } => {
+                        Ok(Self {
+                            allow_camera,
+                            allow_microphone,
+                            icon,
+                            locations,
+                            open_mode,
+                            show_on_company,
+                            show_on_location,
+                            show_to_all_locations,
+                            title,
+                            url,
+                            user_role,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.allow_camera {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.allow_microphone {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.icon {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.locations {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.open_mode {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.show_on_company {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.show_on_location {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.show_to_all_locations {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.title {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.url {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.user_role {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CreateCustomMenuDto> for CreateCustomMenuDto {
@@ -2239,10 +2308,28 @@ pub mod types {
             fn try_from(
                 value: IconSchema,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    font_family: value.font_family?,
-                    name: value.name?,
-                })
+                match value {
+                    IconSchema { font_family: Ok(font_family), name: Ok(name) } => {
+                        Ok(Self { font_family, name })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.font_family {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::IconSchema> for IconSchema {
@@ -2300,10 +2387,29 @@ pub mod types {
             fn try_from(
                 value: IconSchemaOptional,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    font_family: value.font_family?,
-                    name: value.name?,
-                })
+                match value {
+                    IconSchemaOptional {
+                        font_family: Ok(font_family),
+                        name: Ok(name),
+                    } => Ok(Self { font_family, name }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.font_family {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::IconSchemaOptional> for IconSchemaOptional {
@@ -2486,19 +2592,88 @@ pub mod types {
             fn try_from(
                 value: UpdateCustomMenuDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    allow_camera: value.allow_camera?,
-                    allow_microphone: value.allow_microphone?,
-                    icon: value.icon?,
-                    locations: value.locations?,
-                    open_mode: value.open_mode?,
-                    show_on_company: value.show_on_company?,
-                    show_on_location: value.show_on_location?,
-                    show_to_all_locations: value.show_to_all_locations?,
-                    title: value.title?,
-                    url: value.url?,
-                    user_role: value.user_role?,
-                })
+                match value {
+                    UpdateCustomMenuDto {
+                        allow_camera: Ok(allow_camera),
+                        allow_microphone: Ok(allow_microphone),
+                        icon: Ok(icon),
+                        locations: Ok(locations),
+                        open_mode: Ok(open_mode),
+                        show_on_company: Ok(show_on_company),
+                        show_on_location: Ok(show_on_location),
+                        show_to_all_locations: Ok(show_to_all_locations),
+                        title: Ok(title),
+                        url: Ok(url),
+                        user_role: Ok(user_role),
+                    } => {
+                        Ok(Self {
+                            allow_camera,
+                            allow_microphone,
+                            icon,
+                            locations,
+                            open_mode,
+                            show_on_company,
+                            show_on_location,
+                            show_to_all_locations,
+                            title,
+                            url,
+                            user_role,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.allow_camera {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.allow_microphone {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.icon {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.locations {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.open_mode {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.show_on_company {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.show_on_location {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.show_to_all_locations {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.title {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.url {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.user_role {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpdateCustomMenuDto> for UpdateCustomMenuDto {

@@ -1028,10 +1028,28 @@ pub mod types {
             fn try_from(
                 value: VerificationBodyDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    type_: value.type_?,
-                    verify: value.verify?,
-                })
+                match value {
+                    VerificationBodyDto { type_: Ok(type_), verify: Ok(verify) } => {
+                        Ok(Self { type_, verify })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.type_ {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.verify {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::VerificationBodyDto> for VerificationBodyDto {

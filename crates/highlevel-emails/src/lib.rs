@@ -2497,20 +2497,94 @@ pub mod types {
             fn try_from(
                 value: CreateBuilderDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    builder_version: value.builder_version?,
-                    import_provider: value.import_provider?,
-                    import_url: value.import_url?,
-                    is_plain_text: value.is_plain_text?,
-                    location_id: value.location_id?,
-                    name: value.name?,
-                    parent_id: value.parent_id?,
-                    template_data_url: value.template_data_url?,
-                    template_source: value.template_source?,
-                    title: value.title?,
-                    type_: value.type_?,
-                    updated_by: value.updated_by?,
-                })
+                match value {
+                    CreateBuilderDto {
+                        builder_version: Ok(builder_version),
+                        import_provider: Ok(import_provider),
+                        import_url: Ok(import_url),
+                        is_plain_text: Ok(is_plain_text),
+                        location_id: Ok(location_id),
+                        name: Ok(name),
+                        parent_id: Ok(parent_id),
+                        template_data_url: Ok(template_data_url),
+                        template_source: Ok(template_source),
+                        title: Ok(title),
+                        type_: Ok(type_),
+                        updated_by: Ok(updated_by),
+                    } => {
+                        Ok(Self {
+                            builder_version,
+                            import_provider,
+                            import_url,
+                            is_plain_text,
+                            location_id,
+                            name,
+                            parent_id,
+                            template_data_url,
+                            template_source,
+                            title,
+                            type_,
+                            updated_by,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.builder_version {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.import_provider {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.import_url {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.is_plain_text {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.parent_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.template_data_url {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.template_source {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.title {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.type_ {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.updated_by {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CreateBuilderDto> for CreateBuilderDto {
@@ -2593,11 +2667,40 @@ pub mod types {
             fn try_from(
                 value: IBuilderJsonMapper,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    attrs: value.attrs?,
-                    elements: value.elements?,
-                    template_settings: value.template_settings?,
-                })
+                match value {
+                    IBuilderJsonMapper {
+                        attrs: Ok(attrs),
+                        elements: Ok(elements),
+                        template_settings: Ok(template_settings),
+                    } => {
+                        Ok(Self {
+                            attrs,
+                            elements,
+                            template_settings,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.attrs {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.elements {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.template_settings {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::IBuilderJsonMapper> for IBuilderJsonMapper {
@@ -2738,16 +2841,70 @@ pub mod types {
             fn try_from(
                 value: SaveBuilderDataDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    dnd: value.dnd?,
-                    editor_type: value.editor_type?,
-                    html: value.html?,
-                    is_plain_text: value.is_plain_text?,
-                    location_id: value.location_id?,
-                    preview_text: value.preview_text?,
-                    template_id: value.template_id?,
-                    updated_by: value.updated_by?,
-                })
+                match value {
+                    SaveBuilderDataDto {
+                        dnd: Ok(dnd),
+                        editor_type: Ok(editor_type),
+                        html: Ok(html),
+                        is_plain_text: Ok(is_plain_text),
+                        location_id: Ok(location_id),
+                        preview_text: Ok(preview_text),
+                        template_id: Ok(template_id),
+                        updated_by: Ok(updated_by),
+                    } => {
+                        Ok(Self {
+                            dnd,
+                            editor_type,
+                            html,
+                            is_plain_text,
+                            location_id,
+                            preview_text,
+                            template_id,
+                            updated_by,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.dnd {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.editor_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.html {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.is_plain_text {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.preview_text {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.template_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.updated_by {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::SaveBuilderDataDto> for SaveBuilderDataDto {

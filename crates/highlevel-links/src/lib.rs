@@ -521,10 +521,28 @@ pub mod types {
             fn try_from(
                 value: LinkUpdateDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    name: value.name?,
-                    redirect_to: value.redirect_to?,
-                })
+                match value {
+                    LinkUpdateDto { name: Ok(name), redirect_to: Ok(redirect_to) } => {
+                        Ok(Self { name, redirect_to })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.redirect_to {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::LinkUpdateDto> for LinkUpdateDto {
@@ -593,11 +611,40 @@ pub mod types {
             fn try_from(
                 value: LinksDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    location_id: value.location_id?,
-                    name: value.name?,
-                    redirect_to: value.redirect_to?,
-                })
+                match value {
+                    LinksDto {
+                        location_id: Ok(location_id),
+                        name: Ok(name),
+                        redirect_to: Ok(redirect_to),
+                    } => {
+                        Ok(Self {
+                            location_id,
+                            name,
+                            redirect_to,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.redirect_to {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::LinksDto> for LinksDto {

@@ -2820,11 +2820,40 @@ pub mod types {
             fn try_from(
                 value: DeleteIntegrationBodyDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    company_id: value.company_id?,
-                    location_id: value.location_id?,
-                    reason: value.reason?,
-                })
+                match value {
+                    DeleteIntegrationBodyDto {
+                        company_id: Ok(company_id),
+                        location_id: Ok(location_id),
+                        reason: Ok(reason),
+                    } => {
+                        Ok(Self {
+                            company_id,
+                            location_id,
+                            reason,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.company_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.reason {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::DeleteIntegrationBodyDto>
@@ -3055,22 +3084,106 @@ pub mod types {
             fn try_from(
                 value: MigrateConnectionDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    access_token: value.access_token?,
-                    account_id: value.account_id?,
-                    api_key: value.api_key?,
-                    app_id: value.app_id?,
-                    app_version_id: value.app_version_id?,
-                    basic_credentials: value.basic_credentials?,
-                    display_name: value.display_name?,
-                    expiry_at: value.expiry_at?,
-                    expiry_in: value.expiry_in?,
-                    is_default: value.is_default?,
-                    location_id: value.location_id?,
-                    refresh_token: value.refresh_token?,
-                    scopes: value.scopes?,
-                    type_: value.type_?,
-                })
+                match value {
+                    MigrateConnectionDto {
+                        access_token: Ok(access_token),
+                        account_id: Ok(account_id),
+                        api_key: Ok(api_key),
+                        app_id: Ok(app_id),
+                        app_version_id: Ok(app_version_id),
+                        basic_credentials: Ok(basic_credentials),
+                        display_name: Ok(display_name),
+                        expiry_at: Ok(expiry_at),
+                        expiry_in: Ok(expiry_in),
+                        is_default: Ok(is_default),
+                        location_id: Ok(location_id),
+                        refresh_token: Ok(refresh_token),
+                        scopes: Ok(scopes),
+                        type_: Ok(type_),
+                    } => {
+                        Ok(Self {
+                            access_token,
+                            account_id,
+                            api_key,
+                            app_id,
+                            app_version_id,
+                            basic_credentials,
+                            display_name,
+                            expiry_at,
+                            expiry_in,
+                            is_default,
+                            location_id,
+                            refresh_token,
+                            scopes,
+                            type_,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.access_token {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.account_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.api_key {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.app_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.app_version_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.basic_credentials {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.display_name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.expiry_at {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.expiry_in {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.is_default {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.refresh_token {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.scopes {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.type_ {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::MigrateConnectionDto> for MigrateConnectionDto {
@@ -3239,18 +3352,82 @@ pub mod types {
             fn try_from(
                 value: RaiseChargeBodyDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    app_id: value.app_id?,
-                    company_id: value.company_id?,
-                    description: value.description?,
-                    event_id: value.event_id?,
-                    event_time: value.event_time?,
-                    location_id: value.location_id?,
-                    meter_id: value.meter_id?,
-                    price: value.price?,
-                    units: value.units?,
-                    user_id: value.user_id?,
-                })
+                match value {
+                    RaiseChargeBodyDto {
+                        app_id: Ok(app_id),
+                        company_id: Ok(company_id),
+                        description: Ok(description),
+                        event_id: Ok(event_id),
+                        event_time: Ok(event_time),
+                        location_id: Ok(location_id),
+                        meter_id: Ok(meter_id),
+                        price: Ok(price),
+                        units: Ok(units),
+                        user_id: Ok(user_id),
+                    } => {
+                        Ok(Self {
+                            app_id,
+                            company_id,
+                            description,
+                            event_id,
+                            event_time,
+                            location_id,
+                            meter_id,
+                            price,
+                            units,
+                            user_id,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.app_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.company_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.description {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.event_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.event_time {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.meter_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.price {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.units {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.user_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::RaiseChargeBodyDto> for RaiseChargeBodyDto {

@@ -3783,12 +3783,46 @@ pub mod types {
             fn try_from(
                 value: AdditionalDetailsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    calendar_events: value.calendar_events?,
-                    notes: value.notes?,
-                    tasks: value.tasks?,
-                    un_read_conversations: value.un_read_conversations?,
-                })
+                match value {
+                    AdditionalDetailsDto {
+                        calendar_events: Ok(calendar_events),
+                        notes: Ok(notes),
+                        tasks: Ok(tasks),
+                        un_read_conversations: Ok(un_read_conversations),
+                    } => {
+                        Ok(Self {
+                            calendar_events,
+                            notes,
+                            tasks,
+                            un_read_conversations,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.calendar_events {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.notes {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.tasks {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.un_read_conversations {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::AdditionalDetailsDto> for AdditionalDetailsDto {
@@ -3948,17 +3982,76 @@ pub mod types {
             fn try_from(
                 value: CreateDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    assigned_to: value.assigned_to?,
-                    contact_id: value.contact_id?,
-                    custom_fields: value.custom_fields?,
-                    location_id: value.location_id?,
-                    monetary_value: value.monetary_value?,
-                    name: value.name?,
-                    pipeline_id: value.pipeline_id?,
-                    pipeline_stage_id: value.pipeline_stage_id?,
-                    status: value.status?,
-                })
+                match value {
+                    CreateDto {
+                        assigned_to: Ok(assigned_to),
+                        contact_id: Ok(contact_id),
+                        custom_fields: Ok(custom_fields),
+                        location_id: Ok(location_id),
+                        monetary_value: Ok(monetary_value),
+                        name: Ok(name),
+                        pipeline_id: Ok(pipeline_id),
+                        pipeline_stage_id: Ok(pipeline_stage_id),
+                        status: Ok(status),
+                    } => {
+                        Ok(Self {
+                            assigned_to,
+                            contact_id,
+                            custom_fields,
+                            location_id,
+                            monetary_value,
+                            name,
+                            pipeline_id,
+                            pipeline_stage_id,
+                            status,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.assigned_to {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.contact_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.custom_fields {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.monetary_value {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.pipeline_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.pipeline_stage_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.status {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CreateDto> for CreateDto {
@@ -4038,11 +4131,40 @@ pub mod types {
             fn try_from(
                 value: CreateDtoCustomFieldsItem,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    subtype_0: value.subtype_0?,
-                    subtype_1: value.subtype_1?,
-                    subtype_2: value.subtype_2?,
-                })
+                match value {
+                    CreateDtoCustomFieldsItem {
+                        subtype_0: Ok(subtype_0),
+                        subtype_1: Ok(subtype_1),
+                        subtype_2: Ok(subtype_2),
+                    } => {
+                        Ok(Self {
+                            subtype_0,
+                            subtype_1,
+                            subtype_2,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.subtype_0 {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.subtype_1 {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.subtype_2 {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CreateDtoCustomFieldsItem>
@@ -4111,11 +4233,34 @@ pub mod types {
             fn try_from(
                 value: CustomFieldsInputArraySchema,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    field_value: value.field_value?,
-                    id: value.id?,
-                    key: value.key?,
-                })
+                match value {
+                    CustomFieldsInputArraySchema {
+                        field_value: Ok(field_value),
+                        id: Ok(id),
+                        key: Ok(key),
+                    } => Ok(Self { field_value, id, key }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.field_value {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.key {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CustomFieldsInputArraySchema>
@@ -4186,11 +4331,34 @@ pub mod types {
             fn try_from(
                 value: CustomFieldsInputObjectSchema,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    field_value: value.field_value?,
-                    id: value.id?,
-                    key: value.key?,
-                })
+                match value {
+                    CustomFieldsInputObjectSchema {
+                        field_value: Ok(field_value),
+                        id: Ok(id),
+                        key: Ok(key),
+                    } => Ok(Self { field_value, id, key }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.field_value {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.key {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CustomFieldsInputObjectSchema>
@@ -4262,11 +4430,34 @@ pub mod types {
             fn try_from(
                 value: CustomFieldsInputStringSchema,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    field_value: value.field_value?,
-                    id: value.id?,
-                    key: value.key?,
-                })
+                match value {
+                    CustomFieldsInputStringSchema {
+                        field_value: Ok(field_value),
+                        id: Ok(id),
+                        key: Ok(key),
+                    } => Ok(Self { field_value, id, key }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.field_value {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.key {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CustomFieldsInputStringSchema>
@@ -4308,9 +4499,22 @@ pub mod types {
             fn try_from(
                 value: FollowersDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    followers: value.followers?,
-                })
+                match value {
+                    FollowersDto { followers: Ok(followers) } => Ok(Self { followers }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.followers {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::FollowersDto> for FollowersDto {
@@ -4417,14 +4621,58 @@ pub mod types {
             fn try_from(
                 value: OpportunitySearchBodyDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    additional_details: value.additional_details?,
-                    limit: value.limit?,
-                    location_id: value.location_id?,
-                    page: value.page?,
-                    query: value.query?,
-                    search_after: value.search_after?,
-                })
+                match value {
+                    OpportunitySearchBodyDto {
+                        additional_details: Ok(additional_details),
+                        limit: Ok(limit),
+                        location_id: Ok(location_id),
+                        page: Ok(page),
+                        query: Ok(query),
+                        search_after: Ok(search_after),
+                    } => {
+                        Ok(Self {
+                            additional_details,
+                            limit,
+                            location_id,
+                            page,
+                            query,
+                            search_after,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.additional_details {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.limit {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.page {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.query {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.search_after {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::OpportunitySearchBodyDto>
@@ -4567,15 +4815,64 @@ pub mod types {
             fn try_from(
                 value: UpdateOpportunityDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    assigned_to: value.assigned_to?,
-                    custom_fields: value.custom_fields?,
-                    monetary_value: value.monetary_value?,
-                    name: value.name?,
-                    pipeline_id: value.pipeline_id?,
-                    pipeline_stage_id: value.pipeline_stage_id?,
-                    status: value.status?,
-                })
+                match value {
+                    UpdateOpportunityDto {
+                        assigned_to: Ok(assigned_to),
+                        custom_fields: Ok(custom_fields),
+                        monetary_value: Ok(monetary_value),
+                        name: Ok(name),
+                        pipeline_id: Ok(pipeline_id),
+                        pipeline_stage_id: Ok(pipeline_stage_id),
+                        status: Ok(status),
+                    } => {
+                        Ok(Self {
+                            assigned_to,
+                            custom_fields,
+                            monetary_value,
+                            name,
+                            pipeline_id,
+                            pipeline_stage_id,
+                            status,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.assigned_to {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.custom_fields {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.monetary_value {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.pipeline_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.pipeline_stage_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.status {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpdateOpportunityDto> for UpdateOpportunityDto {
@@ -4653,11 +4950,40 @@ pub mod types {
             fn try_from(
                 value: UpdateOpportunityDtoCustomFieldsItem,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    subtype_0: value.subtype_0?,
-                    subtype_1: value.subtype_1?,
-                    subtype_2: value.subtype_2?,
-                })
+                match value {
+                    UpdateOpportunityDtoCustomFieldsItem {
+                        subtype_0: Ok(subtype_0),
+                        subtype_1: Ok(subtype_1),
+                        subtype_2: Ok(subtype_2),
+                    } => {
+                        Ok(Self {
+                            subtype_0,
+                            subtype_1,
+                            subtype_2,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.subtype_0 {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.subtype_1 {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.subtype_2 {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpdateOpportunityDtoCustomFieldsItem>
@@ -4715,10 +5041,29 @@ pub mod types {
             fn try_from(
                 value: UpdateStatusDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    lost_reason_id: value.lost_reason_id?,
-                    status: value.status?,
-                })
+                match value {
+                    UpdateStatusDto {
+                        lost_reason_id: Ok(lost_reason_id),
+                        status: Ok(status),
+                    } => Ok(Self { lost_reason_id, status }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.lost_reason_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.status {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpdateStatusDto> for UpdateStatusDto {
@@ -4933,20 +5278,94 @@ pub mod types {
             fn try_from(
                 value: UpsertOpportunityDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    assigned_to: value.assigned_to?,
-                    followers: value.followers?,
-                    followers_action_type: value.followers_action_type?,
-                    id: value.id?,
-                    is_remove_all_followers: value.is_remove_all_followers?,
-                    location_id: value.location_id?,
-                    lost_reason_id: value.lost_reason_id?,
-                    monetary_value: value.monetary_value?,
-                    name: value.name?,
-                    pipeline_id: value.pipeline_id?,
-                    pipeline_stage_id: value.pipeline_stage_id?,
-                    status: value.status?,
-                })
+                match value {
+                    UpsertOpportunityDto {
+                        assigned_to: Ok(assigned_to),
+                        followers: Ok(followers),
+                        followers_action_type: Ok(followers_action_type),
+                        id: Ok(id),
+                        is_remove_all_followers: Ok(is_remove_all_followers),
+                        location_id: Ok(location_id),
+                        lost_reason_id: Ok(lost_reason_id),
+                        monetary_value: Ok(monetary_value),
+                        name: Ok(name),
+                        pipeline_id: Ok(pipeline_id),
+                        pipeline_stage_id: Ok(pipeline_stage_id),
+                        status: Ok(status),
+                    } => {
+                        Ok(Self {
+                            assigned_to,
+                            followers,
+                            followers_action_type,
+                            id,
+                            is_remove_all_followers,
+                            location_id,
+                            lost_reason_id,
+                            monetary_value,
+                            name,
+                            pipeline_id,
+                            pipeline_stage_id,
+                            status,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.assigned_to {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.followers {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.followers_action_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.is_remove_all_followers {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.lost_reason_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.monetary_value {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.pipeline_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.pipeline_stage_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.status {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpsertOpportunityDto> for UpsertOpportunityDto {

@@ -3382,9 +3382,24 @@ pub mod types {
             fn try_from(
                 value: BulkDisableSaasDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    location_ids: value.location_ids?,
-                })
+                match value {
+                    BulkDisableSaasDto { location_ids: Ok(location_ids) } => {
+                        Ok(Self { location_ids })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.location_ids {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::BulkDisableSaasDto> for BulkDisableSaasDto {
@@ -3472,12 +3487,46 @@ pub mod types {
             fn try_from(
                 value: BulkEnableSaasActionPayloadDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    price_id: value.price_id?,
-                    provider_location_id: value.provider_location_id?,
-                    saas_plan_id: value.saas_plan_id?,
-                    stripe_account_id: value.stripe_account_id?,
-                })
+                match value {
+                    BulkEnableSaasActionPayloadDto {
+                        price_id: Ok(price_id),
+                        provider_location_id: Ok(provider_location_id),
+                        saas_plan_id: Ok(saas_plan_id),
+                        stripe_account_id: Ok(stripe_account_id),
+                    } => {
+                        Ok(Self {
+                            price_id,
+                            provider_location_id,
+                            saas_plan_id,
+                            stripe_account_id,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.price_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.provider_location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.saas_plan_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.stripe_account_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::BulkEnableSaasActionPayloadDto>
@@ -3552,11 +3601,40 @@ pub mod types {
             fn try_from(
                 value: BulkEnableSaasRequestDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    action_payload: value.action_payload?,
-                    is_saa_sv2: value.is_saa_sv2?,
-                    location_ids: value.location_ids?,
-                })
+                match value {
+                    BulkEnableSaasRequestDto {
+                        action_payload: Ok(action_payload),
+                        is_saa_sv2: Ok(is_saa_sv2),
+                        location_ids: Ok(location_ids),
+                    } => {
+                        Ok(Self {
+                            action_payload,
+                            is_saa_sv2,
+                            location_ids,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.action_payload {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.is_saa_sv2 {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_ids {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::BulkEnableSaasRequestDto>
@@ -3740,19 +3818,88 @@ pub mod types {
             fn try_from(
                 value: EnableSaasDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    company_id: value.company_id?,
-                    contact_id: value.contact_id?,
-                    description: value.description?,
-                    email: value.email?,
-                    is_saa_sv2: value.is_saa_sv2?,
-                    name: value.name?,
-                    price_id: value.price_id?,
-                    provider_location_id: value.provider_location_id?,
-                    saas_plan_id: value.saas_plan_id?,
-                    stripe_account_id: value.stripe_account_id?,
-                    stripe_customer_id: value.stripe_customer_id?,
-                })
+                match value {
+                    EnableSaasDto {
+                        company_id: Ok(company_id),
+                        contact_id: Ok(contact_id),
+                        description: Ok(description),
+                        email: Ok(email),
+                        is_saa_sv2: Ok(is_saa_sv2),
+                        name: Ok(name),
+                        price_id: Ok(price_id),
+                        provider_location_id: Ok(provider_location_id),
+                        saas_plan_id: Ok(saas_plan_id),
+                        stripe_account_id: Ok(stripe_account_id),
+                        stripe_customer_id: Ok(stripe_customer_id),
+                    } => {
+                        Ok(Self {
+                            company_id,
+                            contact_id,
+                            description,
+                            email,
+                            is_saa_sv2,
+                            name,
+                            price_id,
+                            provider_location_id,
+                            saas_plan_id,
+                            stripe_account_id,
+                            stripe_customer_id,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.company_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.contact_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.description {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.email {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.is_saa_sv2 {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.price_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.provider_location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.saas_plan_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.stripe_account_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.stripe_customer_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::EnableSaasDto> for EnableSaasDto {
@@ -3811,10 +3958,29 @@ pub mod types {
             fn try_from(
                 value: PauseLocationDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    company_id: value.company_id?,
-                    paused: value.paused?,
-                })
+                match value {
+                    PauseLocationDto {
+                        company_id: Ok(company_id),
+                        paused: Ok(paused),
+                    } => Ok(Self { company_id, paused }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.company_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.paused {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::PauseLocationDto> for PauseLocationDto {
@@ -3883,11 +4049,40 @@ pub mod types {
             fn try_from(
                 value: UpdateRebillingDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    config: value.config?,
-                    location_ids: value.location_ids?,
-                    product: value.product?,
-                })
+                match value {
+                    UpdateRebillingDto {
+                        config: Ok(config),
+                        location_ids: Ok(location_ids),
+                        product: Ok(product),
+                    } => {
+                        Ok(Self {
+                            config,
+                            location_ids,
+                            product,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.config {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_ids {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.product {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpdateRebillingDto> for UpdateRebillingDto {
@@ -3955,11 +4150,34 @@ pub mod types {
             fn try_from(
                 value: UpdateRebillingDtoConfig,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    enabled: value.enabled?,
-                    markup: value.markup?,
-                    opt_in: value.opt_in?,
-                })
+                match value {
+                    UpdateRebillingDtoConfig {
+                        enabled: Ok(enabled),
+                        markup: Ok(markup),
+                        opt_in: Ok(opt_in),
+                    } => Ok(Self { enabled, markup, opt_in }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.enabled {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.markup {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.opt_in {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpdateRebillingDtoConfig>
@@ -4036,11 +4254,40 @@ pub mod types {
             fn try_from(
                 value: UpdateSubscriptionDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    company_id: value.company_id?,
-                    customer_id: value.customer_id?,
-                    subscription_id: value.subscription_id?,
-                })
+                match value {
+                    UpdateSubscriptionDto {
+                        company_id: Ok(company_id),
+                        customer_id: Ok(customer_id),
+                        subscription_id: Ok(subscription_id),
+                    } => {
+                        Ok(Self {
+                            company_id,
+                            customer_id,
+                            subscription_id,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.company_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.customer_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.subscription_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpdateSubscriptionDto>

@@ -926,12 +926,46 @@ pub mod types {
             fn try_from(
                 value: CreateSnapshotShareLinkRequestDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    relationship_number: value.relationship_number?,
-                    share_location_id: value.share_location_id?,
-                    share_type: value.share_type?,
-                    snapshot_id: value.snapshot_id?,
-                })
+                match value {
+                    CreateSnapshotShareLinkRequestDto {
+                        relationship_number: Ok(relationship_number),
+                        share_location_id: Ok(share_location_id),
+                        share_type: Ok(share_type),
+                        snapshot_id: Ok(snapshot_id),
+                    } => {
+                        Ok(Self {
+                            relationship_number,
+                            share_location_id,
+                            share_type,
+                            snapshot_id,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.relationship_number {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.share_location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.share_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.snapshot_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CreateSnapshotShareLinkRequestDto>

@@ -17474,13 +17474,52 @@ pub mod types {
             fn try_from(
                 value: AttachFbAccountDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    avatar: value.avatar?,
-                    company_id: value.company_id?,
-                    name: value.name?,
-                    origin_id: value.origin_id?,
-                    type_: value.type_?,
-                })
+                match value {
+                    AttachFbAccountDto {
+                        avatar: Ok(avatar),
+                        company_id: Ok(company_id),
+                        name: Ok(name),
+                        origin_id: Ok(origin_id),
+                        type_: Ok(type_),
+                    } => {
+                        Ok(Self {
+                            avatar,
+                            company_id,
+                            name,
+                            origin_id,
+                            type_,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.avatar {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.company_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.origin_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.type_ {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::AttachFbAccountDto> for AttachFbAccountDto {
@@ -17554,11 +17593,40 @@ pub mod types {
             fn try_from(
                 value: AttachGmbLocationDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    account: value.account?,
-                    company_id: value.company_id?,
-                    location: value.location?,
-                })
+                match value {
+                    AttachGmbLocationDto {
+                        account: Ok(account),
+                        company_id: Ok(company_id),
+                        location: Ok(location),
+                    } => {
+                        Ok(Self {
+                            account,
+                            company_id,
+                            location,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.account {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.company_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::AttachGmbLocationDto> for AttachGmbLocationDto {
@@ -17648,13 +17716,52 @@ pub mod types {
             fn try_from(
                 value: AttachIgAccountDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    avatar: value.avatar?,
-                    company_id: value.company_id?,
-                    name: value.name?,
-                    origin_id: value.origin_id?,
-                    page_id: value.page_id?,
-                })
+                match value {
+                    AttachIgAccountDto {
+                        avatar: Ok(avatar),
+                        company_id: Ok(company_id),
+                        name: Ok(name),
+                        origin_id: Ok(origin_id),
+                        page_id: Ok(page_id),
+                    } => {
+                        Ok(Self {
+                            avatar,
+                            company_id,
+                            name,
+                            origin_id,
+                            page_id,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.avatar {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.company_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.origin_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.page_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::AttachIgAccountDto> for AttachIgAccountDto {
@@ -17765,14 +17872,58 @@ pub mod types {
             fn try_from(
                 value: AttachLinkedinAccountDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    avatar: value.avatar?,
-                    company_id: value.company_id?,
-                    name: value.name?,
-                    origin_id: value.origin_id?,
-                    type_: value.type_?,
-                    urn: value.urn?,
-                })
+                match value {
+                    AttachLinkedinAccountDto {
+                        avatar: Ok(avatar),
+                        company_id: Ok(company_id),
+                        name: Ok(name),
+                        origin_id: Ok(origin_id),
+                        type_: Ok(type_),
+                        urn: Ok(urn),
+                    } => {
+                        Ok(Self {
+                            avatar,
+                            company_id,
+                            name,
+                            origin_id,
+                            type_,
+                            urn,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.avatar {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.company_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.origin_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.type_ {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.urn {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::AttachLinkedinAccountDto>
@@ -17898,15 +18049,64 @@ pub mod types {
             fn try_from(
                 value: AttachTiktokAccountDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    avatar: value.avatar?,
-                    company_id: value.company_id?,
-                    name: value.name?,
-                    origin_id: value.origin_id?,
-                    type_: value.type_?,
-                    username: value.username?,
-                    verified: value.verified?,
-                })
+                match value {
+                    AttachTiktokAccountDto {
+                        avatar: Ok(avatar),
+                        company_id: Ok(company_id),
+                        name: Ok(name),
+                        origin_id: Ok(origin_id),
+                        type_: Ok(type_),
+                        username: Ok(username),
+                        verified: Ok(verified),
+                    } => {
+                        Ok(Self {
+                            avatar,
+                            company_id,
+                            name,
+                            origin_id,
+                            type_,
+                            username,
+                            verified,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.avatar {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.company_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.origin_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.type_ {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.username {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.verified {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::AttachTiktokAccountDto>
@@ -18031,15 +18231,64 @@ pub mod types {
             fn try_from(
                 value: AttachTwitterAccountDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    avatar: value.avatar?,
-                    company_id: value.company_id?,
-                    name: value.name?,
-                    origin_id: value.origin_id?,
-                    protected: value.protected?,
-                    username: value.username?,
-                    verified: value.verified?,
-                })
+                match value {
+                    AttachTwitterAccountDto {
+                        avatar: Ok(avatar),
+                        company_id: Ok(company_id),
+                        name: Ok(name),
+                        origin_id: Ok(origin_id),
+                        protected: Ok(protected),
+                        username: Ok(username),
+                        verified: Ok(verified),
+                    } => {
+                        Ok(Self {
+                            avatar,
+                            company_id,
+                            name,
+                            origin_id,
+                            protected,
+                            username,
+                            verified,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.avatar {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.company_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.origin_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.protected {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.username {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.verified {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::AttachTwitterAccountDto>
@@ -18305,24 +18554,118 @@ pub mod types {
             fn try_from(
                 value: CreatePostDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    account_ids: value.account_ids?,
-                    category_id: value.category_id?,
-                    created_by: value.created_by?,
-                    follow_up_comment: value.follow_up_comment?,
-                    gmb_post_details: value.gmb_post_details?,
-                    media: value.media?,
-                    og_tags_details: value.og_tags_details?,
-                    post_approval_details: value.post_approval_details?,
-                    schedule_date: value.schedule_date?,
-                    schedule_time_updated: value.schedule_time_updated?,
-                    status: value.status?,
-                    summary: value.summary?,
-                    tags: value.tags?,
-                    tiktok_post_details: value.tiktok_post_details?,
-                    type_: value.type_?,
-                    user_id: value.user_id?,
-                })
+                match value {
+                    CreatePostDto {
+                        account_ids: Ok(account_ids),
+                        category_id: Ok(category_id),
+                        created_by: Ok(created_by),
+                        follow_up_comment: Ok(follow_up_comment),
+                        gmb_post_details: Ok(gmb_post_details),
+                        media: Ok(media),
+                        og_tags_details: Ok(og_tags_details),
+                        post_approval_details: Ok(post_approval_details),
+                        schedule_date: Ok(schedule_date),
+                        schedule_time_updated: Ok(schedule_time_updated),
+                        status: Ok(status),
+                        summary: Ok(summary),
+                        tags: Ok(tags),
+                        tiktok_post_details: Ok(tiktok_post_details),
+                        type_: Ok(type_),
+                        user_id: Ok(user_id),
+                    } => {
+                        Ok(Self {
+                            account_ids,
+                            category_id,
+                            created_by,
+                            follow_up_comment,
+                            gmb_post_details,
+                            media,
+                            og_tags_details,
+                            post_approval_details,
+                            schedule_date,
+                            schedule_time_updated,
+                            status,
+                            summary,
+                            tags,
+                            tiktok_post_details,
+                            type_,
+                            user_id,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.account_ids {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.category_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.created_by {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.follow_up_comment {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.gmb_post_details {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.media {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.og_tags_details {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.post_approval_details {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.schedule_date {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.schedule_time_updated {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.status {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.summary {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.tags {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.tiktok_post_details {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.type_ {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.user_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CreatePostDto> for CreatePostDto {
@@ -18376,7 +18719,22 @@ pub mod types {
             fn try_from(
                 value: CsvDefaultDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self { user_id: value.user_id? })
+                match value {
+                    CsvDefaultDto { user_id: Ok(user_id) } => Ok(Self { user_id }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.user_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CsvDefaultDto> for CsvDefaultDto {
@@ -18430,11 +18788,32 @@ pub mod types {
             fn try_from(
                 value: DateSchema,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    day: value.day?,
-                    month: value.month?,
-                    year: value.year?,
-                })
+                match value {
+                    DateSchema { day: Ok(day), month: Ok(month), year: Ok(year) } => {
+                        Ok(Self { day, month, year })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.day {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.month {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.year {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::DateSchema> for DateSchema {
@@ -18475,7 +18854,22 @@ pub mod types {
             fn try_from(
                 value: DeletePostsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self { post_ids: value.post_ids? })
+                match value {
+                    DeletePostsDto { post_ids: Ok(post_ids) } => Ok(Self { post_ids }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.post_ids {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::DeletePostsDto> for DeletePostsDto {
@@ -18527,10 +18921,28 @@ pub mod types {
             fn try_from(
                 value: EndDateSchema,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    end_date: value.end_date?,
-                    end_time: value.end_time?,
-                })
+                match value {
+                    EndDateSchema { end_date: Ok(end_date), end_time: Ok(end_time) } => {
+                        Ok(Self { end_date, end_time })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.end_date {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.end_time {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::EndDateSchema> for EndDateSchema {
@@ -18589,10 +19001,29 @@ pub mod types {
             fn try_from(
                 value: GetSocialMediaStatisticsBody,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    platforms: value.platforms?,
-                    profile_ids: value.profile_ids?,
-                })
+                match value {
+                    GetSocialMediaStatisticsBody {
+                        platforms: Ok(platforms),
+                        profile_ids: Ok(profile_ids),
+                    } => Ok(Self { platforms, profile_ids }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.platforms {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.profile_ids {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::GetSocialMediaStatisticsBody>
@@ -18770,18 +19201,82 @@ pub mod types {
             fn try_from(
                 value: GmbPostSchema,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    action_type: value.action_type?,
-                    coupon_code: value.coupon_code?,
-                    end_date: value.end_date?,
-                    gmb_event_type: value.gmb_event_type?,
-                    offer_title: value.offer_title?,
-                    redeem_online_url: value.redeem_online_url?,
-                    start_date: value.start_date?,
-                    terms_conditions: value.terms_conditions?,
-                    title: value.title?,
-                    url: value.url?,
-                })
+                match value {
+                    GmbPostSchema {
+                        action_type: Ok(action_type),
+                        coupon_code: Ok(coupon_code),
+                        end_date: Ok(end_date),
+                        gmb_event_type: Ok(gmb_event_type),
+                        offer_title: Ok(offer_title),
+                        redeem_online_url: Ok(redeem_online_url),
+                        start_date: Ok(start_date),
+                        terms_conditions: Ok(terms_conditions),
+                        title: Ok(title),
+                        url: Ok(url),
+                    } => {
+                        Ok(Self {
+                            action_type,
+                            coupon_code,
+                            end_date,
+                            gmb_event_type,
+                            offer_title,
+                            redeem_online_url,
+                            start_date,
+                            terms_conditions,
+                            title,
+                            url,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.action_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.coupon_code {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.end_date {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.gmb_event_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.offer_title {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.redeem_online_url {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.start_date {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.terms_conditions {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.title {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.url {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::GmbPostSchema> for GmbPostSchema {
@@ -18842,10 +19337,29 @@ pub mod types {
             fn try_from(
                 value: OgTagsSchema,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    meta_image: value.meta_image?,
-                    meta_link: value.meta_link?,
-                })
+                match value {
+                    OgTagsSchema {
+                        meta_image: Ok(meta_image),
+                        meta_link: Ok(meta_link),
+                    } => Ok(Self { meta_image, meta_link }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.meta_image {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.meta_link {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::OgTagsSchema> for OgTagsSchema {
@@ -18933,12 +19447,46 @@ pub mod types {
             fn try_from(
                 value: PostApprovalSchema,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    approval_status: value.approval_status?,
-                    approver: value.approver?,
-                    approver_note: value.approver_note?,
-                    requester_note: value.requester_note?,
-                })
+                match value {
+                    PostApprovalSchema {
+                        approval_status: Ok(approval_status),
+                        approver: Ok(approver),
+                        approver_note: Ok(approver_note),
+                        requester_note: Ok(requester_note),
+                    } => {
+                        Ok(Self {
+                            approval_status,
+                            approver,
+                            approver_note,
+                            requester_note,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.approval_status {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.approver {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.approver_note {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.requester_note {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::PostApprovalSchema> for PostApprovalSchema {
@@ -19203,24 +19751,118 @@ pub mod types {
             fn try_from(
                 value: PostCreateRequest,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    account_ids: value.account_ids?,
-                    category_id: value.category_id?,
-                    created_by: value.created_by?,
-                    follow_up_comment: value.follow_up_comment?,
-                    gmb_post_details: value.gmb_post_details?,
-                    media: value.media?,
-                    og_tags_details: value.og_tags_details?,
-                    post_approval_details: value.post_approval_details?,
-                    schedule_date: value.schedule_date?,
-                    schedule_time_updated: value.schedule_time_updated?,
-                    status: value.status?,
-                    summary: value.summary?,
-                    tags: value.tags?,
-                    tiktok_post_details: value.tiktok_post_details?,
-                    type_: value.type_?,
-                    user_id: value.user_id?,
-                })
+                match value {
+                    PostCreateRequest {
+                        account_ids: Ok(account_ids),
+                        category_id: Ok(category_id),
+                        created_by: Ok(created_by),
+                        follow_up_comment: Ok(follow_up_comment),
+                        gmb_post_details: Ok(gmb_post_details),
+                        media: Ok(media),
+                        og_tags_details: Ok(og_tags_details),
+                        post_approval_details: Ok(post_approval_details),
+                        schedule_date: Ok(schedule_date),
+                        schedule_time_updated: Ok(schedule_time_updated),
+                        status: Ok(status),
+                        summary: Ok(summary),
+                        tags: Ok(tags),
+                        tiktok_post_details: Ok(tiktok_post_details),
+                        type_: Ok(type_),
+                        user_id: Ok(user_id),
+                    } => {
+                        Ok(Self {
+                            account_ids,
+                            category_id,
+                            created_by,
+                            follow_up_comment,
+                            gmb_post_details,
+                            media,
+                            og_tags_details,
+                            post_approval_details,
+                            schedule_date,
+                            schedule_time_updated,
+                            status,
+                            summary,
+                            tags,
+                            tiktok_post_details,
+                            type_,
+                            user_id,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.account_ids {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.category_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.created_by {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.follow_up_comment {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.gmb_post_details {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.media {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.og_tags_details {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.post_approval_details {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.schedule_date {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.schedule_time_updated {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.status {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.summary {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.tags {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.tiktok_post_details {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.type_ {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.user_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::PostCreateRequest> for PostCreateRequest {
@@ -19339,14 +19981,58 @@ pub mod types {
             fn try_from(
                 value: PostMediaSchema,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    caption: value.caption?,
-                    default_thumb: value.default_thumb?,
-                    id: value.id?,
-                    thumbnail: value.thumbnail?,
-                    type_: value.type_?,
-                    url: value.url?,
-                })
+                match value {
+                    PostMediaSchema {
+                        caption: Ok(caption),
+                        default_thumb: Ok(default_thumb),
+                        id: Ok(id),
+                        thumbnail: Ok(thumbnail),
+                        type_: Ok(type_),
+                        url: Ok(url),
+                    } => {
+                        Ok(Self {
+                            caption,
+                            default_thumb,
+                            id,
+                            thumbnail,
+                            type_,
+                            url,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.caption {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.default_thumb {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.thumbnail {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.type_ {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.url {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::PostMediaSchema> for PostMediaSchema {
@@ -19474,16 +20160,70 @@ pub mod types {
             fn try_from(
                 value: SearchPostDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    accounts: value.accounts?,
-                    from_date: value.from_date?,
-                    include_users: value.include_users?,
-                    limit: value.limit?,
-                    post_type: value.post_type?,
-                    skip: value.skip?,
-                    to_date: value.to_date?,
-                    type_: value.type_?,
-                })
+                match value {
+                    SearchPostDto {
+                        accounts: Ok(accounts),
+                        from_date: Ok(from_date),
+                        include_users: Ok(include_users),
+                        limit: Ok(limit),
+                        post_type: Ok(post_type),
+                        skip: Ok(skip),
+                        to_date: Ok(to_date),
+                        type_: Ok(type_),
+                    } => {
+                        Ok(Self {
+                            accounts,
+                            from_date,
+                            include_users,
+                            limit,
+                            post_type,
+                            skip,
+                            to_date,
+                            type_,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.accounts {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.from_date {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.include_users {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.limit {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.post_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.skip {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.to_date {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.type_ {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::SearchPostDto> for SearchPostDto {
@@ -19594,14 +20334,58 @@ pub mod types {
             fn try_from(
                 value: SetAccountsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    account_ids: value.account_ids?,
-                    approver: value.approver?,
-                    file_name: value.file_name?,
-                    file_path: value.file_path?,
-                    rows_count: value.rows_count?,
-                    user_id: value.user_id?,
-                })
+                match value {
+                    SetAccountsDto {
+                        account_ids: Ok(account_ids),
+                        approver: Ok(approver),
+                        file_name: Ok(file_name),
+                        file_path: Ok(file_path),
+                        rows_count: Ok(rows_count),
+                        user_id: Ok(user_id),
+                    } => {
+                        Ok(Self {
+                            account_ids,
+                            approver,
+                            file_name,
+                            file_path,
+                            rows_count,
+                            user_id,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.account_ids {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.approver {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.file_name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.file_path {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.rows_count {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.user_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::SetAccountsDto> for SetAccountsDto {
@@ -19658,10 +20442,29 @@ pub mod types {
             fn try_from(
                 value: StartDateSchema,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    start_date: value.start_date?,
-                    start_time: value.start_time?,
-                })
+                match value {
+                    StartDateSchema {
+                        start_date: Ok(start_date),
+                        start_time: Ok(start_time),
+                    } => Ok(Self { start_date, start_time }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.start_date {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.start_time {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::StartDateSchema> for StartDateSchema {
@@ -19800,15 +20603,64 @@ pub mod types {
             fn try_from(
                 value: TiktokPostSchema,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    enable_comment: value.enable_comment?,
-                    enable_duet: value.enable_duet?,
-                    enable_stitch: value.enable_stitch?,
-                    privacy_level: value.privacy_level?,
-                    promote_other_brand: value.promote_other_brand?,
-                    promote_your_brand: value.promote_your_brand?,
-                    video_disclosure: value.video_disclosure?,
-                })
+                match value {
+                    TiktokPostSchema {
+                        enable_comment: Ok(enable_comment),
+                        enable_duet: Ok(enable_duet),
+                        enable_stitch: Ok(enable_stitch),
+                        privacy_level: Ok(privacy_level),
+                        promote_other_brand: Ok(promote_other_brand),
+                        promote_your_brand: Ok(promote_your_brand),
+                        video_disclosure: Ok(video_disclosure),
+                    } => {
+                        Ok(Self {
+                            enable_comment,
+                            enable_duet,
+                            enable_stitch,
+                            privacy_level,
+                            promote_other_brand,
+                            promote_your_brand,
+                            video_disclosure,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.enable_comment {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.enable_duet {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.enable_stitch {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.privacy_level {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.promote_other_brand {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.promote_your_brand {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.video_disclosure {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::TiktokPostSchema> for TiktokPostSchema {
@@ -19870,11 +20722,34 @@ pub mod types {
             fn try_from(
                 value: TimeSchema,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    hours: value.hours?,
-                    minutes: value.minutes?,
-                    seconds: value.seconds?,
-                })
+                match value {
+                    TimeSchema {
+                        hours: Ok(hours),
+                        minutes: Ok(minutes),
+                        seconds: Ok(seconds),
+                    } => Ok(Self { hours, minutes, seconds }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.hours {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.minutes {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.seconds {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::TimeSchema> for TimeSchema {
@@ -19915,7 +20790,22 @@ pub mod types {
             fn try_from(
                 value: UpdateTagDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self { tag_ids: value.tag_ids? })
+                match value {
+                    UpdateTagDto { tag_ids: Ok(tag_ids) } => Ok(Self { tag_ids }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.tag_ids {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpdateTagDto> for UpdateTagDto {

@@ -26908,17 +26908,76 @@ pub mod types {
             fn try_from(
                 value: ContactAddress,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    address_line1: value.address_line1?,
-                    city: value.city?,
-                    company_name: value.company_name?,
-                    country: value.country?,
-                    email: value.email?,
-                    name: value.name?,
-                    phone: value.phone?,
-                    state: value.state?,
-                    zip: value.zip?,
-                })
+                match value {
+                    ContactAddress {
+                        address_line1: Ok(address_line1),
+                        city: Ok(city),
+                        company_name: Ok(company_name),
+                        country: Ok(country),
+                        email: Ok(email),
+                        name: Ok(name),
+                        phone: Ok(phone),
+                        state: Ok(state),
+                        zip: Ok(zip),
+                    } => {
+                        Ok(Self {
+                            address_line1,
+                            city,
+                            company_name,
+                            country,
+                            email,
+                            name,
+                            phone,
+                            state,
+                            zip,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.address_line1 {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.city {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.company_name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.country {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.email {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.phone {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.state {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.zip {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::ContactAddress> for ContactAddress {
@@ -27033,15 +27092,60 @@ pub mod types {
             fn try_from(
                 value: CreateShippingCarrierDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    allows_multiple_service_selection: value
-                        .allows_multiple_service_selection?,
-                    alt_id: value.alt_id?,
-                    alt_type: value.alt_type?,
-                    callback_url: value.callback_url?,
-                    name: value.name?,
-                    services: value.services?,
-                })
+                match value {
+                    CreateShippingCarrierDto {
+                        allows_multiple_service_selection: Ok(
+                            allows_multiple_service_selection,
+                        ),
+                        alt_id: Ok(alt_id),
+                        alt_type: Ok(alt_type),
+                        callback_url: Ok(callback_url),
+                        name: Ok(name),
+                        services: Ok(services),
+                    } => {
+                        Ok(Self {
+                            allows_multiple_service_selection,
+                            alt_id,
+                            alt_type,
+                            callback_url,
+                            name,
+                            services,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.allows_multiple_service_selection {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.alt_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.alt_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.callback_url {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.services {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CreateShippingCarrierDto>
@@ -27264,21 +27368,100 @@ pub mod types {
             fn try_from(
                 value: CreateShippingRateDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    alt_id: value.alt_id?,
-                    alt_type: value.alt_type?,
-                    amount: value.amount?,
-                    condition_type: value.condition_type?,
-                    currency: value.currency?,
-                    description: value.description?,
-                    is_carrier_rate: value.is_carrier_rate?,
-                    max_condition: value.max_condition?,
-                    min_condition: value.min_condition?,
-                    name: value.name?,
-                    percentage_of_rate_fee: value.percentage_of_rate_fee?,
-                    shipping_carrier_id: value.shipping_carrier_id?,
-                    shipping_carrier_services: value.shipping_carrier_services?,
-                })
+                match value {
+                    CreateShippingRateDto {
+                        alt_id: Ok(alt_id),
+                        alt_type: Ok(alt_type),
+                        amount: Ok(amount),
+                        condition_type: Ok(condition_type),
+                        currency: Ok(currency),
+                        description: Ok(description),
+                        is_carrier_rate: Ok(is_carrier_rate),
+                        max_condition: Ok(max_condition),
+                        min_condition: Ok(min_condition),
+                        name: Ok(name),
+                        percentage_of_rate_fee: Ok(percentage_of_rate_fee),
+                        shipping_carrier_id: Ok(shipping_carrier_id),
+                        shipping_carrier_services: Ok(shipping_carrier_services),
+                    } => {
+                        Ok(Self {
+                            alt_id,
+                            alt_type,
+                            amount,
+                            condition_type,
+                            currency,
+                            description,
+                            is_carrier_rate,
+                            max_condition,
+                            min_condition,
+                            name,
+                            percentage_of_rate_fee,
+                            shipping_carrier_id,
+                            shipping_carrier_services,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.alt_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.alt_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.amount {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.condition_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.currency {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.description {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.is_carrier_rate {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.max_condition {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.min_condition {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.percentage_of_rate_fee {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.shipping_carrier_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.shipping_carrier_services {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CreateShippingRateDto>
@@ -27366,12 +27549,46 @@ pub mod types {
             fn try_from(
                 value: CreateShippingZoneDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    alt_id: value.alt_id?,
-                    alt_type: value.alt_type?,
-                    countries: value.countries?,
-                    name: value.name?,
-                })
+                match value {
+                    CreateShippingZoneDto {
+                        alt_id: Ok(alt_id),
+                        alt_type: Ok(alt_type),
+                        countries: Ok(countries),
+                        name: Ok(name),
+                    } => {
+                        Ok(Self {
+                            alt_id,
+                            alt_type,
+                            countries,
+                            name,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.alt_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.alt_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.countries {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CreateShippingZoneDto>
@@ -27479,14 +27696,54 @@ pub mod types {
             fn try_from(
                 value: CreateStoreSettingDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    alt_id: value.alt_id?,
-                    alt_type: value.alt_type?,
-                    shipping_origin: value.shipping_origin?,
-                    store_order_fulfillment_notification: value
-                        .store_order_fulfillment_notification?,
-                    store_order_notification: value.store_order_notification?,
-                })
+                match value {
+                    CreateStoreSettingDto {
+                        alt_id: Ok(alt_id),
+                        alt_type: Ok(alt_type),
+                        shipping_origin: Ok(shipping_origin),
+                        store_order_fulfillment_notification: Ok(
+                            store_order_fulfillment_notification,
+                        ),
+                        store_order_notification: Ok(store_order_notification),
+                    } => {
+                        Ok(Self {
+                            alt_id,
+                            alt_type,
+                            shipping_origin,
+                            store_order_fulfillment_notification,
+                            store_order_notification,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.alt_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.alt_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.shipping_origin {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.store_order_fulfillment_notification {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.store_order_notification {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CreateStoreSettingDto>
@@ -27674,19 +27931,88 @@ pub mod types {
             fn try_from(
                 value: GetAvailableShippingRates,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    address: value.address?,
-                    alt_id: value.alt_id?,
-                    alt_type: value.alt_type?,
-                    amount_available: value.amount_available?,
-                    country: value.country?,
-                    coupon_code: value.coupon_code?,
-                    products: value.products?,
-                    source: value.source?,
-                    total_order_amount: value.total_order_amount?,
-                    total_order_weight: value.total_order_weight?,
-                    weight_available: value.weight_available?,
-                })
+                match value {
+                    GetAvailableShippingRates {
+                        address: Ok(address),
+                        alt_id: Ok(alt_id),
+                        alt_type: Ok(alt_type),
+                        amount_available: Ok(amount_available),
+                        country: Ok(country),
+                        coupon_code: Ok(coupon_code),
+                        products: Ok(products),
+                        source: Ok(source),
+                        total_order_amount: Ok(total_order_amount),
+                        total_order_weight: Ok(total_order_weight),
+                        weight_available: Ok(weight_available),
+                    } => {
+                        Ok(Self {
+                            address,
+                            alt_id,
+                            alt_type,
+                            amount_available,
+                            country,
+                            coupon_code,
+                            products,
+                            source,
+                            total_order_amount,
+                            total_order_weight,
+                            weight_available,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.address {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.alt_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.alt_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.amount_available {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.country {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.coupon_code {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.products {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.source {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.total_order_amount {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.total_order_weight {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.weight_available {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::GetAvailableShippingRates>
@@ -27748,10 +28074,28 @@ pub mod types {
             fn try_from(
                 value: OrderSource,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    sub_type: value.sub_type?,
-                    type_: value.type_?,
-                })
+                match value {
+                    OrderSource { sub_type: Ok(sub_type), type_: Ok(type_) } => {
+                        Ok(Self { sub_type, type_ })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.sub_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.type_ {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::OrderSource> for OrderSource {
@@ -27798,10 +28142,26 @@ pub mod types {
             fn try_from(
                 value: ProductItem,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    id: value.id?,
-                    qty: value.qty?,
-                })
+                match value {
+                    ProductItem { id: Ok(id), qty: Ok(qty) } => Ok(Self { id, qty }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.qty {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::ProductItem> for ProductItem {
@@ -27849,10 +28209,28 @@ pub mod types {
             fn try_from(
                 value: ShippingCarrierServiceDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    name: value.name?,
-                    value: value.value?,
-                })
+                match value {
+                    ShippingCarrierServiceDto { name: Ok(name), value: Ok(value) } => {
+                        Ok(Self { name, value })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.value {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::ShippingCarrierServiceDto>
@@ -27906,10 +28284,28 @@ pub mod types {
             fn try_from(
                 value: ShippingZoneCountryDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    code: value.code?,
-                    states: value.states?,
-                })
+                match value {
+                    ShippingZoneCountryDto { code: Ok(code), states: Ok(states) } => {
+                        Ok(Self { code, states })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.code {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.states {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::ShippingZoneCountryDto>
@@ -27951,7 +28347,22 @@ pub mod types {
             fn try_from(
                 value: ShippingZoneCountryStateDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self { code: value.code? })
+                match value {
+                    ShippingZoneCountryStateDto { code: Ok(code) } => Ok(Self { code }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.code {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::ShippingZoneCountryStateDto>
@@ -28033,12 +28444,46 @@ pub mod types {
             fn try_from(
                 value: StoreOrderFulfillmentNotificationDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    default_email_template_id: value.default_email_template_id?,
-                    email_template_id: value.email_template_id?,
-                    enabled: value.enabled?,
-                    subject: value.subject?,
-                })
+                match value {
+                    StoreOrderFulfillmentNotificationDto {
+                        default_email_template_id: Ok(default_email_template_id),
+                        email_template_id: Ok(email_template_id),
+                        enabled: Ok(enabled),
+                        subject: Ok(subject),
+                    } => {
+                        Ok(Self {
+                            default_email_template_id,
+                            email_template_id,
+                            enabled,
+                            subject,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.default_email_template_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.email_template_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.enabled {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.subject {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::StoreOrderFulfillmentNotificationDto>
@@ -28125,12 +28570,46 @@ pub mod types {
             fn try_from(
                 value: StoreOrderNotificationDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    default_email_template_id: value.default_email_template_id?,
-                    email_template_id: value.email_template_id?,
-                    enabled: value.enabled?,
-                    subject: value.subject?,
-                })
+                match value {
+                    StoreOrderNotificationDto {
+                        default_email_template_id: Ok(default_email_template_id),
+                        email_template_id: Ok(email_template_id),
+                        enabled: Ok(enabled),
+                        subject: Ok(subject),
+                    } => {
+                        Ok(Self {
+                            default_email_template_id,
+                            email_template_id,
+                            enabled,
+                            subject,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.default_email_template_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.email_template_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.enabled {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.subject {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::StoreOrderNotificationDto>
@@ -28265,17 +28744,76 @@ pub mod types {
             fn try_from(
                 value: StoreShippingOriginDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    city: value.city?,
-                    country: value.country?,
-                    email: value.email?,
-                    name: value.name?,
-                    phone: value.phone?,
-                    state: value.state?,
-                    street1: value.street1?,
-                    street2: value.street2?,
-                    zip: value.zip?,
-                })
+                match value {
+                    StoreShippingOriginDto {
+                        city: Ok(city),
+                        country: Ok(country),
+                        email: Ok(email),
+                        name: Ok(name),
+                        phone: Ok(phone),
+                        state: Ok(state),
+                        street1: Ok(street1),
+                        street2: Ok(street2),
+                        zip: Ok(zip),
+                    } => {
+                        Ok(Self {
+                            city,
+                            country,
+                            email,
+                            name,
+                            phone,
+                            state,
+                            street1,
+                            street2,
+                            zip,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.city {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.country {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.email {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.phone {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.state {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.street1 {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.street2 {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.zip {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::StoreShippingOriginDto>
@@ -28399,15 +28937,60 @@ pub mod types {
             fn try_from(
                 value: UpdateShippingCarrierDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    allows_multiple_service_selection: value
-                        .allows_multiple_service_selection?,
-                    alt_id: value.alt_id?,
-                    alt_type: value.alt_type?,
-                    callback_url: value.callback_url?,
-                    name: value.name?,
-                    services: value.services?,
-                })
+                match value {
+                    UpdateShippingCarrierDto {
+                        allows_multiple_service_selection: Ok(
+                            allows_multiple_service_selection,
+                        ),
+                        alt_id: Ok(alt_id),
+                        alt_type: Ok(alt_type),
+                        callback_url: Ok(callback_url),
+                        name: Ok(name),
+                        services: Ok(services),
+                    } => {
+                        Ok(Self {
+                            allows_multiple_service_selection,
+                            alt_id,
+                            alt_type,
+                            callback_url,
+                            name,
+                            services,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.allows_multiple_service_selection {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.alt_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.alt_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.callback_url {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.services {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpdateShippingCarrierDto>
@@ -28641,21 +29224,100 @@ pub mod types {
             fn try_from(
                 value: UpdateShippingRateDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    alt_id: value.alt_id?,
-                    alt_type: value.alt_type?,
-                    amount: value.amount?,
-                    condition_type: value.condition_type?,
-                    currency: value.currency?,
-                    description: value.description?,
-                    is_carrier_rate: value.is_carrier_rate?,
-                    max_condition: value.max_condition?,
-                    min_condition: value.min_condition?,
-                    name: value.name?,
-                    percentage_of_rate_fee: value.percentage_of_rate_fee?,
-                    shipping_carrier_id: value.shipping_carrier_id?,
-                    shipping_carrier_services: value.shipping_carrier_services?,
-                })
+                match value {
+                    UpdateShippingRateDto {
+                        alt_id: Ok(alt_id),
+                        alt_type: Ok(alt_type),
+                        amount: Ok(amount),
+                        condition_type: Ok(condition_type),
+                        currency: Ok(currency),
+                        description: Ok(description),
+                        is_carrier_rate: Ok(is_carrier_rate),
+                        max_condition: Ok(max_condition),
+                        min_condition: Ok(min_condition),
+                        name: Ok(name),
+                        percentage_of_rate_fee: Ok(percentage_of_rate_fee),
+                        shipping_carrier_id: Ok(shipping_carrier_id),
+                        shipping_carrier_services: Ok(shipping_carrier_services),
+                    } => {
+                        Ok(Self {
+                            alt_id,
+                            alt_type,
+                            amount,
+                            condition_type,
+                            currency,
+                            description,
+                            is_carrier_rate,
+                            max_condition,
+                            min_condition,
+                            name,
+                            percentage_of_rate_fee,
+                            shipping_carrier_id,
+                            shipping_carrier_services,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.alt_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.alt_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.amount {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.condition_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.currency {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.description {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.is_carrier_rate {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.max_condition {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.min_condition {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.percentage_of_rate_fee {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.shipping_carrier_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.shipping_carrier_services {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpdateShippingRateDto>
@@ -28751,12 +29413,46 @@ pub mod types {
             fn try_from(
                 value: UpdateShippingZoneDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    alt_id: value.alt_id?,
-                    alt_type: value.alt_type?,
-                    countries: value.countries?,
-                    name: value.name?,
-                })
+                match value {
+                    UpdateShippingZoneDto {
+                        alt_id: Ok(alt_id),
+                        alt_type: Ok(alt_type),
+                        countries: Ok(countries),
+                        name: Ok(name),
+                    } => {
+                        Ok(Self {
+                            alt_id,
+                            alt_type,
+                            countries,
+                            name,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.alt_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.alt_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.countries {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpdateShippingZoneDto>

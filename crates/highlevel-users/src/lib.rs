@@ -12154,23 +12154,112 @@ pub mod types {
             fn try_from(
                 value: CreateUserDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    company_id: value.company_id?,
-                    email: value.email?,
-                    first_name: value.first_name?,
-                    last_name: value.last_name?,
-                    location_ids: value.location_ids?,
-                    password: value.password?,
-                    permissions: value.permissions?,
-                    phone: value.phone?,
-                    platform_language: value.platform_language?,
-                    profile_photo: value.profile_photo?,
-                    role: value.role?,
-                    scopes: value.scopes?,
-                    scopes_assigned_to_only: value.scopes_assigned_to_only?,
-                    twilio_phone: value.twilio_phone?,
-                    type_: value.type_?,
-                })
+                match value {
+                    CreateUserDto {
+                        company_id: Ok(company_id),
+                        email: Ok(email),
+                        first_name: Ok(first_name),
+                        last_name: Ok(last_name),
+                        location_ids: Ok(location_ids),
+                        password: Ok(password),
+                        permissions: Ok(permissions),
+                        phone: Ok(phone),
+                        platform_language: Ok(platform_language),
+                        profile_photo: Ok(profile_photo),
+                        role: Ok(role),
+                        scopes: Ok(scopes),
+                        scopes_assigned_to_only: Ok(scopes_assigned_to_only),
+                        twilio_phone: Ok(twilio_phone),
+                        type_: Ok(type_),
+                    } => {
+                        Ok(Self {
+                            company_id,
+                            email,
+                            first_name,
+                            last_name,
+                            location_ids,
+                            password,
+                            permissions,
+                            phone,
+                            platform_language,
+                            profile_photo,
+                            role,
+                            scopes,
+                            scopes_assigned_to_only,
+                            twilio_phone,
+                            type_,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.company_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.email {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.first_name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.last_name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_ids {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.password {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.permissions {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.phone {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.platform_language {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.profile_photo {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.role {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.scopes {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.scopes_assigned_to_only {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.twilio_phone {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.type_ {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CreateUserDto> for CreateUserDto {
@@ -12276,14 +12365,58 @@ pub mod types {
             fn try_from(
                 value: FilterByEmailDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    company_id: value.company_id?,
-                    deleted: value.deleted?,
-                    emails: value.emails?,
-                    limit: value.limit?,
-                    projection: value.projection?,
-                    skip: value.skip?,
-                })
+                match value {
+                    FilterByEmailDto {
+                        company_id: Ok(company_id),
+                        deleted: Ok(deleted),
+                        emails: Ok(emails),
+                        limit: Ok(limit),
+                        projection: Ok(projection),
+                        skip: Ok(skip),
+                    } => {
+                        Ok(Self {
+                            company_id,
+                            deleted,
+                            emails,
+                            limit,
+                            projection,
+                            skip,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.company_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.deleted {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.emails {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.limit {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.projection {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.skip {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::FilterByEmailDto> for FilterByEmailDto {
@@ -12827,48 +12960,254 @@ pub mod types {
             fn try_from(
                 value: PermissionsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    adwords_reporting_enabled: value.adwords_reporting_enabled?,
-                    affiliate_manager_enabled: value.affiliate_manager_enabled?,
-                    agent_reporting_enabled: value.agent_reporting_enabled?,
-                    appointments_enabled: value.appointments_enabled?,
-                    assigned_data_only: value.assigned_data_only?,
-                    attributions_reporting_enabled: value
-                        .attributions_reporting_enabled?,
-                    blogging_enabled: value.blogging_enabled?,
-                    bot_service: value.bot_service?,
-                    bulk_requests_enabled: value.bulk_requests_enabled?,
-                    campaigns_enabled: value.campaigns_enabled?,
-                    campaigns_read_only: value.campaigns_read_only?,
-                    cancel_subscription_enabled: value.cancel_subscription_enabled?,
-                    communities_enabled: value.communities_enabled?,
-                    contacts_enabled: value.contacts_enabled?,
-                    content_ai_enabled: value.content_ai_enabled?,
-                    conversations_enabled: value.conversations_enabled?,
-                    dashboard_stats_enabled: value.dashboard_stats_enabled?,
-                    export_payments_enabled: value.export_payments_enabled?,
-                    facebook_ads_reporting_enabled: value
-                        .facebook_ads_reporting_enabled?,
-                    funnels_enabled: value.funnels_enabled?,
-                    invoice_enabled: value.invoice_enabled?,
-                    lead_value_enabled: value.lead_value_enabled?,
-                    marketing_enabled: value.marketing_enabled?,
-                    membership_enabled: value.membership_enabled?,
-                    online_listings_enabled: value.online_listings_enabled?,
-                    opportunities_enabled: value.opportunities_enabled?,
-                    payments_enabled: value.payments_enabled?,
-                    phone_call_enabled: value.phone_call_enabled?,
-                    record_payment_enabled: value.record_payment_enabled?,
-                    refunds_enabled: value.refunds_enabled?,
-                    reviews_enabled: value.reviews_enabled?,
-                    settings_enabled: value.settings_enabled?,
-                    social_planner: value.social_planner?,
-                    tags_enabled: value.tags_enabled?,
-                    triggers_enabled: value.triggers_enabled?,
-                    websites_enabled: value.websites_enabled?,
-                    workflows_enabled: value.workflows_enabled?,
-                    workflows_read_only: value.workflows_read_only?,
-                })
+                match value {
+                    PermissionsDto {
+                        adwords_reporting_enabled: Ok(adwords_reporting_enabled),
+                        affiliate_manager_enabled: Ok(affiliate_manager_enabled),
+                        agent_reporting_enabled: Ok(agent_reporting_enabled),
+                        appointments_enabled: Ok(appointments_enabled),
+                        assigned_data_only: Ok(assigned_data_only),
+                        attributions_reporting_enabled: Ok(
+                            attributions_reporting_enabled,
+                        ),
+                        blogging_enabled: Ok(blogging_enabled),
+                        bot_service: Ok(bot_service),
+                        bulk_requests_enabled: Ok(bulk_requests_enabled),
+                        campaigns_enabled: Ok(campaigns_enabled),
+                        campaigns_read_only: Ok(campaigns_read_only),
+                        cancel_subscription_enabled: Ok(cancel_subscription_enabled),
+                        communities_enabled: Ok(communities_enabled),
+                        contacts_enabled: Ok(contacts_enabled),
+                        content_ai_enabled: Ok(content_ai_enabled),
+                        conversations_enabled: Ok(conversations_enabled),
+                        dashboard_stats_enabled: Ok(dashboard_stats_enabled),
+                        export_payments_enabled: Ok(export_payments_enabled),
+                        facebook_ads_reporting_enabled: Ok(
+                            facebook_ads_reporting_enabled,
+                        ),
+                        funnels_enabled: Ok(funnels_enabled),
+                        invoice_enabled: Ok(invoice_enabled),
+                        lead_value_enabled: Ok(lead_value_enabled),
+                        marketing_enabled: Ok(marketing_enabled),
+                        membership_enabled: Ok(membership_enabled),
+                        online_listings_enabled: Ok(online_listings_enabled),
+                        opportunities_enabled: Ok(opportunities_enabled),
+                        payments_enabled: Ok(payments_enabled),
+                        phone_call_enabled: Ok(phone_call_enabled),
+                        record_payment_enabled: Ok(record_payment_enabled),
+                        refunds_enabled: Ok(refunds_enabled),
+                        reviews_enabled: Ok(reviews_enabled),
+                        settings_enabled: Ok(settings_enabled),
+                        social_planner: Ok(social_planner),
+                        tags_enabled: Ok(tags_enabled),
+                        triggers_enabled: Ok(triggers_enabled),
+                        websites_enabled: Ok(websites_enabled),
+                        workflows_enabled: Ok(workflows_enabled),
+                        workflows_read_only: Ok(workflows_read_only),
+                    } => {
+                        Ok(Self {
+                            adwords_reporting_enabled,
+                            affiliate_manager_enabled,
+                            agent_reporting_enabled,
+                            appointments_enabled,
+                            assigned_data_only,
+                            attributions_reporting_enabled,
+                            blogging_enabled,
+                            bot_service,
+                            bulk_requests_enabled,
+                            campaigns_enabled,
+                            campaigns_read_only,
+                            cancel_subscription_enabled,
+                            communities_enabled,
+                            contacts_enabled,
+                            content_ai_enabled,
+                            conversations_enabled,
+                            dashboard_stats_enabled,
+                            export_payments_enabled,
+                            facebook_ads_reporting_enabled,
+                            funnels_enabled,
+                            invoice_enabled,
+                            lead_value_enabled,
+                            marketing_enabled,
+                            membership_enabled,
+                            online_listings_enabled,
+                            opportunities_enabled,
+                            payments_enabled,
+                            phone_call_enabled,
+                            record_payment_enabled,
+                            refunds_enabled,
+                            reviews_enabled,
+                            settings_enabled,
+                            social_planner,
+                            tags_enabled,
+                            triggers_enabled,
+                            websites_enabled,
+                            workflows_enabled,
+                            workflows_read_only,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.adwords_reporting_enabled {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.affiliate_manager_enabled {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.agent_reporting_enabled {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.appointments_enabled {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.assigned_data_only {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.attributions_reporting_enabled {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.blogging_enabled {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.bot_service {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.bulk_requests_enabled {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.campaigns_enabled {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.campaigns_read_only {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.cancel_subscription_enabled {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.communities_enabled {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.contacts_enabled {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.content_ai_enabled {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.conversations_enabled {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.dashboard_stats_enabled {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.export_payments_enabled {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.facebook_ads_reporting_enabled {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.funnels_enabled {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.invoice_enabled {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.lead_value_enabled {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.marketing_enabled {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.membership_enabled {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.online_listings_enabled {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.opportunities_enabled {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.payments_enabled {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.phone_call_enabled {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.record_payment_enabled {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.refunds_enabled {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.reviews_enabled {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.settings_enabled {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.social_planner {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.tags_enabled {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.triggers_enabled {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.websites_enabled {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.workflows_enabled {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.workflows_read_only {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::PermissionsDto> for PermissionsDto {
@@ -13162,23 +13501,112 @@ pub mod types {
             fn try_from(
                 value: UpdateUserDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    company_id: value.company_id?,
-                    email: value.email?,
-                    first_name: value.first_name?,
-                    last_name: value.last_name?,
-                    location_ids: value.location_ids?,
-                    password: value.password?,
-                    permissions: value.permissions?,
-                    phone: value.phone?,
-                    platform_language: value.platform_language?,
-                    profile_photo: value.profile_photo?,
-                    role: value.role?,
-                    scopes: value.scopes?,
-                    scopes_assigned_to_only: value.scopes_assigned_to_only?,
-                    twilio_phone: value.twilio_phone?,
-                    type_: value.type_?,
-                })
+                match value {
+                    UpdateUserDto {
+                        company_id: Ok(company_id),
+                        email: Ok(email),
+                        first_name: Ok(first_name),
+                        last_name: Ok(last_name),
+                        location_ids: Ok(location_ids),
+                        password: Ok(password),
+                        permissions: Ok(permissions),
+                        phone: Ok(phone),
+                        platform_language: Ok(platform_language),
+                        profile_photo: Ok(profile_photo),
+                        role: Ok(role),
+                        scopes: Ok(scopes),
+                        scopes_assigned_to_only: Ok(scopes_assigned_to_only),
+                        twilio_phone: Ok(twilio_phone),
+                        type_: Ok(type_),
+                    } => {
+                        Ok(Self {
+                            company_id,
+                            email,
+                            first_name,
+                            last_name,
+                            location_ids,
+                            password,
+                            permissions,
+                            phone,
+                            platform_language,
+                            profile_photo,
+                            role,
+                            scopes,
+                            scopes_assigned_to_only,
+                            twilio_phone,
+                            type_,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.company_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.email {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.first_name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.last_name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_ids {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.password {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.permissions {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.phone {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.platform_language {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.profile_photo {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.role {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.scopes {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.scopes_assigned_to_only {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.twilio_phone {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.type_ {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpdateUserDto> for UpdateUserDto {

@@ -20429,21 +20429,100 @@ pub mod types {
             fn try_from(
                 value: AdCampaignDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    ad_campaign_group_id: value.ad_campaign_group_id?,
-                    ad_campaign_id: value.ad_campaign_id?,
-                    ads: value.ads?,
-                    audience: value.audience?,
-                    campaign_type: value.campaign_type?,
-                    id: value.id?,
-                    linked_in_error: value.linked_in_error?,
-                    locale: value.locale?,
-                    media_type: value.media_type?,
-                    meta: value.meta?,
-                    name: value.name?,
-                    publishing_status: value.publishing_status?,
-                    unit_cost: value.unit_cost?,
-                })
+                match value {
+                    AdCampaignDto {
+                        ad_campaign_group_id: Ok(ad_campaign_group_id),
+                        ad_campaign_id: Ok(ad_campaign_id),
+                        ads: Ok(ads),
+                        audience: Ok(audience),
+                        campaign_type: Ok(campaign_type),
+                        id: Ok(id),
+                        linked_in_error: Ok(linked_in_error),
+                        locale: Ok(locale),
+                        media_type: Ok(media_type),
+                        meta: Ok(meta),
+                        name: Ok(name),
+                        publishing_status: Ok(publishing_status),
+                        unit_cost: Ok(unit_cost),
+                    } => {
+                        Ok(Self {
+                            ad_campaign_group_id,
+                            ad_campaign_id,
+                            ads,
+                            audience,
+                            campaign_type,
+                            id,
+                            linked_in_error,
+                            locale,
+                            media_type,
+                            meta,
+                            name,
+                            publishing_status,
+                            unit_cost,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.ad_campaign_group_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.ad_campaign_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.ads {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.audience {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.campaign_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.linked_in_error {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.locale {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.media_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.meta {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.publishing_status {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.unit_cost {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::AdCampaignDto> for AdCampaignDto {
@@ -20690,21 +20769,100 @@ pub mod types {
             fn try_from(
                 value: AdCampaignGroupDataDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    ad_budget_optimization: value.ad_budget_optimization?,
-                    ad_campaign_group_id: value.ad_campaign_group_id?,
-                    ad_campaigns: value.ad_campaigns?,
-                    budget: value.budget?,
-                    id: value.id?,
-                    linked_in_ad_account_id: value.linked_in_ad_account_id?,
-                    linked_in_error: value.linked_in_error?,
-                    location_id: value.location_id?,
-                    meta: value.meta?,
-                    name: value.name?,
-                    objective_type: value.objective_type?,
-                    publishing_status: value.publishing_status?,
-                    unpublished_changes: value.unpublished_changes?,
-                })
+                match value {
+                    AdCampaignGroupDataDto {
+                        ad_budget_optimization: Ok(ad_budget_optimization),
+                        ad_campaign_group_id: Ok(ad_campaign_group_id),
+                        ad_campaigns: Ok(ad_campaigns),
+                        budget: Ok(budget),
+                        id: Ok(id),
+                        linked_in_ad_account_id: Ok(linked_in_ad_account_id),
+                        linked_in_error: Ok(linked_in_error),
+                        location_id: Ok(location_id),
+                        meta: Ok(meta),
+                        name: Ok(name),
+                        objective_type: Ok(objective_type),
+                        publishing_status: Ok(publishing_status),
+                        unpublished_changes: Ok(unpublished_changes),
+                    } => {
+                        Ok(Self {
+                            ad_budget_optimization,
+                            ad_campaign_group_id,
+                            ad_campaigns,
+                            budget,
+                            id,
+                            linked_in_ad_account_id,
+                            linked_in_error,
+                            location_id,
+                            meta,
+                            name,
+                            objective_type,
+                            publishing_status,
+                            unpublished_changes,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.ad_budget_optimization {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.ad_campaign_group_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.ad_campaigns {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.budget {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.linked_in_ad_account_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.linked_in_error {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.meta {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.objective_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.publishing_status {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.unpublished_changes {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::AdCampaignGroupDataDto>
@@ -20809,13 +20967,52 @@ pub mod types {
             fn try_from(
                 value: AdScheduleTargetDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    day_of_week: value.day_of_week?,
-                    end_hour: value.end_hour?,
-                    end_minute: value.end_minute?,
-                    start_hour: value.start_hour?,
-                    start_minute: value.start_minute?,
-                })
+                match value {
+                    AdScheduleTargetDto {
+                        day_of_week: Ok(day_of_week),
+                        end_hour: Ok(end_hour),
+                        end_minute: Ok(end_minute),
+                        start_hour: Ok(start_hour),
+                        start_minute: Ok(start_minute),
+                    } => {
+                        Ok(Self {
+                            day_of_week,
+                            end_hour,
+                            end_minute,
+                            start_hour,
+                            start_minute,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.day_of_week {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.end_hour {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.end_minute {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.start_hour {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.start_minute {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::AdScheduleTargetDto> for AdScheduleTargetDto {
@@ -20866,10 +21063,28 @@ pub mod types {
             fn try_from(
                 value: AudienceCustomAudienceItemDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    id: value.id?,
-                    name: value.name?,
-                })
+                match value {
+                    AudienceCustomAudienceItemDto { id: Ok(id), name: Ok(name) } => {
+                        Ok(Self { id, name })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::AudienceCustomAudienceItemDto>
@@ -20974,13 +21189,52 @@ pub mod types {
             fn try_from(
                 value: AudienceDimensionDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    age_ranges: value.age_ranges?,
-                    audience_segments: value.audience_segments?,
-                    genders: value.genders?,
-                    is_age_unknown: value.is_age_unknown?,
-                    parental_statuses: value.parental_statuses?,
-                })
+                match value {
+                    AudienceDimensionDto {
+                        age_ranges: Ok(age_ranges),
+                        audience_segments: Ok(audience_segments),
+                        genders: Ok(genders),
+                        is_age_unknown: Ok(is_age_unknown),
+                        parental_statuses: Ok(parental_statuses),
+                    } => {
+                        Ok(Self {
+                            age_ranges,
+                            audience_segments,
+                            genders,
+                            is_age_unknown,
+                            parental_statuses,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.age_ranges {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.audience_segments {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.genders {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.is_age_unknown {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.parental_statuses {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::AudienceDimensionDto> for AudienceDimensionDto {
@@ -21044,10 +21298,34 @@ pub mod types {
             fn try_from(
                 value: AudienceDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    geo_locations: value.geo_locations?,
-                    target_audience: value.target_audience?,
-                })
+                match value {
+                    AudienceDto {
+                        geo_locations: Ok(geo_locations),
+                        target_audience: Ok(target_audience),
+                    } => {
+                        Ok(Self {
+                            geo_locations,
+                            target_audience,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.geo_locations {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.target_audience {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::AudienceDto> for AudienceDto {
@@ -21108,11 +21386,34 @@ pub mod types {
             fn try_from(
                 value: AudienceInterestDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    id: value.id?,
-                    name: value.name?,
-                    type_: value.type_?,
-                })
+                match value {
+                    AudienceInterestDto {
+                        id: Ok(id),
+                        name: Ok(name),
+                        type_: Ok(type_),
+                    } => Ok(Self { id, name, type_ }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.type_ {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::AudienceInterestDto> for AudienceInterestDto {
@@ -21160,10 +21461,28 @@ pub mod types {
             fn try_from(
                 value: AudienceLocaleDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    key: value.key?,
-                    name: value.name?,
-                })
+                match value {
+                    AudienceLocaleDto { key: Ok(key), name: Ok(name) } => {
+                        Ok(Self { key, name })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.key {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::AudienceLocaleDto> for AudienceLocaleDto {
@@ -21288,15 +21607,64 @@ pub mod types {
             fn try_from(
                 value: AudienceLocationDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    geometry: value.geometry?,
-                    key: value.key?,
-                    name: value.name?,
-                    radius: value.radius?,
-                    radius_unit: value.radius_unit?,
-                    selection_type: value.selection_type?,
-                    type_: value.type_?,
-                })
+                match value {
+                    AudienceLocationDto {
+                        geometry: Ok(geometry),
+                        key: Ok(key),
+                        name: Ok(name),
+                        radius: Ok(radius),
+                        radius_unit: Ok(radius_unit),
+                        selection_type: Ok(selection_type),
+                        type_: Ok(type_),
+                    } => {
+                        Ok(Self {
+                            geometry,
+                            key,
+                            name,
+                            radius,
+                            radius_unit,
+                            selection_type,
+                            type_,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.geometry {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.key {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.radius {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.radius_unit {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.selection_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.type_ {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::AudienceLocationDto> for AudienceLocationDto {
@@ -21360,10 +21728,29 @@ pub mod types {
             fn try_from(
                 value: AudienceLocationGeometry,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    location: value.location?,
-                    location_type: value.location_type?,
-                })
+                match value {
+                    AudienceLocationGeometry {
+                        location: Ok(location),
+                        location_type: Ok(location_type),
+                    } => Ok(Self { location, location_type }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.location {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::AudienceLocationGeometry>
@@ -21431,11 +21818,40 @@ pub mod types {
             fn try_from(
                 value: AudiencePlacementsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    facebook: value.facebook?,
-                    instagram: value.instagram?,
-                    messenger: value.messenger?,
-                })
+                match value {
+                    AudiencePlacementsDto {
+                        facebook: Ok(facebook),
+                        instagram: Ok(instagram),
+                        messenger: Ok(messenger),
+                    } => {
+                        Ok(Self {
+                            facebook,
+                            instagram,
+                            messenger,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.facebook {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.instagram {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.messenger {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::AudiencePlacementsDto>
@@ -21510,11 +21926,40 @@ pub mod types {
             fn try_from(
                 value: AudienceSegmentsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    custom_audiences: value.custom_audiences?,
-                    user_interests: value.user_interests?,
-                    user_lists: value.user_lists?,
-                })
+                match value {
+                    AudienceSegmentsDto {
+                        custom_audiences: Ok(custom_audiences),
+                        user_interests: Ok(user_interests),
+                        user_lists: Ok(user_lists),
+                    } => {
+                        Ok(Self {
+                            custom_audiences,
+                            user_interests,
+                            user_lists,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.custom_audiences {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.user_interests {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.user_lists {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::AudienceSegmentsDto> for AudienceSegmentsDto {
@@ -21600,12 +22045,46 @@ pub mod types {
             fn try_from(
                 value: Budget,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    amount: value.amount?,
-                    budget_type: value.budget_type?,
-                    schedule_end_date: value.schedule_end_date?,
-                    schedule_start_date: value.schedule_start_date?,
-                })
+                match value {
+                    Budget {
+                        amount: Ok(amount),
+                        budget_type: Ok(budget_type),
+                        schedule_end_date: Ok(schedule_end_date),
+                        schedule_start_date: Ok(schedule_start_date),
+                    } => {
+                        Ok(Self {
+                            amount,
+                            budget_type,
+                            schedule_end_date,
+                            schedule_start_date,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.amount {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.budget_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.schedule_end_date {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.schedule_start_date {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::Budget> for Budget {
@@ -21715,13 +22194,52 @@ pub mod types {
             fn try_from(
                 value: CallAssetPayloadDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    ad_schedule_targets: value.ad_schedule_targets?,
-                    call_conversion_action: value.call_conversion_action?,
-                    country_code: value.country_code?,
-                    phone_number: value.phone_number?,
-                    resource_name: value.resource_name?,
-                })
+                match value {
+                    CallAssetPayloadDto {
+                        ad_schedule_targets: Ok(ad_schedule_targets),
+                        call_conversion_action: Ok(call_conversion_action),
+                        country_code: Ok(country_code),
+                        phone_number: Ok(phone_number),
+                        resource_name: Ok(resource_name),
+                    } => {
+                        Ok(Self {
+                            ad_schedule_targets,
+                            call_conversion_action,
+                            country_code,
+                            phone_number,
+                            resource_name,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.ad_schedule_targets {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.call_conversion_action {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.country_code {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.phone_number {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.resource_name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CallAssetPayloadDto> for CallAssetPayloadDto {
@@ -22098,30 +22616,154 @@ pub mod types {
             fn try_from(
                 value: CampaignDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    ad_groups: value.ad_groups?,
-                    ad_schedule: value.ad_schedule?,
-                    advanced_options: value.advanced_options?,
-                    advertising_channel_sub_type: value.advertising_channel_sub_type?,
-                    advertising_channel_type: value.advertising_channel_type?,
-                    assets: value.assets?,
-                    audience: value.audience?,
-                    bidding_strategy: value.bidding_strategy?,
-                    budget: value.budget?,
-                    campaign_goal: value.campaign_goal?,
-                    goal_type: value.goal_type?,
-                    google_ad_account_id: value.google_ad_account_id?,
-                    google_campaign_id: value.google_campaign_id?,
-                    id: value.id?,
-                    is_eu_political_ads: value.is_eu_political_ads?,
-                    location_id: value.location_id?,
-                    maximum_cpc: value.maximum_cpc?,
-                    name: value.name?,
-                    network_settings: value.network_settings?,
-                    publishing_status: value.publishing_status?,
-                    source: value.source?,
-                    unpublished_changes: value.unpublished_changes?,
-                })
+                match value {
+                    CampaignDto {
+                        ad_groups: Ok(ad_groups),
+                        ad_schedule: Ok(ad_schedule),
+                        advanced_options: Ok(advanced_options),
+                        advertising_channel_sub_type: Ok(advertising_channel_sub_type),
+                        advertising_channel_type: Ok(advertising_channel_type),
+                        assets: Ok(assets),
+                        audience: Ok(audience),
+                        bidding_strategy: Ok(bidding_strategy),
+                        budget: Ok(budget),
+                        campaign_goal: Ok(campaign_goal),
+                        goal_type: Ok(goal_type),
+                        google_ad_account_id: Ok(google_ad_account_id),
+                        google_campaign_id: Ok(google_campaign_id),
+                        id: Ok(id),
+                        is_eu_political_ads: Ok(is_eu_political_ads),
+                        location_id: Ok(location_id),
+                        maximum_cpc: Ok(maximum_cpc),
+                        name: Ok(name),
+                        network_settings: Ok(network_settings),
+                        publishing_status: Ok(publishing_status),
+                        source: Ok(source),
+                        unpublished_changes: Ok(unpublished_changes),
+                    } => {
+                        Ok(Self {
+                            ad_groups,
+                            ad_schedule,
+                            advanced_options,
+                            advertising_channel_sub_type,
+                            advertising_channel_type,
+                            assets,
+                            audience,
+                            bidding_strategy,
+                            budget,
+                            campaign_goal,
+                            goal_type,
+                            google_ad_account_id,
+                            google_campaign_id,
+                            id,
+                            is_eu_political_ads,
+                            location_id,
+                            maximum_cpc,
+                            name,
+                            network_settings,
+                            publishing_status,
+                            source,
+                            unpublished_changes,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.ad_groups {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.ad_schedule {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.advanced_options {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.advertising_channel_sub_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.advertising_channel_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.assets {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.audience {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.bidding_strategy {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.budget {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.campaign_goal {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.goal_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.google_ad_account_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.google_campaign_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.is_eu_political_ads {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.maximum_cpc {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.network_settings {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.publishing_status {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.source {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.unpublished_changes {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CampaignDto> for CampaignDto {
@@ -22206,11 +22848,40 @@ pub mod types {
             fn try_from(
                 value: ConsentDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    check_required: value.check_required?,
-                    consent: value.consent?,
-                    id: value.id?,
-                })
+                match value {
+                    ConsentDto {
+                        check_required: Ok(check_required),
+                        consent: Ok(consent),
+                        id: Ok(id),
+                    } => {
+                        Ok(Self {
+                            check_required,
+                            consent,
+                            id,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.check_required {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.consent {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::ConsentDto> for ConsentDto {
@@ -22285,11 +22956,40 @@ pub mod types {
             fn try_from(
                 value: ConversionValueSettings,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    always_use_default_value: value.always_use_default_value?,
-                    default_currency_code: value.default_currency_code?,
-                    default_value: value.default_value?,
-                })
+                match value {
+                    ConversionValueSettings {
+                        always_use_default_value: Ok(always_use_default_value),
+                        default_currency_code: Ok(default_currency_code),
+                        default_value: Ok(default_value),
+                    } => {
+                        Ok(Self {
+                            always_use_default_value,
+                            default_currency_code,
+                            default_value,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.always_use_default_value {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.default_currency_code {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.default_value {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::ConversionValueSettings>
@@ -22370,12 +23070,46 @@ pub mod types {
             fn try_from(
                 value: CreateConversationFormDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    location_id: value.location_id?,
-                    name: value.name?,
-                    questions: value.questions?,
-                    text: value.text?,
-                })
+                match value {
+                    CreateConversationFormDto {
+                        location_id: Ok(location_id),
+                        name: Ok(name),
+                        questions: Ok(questions),
+                        text: Ok(text),
+                    } => {
+                        Ok(Self {
+                            location_id,
+                            name,
+                            questions,
+                            text,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.questions {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.text {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CreateConversationFormDto>
@@ -22450,11 +23184,40 @@ pub mod types {
             fn try_from(
                 value: CreateGoogleIntegrationDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    ad_account_id: value.ad_account_id?,
-                    location_id: value.location_id?,
-                    mcc_id: value.mcc_id?,
-                })
+                match value {
+                    CreateGoogleIntegrationDto {
+                        ad_account_id: Ok(ad_account_id),
+                        location_id: Ok(location_id),
+                        mcc_id: Ok(mcc_id),
+                    } => {
+                        Ok(Self {
+                            ad_account_id,
+                            location_id,
+                            mcc_id,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.ad_account_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.mcc_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CreateGoogleIntegrationDto>
@@ -22526,11 +23289,40 @@ pub mod types {
             fn try_from(
                 value: CreateIntegrationDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    ad_account_id: value.ad_account_id?,
-                    location_id: value.location_id?,
-                    page_id: value.page_id?,
-                })
+                match value {
+                    CreateIntegrationDto {
+                        ad_account_id: Ok(ad_account_id),
+                        location_id: Ok(location_id),
+                        page_id: Ok(page_id),
+                    } => {
+                        Ok(Self {
+                            ad_account_id,
+                            location_id,
+                            page_id,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.ad_account_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.page_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CreateIntegrationDto> for CreateIntegrationDto {
@@ -22754,21 +23546,100 @@ pub mod types {
             fn try_from(
                 value: CreateLeadFormDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    custom_disclaimer: value.custom_disclaimer?,
-                    draft_form_id: value.draft_form_id?,
-                    greeting_card: value.greeting_card?,
-                    is_draft: value.is_draft?,
-                    locale: value.locale?,
-                    location_id: value.location_id?,
-                    name: value.name?,
-                    privacy_policy_link: value.privacy_policy_link?,
-                    privacy_policy_text: value.privacy_policy_text?,
-                    question_page_headline: value.question_page_headline?,
-                    questions: value.questions?,
-                    thank_you_page: value.thank_you_page?,
-                    type_: value.type_?,
-                })
+                match value {
+                    CreateLeadFormDto {
+                        custom_disclaimer: Ok(custom_disclaimer),
+                        draft_form_id: Ok(draft_form_id),
+                        greeting_card: Ok(greeting_card),
+                        is_draft: Ok(is_draft),
+                        locale: Ok(locale),
+                        location_id: Ok(location_id),
+                        name: Ok(name),
+                        privacy_policy_link: Ok(privacy_policy_link),
+                        privacy_policy_text: Ok(privacy_policy_text),
+                        question_page_headline: Ok(question_page_headline),
+                        questions: Ok(questions),
+                        thank_you_page: Ok(thank_you_page),
+                        type_: Ok(type_),
+                    } => {
+                        Ok(Self {
+                            custom_disclaimer,
+                            draft_form_id,
+                            greeting_card,
+                            is_draft,
+                            locale,
+                            location_id,
+                            name,
+                            privacy_policy_link,
+                            privacy_policy_text,
+                            question_page_headline,
+                            questions,
+                            thank_you_page,
+                            type_,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.custom_disclaimer {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.draft_form_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.greeting_card {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.is_draft {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.locale {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.privacy_policy_link {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.privacy_policy_text {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.question_page_headline {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.questions {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.thank_you_page {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.type_ {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CreateLeadFormDto> for CreateLeadFormDto {
@@ -22895,13 +23766,52 @@ pub mod types {
             fn try_from(
                 value: CreateLinkedinIntegrationDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    ad_account_id: value.ad_account_id?,
-                    ad_account_name: value.ad_account_name?,
-                    currency_code: value.currency_code?,
-                    location_id: value.location_id?,
-                    organization_id: value.organization_id?,
-                })
+                match value {
+                    CreateLinkedinIntegrationDto {
+                        ad_account_id: Ok(ad_account_id),
+                        ad_account_name: Ok(ad_account_name),
+                        currency_code: Ok(currency_code),
+                        location_id: Ok(location_id),
+                        organization_id: Ok(organization_id),
+                    } => {
+                        Ok(Self {
+                            ad_account_id,
+                            ad_account_name,
+                            currency_code,
+                            location_id,
+                            organization_id,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.ad_account_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.ad_account_name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.currency_code {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.organization_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CreateLinkedinIntegrationDto>
@@ -23007,13 +23917,52 @@ pub mod types {
             fn try_from(
                 value: CreateOfflineUserListJobDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    csv_path: value.csv_path?,
-                    is_dynamic: value.is_dynamic?,
-                    location_id: value.location_id?,
-                    smart_list_ids: value.smart_list_ids?,
-                    user_list_id: value.user_list_id?,
-                })
+                match value {
+                    CreateOfflineUserListJobDto {
+                        csv_path: Ok(csv_path),
+                        is_dynamic: Ok(is_dynamic),
+                        location_id: Ok(location_id),
+                        smart_list_ids: Ok(smart_list_ids),
+                        user_list_id: Ok(user_list_id),
+                    } => {
+                        Ok(Self {
+                            csv_path,
+                            is_dynamic,
+                            location_id,
+                            smart_list_ids,
+                            user_list_id,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.csv_path {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.is_dynamic {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.smart_list_ids {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.user_list_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CreateOfflineUserListJobDto>
@@ -23067,10 +24016,29 @@ pub mod types {
             fn try_from(
                 value: CreationLocaleDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    country: value.country?,
-                    language: value.language?,
-                })
+                match value {
+                    CreationLocaleDto {
+                        country: Ok(country),
+                        language: Ok(language),
+                    } => Ok(Self { country, language }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.country {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.language {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CreationLocaleDto> for CreationLocaleDto {
@@ -23132,11 +24100,34 @@ pub mod types {
             fn try_from(
                 value: CustomDisclaimer,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    body: value.body?,
-                    checkboxes: value.checkboxes?,
-                    title: value.title?,
-                })
+                match value {
+                    CustomDisclaimer {
+                        body: Ok(body),
+                        checkboxes: Ok(checkboxes),
+                        title: Ok(title),
+                    } => Ok(Self { body, checkboxes, title }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.body {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.checkboxes {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.title {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CustomDisclaimer> for CustomDisclaimer {
@@ -23198,11 +24189,34 @@ pub mod types {
             fn try_from(
                 value: CustomDisclaimerCheckbox,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    is_required: value.is_required?,
-                    key: value.key?,
-                    text: value.text?,
-                })
+                match value {
+                    CustomDisclaimerCheckbox {
+                        is_required: Ok(is_required),
+                        key: Ok(key),
+                        text: Ok(text),
+                    } => Ok(Self { is_required, key, text }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.is_required {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.key {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.text {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CustomDisclaimerCheckbox>
@@ -23268,10 +24282,34 @@ pub mod types {
             fn try_from(
                 value: CustomQuestionFieldDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    custom_question_text: value.custom_question_text?,
-                    single_choice_answers: value.single_choice_answers?,
-                })
+                match value {
+                    CustomQuestionFieldDto {
+                        custom_question_text: Ok(custom_question_text),
+                        single_choice_answers: Ok(single_choice_answers),
+                    } => {
+                        Ok(Self {
+                            custom_question_text,
+                            single_choice_answers,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.custom_question_text {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.single_choice_answers {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CustomQuestionFieldDto>
@@ -23446,18 +24484,82 @@ pub mod types {
             fn try_from(
                 value: FacebookAudienceDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    age_max: value.age_max?,
-                    age_min: value.age_min?,
-                    genders: value.genders?,
-                    geo_locations: value.geo_locations?,
-                    interests: value.interests?,
-                    locales: value.locales?,
-                    lookalike: value.lookalike?,
-                    placement_type: value.placement_type?,
-                    placements: value.placements?,
-                    retargeting: value.retargeting?,
-                })
+                match value {
+                    FacebookAudienceDto {
+                        age_max: Ok(age_max),
+                        age_min: Ok(age_min),
+                        genders: Ok(genders),
+                        geo_locations: Ok(geo_locations),
+                        interests: Ok(interests),
+                        locales: Ok(locales),
+                        lookalike: Ok(lookalike),
+                        placement_type: Ok(placement_type),
+                        placements: Ok(placements),
+                        retargeting: Ok(retargeting),
+                    } => {
+                        Ok(Self {
+                            age_max,
+                            age_min,
+                            genders,
+                            geo_locations,
+                            interests,
+                            locales,
+                            lookalike,
+                            placement_type,
+                            placements,
+                            retargeting,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.age_max {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.age_min {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.genders {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.geo_locations {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.interests {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.locales {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.lookalike {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.placement_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.placements {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.retargeting {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::FacebookAudienceDto> for FacebookAudienceDto {
@@ -23503,7 +24605,24 @@ pub mod types {
             fn try_from(
                 value: FbSetDefaultPageBodyDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self { page_id: value.page_id? })
+                match value {
+                    FbSetDefaultPageBodyDto { page_id: Ok(page_id) } => {
+                        Ok(Self { page_id })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.page_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::FbSetDefaultPageBodyDto>
@@ -23571,11 +24690,40 @@ pub mod types {
             fn try_from(
                 value: FbUpdateAudienceBodyDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    description: value.description?,
-                    location_id: value.location_id?,
-                    name: value.name?,
-                })
+                match value {
+                    FbUpdateAudienceBodyDto {
+                        description: Ok(description),
+                        location_id: Ok(location_id),
+                        name: Ok(name),
+                    } => {
+                        Ok(Self {
+                            description,
+                            location_id,
+                            name,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.description {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::FbUpdateAudienceBodyDto>
@@ -23657,11 +24805,40 @@ pub mod types {
             fn try_from(
                 value: FlexibleRuleUserListDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    exclusive_operands: value.exclusive_operands?,
-                    inclusive_operands: value.inclusive_operands?,
-                    inclusive_rule_operator: value.inclusive_rule_operator?,
-                })
+                match value {
+                    FlexibleRuleUserListDto {
+                        exclusive_operands: Ok(exclusive_operands),
+                        inclusive_operands: Ok(inclusive_operands),
+                        inclusive_rule_operator: Ok(inclusive_rule_operator),
+                    } => {
+                        Ok(Self {
+                            exclusive_operands,
+                            inclusive_operands,
+                            inclusive_rule_operator,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.exclusive_operands {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.inclusive_operands {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.inclusive_rule_operator {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::FlexibleRuleUserListDto>
@@ -23736,12 +24913,39 @@ pub mod types {
             fn try_from(
                 value: FormQuestion,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    key: value.key?,
-                    label: value.label?,
-                    options: value.options?,
-                    type_: value.type_?,
-                })
+                match value {
+                    FormQuestion {
+                        key: Ok(key),
+                        label: Ok(label),
+                        options: Ok(options),
+                        type_: Ok(type_),
+                    } => Ok(Self { key, label, options, type_ }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.key {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.label {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.options {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.type_ {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::FormQuestion> for FormQuestion {
@@ -23790,10 +24994,28 @@ pub mod types {
             fn try_from(
                 value: FormQuestionOption,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    key: value.key?,
-                    value: value.value?,
-                })
+                match value {
+                    FormQuestionOption { key: Ok(key), value: Ok(value) } => {
+                        Ok(Self { key, value })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.key {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.value {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::FormQuestionOption> for FormQuestionOption {
@@ -23860,11 +25082,40 @@ pub mod types {
             fn try_from(
                 value: GeoAddressComponentDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    long_name: value.long_name?,
-                    short_name: value.short_name?,
-                    types: value.types?,
-                })
+                match value {
+                    GeoAddressComponentDto {
+                        long_name: Ok(long_name),
+                        short_name: Ok(short_name),
+                        types: Ok(types),
+                    } => {
+                        Ok(Self {
+                            long_name,
+                            short_name,
+                            types,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.long_name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.short_name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.types {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::GeoAddressComponentDto>
@@ -23935,11 +25186,40 @@ pub mod types {
             fn try_from(
                 value: GeoGeometryDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    location: value.location?,
-                    location_type: value.location_type?,
-                    viewport: value.viewport?,
-                })
+                match value {
+                    GeoGeometryDto {
+                        location: Ok(location),
+                        location_type: Ok(location_type),
+                        viewport: Ok(viewport),
+                    } => {
+                        Ok(Self {
+                            location,
+                            location_type,
+                            viewport,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.location {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.viewport {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::GeoGeometryDto> for GeoGeometryDto {
@@ -23993,10 +25273,26 @@ pub mod types {
             fn try_from(
                 value: GeoLatLngDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    lat: value.lat?,
-                    lng: value.lng?,
-                })
+                match value {
+                    GeoLatLngDto { lat: Ok(lat), lng: Ok(lng) } => Ok(Self { lat, lng }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.lat {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.lng {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::GeoLatLngDto> for GeoLatLngDto {
@@ -24074,12 +25370,46 @@ pub mod types {
             fn try_from(
                 value: GeoLocationDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    facet_urn: value.facet_urn?,
-                    name: value.name?,
-                    selection_type: value.selection_type?,
-                    urn: value.urn?,
-                })
+                match value {
+                    GeoLocationDto {
+                        facet_urn: Ok(facet_urn),
+                        name: Ok(name),
+                        selection_type: Ok(selection_type),
+                        urn: Ok(urn),
+                    } => {
+                        Ok(Self {
+                            facet_urn,
+                            name,
+                            selection_type,
+                            urn,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.facet_urn {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.selection_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.urn {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::GeoLocationDto> for GeoLocationDto {
@@ -24134,10 +25464,29 @@ pub mod types {
             fn try_from(
                 value: GeoViewportDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    northeast: value.northeast?,
-                    southwest: value.southwest?,
-                })
+                match value {
+                    GeoViewportDto {
+                        northeast: Ok(northeast),
+                        southwest: Ok(southwest),
+                    } => Ok(Self { northeast, southwest }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.northeast {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.southwest {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::GeoViewportDto> for GeoViewportDto {
@@ -24508,31 +25857,160 @@ pub mod types {
             fn try_from(
                 value: GoogleAdContentDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    ad_campaign_id: value.ad_campaign_id?,
-                    ad_error: value.ad_error?,
-                    ad_group_id: value.ad_group_id?,
-                    ad_id: value.ad_id?,
-                    business_name: value.business_name?,
-                    call_to_action_label: value.call_to_action_label?,
-                    carousel_cards: value.carousel_cards?,
-                    custom_channels: value.custom_channels?,
-                    descriptions: value.descriptions?,
-                    final_url: value.final_url?,
-                    google_ad_id: value.google_ad_id?,
-                    headlines: value.headlines?,
-                    id: value.id?,
-                    is_deleted: value.is_deleted?,
-                    long_headlines: value.long_headlines?,
-                    media: value.media?,
-                    media_type: value.media_type?,
-                    name: value.name?,
-                    path1: value.path1?,
-                    path2: value.path2?,
-                    placements: value.placements?,
-                    publishing_status: value.publishing_status?,
-                    youtube_video_links: value.youtube_video_links?,
-                })
+                match value {
+                    GoogleAdContentDto {
+                        ad_campaign_id: Ok(ad_campaign_id),
+                        ad_error: Ok(ad_error),
+                        ad_group_id: Ok(ad_group_id),
+                        ad_id: Ok(ad_id),
+                        business_name: Ok(business_name),
+                        call_to_action_label: Ok(call_to_action_label),
+                        carousel_cards: Ok(carousel_cards),
+                        custom_channels: Ok(custom_channels),
+                        descriptions: Ok(descriptions),
+                        final_url: Ok(final_url),
+                        google_ad_id: Ok(google_ad_id),
+                        headlines: Ok(headlines),
+                        id: Ok(id),
+                        is_deleted: Ok(is_deleted),
+                        long_headlines: Ok(long_headlines),
+                        media: Ok(media),
+                        media_type: Ok(media_type),
+                        name: Ok(name),
+                        path1: Ok(path1),
+                        path2: Ok(path2),
+                        placements: Ok(placements),
+                        publishing_status: Ok(publishing_status),
+                        youtube_video_links: Ok(youtube_video_links),
+                    } => {
+                        Ok(Self {
+                            ad_campaign_id,
+                            ad_error,
+                            ad_group_id,
+                            ad_id,
+                            business_name,
+                            call_to_action_label,
+                            carousel_cards,
+                            custom_channels,
+                            descriptions,
+                            final_url,
+                            google_ad_id,
+                            headlines,
+                            id,
+                            is_deleted,
+                            long_headlines,
+                            media,
+                            media_type,
+                            name,
+                            path1,
+                            path2,
+                            placements,
+                            publishing_status,
+                            youtube_video_links,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.ad_campaign_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.ad_error {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.ad_group_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.ad_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.business_name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.call_to_action_label {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.carousel_cards {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.custom_channels {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.descriptions {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.final_url {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.google_ad_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.headlines {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.is_deleted {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.long_headlines {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.media {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.media_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.path1 {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.path2 {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.placements {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.publishing_status {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.youtube_video_links {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::GoogleAdContentDto> for GoogleAdContentDto {
@@ -24610,10 +26088,29 @@ pub mod types {
             fn try_from(
                 value: GoogleAdGroupAudienceDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    geo_locations: value.geo_locations?,
-                    locales: value.locales?,
-                })
+                match value {
+                    GoogleAdGroupAudienceDto {
+                        geo_locations: Ok(geo_locations),
+                        locales: Ok(locales),
+                    } => Ok(Self { geo_locations, locales }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.geo_locations {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.locales {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::GoogleAdGroupAudienceDto>
@@ -24842,21 +26339,100 @@ pub mod types {
             fn try_from(
                 value: GoogleAdGroupDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    ad_campaign_id: value.ad_campaign_id?,
-                    ad_content: value.ad_content?,
-                    ad_group_error: value.ad_group_error?,
-                    ad_group_id: value.ad_group_id?,
-                    audience: value.audience?,
-                    custom_channels: value.custom_channels?,
-                    google_ad_group_id: value.google_ad_group_id?,
-                    google_audience_id: value.google_audience_id?,
-                    id: value.id?,
-                    keywords: value.keywords?,
-                    name: value.name?,
-                    publishing_status: value.publishing_status?,
-                    selected_channels: value.selected_channels?,
-                })
+                match value {
+                    GoogleAdGroupDto {
+                        ad_campaign_id: Ok(ad_campaign_id),
+                        ad_content: Ok(ad_content),
+                        ad_group_error: Ok(ad_group_error),
+                        ad_group_id: Ok(ad_group_id),
+                        audience: Ok(audience),
+                        custom_channels: Ok(custom_channels),
+                        google_ad_group_id: Ok(google_ad_group_id),
+                        google_audience_id: Ok(google_audience_id),
+                        id: Ok(id),
+                        keywords: Ok(keywords),
+                        name: Ok(name),
+                        publishing_status: Ok(publishing_status),
+                        selected_channels: Ok(selected_channels),
+                    } => {
+                        Ok(Self {
+                            ad_campaign_id,
+                            ad_content,
+                            ad_group_error,
+                            ad_group_id,
+                            audience,
+                            custom_channels,
+                            google_ad_group_id,
+                            google_audience_id,
+                            id,
+                            keywords,
+                            name,
+                            publishing_status,
+                            selected_channels,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.ad_campaign_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.ad_content {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.ad_group_error {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.ad_group_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.audience {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.custom_channels {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.google_ad_group_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.google_audience_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.keywords {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.publishing_status {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.selected_channels {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::GoogleAdGroupDto> for GoogleAdGroupDto {
@@ -24931,11 +26507,34 @@ pub mod types {
             fn try_from(
                 value: GoogleAdScheduleDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    day_of_week: value.day_of_week?,
-                    from: value.from?,
-                    to: value.to?,
-                })
+                match value {
+                    GoogleAdScheduleDto {
+                        day_of_week: Ok(day_of_week),
+                        from: Ok(from),
+                        to: Ok(to),
+                    } => Ok(Self { day_of_week, from, to }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.day_of_week {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.from {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.to {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::GoogleAdScheduleDto> for GoogleAdScheduleDto {
@@ -25016,12 +26615,46 @@ pub mod types {
             fn try_from(
                 value: GoogleAssetImageDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    error: value.error?,
-                    name: value.name?,
-                    resource_name: value.resource_name?,
-                    url: value.url?,
-                })
+                match value {
+                    GoogleAssetImageDto {
+                        error: Ok(error),
+                        name: Ok(name),
+                        resource_name: Ok(resource_name),
+                        url: Ok(url),
+                    } => {
+                        Ok(Self {
+                            error,
+                            name,
+                            resource_name,
+                            url,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.error {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.resource_name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.url {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::GoogleAssetImageDto> for GoogleAssetImageDto {
@@ -25120,13 +26753,52 @@ pub mod types {
             fn try_from(
                 value: GoogleAssetsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    business_logo: value.business_logo?,
-                    calls: value.calls?,
-                    images: value.images?,
-                    lead_form: value.lead_form?,
-                    sitelinks: value.sitelinks?,
-                })
+                match value {
+                    GoogleAssetsDto {
+                        business_logo: Ok(business_logo),
+                        calls: Ok(calls),
+                        images: Ok(images),
+                        lead_form: Ok(lead_form),
+                        sitelinks: Ok(sitelinks),
+                    } => {
+                        Ok(Self {
+                            business_logo,
+                            calls,
+                            images,
+                            lead_form,
+                            sitelinks,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.business_logo {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.calls {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.images {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.lead_form {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.sitelinks {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::GoogleAssetsDto> for GoogleAssetsDto {
@@ -25183,10 +26855,28 @@ pub mod types {
             fn try_from(
                 value: GoogleBiddingStrategyDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    type_: value.type_?,
-                    value: value.value?,
-                })
+                match value {
+                    GoogleBiddingStrategyDto { type_: Ok(type_), value: Ok(value) } => {
+                        Ok(Self { type_, value })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.type_ {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.value {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::GoogleBiddingStrategyDto>
@@ -25277,12 +26967,46 @@ pub mod types {
             fn try_from(
                 value: GoogleBudgetDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    amount: value.amount?,
-                    budget_type: value.budget_type?,
-                    schedule_end_date: value.schedule_end_date?,
-                    schedule_start_date: value.schedule_start_date?,
-                })
+                match value {
+                    GoogleBudgetDto {
+                        amount: Ok(amount),
+                        budget_type: Ok(budget_type),
+                        schedule_end_date: Ok(schedule_end_date),
+                        schedule_start_date: Ok(schedule_start_date),
+                    } => {
+                        Ok(Self {
+                            amount,
+                            budget_type,
+                            schedule_end_date,
+                            schedule_start_date,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.amount {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.budget_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.schedule_end_date {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.schedule_start_date {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::GoogleBudgetDto> for GoogleBudgetDto {
@@ -25404,14 +27128,58 @@ pub mod types {
             fn try_from(
                 value: GoogleCampaignAudienceDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    age_range: value.age_range?,
-                    gender: value.gender?,
-                    geo_locations: value.geo_locations?,
-                    locales: value.locales?,
-                    segments: value.segments?,
-                    target_interests: value.target_interests?,
-                })
+                match value {
+                    GoogleCampaignAudienceDto {
+                        age_range: Ok(age_range),
+                        gender: Ok(gender),
+                        geo_locations: Ok(geo_locations),
+                        locales: Ok(locales),
+                        segments: Ok(segments),
+                        target_interests: Ok(target_interests),
+                    } => {
+                        Ok(Self {
+                            age_range,
+                            gender,
+                            geo_locations,
+                            locales,
+                            segments,
+                            target_interests,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.age_range {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.gender {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.geo_locations {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.locales {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.segments {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.target_interests {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::GoogleCampaignAudienceDto>
@@ -25486,11 +27254,40 @@ pub mod types {
             fn try_from(
                 value: GoogleCampaignGoalDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    is_custom_conversion_goal: value.is_custom_conversion_goal?,
-                    type_: value.type_?,
-                    value: value.value?,
-                })
+                match value {
+                    GoogleCampaignGoalDto {
+                        is_custom_conversion_goal: Ok(is_custom_conversion_goal),
+                        type_: Ok(type_),
+                        value: Ok(value),
+                    } => {
+                        Ok(Self {
+                            is_custom_conversion_goal,
+                            type_,
+                            value,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.is_custom_conversion_goal {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.type_ {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.value {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::GoogleCampaignGoalDto>
@@ -25575,12 +27372,46 @@ pub mod types {
             fn try_from(
                 value: GoogleCarouselCardDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    call_to_action_label: value.call_to_action_label?,
-                    final_url: value.final_url?,
-                    headline: value.headline?,
-                    media: value.media?,
-                })
+                match value {
+                    GoogleCarouselCardDto {
+                        call_to_action_label: Ok(call_to_action_label),
+                        final_url: Ok(final_url),
+                        headline: Ok(headline),
+                        media: Ok(media),
+                    } => {
+                        Ok(Self {
+                            call_to_action_label,
+                            final_url,
+                            headline,
+                            media,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.call_to_action_label {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.final_url {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.headline {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.media {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::GoogleCarouselCardDto>
@@ -25631,10 +27462,29 @@ pub mod types {
             fn try_from(
                 value: GoogleDemographicTargetDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    enum_: value.enum_?,
-                    negative: value.negative?,
-                })
+                match value {
+                    GoogleDemographicTargetDto {
+                        enum_: Ok(enum_),
+                        negative: Ok(negative),
+                    } => Ok(Self { enum_, negative }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.enum_ {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.negative {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::GoogleDemographicTargetDto>
@@ -25856,21 +27706,100 @@ pub mod types {
             fn try_from(
                 value: GoogleGeoLocationDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    address_components: value.address_components?,
-                    country_name: value.country_name?,
-                    formatted_address: value.formatted_address?,
-                    geometry: value.geometry?,
-                    id: value.id?,
-                    key: value.key?,
-                    name: value.name?,
-                    place_id: value.place_id?,
-                    radius: value.radius?,
-                    radius_unit: value.radius_unit?,
-                    resource_name: value.resource_name?,
-                    selection_type: value.selection_type?,
-                    type_: value.type_?,
-                })
+                match value {
+                    GoogleGeoLocationDto {
+                        address_components: Ok(address_components),
+                        country_name: Ok(country_name),
+                        formatted_address: Ok(formatted_address),
+                        geometry: Ok(geometry),
+                        id: Ok(id),
+                        key: Ok(key),
+                        name: Ok(name),
+                        place_id: Ok(place_id),
+                        radius: Ok(radius),
+                        radius_unit: Ok(radius_unit),
+                        resource_name: Ok(resource_name),
+                        selection_type: Ok(selection_type),
+                        type_: Ok(type_),
+                    } => {
+                        Ok(Self {
+                            address_components,
+                            country_name,
+                            formatted_address,
+                            geometry,
+                            id,
+                            key,
+                            name,
+                            place_id,
+                            radius,
+                            radius_unit,
+                            resource_name,
+                            selection_type,
+                            type_,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.address_components {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.country_name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.formatted_address {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.geometry {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.key {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.place_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.radius {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.radius_unit {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.resource_name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.selection_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.type_ {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::GoogleGeoLocationDto> for GoogleGeoLocationDto {
@@ -25932,10 +27861,29 @@ pub mod types {
             fn try_from(
                 value: GoogleKeywordItemDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    keyword: value.keyword?,
-                    match_type: value.match_type?,
-                })
+                match value {
+                    GoogleKeywordItemDto {
+                        keyword: Ok(keyword),
+                        match_type: Ok(match_type),
+                    } => Ok(Self { keyword, match_type }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.keyword {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.match_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::GoogleKeywordItemDto> for GoogleKeywordItemDto {
@@ -25988,10 +27936,29 @@ pub mod types {
             fn try_from(
                 value: GoogleKeywordsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    negatives: value.negatives?,
-                    positives: value.positives?,
-                })
+                match value {
+                    GoogleKeywordsDto {
+                        negatives: Ok(negatives),
+                        positives: Ok(positives),
+                    } => Ok(Self { negatives, positives }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.negatives {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.positives {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::GoogleKeywordsDto> for GoogleKeywordsDto {
@@ -26073,12 +28040,46 @@ pub mod types {
             fn try_from(
                 value: GoogleLocaleDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    id: value.id?,
-                    key: value.key?,
-                    name: value.name?,
-                    resource_name: value.resource_name?,
-                })
+                match value {
+                    GoogleLocaleDto {
+                        id: Ok(id),
+                        key: Ok(key),
+                        name: Ok(name),
+                        resource_name: Ok(resource_name),
+                    } => {
+                        Ok(Self {
+                            id,
+                            key,
+                            name,
+                            resource_name,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.key {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.resource_name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::GoogleLocaleDto> for GoogleLocaleDto {
@@ -26187,14 +28188,58 @@ pub mod types {
             fn try_from(
                 value: GoogleMediaDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    error: value.error?,
-                    image_type: value.image_type?,
-                    is_logo: value.is_logo?,
-                    src: value.src?,
-                    type_: value.type_?,
-                    url: value.url?,
-                })
+                match value {
+                    GoogleMediaDto {
+                        error: Ok(error),
+                        image_type: Ok(image_type),
+                        is_logo: Ok(is_logo),
+                        src: Ok(src),
+                        type_: Ok(type_),
+                        url: Ok(url),
+                    } => {
+                        Ok(Self {
+                            error,
+                            image_type,
+                            is_logo,
+                            src,
+                            type_,
+                            url,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.error {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.image_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.is_logo {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.src {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.type_ {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.url {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::GoogleMediaDto> for GoogleMediaDto {
@@ -26256,10 +28301,34 @@ pub mod types {
             fn try_from(
                 value: GoogleNetworkSettingsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    target_content_network: value.target_content_network?,
-                    target_search_network: value.target_search_network?,
-                })
+                match value {
+                    GoogleNetworkSettingsDto {
+                        target_content_network: Ok(target_content_network),
+                        target_search_network: Ok(target_search_network),
+                    } => {
+                        Ok(Self {
+                            target_content_network,
+                            target_search_network,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.target_content_network {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.target_search_network {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::GoogleNetworkSettingsDto>
@@ -26308,10 +28377,28 @@ pub mod types {
             fn try_from(
                 value: GoogleSegmentTargetDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    id: value.id?,
-                    type_: value.type_?,
-                })
+                match value {
+                    GoogleSegmentTargetDto { id: Ok(id), type_: Ok(type_) } => {
+                        Ok(Self { id, type_ })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.type_ {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::GoogleSegmentTargetDto>
@@ -26366,10 +28453,29 @@ pub mod types {
             fn try_from(
                 value: GoogleTargetInterestsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    affinity: value.affinity?,
-                    in_market: value.in_market?,
-                })
+                match value {
+                    GoogleTargetInterestsDto {
+                        affinity: Ok(affinity),
+                        in_market: Ok(in_market),
+                    } => Ok(Self { affinity, in_market }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.affinity {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.in_market {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::GoogleTargetInterestsDto>
@@ -26416,9 +28522,24 @@ pub mod types {
             fn try_from(
                 value: GoogleYouTubeVideoLinkDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    youtube_video_id: value.youtube_video_id?,
-                })
+                match value {
+                    GoogleYouTubeVideoLinkDto {
+                        youtube_video_id: Ok(youtube_video_id),
+                    } => Ok(Self { youtube_video_id }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.youtube_video_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::GoogleYouTubeVideoLinkDto>
@@ -26478,11 +28599,34 @@ pub mod types {
             fn try_from(
                 value: GreetingCard,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    content: value.content?,
-                    style: value.style?,
-                    title: value.title?,
-                })
+                match value {
+                    GreetingCard {
+                        content: Ok(content),
+                        style: Ok(style),
+                        title: Ok(title),
+                    } => Ok(Self { content, style, title }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.content {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.style {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.title {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::GreetingCard> for GreetingCard {
@@ -26530,10 +28674,28 @@ pub mod types {
             fn try_from(
                 value: HiddenFieldDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    name: value.name?,
-                    value: value.value?,
-                })
+                match value {
+                    HiddenFieldDto { name: Ok(name), value: Ok(value) } => {
+                        Ok(Self { name, value })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.value {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::HiddenFieldDto> for HiddenFieldDto {
@@ -26613,12 +28775,46 @@ pub mod types {
             fn try_from(
                 value: KeywordSuggestionDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    keywords: value.keywords?,
-                    language_code: value.language_code?,
-                    locations: value.locations?,
-                    url: value.url?,
-                })
+                match value {
+                    KeywordSuggestionDto {
+                        keywords: Ok(keywords),
+                        language_code: Ok(language_code),
+                        locations: Ok(locations),
+                        url: Ok(url),
+                    } => {
+                        Ok(Self {
+                            keywords,
+                            language_code,
+                            locations,
+                            url,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.keywords {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.language_code {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.locations {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.url {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::KeywordSuggestionDto> for KeywordSuggestionDto {
@@ -26897,24 +29093,114 @@ pub mod types {
             fn try_from(
                 value: LeadFormAssetPayloadDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    background_image_asset: value.background_image_asset?,
-                    business_name: value.business_name?,
-                    call_to_action_description: value.call_to_action_description?,
-                    call_to_action_type: value.call_to_action_type?,
-                    custom_question_fields: value.custom_question_fields?,
-                    description: value.description?,
-                    desired_intent: value.desired_intent?,
-                    fields: value.fields?,
-                    final_urls: value.final_urls?,
-                    headline: value.headline?,
-                    post_submit_call_to_action_type: value
-                        .post_submit_call_to_action_type?,
-                    post_submit_description: value.post_submit_description?,
-                    post_submit_headline: value.post_submit_headline?,
-                    privacy_policy_url: value.privacy_policy_url?,
-                    resource_name: value.resource_name?,
-                })
+                match value {
+                    LeadFormAssetPayloadDto {
+                        background_image_asset: Ok(background_image_asset),
+                        business_name: Ok(business_name),
+                        call_to_action_description: Ok(call_to_action_description),
+                        call_to_action_type: Ok(call_to_action_type),
+                        custom_question_fields: Ok(custom_question_fields),
+                        description: Ok(description),
+                        desired_intent: Ok(desired_intent),
+                        fields: Ok(fields),
+                        final_urls: Ok(final_urls),
+                        headline: Ok(headline),
+                        post_submit_call_to_action_type: Ok(
+                            post_submit_call_to_action_type,
+                        ),
+                        post_submit_description: Ok(post_submit_description),
+                        post_submit_headline: Ok(post_submit_headline),
+                        privacy_policy_url: Ok(privacy_policy_url),
+                        resource_name: Ok(resource_name),
+                    } => {
+                        Ok(Self {
+                            background_image_asset,
+                            business_name,
+                            call_to_action_description,
+                            call_to_action_type,
+                            custom_question_fields,
+                            description,
+                            desired_intent,
+                            fields,
+                            final_urls,
+                            headline,
+                            post_submit_call_to_action_type,
+                            post_submit_description,
+                            post_submit_headline,
+                            privacy_policy_url,
+                            resource_name,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.background_image_asset {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.business_name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.call_to_action_description {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.call_to_action_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.custom_question_fields {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.description {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.desired_intent {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.fields {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.final_urls {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.headline {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.post_submit_call_to_action_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.post_submit_description {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.post_submit_headline {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.privacy_policy_url {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.resource_name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::LeadFormAssetPayloadDto>
@@ -27032,13 +29318,52 @@ pub mod types {
             fn try_from(
                 value: LeadFormContentDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    description: value.description?,
-                    headline: value.headline?,
-                    legal_info: value.legal_info?,
-                    post_submission_info: value.post_submission_info?,
-                    questions: value.questions?,
-                })
+                match value {
+                    LeadFormContentDto {
+                        description: Ok(description),
+                        headline: Ok(headline),
+                        legal_info: Ok(legal_info),
+                        post_submission_info: Ok(post_submission_info),
+                        questions: Ok(questions),
+                    } => {
+                        Ok(Self {
+                            description,
+                            headline,
+                            legal_info,
+                            post_submission_info,
+                            questions,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.description {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.headline {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.legal_info {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.post_submission_info {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.questions {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::LeadFormContentDto> for LeadFormContentDto {
@@ -27097,10 +29422,34 @@ pub mod types {
             fn try_from(
                 value: LeadFormFieldDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    input_type: value.input_type?,
-                    single_choice_answers: value.single_choice_answers?,
-                })
+                match value {
+                    LeadFormFieldDto {
+                        input_type: Ok(input_type),
+                        single_choice_answers: Ok(single_choice_answers),
+                    } => {
+                        Ok(Self {
+                            input_type,
+                            single_choice_answers,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.input_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.single_choice_answers {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::LeadFormFieldDto> for LeadFormFieldDto {
@@ -27185,12 +29534,46 @@ pub mod types {
             fn try_from(
                 value: LeadFormQuestionDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    name: value.name?,
-                    predefined_field: value.predefined_field?,
-                    question: value.question?,
-                    question_details: value.question_details?,
-                })
+                match value {
+                    LeadFormQuestionDto {
+                        name: Ok(name),
+                        predefined_field: Ok(predefined_field),
+                        question: Ok(question),
+                        question_details: Ok(question_details),
+                    } => {
+                        Ok(Self {
+                            name,
+                            predefined_field,
+                            question,
+                            question_details,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.predefined_field {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.question {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.question_details {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::LeadFormQuestionDto> for LeadFormQuestionDto {
@@ -27268,11 +29651,40 @@ pub mod types {
             fn try_from(
                 value: LegalInfoDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    consents: value.consents?,
-                    legal_disclaimer: value.legal_disclaimer?,
-                    privacy_policy_url: value.privacy_policy_url?,
-                })
+                match value {
+                    LegalInfoDto {
+                        consents: Ok(consents),
+                        legal_disclaimer: Ok(legal_disclaimer),
+                        privacy_policy_url: Ok(privacy_policy_url),
+                    } => {
+                        Ok(Self {
+                            consents,
+                            legal_disclaimer,
+                            privacy_policy_url,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.consents {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.legal_disclaimer {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.privacy_policy_url {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::LegalInfoDto> for LegalInfoDto {
@@ -27542,24 +29954,118 @@ pub mod types {
             fn try_from(
                 value: LinkedInAdDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    ad_campaign_group_id: value.ad_campaign_group_id?,
-                    ad_campaign_id: value.ad_campaign_id?,
-                    ad_id: value.ad_id?,
-                    call_to_action_label: value.call_to_action_label?,
-                    content_reference_string: value.content_reference_string?,
-                    description: value.description?,
-                    destination_form_id: value.destination_form_id?,
-                    destination_url: value.destination_url?,
-                    headline: value.headline?,
-                    id: value.id?,
-                    introductory_text: value.introductory_text?,
-                    linked_in_error: value.linked_in_error?,
-                    media: value.media?,
-                    meta: value.meta?,
-                    name: value.name?,
-                    publishing_status: value.publishing_status?,
-                })
+                match value {
+                    LinkedInAdDto {
+                        ad_campaign_group_id: Ok(ad_campaign_group_id),
+                        ad_campaign_id: Ok(ad_campaign_id),
+                        ad_id: Ok(ad_id),
+                        call_to_action_label: Ok(call_to_action_label),
+                        content_reference_string: Ok(content_reference_string),
+                        description: Ok(description),
+                        destination_form_id: Ok(destination_form_id),
+                        destination_url: Ok(destination_url),
+                        headline: Ok(headline),
+                        id: Ok(id),
+                        introductory_text: Ok(introductory_text),
+                        linked_in_error: Ok(linked_in_error),
+                        media: Ok(media),
+                        meta: Ok(meta),
+                        name: Ok(name),
+                        publishing_status: Ok(publishing_status),
+                    } => {
+                        Ok(Self {
+                            ad_campaign_group_id,
+                            ad_campaign_id,
+                            ad_id,
+                            call_to_action_label,
+                            content_reference_string,
+                            description,
+                            destination_form_id,
+                            destination_url,
+                            headline,
+                            id,
+                            introductory_text,
+                            linked_in_error,
+                            media,
+                            meta,
+                            name,
+                            publishing_status,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.ad_campaign_group_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.ad_campaign_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.ad_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.call_to_action_label {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.content_reference_string {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.description {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.destination_form_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.destination_url {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.headline {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.introductory_text {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.linked_in_error {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.media {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.meta {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.publishing_status {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::LinkedInAdDto> for LinkedInAdDto {
@@ -27663,12 +30169,46 @@ pub mod types {
             fn try_from(
                 value: LinkedInBudgetDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    amount: value.amount?,
-                    budget_type: value.budget_type?,
-                    schedule_end_date: value.schedule_end_date?,
-                    schedule_start_date: value.schedule_start_date?,
-                })
+                match value {
+                    LinkedInBudgetDto {
+                        amount: Ok(amount),
+                        budget_type: Ok(budget_type),
+                        schedule_end_date: Ok(schedule_end_date),
+                        schedule_start_date: Ok(schedule_start_date),
+                    } => {
+                        Ok(Self {
+                            amount,
+                            budget_type,
+                            schedule_end_date,
+                            schedule_start_date,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.amount {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.budget_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.schedule_end_date {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.schedule_start_date {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::LinkedInBudgetDto> for LinkedInBudgetDto {
@@ -27781,14 +30321,58 @@ pub mod types {
             fn try_from(
                 value: LinkedInCreateLeadFormBodyDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    content: value.content?,
-                    creation_locale: value.creation_locale?,
-                    hidden_fields: value.hidden_fields?,
-                    name: value.name?,
-                    owner: value.owner?,
-                    state: value.state?,
-                })
+                match value {
+                    LinkedInCreateLeadFormBodyDto {
+                        content: Ok(content),
+                        creation_locale: Ok(creation_locale),
+                        hidden_fields: Ok(hidden_fields),
+                        name: Ok(name),
+                        owner: Ok(owner),
+                        state: Ok(state),
+                    } => {
+                        Ok(Self {
+                            content,
+                            creation_locale,
+                            hidden_fields,
+                            name,
+                            owner,
+                            state,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.content {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.creation_locale {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.hidden_fields {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.owner {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.state {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::LinkedInCreateLeadFormBodyDto>
@@ -27951,17 +30535,76 @@ pub mod types {
             fn try_from(
                 value: LinkedInMediaDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    destination_url: value.destination_url?,
-                    file_size_bytes: value.file_size_bytes?,
-                    frames: value.frames?,
-                    headline: value.headline?,
-                    name: value.name?,
-                    selected_poster: value.selected_poster?,
-                    src: value.src?,
-                    thumbnail_url: value.thumbnail_url?,
-                    type_: value.type_?,
-                })
+                match value {
+                    LinkedInMediaDto {
+                        destination_url: Ok(destination_url),
+                        file_size_bytes: Ok(file_size_bytes),
+                        frames: Ok(frames),
+                        headline: Ok(headline),
+                        name: Ok(name),
+                        selected_poster: Ok(selected_poster),
+                        src: Ok(src),
+                        thumbnail_url: Ok(thumbnail_url),
+                        type_: Ok(type_),
+                    } => {
+                        Ok(Self {
+                            destination_url,
+                            file_size_bytes,
+                            frames,
+                            headline,
+                            name,
+                            selected_poster,
+                            src,
+                            thumbnail_url,
+                            type_,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.destination_url {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.file_size_bytes {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.frames {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.headline {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.selected_poster {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.src {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.thumbnail_url {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.type_ {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::LinkedInMediaDto> for LinkedInMediaDto {
@@ -28029,10 +30672,29 @@ pub mod types {
             fn try_from(
                 value: LinkedInUpdateAdStatusBodyDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    operation_type: value.operation_type?,
-                    type_: value.type_?,
-                })
+                match value {
+                    LinkedInUpdateAdStatusBodyDto {
+                        operation_type: Ok(operation_type),
+                        type_: Ok(type_),
+                    } => Ok(Self { operation_type, type_ }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.operation_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.type_ {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::LinkedInUpdateAdStatusBodyDto>
@@ -28083,10 +30745,28 @@ pub mod types {
             fn try_from(
                 value: LocaleDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    country: value.country?,
-                    language: value.language?,
-                })
+                match value {
+                    LocaleDto { country: Ok(country), language: Ok(language) } => {
+                        Ok(Self { country, language })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.country {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.language {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::LocaleDto> for LocaleDto {
@@ -28128,9 +30808,24 @@ pub mod types {
             fn try_from(
                 value: LocalizedStringDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    localized: value.localized?,
-                })
+                match value {
+                    LocalizedStringDto { localized: Ok(localized) } => {
+                        Ok(Self { localized })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.localized {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::LocalizedStringDto> for LocalizedStringDto {
@@ -28172,9 +30867,24 @@ pub mod types {
             fn try_from(
                 value: LocationIdBodyDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    location_id: value.location_id?,
-                })
+                match value {
+                    LocationIdBodyDto { location_id: Ok(location_id) } => {
+                        Ok(Self { location_id })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::LocationIdBodyDto> for LocationIdBodyDto {
@@ -28307,16 +31017,70 @@ pub mod types {
             fn try_from(
                 value: MediaDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    description: value.description?,
-                    headline: value.headline?,
-                    link: value.link?,
-                    name: value.name?,
-                    selected_poster: value.selected_poster?,
-                    src: value.src?,
-                    thumbnail_url: value.thumbnail_url?,
-                    type_: value.type_?,
-                })
+                match value {
+                    MediaDto {
+                        description: Ok(description),
+                        headline: Ok(headline),
+                        link: Ok(link),
+                        name: Ok(name),
+                        selected_poster: Ok(selected_poster),
+                        src: Ok(src),
+                        thumbnail_url: Ok(thumbnail_url),
+                        type_: Ok(type_),
+                    } => {
+                        Ok(Self {
+                            description,
+                            headline,
+                            link,
+                            name,
+                            selected_poster,
+                            src,
+                            thumbnail_url,
+                            type_,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.description {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.headline {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.link {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.selected_poster {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.src {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.thumbnail_url {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.type_ {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::MediaDto> for MediaDto {
@@ -28404,12 +31168,46 @@ pub mod types {
             fn try_from(
                 value: MemberDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    app: value.app?,
-                    keyword: value.keyword?,
-                    member_type: value.member_type?,
-                    url: value.url?,
-                })
+                match value {
+                    MemberDto {
+                        app: Ok(app),
+                        keyword: Ok(keyword),
+                        member_type: Ok(member_type),
+                        url: Ok(url),
+                    } => {
+                        Ok(Self {
+                            app,
+                            keyword,
+                            member_type,
+                            url,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.app {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.keyword {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.member_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.url {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::MemberDto> for MemberDto {
@@ -28462,10 +31260,28 @@ pub mod types {
             fn try_from(
                 value: MultipleChoiceOptionDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    id: value.id?,
-                    text: value.text?,
-                })
+                match value {
+                    MultipleChoiceOptionDto { id: Ok(id), text: Ok(text) } => {
+                        Ok(Self { id, text })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.text {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::MultipleChoiceOptionDto>
@@ -28509,7 +31325,24 @@ pub mod types {
             fn try_from(
                 value: MultipleChoiceQuestionDetailsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self { options: value.options? })
+                match value {
+                    MultipleChoiceQuestionDetailsDto { options: Ok(options) } => {
+                        Ok(Self { options })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.options {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::MultipleChoiceQuestionDetailsDto>
@@ -28573,10 +31406,34 @@ pub mod types {
             fn try_from(
                 value: PostSubmissionCallToActionDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    call_to_action_label: value.call_to_action_label?,
-                    call_to_action_target: value.call_to_action_target?,
-                })
+                match value {
+                    PostSubmissionCallToActionDto {
+                        call_to_action_label: Ok(call_to_action_label),
+                        call_to_action_target: Ok(call_to_action_target),
+                    } => {
+                        Ok(Self {
+                            call_to_action_label,
+                            call_to_action_target,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.call_to_action_label {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.call_to_action_target {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::PostSubmissionCallToActionDto>
@@ -28623,9 +31480,24 @@ pub mod types {
             fn try_from(
                 value: PostSubmissionCallToActionTargetDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    landing_page_url: value.landing_page_url?,
-                })
+                match value {
+                    PostSubmissionCallToActionTargetDto {
+                        landing_page_url: Ok(landing_page_url),
+                    } => Ok(Self { landing_page_url }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.landing_page_url {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::PostSubmissionCallToActionTargetDto>
@@ -28684,10 +31556,29 @@ pub mod types {
             fn try_from(
                 value: PostSubmissionInfoDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    call_to_action: value.call_to_action?,
-                    message: value.message?,
-                })
+                match value {
+                    PostSubmissionInfoDto {
+                        call_to_action: Ok(call_to_action),
+                        message: Ok(message),
+                    } => Ok(Self { call_to_action, message }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.call_to_action {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.message {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::PostSubmissionInfoDto>
@@ -28731,9 +31622,24 @@ pub mod types {
             fn try_from(
                 value: PublishAdDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    location_id: value.location_id?,
-                })
+                match value {
+                    PublishAdDto { location_id: Ok(location_id) } => {
+                        Ok(Self { location_id })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::PublishAdDto> for PublishAdDto {
@@ -28795,11 +31701,36 @@ pub mod types {
             fn try_from(
                 value: QuestionDetailsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    multiple_choice_question_details: value
-                        .multiple_choice_question_details?,
-                    text_question_details: value.text_question_details?,
-                })
+                match value {
+                    QuestionDetailsDto {
+                        multiple_choice_question_details: Ok(
+                            multiple_choice_question_details,
+                        ),
+                        text_question_details: Ok(text_question_details),
+                    } => {
+                        Ok(Self {
+                            multiple_choice_question_details,
+                            text_question_details,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.multiple_choice_question_details {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.text_question_details {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::QuestionDetailsDto> for QuestionDetailsDto {
@@ -28865,10 +31796,34 @@ pub mod types {
             fn try_from(
                 value: RuleBasedUserListDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    flexible_rule_user_list: value.flexible_rule_user_list?,
-                    prepopulation_status: value.prepopulation_status?,
-                })
+                match value {
+                    RuleBasedUserListDto {
+                        flexible_rule_user_list: Ok(flexible_rule_user_list),
+                        prepopulation_status: Ok(prepopulation_status),
+                    } => {
+                        Ok(Self {
+                            flexible_rule_user_list,
+                            prepopulation_status,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.flexible_rule_user_list {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.prepopulation_status {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::RuleBasedUserListDto> for RuleBasedUserListDto {
@@ -28913,9 +31868,24 @@ pub mod types {
             fn try_from(
                 value: RuleDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    rule_item_groups: value.rule_item_groups?,
-                })
+                match value {
+                    RuleDto { rule_item_groups: Ok(rule_item_groups) } => {
+                        Ok(Self { rule_item_groups })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.rule_item_groups {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::RuleDto> for RuleDto {
@@ -28969,10 +31939,29 @@ pub mod types {
             fn try_from(
                 value: RuleItemDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    name: value.name?,
-                    string_rule_item: value.string_rule_item?,
-                })
+                match value {
+                    RuleItemDto {
+                        name: Ok(name),
+                        string_rule_item: Ok(string_rule_item),
+                    } => Ok(Self { name, string_rule_item }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.string_rule_item {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::RuleItemDto> for RuleItemDto {
@@ -29012,9 +32001,24 @@ pub mod types {
             fn try_from(
                 value: RuleItemGroupDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    rule_items: value.rule_items?,
-                })
+                match value {
+                    RuleItemGroupDto { rule_items: Ok(rule_items) } => {
+                        Ok(Self { rule_items })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.rule_items {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::RuleItemGroupDto> for RuleItemGroupDto {
@@ -29065,10 +32069,29 @@ pub mod types {
             fn try_from(
                 value: RuleOperandDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    lookback_window_days: value.lookback_window_days?,
-                    rule: value.rule?,
-                })
+                match value {
+                    RuleOperandDto {
+                        lookback_window_days: Ok(lookback_window_days),
+                        rule: Ok(rule),
+                    } => Ok(Self { lookback_window_days, rule }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.lookback_window_days {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.rule {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::RuleOperandDto> for RuleOperandDto {
@@ -29144,12 +32167,46 @@ pub mod types {
             fn try_from(
                 value: SelectedAttributeDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    category_name: value.category_name?,
-                    facet: value.facet?,
-                    name: value.name?,
-                    urn: value.urn?,
-                })
+                match value {
+                    SelectedAttributeDto {
+                        category_name: Ok(category_name),
+                        facet: Ok(facet),
+                        name: Ok(name),
+                        urn: Ok(urn),
+                    } => {
+                        Ok(Self {
+                            category_name,
+                            facet,
+                            name,
+                            urn,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.category_name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.facet {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.urn {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::SelectedAttributeDto> for SelectedAttributeDto {
@@ -29295,16 +32352,70 @@ pub mod types {
             fn try_from(
                 value: SitelinkAssetPayloadDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    ad_schedule_targets: value.ad_schedule_targets?,
-                    description1: value.description1?,
-                    description2: value.description2?,
-                    end_date: value.end_date?,
-                    final_urls: value.final_urls?,
-                    link_text: value.link_text?,
-                    resource_name: value.resource_name?,
-                    start_date: value.start_date?,
-                })
+                match value {
+                    SitelinkAssetPayloadDto {
+                        ad_schedule_targets: Ok(ad_schedule_targets),
+                        description1: Ok(description1),
+                        description2: Ok(description2),
+                        end_date: Ok(end_date),
+                        final_urls: Ok(final_urls),
+                        link_text: Ok(link_text),
+                        resource_name: Ok(resource_name),
+                        start_date: Ok(start_date),
+                    } => {
+                        Ok(Self {
+                            ad_schedule_targets,
+                            description1,
+                            description2,
+                            end_date,
+                            final_urls,
+                            link_text,
+                            resource_name,
+                            start_date,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.ad_schedule_targets {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.description1 {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.description2 {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.end_date {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.final_urls {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.link_text {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.resource_name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.start_date {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::SitelinkAssetPayloadDto>
@@ -29357,9 +32468,24 @@ pub mod types {
             fn try_from(
                 value: SponsoredAccountOwnerDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    sponsored_account: value.sponsored_account?,
-                })
+                match value {
+                    SponsoredAccountOwnerDto {
+                        sponsored_account: Ok(sponsored_account),
+                    } => Ok(Self { sponsored_account }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.sponsored_account {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::SponsoredAccountOwnerDto>
@@ -29409,10 +32535,28 @@ pub mod types {
             fn try_from(
                 value: StringRuleItemDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    operator: value.operator?,
-                    value: value.value?,
-                })
+                match value {
+                    StringRuleItemDto { operator: Ok(operator), value: Ok(value) } => {
+                        Ok(Self { operator, value })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.operator {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.value {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::StringRuleItemDto> for StringRuleItemDto {
@@ -29469,10 +32613,28 @@ pub mod types {
             fn try_from(
                 value: TargetAudienceDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    exclude: value.exclude?,
-                    include: value.include?,
-                })
+                match value {
+                    TargetAudienceDto { exclude: Ok(exclude), include: Ok(include) } => {
+                        Ok(Self { exclude, include })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.exclude {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.include {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::TargetAudienceDto> for TargetAudienceDto {
@@ -29599,15 +32761,64 @@ pub mod types {
             fn try_from(
                 value: ThankYouPage,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    body: value.body?,
-                    business_phone: value.business_phone?,
-                    button_link: value.button_link?,
-                    button_text: value.button_text?,
-                    button_type: value.button_type?,
-                    country_code: value.country_code?,
-                    title: value.title?,
-                })
+                match value {
+                    ThankYouPage {
+                        body: Ok(body),
+                        business_phone: Ok(business_phone),
+                        button_link: Ok(button_link),
+                        button_text: Ok(button_text),
+                        button_type: Ok(button_type),
+                        country_code: Ok(country_code),
+                        title: Ok(title),
+                    } => {
+                        Ok(Self {
+                            body,
+                            business_phone,
+                            button_link,
+                            button_text,
+                            button_type,
+                            country_code,
+                            title,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.body {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.business_phone {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.button_link {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.button_text {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.button_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.country_code {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.title {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::ThankYouPage> for ThankYouPage {
@@ -29649,7 +32860,22 @@ pub mod types {
             fn try_from(
                 value: UnitCostDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self { amount: value.amount? })
+                match value {
+                    UnitCostDto { amount: Ok(amount) } => Ok(Self { amount }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.amount {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UnitCostDto> for UnitCostDto {
@@ -29753,13 +32979,52 @@ pub mod types {
             fn try_from(
                 value: UpdateCustomAudienceBatchDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    csv_path: value.csv_path?,
-                    dynamic_audience: value.dynamic_audience?,
-                    location_id: value.location_id?,
-                    operation_type: value.operation_type?,
-                    smartlist_ids: value.smartlist_ids?,
-                })
+                match value {
+                    UpdateCustomAudienceBatchDto {
+                        csv_path: Ok(csv_path),
+                        dynamic_audience: Ok(dynamic_audience),
+                        location_id: Ok(location_id),
+                        operation_type: Ok(operation_type),
+                        smartlist_ids: Ok(smartlist_ids),
+                    } => {
+                        Ok(Self {
+                            csv_path,
+                            dynamic_audience,
+                            location_id,
+                            operation_type,
+                            smartlist_ids,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.csv_path {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.dynamic_audience {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.operation_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.smartlist_ids {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpdateCustomAudienceBatchDto>
@@ -29836,11 +33101,40 @@ pub mod types {
             fn try_from(
                 value: UpdateCustomAudienceDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    contact_id: value.contact_id?,
-                    fb_ad_account_id: value.fb_ad_account_id?,
-                    location_id: value.location_id?,
-                })
+                match value {
+                    UpdateCustomAudienceDto {
+                        contact_id: Ok(contact_id),
+                        fb_ad_account_id: Ok(fb_ad_account_id),
+                        location_id: Ok(location_id),
+                    } => {
+                        Ok(Self {
+                            contact_id,
+                            fb_ad_account_id,
+                            location_id,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.contact_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.fb_ad_account_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpdateCustomAudienceDto>
@@ -30103,24 +33397,118 @@ pub mod types {
             fn try_from(
                 value: UpsertAdDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    adset_id: value.adset_id?,
-                    campaign_id: value.campaign_id?,
-                    conversation_form_id: value.conversation_form_id?,
-                    cta: value.cta?,
-                    description: value.description?,
-                    destination_form_id: value.destination_form_id?,
-                    destination_link: value.destination_link?,
-                    headline: value.headline?,
-                    id: value.id?,
-                    image_url: value.image_url?,
-                    location_id: value.location_id?,
-                    media: value.media?,
-                    media_type: value.media_type?,
-                    multi_advertiser_ads: value.multi_advertiser_ads?,
-                    name: value.name?,
-                    primary_text: value.primary_text?,
-                })
+                match value {
+                    UpsertAdDto {
+                        adset_id: Ok(adset_id),
+                        campaign_id: Ok(campaign_id),
+                        conversation_form_id: Ok(conversation_form_id),
+                        cta: Ok(cta),
+                        description: Ok(description),
+                        destination_form_id: Ok(destination_form_id),
+                        destination_link: Ok(destination_link),
+                        headline: Ok(headline),
+                        id: Ok(id),
+                        image_url: Ok(image_url),
+                        location_id: Ok(location_id),
+                        media: Ok(media),
+                        media_type: Ok(media_type),
+                        multi_advertiser_ads: Ok(multi_advertiser_ads),
+                        name: Ok(name),
+                        primary_text: Ok(primary_text),
+                    } => {
+                        Ok(Self {
+                            adset_id,
+                            campaign_id,
+                            conversation_form_id,
+                            cta,
+                            description,
+                            destination_form_id,
+                            destination_link,
+                            headline,
+                            id,
+                            image_url,
+                            location_id,
+                            media,
+                            media_type,
+                            multi_advertiser_ads,
+                            name,
+                            primary_text,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.adset_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.campaign_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.conversation_form_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.cta {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.description {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.destination_form_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.destination_link {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.headline {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.image_url {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.media {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.media_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.multi_advertiser_ads {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.primary_text {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpsertAdDto> for UpsertAdDto {
@@ -30355,21 +33743,100 @@ pub mod types {
             fn try_from(
                 value: UpsertAdsetDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    audience: value.audience?,
-                    budget: value.budget?,
-                    campaign_id: value.campaign_id?,
-                    conversion_location: value.conversion_location?,
-                    custom_event_type: value.custom_event_type?,
-                    id: value.id?,
-                    instagram_actor_id: value.instagram_actor_id?,
-                    location_id: value.location_id?,
-                    messaging_platforms: value.messaging_platforms?,
-                    name: value.name?,
-                    page_id: value.page_id?,
-                    pixel_id: value.pixel_id?,
-                    whatsapp_number: value.whatsapp_number?,
-                })
+                match value {
+                    UpsertAdsetDto {
+                        audience: Ok(audience),
+                        budget: Ok(budget),
+                        campaign_id: Ok(campaign_id),
+                        conversion_location: Ok(conversion_location),
+                        custom_event_type: Ok(custom_event_type),
+                        id: Ok(id),
+                        instagram_actor_id: Ok(instagram_actor_id),
+                        location_id: Ok(location_id),
+                        messaging_platforms: Ok(messaging_platforms),
+                        name: Ok(name),
+                        page_id: Ok(page_id),
+                        pixel_id: Ok(pixel_id),
+                        whatsapp_number: Ok(whatsapp_number),
+                    } => {
+                        Ok(Self {
+                            audience,
+                            budget,
+                            campaign_id,
+                            conversion_location,
+                            custom_event_type,
+                            id,
+                            instagram_actor_id,
+                            location_id,
+                            messaging_platforms,
+                            name,
+                            page_id,
+                            pixel_id,
+                            whatsapp_number,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.audience {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.budget {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.campaign_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.conversion_location {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.custom_event_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.instagram_actor_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.messaging_platforms {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.page_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.pixel_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.whatsapp_number {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpsertAdsetDto> for UpsertAdsetDto {
@@ -30449,11 +33916,40 @@ pub mod types {
             fn try_from(
                 value: UpsertAssetsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    location_id: value.location_id?,
-                    payload: value.payload?,
-                    type_: value.type_?,
-                })
+                match value {
+                    UpsertAssetsDto {
+                        location_id: Ok(location_id),
+                        payload: Ok(payload),
+                        type_: Ok(type_),
+                    } => {
+                        Ok(Self {
+                            location_id,
+                            payload,
+                            type_,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.payload {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.type_ {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpsertAssetsDto> for UpsertAssetsDto {
@@ -30556,13 +34052,52 @@ pub mod types {
             fn try_from(
                 value: UpsertAudienceDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    dimensions: value.dimensions?,
-                    exclusion_dimension: value.exclusion_dimension?,
-                    location_id: value.location_id?,
-                    name: value.name?,
-                    resource_name: value.resource_name?,
-                })
+                match value {
+                    UpsertAudienceDto {
+                        dimensions: Ok(dimensions),
+                        exclusion_dimension: Ok(exclusion_dimension),
+                        location_id: Ok(location_id),
+                        name: Ok(name),
+                        resource_name: Ok(resource_name),
+                    } => {
+                        Ok(Self {
+                            dimensions,
+                            exclusion_dimension,
+                            location_id,
+                            name,
+                            resource_name,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.dimensions {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.exclusion_dimension {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.resource_name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpsertAudienceDto> for UpsertAudienceDto {
@@ -30680,14 +34215,58 @@ pub mod types {
             fn try_from(
                 value: UpsertCampaignDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    id: value.id?,
-                    location_id: value.location_id?,
-                    name: value.name?,
-                    objective: value.objective?,
-                    source: value.source?,
-                    special_ad_categories: value.special_ad_categories?,
-                })
+                match value {
+                    UpsertCampaignDto {
+                        id: Ok(id),
+                        location_id: Ok(location_id),
+                        name: Ok(name),
+                        objective: Ok(objective),
+                        source: Ok(source),
+                        special_ad_categories: Ok(special_ad_categories),
+                    } => {
+                        Ok(Self {
+                            id,
+                            location_id,
+                            name,
+                            objective,
+                            source,
+                            special_ad_categories,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.objective {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.source {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.special_ad_categories {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpsertCampaignDto> for UpsertCampaignDto {
@@ -30856,17 +34435,76 @@ pub mod types {
             fn try_from(
                 value: UpsertConversionDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    attribution_model: value.attribution_model?,
-                    category: value.category?,
-                    click_through_window: value.click_through_window?,
-                    conversion_id: value.conversion_id?,
-                    counting_type: value.counting_type?,
-                    location_id: value.location_id?,
-                    name: value.name?,
-                    type_: value.type_?,
-                    value_settings: value.value_settings?,
-                })
+                match value {
+                    UpsertConversionDto {
+                        attribution_model: Ok(attribution_model),
+                        category: Ok(category),
+                        click_through_window: Ok(click_through_window),
+                        conversion_id: Ok(conversion_id),
+                        counting_type: Ok(counting_type),
+                        location_id: Ok(location_id),
+                        name: Ok(name),
+                        type_: Ok(type_),
+                        value_settings: Ok(value_settings),
+                    } => {
+                        Ok(Self {
+                            attribution_model,
+                            category,
+                            click_through_window,
+                            conversion_id,
+                            counting_type,
+                            location_id,
+                            name,
+                            type_,
+                            value_settings,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.attribution_model {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.category {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.click_through_window {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.conversion_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.counting_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.type_ {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.value_settings {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpsertConversionDto> for UpsertConversionDto {
@@ -30969,13 +34607,52 @@ pub mod types {
             fn try_from(
                 value: UpsertConversionPixelDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    conversion_pixel_id: value.conversion_pixel_id?,
-                    ig_user_id: value.ig_user_id?,
-                    location_id: value.location_id?,
-                    name: value.name?,
-                    type_: value.type_?,
-                })
+                match value {
+                    UpsertConversionPixelDto {
+                        conversion_pixel_id: Ok(conversion_pixel_id),
+                        ig_user_id: Ok(ig_user_id),
+                        location_id: Ok(location_id),
+                        name: Ok(name),
+                        type_: Ok(type_),
+                    } => {
+                        Ok(Self {
+                            conversion_pixel_id,
+                            ig_user_id,
+                            location_id,
+                            name,
+                            type_,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.conversion_pixel_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.ig_user_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.type_ {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpsertConversionPixelDto>
@@ -31184,20 +34861,94 @@ pub mod types {
             fn try_from(
                 value: UpsertSegmentDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    country_codes: value.country_codes?,
-                    description: value.description?,
-                    expansion_level: value.expansion_level?,
-                    id: value.id?,
-                    members: value.members?,
-                    membership_life_span: value.membership_life_span?,
-                    membership_status: value.membership_status?,
-                    name: value.name?,
-                    rule_based_user_list: value.rule_based_user_list?,
-                    seed_user_list_ids: value.seed_user_list_ids?,
-                    status: value.status?,
-                    type_: value.type_?,
-                })
+                match value {
+                    UpsertSegmentDto {
+                        country_codes: Ok(country_codes),
+                        description: Ok(description),
+                        expansion_level: Ok(expansion_level),
+                        id: Ok(id),
+                        members: Ok(members),
+                        membership_life_span: Ok(membership_life_span),
+                        membership_status: Ok(membership_status),
+                        name: Ok(name),
+                        rule_based_user_list: Ok(rule_based_user_list),
+                        seed_user_list_ids: Ok(seed_user_list_ids),
+                        status: Ok(status),
+                        type_: Ok(type_),
+                    } => {
+                        Ok(Self {
+                            country_codes,
+                            description,
+                            expansion_level,
+                            id,
+                            members,
+                            membership_life_span,
+                            membership_status,
+                            name,
+                            rule_based_user_list,
+                            seed_user_list_ids,
+                            status,
+                            type_,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.country_codes {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.description {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.expansion_level {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.members {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.membership_life_span {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.membership_status {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.rule_based_user_list {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.seed_user_list_ids {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.status {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.type_ {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpsertSegmentDto> for UpsertSegmentDto {
@@ -31261,10 +35012,29 @@ pub mod types {
             fn try_from(
                 value: WelcomeMessageQuestion,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    question: value.question?,
-                    response: value.response?,
-                })
+                match value {
+                    WelcomeMessageQuestion {
+                        question: Ok(question),
+                        response: Ok(response),
+                    } => Ok(Self { question, response }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.question {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.response {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::WelcomeMessageQuestion>

@@ -2395,19 +2395,88 @@ pub mod types {
             fn try_from(
                 value: CreatePublicAgentDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    agency_id: value.agency_id?,
-                    author_email: value.author_email?,
-                    author_id: value.author_id?,
-                    author_name: value.author_name?,
-                    description: value.description?,
-                    edges: value.edges?,
-                    location_id: value.location_id?,
-                    name: value.name?,
-                    nodes: value.nodes?,
-                    status: value.status?,
-                    version: value.version?,
-                })
+                match value {
+                    CreatePublicAgentDto {
+                        agency_id: Ok(agency_id),
+                        author_email: Ok(author_email),
+                        author_id: Ok(author_id),
+                        author_name: Ok(author_name),
+                        description: Ok(description),
+                        edges: Ok(edges),
+                        location_id: Ok(location_id),
+                        name: Ok(name),
+                        nodes: Ok(nodes),
+                        status: Ok(status),
+                        version: Ok(version),
+                    } => {
+                        Ok(Self {
+                            agency_id,
+                            author_email,
+                            author_id,
+                            author_name,
+                            description,
+                            edges,
+                            location_id,
+                            name,
+                            nodes,
+                            status,
+                            version,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.agency_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.author_email {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.author_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.author_name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.description {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.edges {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.nodes {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.status {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.version {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CreatePublicAgentDto> for CreatePublicAgentDto {
@@ -2548,15 +2617,64 @@ pub mod types {
             fn try_from(
                 value: ExecutePublicAgentDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    attachments: value.attachments?,
-                    contact_id: value.contact_id?,
-                    execution_id: value.execution_id?,
-                    input_variables: value.input_variables?,
-                    location_id: value.location_id?,
-                    message: value.message?,
-                    version_id: value.version_id?,
-                })
+                match value {
+                    ExecutePublicAgentDto {
+                        attachments: Ok(attachments),
+                        contact_id: Ok(contact_id),
+                        execution_id: Ok(execution_id),
+                        input_variables: Ok(input_variables),
+                        location_id: Ok(location_id),
+                        message: Ok(message),
+                        version_id: Ok(version_id),
+                    } => {
+                        Ok(Self {
+                            attachments,
+                            contact_id,
+                            execution_id,
+                            input_variables,
+                            location_id,
+                            message,
+                            version_id,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.attachments {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.contact_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.execution_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.input_variables {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.message {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.version_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::ExecutePublicAgentDto>
@@ -2645,12 +2763,46 @@ pub mod types {
             fn try_from(
                 value: PromoteAndPublishDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    location_id: value.location_id?,
-                    user_email: value.user_email?,
-                    user_id: value.user_id?,
-                    user_name: value.user_name?,
-                })
+                match value {
+                    PromoteAndPublishDto {
+                        location_id: Ok(location_id),
+                        user_email: Ok(user_email),
+                        user_id: Ok(user_id),
+                        user_name: Ok(user_name),
+                    } => {
+                        Ok(Self {
+                            location_id,
+                            user_email,
+                            user_id,
+                            user_name,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.user_email {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.user_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.user_name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::PromoteAndPublishDto> for PromoteAndPublishDto {
@@ -2703,10 +2855,29 @@ pub mod types {
             fn try_from(
                 value: PublicAttachmentSchema,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    image_url: value.image_url?,
-                    type_: value.type_?,
-                })
+                match value {
+                    PublicAttachmentSchema {
+                        image_url: Ok(image_url),
+                        type_: Ok(type_),
+                    } => Ok(Self { image_url, type_ }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.image_url {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.type_ {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::PublicAttachmentSchema>
@@ -2795,12 +2966,46 @@ pub mod types {
             fn try_from(
                 value: UpdatePublicAgentMetadataDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    description: value.description?,
-                    location_id: value.location_id?,
-                    name: value.name?,
-                    status: value.status?,
-                })
+                match value {
+                    UpdatePublicAgentMetadataDto {
+                        description: Ok(description),
+                        location_id: Ok(location_id),
+                        name: Ok(name),
+                        status: Ok(status),
+                    } => {
+                        Ok(Self {
+                            description,
+                            location_id,
+                            name,
+                            status,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.description {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.status {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpdatePublicAgentMetadataDto>
@@ -3027,19 +3232,88 @@ pub mod types {
             fn try_from(
                 value: UpdatePublicAgentVersionDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    description: value.description?,
-                    edges: value.edges?,
-                    global_config: value.global_config?,
-                    global_variables: value.global_variables?,
-                    input_variables: value.input_variables?,
-                    location_id: value.location_id?,
-                    nodes: value.nodes?,
-                    runtime_variables: value.runtime_variables?,
-                    user_id: value.user_id?,
-                    user_name: value.user_name?,
-                    version_name: value.version_name?,
-                })
+                match value {
+                    UpdatePublicAgentVersionDto {
+                        description: Ok(description),
+                        edges: Ok(edges),
+                        global_config: Ok(global_config),
+                        global_variables: Ok(global_variables),
+                        input_variables: Ok(input_variables),
+                        location_id: Ok(location_id),
+                        nodes: Ok(nodes),
+                        runtime_variables: Ok(runtime_variables),
+                        user_id: Ok(user_id),
+                        user_name: Ok(user_name),
+                        version_name: Ok(version_name),
+                    } => {
+                        Ok(Self {
+                            description,
+                            edges,
+                            global_config,
+                            global_variables,
+                            input_variables,
+                            location_id,
+                            nodes,
+                            runtime_variables,
+                            user_id,
+                            user_name,
+                            version_name,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.description {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.edges {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.global_config {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.global_variables {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.input_variables {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.nodes {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.runtime_variables {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.user_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.user_name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.version_name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpdatePublicAgentVersionDto>

@@ -707,14 +707,58 @@ pub mod types {
             fn try_from(
                 value: CreateAssociationReqDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    first_object_key: value.first_object_key?,
-                    first_object_label: value.first_object_label?,
-                    key: value.key?,
-                    location_id: value.location_id?,
-                    second_object_key: value.second_object_key?,
-                    second_object_label: value.second_object_label?,
-                })
+                match value {
+                    CreateAssociationReqDto {
+                        first_object_key: Ok(first_object_key),
+                        first_object_label: Ok(first_object_label),
+                        key: Ok(key),
+                        location_id: Ok(location_id),
+                        second_object_key: Ok(second_object_key),
+                        second_object_label: Ok(second_object_label),
+                    } => {
+                        Ok(Self {
+                            first_object_key,
+                            first_object_label,
+                            key,
+                            location_id,
+                            second_object_key,
+                            second_object_label,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.first_object_key {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.first_object_label {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.key {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.second_object_key {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.second_object_label {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CreateAssociationReqDto>
@@ -817,12 +861,46 @@ pub mod types {
             fn try_from(
                 value: CreateRelationReqDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    association_id: value.association_id?,
-                    first_record_id: value.first_record_id?,
-                    location_id: value.location_id?,
-                    second_record_id: value.second_record_id?,
-                })
+                match value {
+                    CreateRelationReqDto {
+                        association_id: Ok(association_id),
+                        first_record_id: Ok(first_record_id),
+                        location_id: Ok(location_id),
+                        second_record_id: Ok(second_record_id),
+                    } => {
+                        Ok(Self {
+                            association_id,
+                            first_record_id,
+                            location_id,
+                            second_record_id,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.association_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.first_record_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.second_record_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CreateRelationReqDto> for CreateRelationReqDto {
@@ -888,10 +966,34 @@ pub mod types {
             fn try_from(
                 value: UpdateAssociationReqDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    first_object_label: value.first_object_label?,
-                    second_object_label: value.second_object_label?,
-                })
+                match value {
+                    UpdateAssociationReqDto {
+                        first_object_label: Ok(first_object_label),
+                        second_object_label: Ok(second_object_label),
+                    } => {
+                        Ok(Self {
+                            first_object_label,
+                            second_object_label,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.first_object_label {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.second_object_label {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpdateAssociationReqDto>

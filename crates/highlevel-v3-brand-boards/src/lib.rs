@@ -4447,25 +4447,124 @@ pub mod types {
             fn try_from(
                 value: BrandVoiceAnswersDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    brand_name: value.brand_name?,
-                    brand_promise: value.brand_promise?,
-                    brand_purpose: value.brand_purpose?,
-                    brand_values: value.brand_values?,
-                    business_hours: value.business_hours?,
-                    business_type: value.business_type?,
-                    call_to_action: value.call_to_action?,
-                    company_address: value.company_address?,
-                    company_email: value.company_email?,
-                    company_website: value.company_website?,
-                    competitive_advantage: value.competitive_advantage?,
-                    customer_pain_points: value.customer_pain_points?,
-                    phone: value.phone?,
-                    risks_of_inaction: value.risks_of_inaction?,
-                    target_audience: value.target_audience?,
-                    tone_of_voice: value.tone_of_voice?,
-                    unique_selling_proposition: value.unique_selling_proposition?,
-                })
+                match value {
+                    BrandVoiceAnswersDto {
+                        brand_name: Ok(brand_name),
+                        brand_promise: Ok(brand_promise),
+                        brand_purpose: Ok(brand_purpose),
+                        brand_values: Ok(brand_values),
+                        business_hours: Ok(business_hours),
+                        business_type: Ok(business_type),
+                        call_to_action: Ok(call_to_action),
+                        company_address: Ok(company_address),
+                        company_email: Ok(company_email),
+                        company_website: Ok(company_website),
+                        competitive_advantage: Ok(competitive_advantage),
+                        customer_pain_points: Ok(customer_pain_points),
+                        phone: Ok(phone),
+                        risks_of_inaction: Ok(risks_of_inaction),
+                        target_audience: Ok(target_audience),
+                        tone_of_voice: Ok(tone_of_voice),
+                        unique_selling_proposition: Ok(unique_selling_proposition),
+                    } => {
+                        Ok(Self {
+                            brand_name,
+                            brand_promise,
+                            brand_purpose,
+                            brand_values,
+                            business_hours,
+                            business_type,
+                            call_to_action,
+                            company_address,
+                            company_email,
+                            company_website,
+                            competitive_advantage,
+                            customer_pain_points,
+                            phone,
+                            risks_of_inaction,
+                            target_audience,
+                            tone_of_voice,
+                            unique_selling_proposition,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.brand_name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.brand_promise {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.brand_purpose {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.brand_values {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.business_hours {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.business_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.call_to_action {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.company_address {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.company_email {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.company_website {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.competitive_advantage {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.customer_pain_points {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.phone {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.risks_of_inaction {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.target_audience {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.tone_of_voice {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.unique_selling_proposition {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::BrandVoiceAnswersDto> for BrandVoiceAnswersDto {
@@ -4570,14 +4669,58 @@ pub mod types {
             fn try_from(
                 value: Color,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    hex: value.hex?,
-                    hexa: value.hexa?,
-                    id: value.id?,
-                    label: value.label?,
-                    rgb: value.rgb?,
-                    rgba: value.rgba?,
-                })
+                match value {
+                    Color {
+                        hex: Ok(hex),
+                        hexa: Ok(hexa),
+                        id: Ok(id),
+                        label: Ok(label),
+                        rgb: Ok(rgb),
+                        rgba: Ok(rgba),
+                    } => {
+                        Ok(Self {
+                            hex,
+                            hexa,
+                            id,
+                            label,
+                            rgb,
+                            rgba,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.hex {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.hexa {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.label {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.rgb {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.rgba {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::Color> for Color {
@@ -4731,17 +4874,76 @@ pub mod types {
             fn try_from(
                 value: CreateBrandBoardParam,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    brand_board_id: value.brand_board_id?,
-                    colors: value.colors?,
-                    fonts: value.fonts?,
-                    location_id: value.location_id?,
-                    logos: value.logos?,
-                    name: value.name?,
-                    parent_id: value.parent_id?,
-                    type_: value.type_?,
-                    url: value.url?,
-                })
+                match value {
+                    CreateBrandBoardParam {
+                        brand_board_id: Ok(brand_board_id),
+                        colors: Ok(colors),
+                        fonts: Ok(fonts),
+                        location_id: Ok(location_id),
+                        logos: Ok(logos),
+                        name: Ok(name),
+                        parent_id: Ok(parent_id),
+                        type_: Ok(type_),
+                        url: Ok(url),
+                    } => {
+                        Ok(Self {
+                            brand_board_id,
+                            colors,
+                            fonts,
+                            location_id,
+                            logos,
+                            name,
+                            parent_id,
+                            type_,
+                            url,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.brand_board_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.colors {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.fonts {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.logos {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.parent_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.type_ {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.url {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CreateBrandBoardParam>
@@ -4847,13 +5049,52 @@ pub mod types {
             fn try_from(
                 value: CreateBrandVoicePublicV1BodyDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    answers: value.answers?,
-                    description: value.description?,
-                    name: value.name?,
-                    type_: value.type_?,
-                    url: value.url?,
-                })
+                match value {
+                    CreateBrandVoicePublicV1BodyDto {
+                        answers: Ok(answers),
+                        description: Ok(description),
+                        name: Ok(name),
+                        type_: Ok(type_),
+                        url: Ok(url),
+                    } => {
+                        Ok(Self {
+                            answers,
+                            description,
+                            name,
+                            type_,
+                            url,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.answers {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.description {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.type_ {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.url {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CreateBrandVoicePublicV1BodyDto>
@@ -4930,12 +5171,39 @@ pub mod types {
             fn try_from(
                 value: Font,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    fallback: value.fallback?,
-                    font: value.font?,
-                    id: value.id?,
-                    label: value.label?,
-                })
+                match value {
+                    Font {
+                        fallback: Ok(fallback),
+                        font: Ok(font),
+                        id: Ok(id),
+                        label: Ok(label),
+                    } => Ok(Self { fallback, font, id, label }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.fallback {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.font {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.label {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::Font> for Font {
@@ -5007,12 +5275,39 @@ pub mod types {
             fn try_from(
                 value: Logo,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    id: value.id?,
-                    label: value.label?,
-                    path: value.path?,
-                    url: value.url?,
-                })
+                match value {
+                    Logo {
+                        id: Ok(id),
+                        label: Ok(label),
+                        path: Ok(path),
+                        url: Ok(url),
+                    } => Ok(Self { id, label, path, url }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.label {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.path {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.url {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::Logo> for Logo {
@@ -5107,13 +5402,52 @@ pub mod types {
             fn try_from(
                 value: UpdateBrandBoardBody,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    colors: value.colors?,
-                    fonts: value.fonts?,
-                    logos: value.logos?,
-                    name: value.name?,
-                    parent_id: value.parent_id?,
-                })
+                match value {
+                    UpdateBrandBoardBody {
+                        colors: Ok(colors),
+                        fonts: Ok(fonts),
+                        logos: Ok(logos),
+                        name: Ok(name),
+                        parent_id: Ok(parent_id),
+                    } => {
+                        Ok(Self {
+                            colors,
+                            fonts,
+                            logos,
+                            name,
+                            parent_id,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.colors {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.fonts {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.logos {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.parent_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpdateBrandBoardBody> for UpdateBrandBoardBody {
@@ -5412,25 +5746,124 @@ pub mod types {
             fn try_from(
                 value: UpdateBrandVoiceAnswersDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    brand_name: value.brand_name?,
-                    brand_promise: value.brand_promise?,
-                    brand_purpose: value.brand_purpose?,
-                    brand_values: value.brand_values?,
-                    business_hours: value.business_hours?,
-                    business_type: value.business_type?,
-                    call_to_action: value.call_to_action?,
-                    company_address: value.company_address?,
-                    company_email: value.company_email?,
-                    company_website: value.company_website?,
-                    competitive_advantage: value.competitive_advantage?,
-                    customer_pain_points: value.customer_pain_points?,
-                    phone: value.phone?,
-                    risks_of_inaction: value.risks_of_inaction?,
-                    target_audience: value.target_audience?,
-                    tone_of_voice: value.tone_of_voice?,
-                    unique_selling_proposition: value.unique_selling_proposition?,
-                })
+                match value {
+                    UpdateBrandVoiceAnswersDto {
+                        brand_name: Ok(brand_name),
+                        brand_promise: Ok(brand_promise),
+                        brand_purpose: Ok(brand_purpose),
+                        brand_values: Ok(brand_values),
+                        business_hours: Ok(business_hours),
+                        business_type: Ok(business_type),
+                        call_to_action: Ok(call_to_action),
+                        company_address: Ok(company_address),
+                        company_email: Ok(company_email),
+                        company_website: Ok(company_website),
+                        competitive_advantage: Ok(competitive_advantage),
+                        customer_pain_points: Ok(customer_pain_points),
+                        phone: Ok(phone),
+                        risks_of_inaction: Ok(risks_of_inaction),
+                        target_audience: Ok(target_audience),
+                        tone_of_voice: Ok(tone_of_voice),
+                        unique_selling_proposition: Ok(unique_selling_proposition),
+                    } => {
+                        Ok(Self {
+                            brand_name,
+                            brand_promise,
+                            brand_purpose,
+                            brand_values,
+                            business_hours,
+                            business_type,
+                            call_to_action,
+                            company_address,
+                            company_email,
+                            company_website,
+                            competitive_advantage,
+                            customer_pain_points,
+                            phone,
+                            risks_of_inaction,
+                            target_audience,
+                            tone_of_voice,
+                            unique_selling_proposition,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.brand_name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.brand_promise {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.brand_purpose {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.brand_values {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.business_hours {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.business_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.call_to_action {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.company_address {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.company_email {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.company_website {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.competitive_advantage {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.customer_pain_points {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.phone {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.risks_of_inaction {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.target_audience {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.tone_of_voice {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.unique_selling_proposition {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpdateBrandVoiceAnswersDto>
@@ -5502,10 +5935,29 @@ pub mod types {
             fn try_from(
                 value: UpdateBrandVoicePublicV1BodyDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    answers: value.answers?,
-                    name: value.name?,
-                })
+                match value {
+                    UpdateBrandVoicePublicV1BodyDto {
+                        answers: Ok(answers),
+                        name: Ok(name),
+                    } => Ok(Self { answers, name }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.answers {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpdateBrandVoicePublicV1BodyDto>

@@ -24433,25 +24433,124 @@ One room can be mapped with multiple service calendars.*/
             fn try_from(
                 value: AppointmentCreateSchema,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    address: value.address?,
-                    appointment_status: value.appointment_status?,
-                    assigned_user_id: value.assigned_user_id?,
-                    calendar_id: value.calendar_id?,
-                    contact_id: value.contact_id?,
-                    description: value.description?,
-                    end_time: value.end_time?,
-                    ignore_date_range: value.ignore_date_range?,
-                    ignore_free_slot_validation: value.ignore_free_slot_validation?,
-                    location_id: value.location_id?,
-                    meeting_location_id: value.meeting_location_id?,
-                    meeting_location_type: value.meeting_location_type?,
-                    override_location_config: value.override_location_config?,
-                    rrule: value.rrule?,
-                    start_time: value.start_time?,
-                    title: value.title?,
-                    to_notify: value.to_notify?,
-                })
+                match value {
+                    AppointmentCreateSchema {
+                        address: Ok(address),
+                        appointment_status: Ok(appointment_status),
+                        assigned_user_id: Ok(assigned_user_id),
+                        calendar_id: Ok(calendar_id),
+                        contact_id: Ok(contact_id),
+                        description: Ok(description),
+                        end_time: Ok(end_time),
+                        ignore_date_range: Ok(ignore_date_range),
+                        ignore_free_slot_validation: Ok(ignore_free_slot_validation),
+                        location_id: Ok(location_id),
+                        meeting_location_id: Ok(meeting_location_id),
+                        meeting_location_type: Ok(meeting_location_type),
+                        override_location_config: Ok(override_location_config),
+                        rrule: Ok(rrule),
+                        start_time: Ok(start_time),
+                        title: Ok(title),
+                        to_notify: Ok(to_notify),
+                    } => {
+                        Ok(Self {
+                            address,
+                            appointment_status,
+                            assigned_user_id,
+                            calendar_id,
+                            contact_id,
+                            description,
+                            end_time,
+                            ignore_date_range,
+                            ignore_free_slot_validation,
+                            location_id,
+                            meeting_location_id,
+                            meeting_location_type,
+                            override_location_config,
+                            rrule,
+                            start_time,
+                            title,
+                            to_notify,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.address {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.appointment_status {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.assigned_user_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.calendar_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.contact_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.description {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.end_time {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.ignore_date_range {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.ignore_free_slot_validation {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.meeting_location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.meeting_location_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.override_location_config {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.rrule {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.start_time {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.title {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.to_notify {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::AppointmentCreateSchema>
@@ -24722,23 +24821,112 @@ One room can be mapped with multiple service calendars.*/
             fn try_from(
                 value: AppointmentEditSchema,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    address: value.address?,
-                    appointment_status: value.appointment_status?,
-                    assigned_user_id: value.assigned_user_id?,
-                    calendar_id: value.calendar_id?,
-                    description: value.description?,
-                    end_time: value.end_time?,
-                    ignore_date_range: value.ignore_date_range?,
-                    ignore_free_slot_validation: value.ignore_free_slot_validation?,
-                    meeting_location_id: value.meeting_location_id?,
-                    meeting_location_type: value.meeting_location_type?,
-                    override_location_config: value.override_location_config?,
-                    rrule: value.rrule?,
-                    start_time: value.start_time?,
-                    title: value.title?,
-                    to_notify: value.to_notify?,
-                })
+                match value {
+                    AppointmentEditSchema {
+                        address: Ok(address),
+                        appointment_status: Ok(appointment_status),
+                        assigned_user_id: Ok(assigned_user_id),
+                        calendar_id: Ok(calendar_id),
+                        description: Ok(description),
+                        end_time: Ok(end_time),
+                        ignore_date_range: Ok(ignore_date_range),
+                        ignore_free_slot_validation: Ok(ignore_free_slot_validation),
+                        meeting_location_id: Ok(meeting_location_id),
+                        meeting_location_type: Ok(meeting_location_type),
+                        override_location_config: Ok(override_location_config),
+                        rrule: Ok(rrule),
+                        start_time: Ok(start_time),
+                        title: Ok(title),
+                        to_notify: Ok(to_notify),
+                    } => {
+                        Ok(Self {
+                            address,
+                            appointment_status,
+                            assigned_user_id,
+                            calendar_id,
+                            description,
+                            end_time,
+                            ignore_date_range,
+                            ignore_free_slot_validation,
+                            meeting_location_id,
+                            meeting_location_type,
+                            override_location_config,
+                            rrule,
+                            start_time,
+                            title,
+                            to_notify,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.address {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.appointment_status {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.assigned_user_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.calendar_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.description {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.end_time {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.ignore_date_range {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.ignore_free_slot_validation {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.meeting_location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.meeting_location_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.override_location_config {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.rrule {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.start_time {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.title {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.to_notify {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::AppointmentEditSchema>
@@ -24812,11 +25000,34 @@ One room can be mapped with multiple service calendars.*/
             fn try_from(
                 value: Availability,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    date: value.date?,
-                    deleted: value.deleted?,
-                    hours: value.hours?,
-                })
+                match value {
+                    Availability {
+                        date: Ok(date),
+                        deleted: Ok(deleted),
+                        hours: Ok(hours),
+                    } => Ok(Self { date, deleted, hours }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.date {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.deleted {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.hours {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::Availability> for Availability {
@@ -24932,14 +25143,58 @@ One room can be mapped with multiple service calendars.*/
             fn try_from(
                 value: BlockSlotCreateRequestDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    assigned_user_id: value.assigned_user_id?,
-                    calendar_id: value.calendar_id?,
-                    end_time: value.end_time?,
-                    location_id: value.location_id?,
-                    start_time: value.start_time?,
-                    title: value.title?,
-                })
+                match value {
+                    BlockSlotCreateRequestDto {
+                        assigned_user_id: Ok(assigned_user_id),
+                        calendar_id: Ok(calendar_id),
+                        end_time: Ok(end_time),
+                        location_id: Ok(location_id),
+                        start_time: Ok(start_time),
+                        title: Ok(title),
+                    } => {
+                        Ok(Self {
+                            assigned_user_id,
+                            calendar_id,
+                            end_time,
+                            location_id,
+                            start_time,
+                            title,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.assigned_user_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.calendar_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.end_time {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.start_time {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.title {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::BlockSlotCreateRequestDto>
@@ -25059,14 +25314,58 @@ One room can be mapped with multiple service calendars.*/
             fn try_from(
                 value: BlockSlotEditRequestDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    assigned_user_id: value.assigned_user_id?,
-                    calendar_id: value.calendar_id?,
-                    end_time: value.end_time?,
-                    location_id: value.location_id?,
-                    start_time: value.start_time?,
-                    title: value.title?,
-                })
+                match value {
+                    BlockSlotEditRequestDto {
+                        assigned_user_id: Ok(assigned_user_id),
+                        calendar_id: Ok(calendar_id),
+                        end_time: Ok(end_time),
+                        location_id: Ok(location_id),
+                        start_time: Ok(start_time),
+                        title: Ok(title),
+                    } => {
+                        Ok(Self {
+                            assigned_user_id,
+                            calendar_id,
+                            end_time,
+                            location_id,
+                            start_time,
+                            title,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.assigned_user_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.calendar_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.end_time {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.start_time {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.title {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::BlockSlotEditRequestDto>
@@ -25948,66 +26247,358 @@ One room can be mapped with multiple service calendars.*/
             fn try_from(
                 value: CalendarCreateDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    alert_email: value.alert_email?,
-                    allow_booking_after: value.allow_booking_after?,
-                    allow_booking_after_unit: value.allow_booking_after_unit?,
-                    allow_booking_for: value.allow_booking_for?,
-                    allow_booking_for_unit: value.allow_booking_for_unit?,
-                    allow_cancellation: value.allow_cancellation?,
-                    allow_reschedule: value.allow_reschedule?,
-                    appoinment_per_day: value.appoinment_per_day?,
-                    appoinment_per_slot: value.appoinment_per_slot?,
-                    auto_confirm: value.auto_confirm?,
-                    availabilities: value.availabilities?,
-                    availability_type: value.availability_type?,
-                    calendar_cover_image: value.calendar_cover_image?,
-                    calendar_type: value.calendar_type?,
-                    consent_label: value.consent_label?,
-                    description: value.description?,
-                    enable_recurring: value.enable_recurring?,
-                    event_color: value.event_color?,
-                    event_title: value.event_title?,
-                    event_type: value.event_type?,
-                    form_id: value.form_id?,
-                    form_submit_redirect_url: value.form_submit_redirect_url?,
-                    form_submit_thanks_message: value.form_submit_thanks_message?,
-                    form_submit_type: value.form_submit_type?,
-                    google_invitation_emails: value.google_invitation_emails?,
-                    group_id: value.group_id?,
-                    guest_type: value.guest_type?,
-                    is_active: value.is_active?,
-                    is_live_payment_mode: value.is_live_payment_mode?,
-                    location_configurations: value.location_configurations?,
-                    location_id: value.location_id?,
-                    look_busy_config: value.look_busy_config?,
-                    meeting_location: value.meeting_location?,
-                    name: value.name?,
-                    notes: value.notes?,
-                    notifications: value.notifications?,
-                    open_hours: value.open_hours?,
-                    pixel_id: value.pixel_id?,
-                    pre_buffer: value.pre_buffer?,
-                    pre_buffer_unit: value.pre_buffer_unit?,
-                    recurring: value.recurring?,
-                    should_assign_contact_to_team_member: value
-                        .should_assign_contact_to_team_member?,
-                    should_send_alert_emails_to_assigned_member: value
-                        .should_send_alert_emails_to_assigned_member?,
-                    should_skip_assigning_contact_for_existing: value
-                        .should_skip_assigning_contact_for_existing?,
-                    slot_buffer: value.slot_buffer?,
-                    slot_buffer_unit: value.slot_buffer_unit?,
-                    slot_duration: value.slot_duration?,
-                    slot_duration_unit: value.slot_duration_unit?,
-                    slot_interval: value.slot_interval?,
-                    slot_interval_unit: value.slot_interval_unit?,
-                    slug: value.slug?,
-                    sticky_contact: value.sticky_contact?,
-                    team_members: value.team_members?,
-                    widget_slug: value.widget_slug?,
-                    widget_type: value.widget_type?,
-                })
+                match value {
+                    CalendarCreateDto {
+                        alert_email: Ok(alert_email),
+                        allow_booking_after: Ok(allow_booking_after),
+                        allow_booking_after_unit: Ok(allow_booking_after_unit),
+                        allow_booking_for: Ok(allow_booking_for),
+                        allow_booking_for_unit: Ok(allow_booking_for_unit),
+                        allow_cancellation: Ok(allow_cancellation),
+                        allow_reschedule: Ok(allow_reschedule),
+                        appoinment_per_day: Ok(appoinment_per_day),
+                        appoinment_per_slot: Ok(appoinment_per_slot),
+                        auto_confirm: Ok(auto_confirm),
+                        availabilities: Ok(availabilities),
+                        availability_type: Ok(availability_type),
+                        calendar_cover_image: Ok(calendar_cover_image),
+                        calendar_type: Ok(calendar_type),
+                        consent_label: Ok(consent_label),
+                        description: Ok(description),
+                        enable_recurring: Ok(enable_recurring),
+                        event_color: Ok(event_color),
+                        event_title: Ok(event_title),
+                        event_type: Ok(event_type),
+                        form_id: Ok(form_id),
+                        form_submit_redirect_url: Ok(form_submit_redirect_url),
+                        form_submit_thanks_message: Ok(form_submit_thanks_message),
+                        form_submit_type: Ok(form_submit_type),
+                        google_invitation_emails: Ok(google_invitation_emails),
+                        group_id: Ok(group_id),
+                        guest_type: Ok(guest_type),
+                        is_active: Ok(is_active),
+                        is_live_payment_mode: Ok(is_live_payment_mode),
+                        location_configurations: Ok(location_configurations),
+                        location_id: Ok(location_id),
+                        look_busy_config: Ok(look_busy_config),
+                        meeting_location: Ok(meeting_location),
+                        name: Ok(name),
+                        notes: Ok(notes),
+                        notifications: Ok(notifications),
+                        open_hours: Ok(open_hours),
+                        pixel_id: Ok(pixel_id),
+                        pre_buffer: Ok(pre_buffer),
+                        pre_buffer_unit: Ok(pre_buffer_unit),
+                        recurring: Ok(recurring),
+                        should_assign_contact_to_team_member: Ok(
+                            should_assign_contact_to_team_member,
+                        ),
+                        should_send_alert_emails_to_assigned_member: Ok(
+                            should_send_alert_emails_to_assigned_member,
+                        ),
+                        should_skip_assigning_contact_for_existing: Ok(
+                            should_skip_assigning_contact_for_existing,
+                        ),
+                        slot_buffer: Ok(slot_buffer),
+                        slot_buffer_unit: Ok(slot_buffer_unit),
+                        slot_duration: Ok(slot_duration),
+                        slot_duration_unit: Ok(slot_duration_unit),
+                        slot_interval: Ok(slot_interval),
+                        slot_interval_unit: Ok(slot_interval_unit),
+                        slug: Ok(slug),
+                        sticky_contact: Ok(sticky_contact),
+                        team_members: Ok(team_members),
+                        widget_slug: Ok(widget_slug),
+                        widget_type: Ok(widget_type),
+                    } => {
+                        Ok(Self {
+                            alert_email,
+                            allow_booking_after,
+                            allow_booking_after_unit,
+                            allow_booking_for,
+                            allow_booking_for_unit,
+                            allow_cancellation,
+                            allow_reschedule,
+                            appoinment_per_day,
+                            appoinment_per_slot,
+                            auto_confirm,
+                            availabilities,
+                            availability_type,
+                            calendar_cover_image,
+                            calendar_type,
+                            consent_label,
+                            description,
+                            enable_recurring,
+                            event_color,
+                            event_title,
+                            event_type,
+                            form_id,
+                            form_submit_redirect_url,
+                            form_submit_thanks_message,
+                            form_submit_type,
+                            google_invitation_emails,
+                            group_id,
+                            guest_type,
+                            is_active,
+                            is_live_payment_mode,
+                            location_configurations,
+                            location_id,
+                            look_busy_config,
+                            meeting_location,
+                            name,
+                            notes,
+                            notifications,
+                            open_hours,
+                            pixel_id,
+                            pre_buffer,
+                            pre_buffer_unit,
+                            recurring,
+                            should_assign_contact_to_team_member,
+                            should_send_alert_emails_to_assigned_member,
+                            should_skip_assigning_contact_for_existing,
+                            slot_buffer,
+                            slot_buffer_unit,
+                            slot_duration,
+                            slot_duration_unit,
+                            slot_interval,
+                            slot_interval_unit,
+                            slug,
+                            sticky_contact,
+                            team_members,
+                            widget_slug,
+                            widget_type,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.alert_email {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.allow_booking_after {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.allow_booking_after_unit {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.allow_booking_for {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.allow_booking_for_unit {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.allow_cancellation {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.allow_reschedule {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.appoinment_per_day {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.appoinment_per_slot {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.auto_confirm {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.availabilities {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.availability_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.calendar_cover_image {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.calendar_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.consent_label {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.description {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.enable_recurring {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.event_color {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.event_title {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.event_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.form_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.form_submit_redirect_url {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.form_submit_thanks_message {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.form_submit_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.google_invitation_emails {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.group_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.guest_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.is_active {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.is_live_payment_mode {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_configurations {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.look_busy_config {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.meeting_location {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.notes {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.notifications {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.open_hours {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.pixel_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.pre_buffer {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.pre_buffer_unit {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.recurring {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.should_assign_contact_to_team_member {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.should_send_alert_emails_to_assigned_member {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.should_skip_assigning_contact_for_existing {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.slot_buffer {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.slot_buffer_unit {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.slot_duration {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.slot_duration_unit {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.slot_interval {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.slot_interval_unit {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.slug {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.sticky_contact {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.team_members {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.widget_slug {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.widget_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CalendarCreateDto> for CalendarCreateDto {
@@ -26188,14 +26779,58 @@ One room can be mapped with multiple service calendars.*/
             fn try_from(
                 value: CalendarNotification,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    selected_users: value.selected_users?,
-                    should_send_to_contact: value.should_send_to_contact?,
-                    should_send_to_guest: value.should_send_to_guest?,
-                    should_send_to_selected_users: value.should_send_to_selected_users?,
-                    should_send_to_user: value.should_send_to_user?,
-                    type_: value.type_?,
-                })
+                match value {
+                    CalendarNotification {
+                        selected_users: Ok(selected_users),
+                        should_send_to_contact: Ok(should_send_to_contact),
+                        should_send_to_guest: Ok(should_send_to_guest),
+                        should_send_to_selected_users: Ok(should_send_to_selected_users),
+                        should_send_to_user: Ok(should_send_to_user),
+                        type_: Ok(type_),
+                    } => {
+                        Ok(Self {
+                            selected_users,
+                            should_send_to_contact,
+                            should_send_to_guest,
+                            should_send_to_selected_users,
+                            should_send_to_user,
+                            type_,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.selected_users {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.should_send_to_contact {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.should_send_to_guest {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.should_send_to_selected_users {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.should_send_to_user {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.type_ {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CalendarNotification> for CalendarNotification {
@@ -27047,63 +27682,340 @@ One room can be mapped with multiple service calendars.*/
             fn try_from(
                 value: CalendarUpdateDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    alert_email: value.alert_email?,
-                    allow_booking_after: value.allow_booking_after?,
-                    allow_booking_after_unit: value.allow_booking_after_unit?,
-                    allow_booking_for: value.allow_booking_for?,
-                    allow_booking_for_unit: value.allow_booking_for_unit?,
-                    allow_cancellation: value.allow_cancellation?,
-                    allow_reschedule: value.allow_reschedule?,
-                    appoinment_per_day: value.appoinment_per_day?,
-                    appoinment_per_slot: value.appoinment_per_slot?,
-                    auto_confirm: value.auto_confirm?,
-                    availabilities: value.availabilities?,
-                    availability_type: value.availability_type?,
-                    calendar_cover_image: value.calendar_cover_image?,
-                    consent_label: value.consent_label?,
-                    description: value.description?,
-                    enable_recurring: value.enable_recurring?,
-                    event_color: value.event_color?,
-                    event_title: value.event_title?,
-                    event_type: value.event_type?,
-                    form_id: value.form_id?,
-                    form_submit_redirect_url: value.form_submit_redirect_url?,
-                    form_submit_thanks_message: value.form_submit_thanks_message?,
-                    form_submit_type: value.form_submit_type?,
-                    google_invitation_emails: value.google_invitation_emails?,
-                    group_id: value.group_id?,
-                    guest_type: value.guest_type?,
-                    is_active: value.is_active?,
-                    is_live_payment_mode: value.is_live_payment_mode?,
-                    location_configurations: value.location_configurations?,
-                    look_busy_config: value.look_busy_config?,
-                    meeting_location: value.meeting_location?,
-                    name: value.name?,
-                    notes: value.notes?,
-                    notifications: value.notifications?,
-                    open_hours: value.open_hours?,
-                    pixel_id: value.pixel_id?,
-                    pre_buffer: value.pre_buffer?,
-                    pre_buffer_unit: value.pre_buffer_unit?,
-                    recurring: value.recurring?,
-                    should_assign_contact_to_team_member: value
-                        .should_assign_contact_to_team_member?,
-                    should_send_alert_emails_to_assigned_member: value
-                        .should_send_alert_emails_to_assigned_member?,
-                    should_skip_assigning_contact_for_existing: value
-                        .should_skip_assigning_contact_for_existing?,
-                    slot_buffer: value.slot_buffer?,
-                    slot_duration: value.slot_duration?,
-                    slot_duration_unit: value.slot_duration_unit?,
-                    slot_interval: value.slot_interval?,
-                    slot_interval_unit: value.slot_interval_unit?,
-                    slug: value.slug?,
-                    sticky_contact: value.sticky_contact?,
-                    team_members: value.team_members?,
-                    widget_slug: value.widget_slug?,
-                    widget_type: value.widget_type?,
-                })
+                match value {
+                    CalendarUpdateDto {
+                        alert_email: Ok(alert_email),
+                        allow_booking_after: Ok(allow_booking_after),
+                        allow_booking_after_unit: Ok(allow_booking_after_unit),
+                        allow_booking_for: Ok(allow_booking_for),
+                        allow_booking_for_unit: Ok(allow_booking_for_unit),
+                        allow_cancellation: Ok(allow_cancellation),
+                        allow_reschedule: Ok(allow_reschedule),
+                        appoinment_per_day: Ok(appoinment_per_day),
+                        appoinment_per_slot: Ok(appoinment_per_slot),
+                        auto_confirm: Ok(auto_confirm),
+                        availabilities: Ok(availabilities),
+                        availability_type: Ok(availability_type),
+                        calendar_cover_image: Ok(calendar_cover_image),
+                        consent_label: Ok(consent_label),
+                        description: Ok(description),
+                        enable_recurring: Ok(enable_recurring),
+                        event_color: Ok(event_color),
+                        event_title: Ok(event_title),
+                        event_type: Ok(event_type),
+                        form_id: Ok(form_id),
+                        form_submit_redirect_url: Ok(form_submit_redirect_url),
+                        form_submit_thanks_message: Ok(form_submit_thanks_message),
+                        form_submit_type: Ok(form_submit_type),
+                        google_invitation_emails: Ok(google_invitation_emails),
+                        group_id: Ok(group_id),
+                        guest_type: Ok(guest_type),
+                        is_active: Ok(is_active),
+                        is_live_payment_mode: Ok(is_live_payment_mode),
+                        location_configurations: Ok(location_configurations),
+                        look_busy_config: Ok(look_busy_config),
+                        meeting_location: Ok(meeting_location),
+                        name: Ok(name),
+                        notes: Ok(notes),
+                        notifications: Ok(notifications),
+                        open_hours: Ok(open_hours),
+                        pixel_id: Ok(pixel_id),
+                        pre_buffer: Ok(pre_buffer),
+                        pre_buffer_unit: Ok(pre_buffer_unit),
+                        recurring: Ok(recurring),
+                        should_assign_contact_to_team_member: Ok(
+                            should_assign_contact_to_team_member,
+                        ),
+                        should_send_alert_emails_to_assigned_member: Ok(
+                            should_send_alert_emails_to_assigned_member,
+                        ),
+                        should_skip_assigning_contact_for_existing: Ok(
+                            should_skip_assigning_contact_for_existing,
+                        ),
+                        slot_buffer: Ok(slot_buffer),
+                        slot_duration: Ok(slot_duration),
+                        slot_duration_unit: Ok(slot_duration_unit),
+                        slot_interval: Ok(slot_interval),
+                        slot_interval_unit: Ok(slot_interval_unit),
+                        slug: Ok(slug),
+                        sticky_contact: Ok(sticky_contact),
+                        team_members: Ok(team_members),
+                        widget_slug: Ok(widget_slug),
+                        widget_type: Ok(widget_type),
+                    } => {
+                        Ok(Self {
+                            alert_email,
+                            allow_booking_after,
+                            allow_booking_after_unit,
+                            allow_booking_for,
+                            allow_booking_for_unit,
+                            allow_cancellation,
+                            allow_reschedule,
+                            appoinment_per_day,
+                            appoinment_per_slot,
+                            auto_confirm,
+                            availabilities,
+                            availability_type,
+                            calendar_cover_image,
+                            consent_label,
+                            description,
+                            enable_recurring,
+                            event_color,
+                            event_title,
+                            event_type,
+                            form_id,
+                            form_submit_redirect_url,
+                            form_submit_thanks_message,
+                            form_submit_type,
+                            google_invitation_emails,
+                            group_id,
+                            guest_type,
+                            is_active,
+                            is_live_payment_mode,
+                            location_configurations,
+                            look_busy_config,
+                            meeting_location,
+                            name,
+                            notes,
+                            notifications,
+                            open_hours,
+                            pixel_id,
+                            pre_buffer,
+                            pre_buffer_unit,
+                            recurring,
+                            should_assign_contact_to_team_member,
+                            should_send_alert_emails_to_assigned_member,
+                            should_skip_assigning_contact_for_existing,
+                            slot_buffer,
+                            slot_duration,
+                            slot_duration_unit,
+                            slot_interval,
+                            slot_interval_unit,
+                            slug,
+                            sticky_contact,
+                            team_members,
+                            widget_slug,
+                            widget_type,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.alert_email {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.allow_booking_after {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.allow_booking_after_unit {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.allow_booking_for {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.allow_booking_for_unit {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.allow_cancellation {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.allow_reschedule {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.appoinment_per_day {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.appoinment_per_slot {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.auto_confirm {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.availabilities {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.availability_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.calendar_cover_image {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.consent_label {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.description {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.enable_recurring {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.event_color {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.event_title {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.event_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.form_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.form_submit_redirect_url {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.form_submit_thanks_message {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.form_submit_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.google_invitation_emails {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.group_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.guest_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.is_active {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.is_live_payment_mode {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_configurations {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.look_busy_config {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.meeting_location {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.notes {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.notifications {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.open_hours {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.pixel_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.pre_buffer {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.pre_buffer_unit {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.recurring {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.should_assign_contact_to_team_member {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.should_send_alert_emails_to_assigned_member {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.should_skip_assigning_contact_for_existing {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.slot_buffer {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.slot_duration {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.slot_duration_unit {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.slot_interval {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.slot_interval_unit {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.slug {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.sticky_contact {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.team_members {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.widget_slug {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.widget_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CalendarUpdateDto> for CalendarUpdateDto {
@@ -27236,12 +28148,46 @@ One room can be mapped with multiple service calendars.*/
             fn try_from(
                 value: CreateBookingServiceDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    add_ons: value.add_ons?,
-                    id: value.id?,
-                    position: value.position?,
-                    staff_id: value.staff_id?,
-                })
+                match value {
+                    CreateBookingServiceDto {
+                        add_ons: Ok(add_ons),
+                        id: Ok(id),
+                        position: Ok(position),
+                        staff_id: Ok(staff_id),
+                    } => {
+                        Ok(Self {
+                            add_ons,
+                            id,
+                            position,
+                            staff_id,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.add_ons {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.position {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.staff_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CreateBookingServiceDto>
@@ -27499,23 +28445,112 @@ One room can be mapped with multiple service calendars.*/
             fn try_from(
                 value: CreateCalendarNotificationDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    additional_email_ids: value.additional_email_ids?,
-                    additional_phone_numbers: value.additional_phone_numbers?,
-                    after_time: value.after_time?,
-                    before_time: value.before_time?,
-                    body: value.body?,
-                    channel: value.channel?,
-                    from_address: value.from_address?,
-                    from_name: value.from_name?,
-                    from_number: value.from_number?,
-                    is_active: value.is_active?,
-                    notification_type: value.notification_type?,
-                    receiver_type: value.receiver_type?,
-                    selected_users: value.selected_users?,
-                    subject: value.subject?,
-                    template_id: value.template_id?,
-                })
+                match value {
+                    CreateCalendarNotificationDto {
+                        additional_email_ids: Ok(additional_email_ids),
+                        additional_phone_numbers: Ok(additional_phone_numbers),
+                        after_time: Ok(after_time),
+                        before_time: Ok(before_time),
+                        body: Ok(body),
+                        channel: Ok(channel),
+                        from_address: Ok(from_address),
+                        from_name: Ok(from_name),
+                        from_number: Ok(from_number),
+                        is_active: Ok(is_active),
+                        notification_type: Ok(notification_type),
+                        receiver_type: Ok(receiver_type),
+                        selected_users: Ok(selected_users),
+                        subject: Ok(subject),
+                        template_id: Ok(template_id),
+                    } => {
+                        Ok(Self {
+                            additional_email_ids,
+                            additional_phone_numbers,
+                            after_time,
+                            before_time,
+                            body,
+                            channel,
+                            from_address,
+                            from_name,
+                            from_number,
+                            is_active,
+                            notification_type,
+                            receiver_type,
+                            selected_users,
+                            subject,
+                            template_id,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.additional_email_ids {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.additional_phone_numbers {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.after_time {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.before_time {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.body {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.channel {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.from_address {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.from_name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.from_number {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.is_active {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.notification_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.receiver_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.selected_users {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.subject {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.template_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CreateCalendarNotificationDto>
@@ -27650,15 +28685,64 @@ One room can be mapped with multiple service calendars.*/
             fn try_from(
                 value: CreateCalendarResourceDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    calendar_ids: value.calendar_ids?,
-                    capacity: value.capacity?,
-                    description: value.description?,
-                    location_id: value.location_id?,
-                    name: value.name?,
-                    out_of_service: value.out_of_service?,
-                    quantity: value.quantity?,
-                })
+                match value {
+                    CreateCalendarResourceDto {
+                        calendar_ids: Ok(calendar_ids),
+                        capacity: Ok(capacity),
+                        description: Ok(description),
+                        location_id: Ok(location_id),
+                        name: Ok(name),
+                        out_of_service: Ok(out_of_service),
+                        quantity: Ok(quantity),
+                    } => {
+                        Ok(Self {
+                            calendar_ids,
+                            capacity,
+                            description,
+                            location_id,
+                            name,
+                            out_of_service,
+                            quantity,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.calendar_ids {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.capacity {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.description {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.out_of_service {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.quantity {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CreateCalendarResourceDto>
@@ -27720,10 +28804,29 @@ One room can be mapped with multiple service calendars.*/
             fn try_from(
                 value: CreateEventCalendarScheduleDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    rules: value.rules?,
-                    timezone: value.timezone?,
-                })
+                match value {
+                    CreateEventCalendarScheduleDto {
+                        rules: Ok(rules),
+                        timezone: Ok(timezone),
+                    } => Ok(Self { rules, timezone }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.rules {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.timezone {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CreateEventCalendarScheduleDto>
@@ -27895,18 +28998,82 @@ One room can be mapped with multiple service calendars.*/
             fn try_from(
                 value: CreatePublicServiceBookingDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    contact_id: value.contact_id?,
-                    end_time: value.end_time?,
-                    location_id: value.location_id?,
-                    meeting_location: value.meeting_location?,
-                    service_location_id: value.service_location_id?,
-                    services: value.services?,
-                    start_time: value.start_time?,
-                    status: value.status?,
-                    timezone: value.timezone?,
-                    title: value.title?,
-                })
+                match value {
+                    CreatePublicServiceBookingDto {
+                        contact_id: Ok(contact_id),
+                        end_time: Ok(end_time),
+                        location_id: Ok(location_id),
+                        meeting_location: Ok(meeting_location),
+                        service_location_id: Ok(service_location_id),
+                        services: Ok(services),
+                        start_time: Ok(start_time),
+                        status: Ok(status),
+                        timezone: Ok(timezone),
+                        title: Ok(title),
+                    } => {
+                        Ok(Self {
+                            contact_id,
+                            end_time,
+                            location_id,
+                            meeting_location,
+                            service_location_id,
+                            services,
+                            start_time,
+                            status,
+                            timezone,
+                            title,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.contact_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.end_time {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.meeting_location {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.service_location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.services {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.start_time {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.status {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.timezone {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.title {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CreatePublicServiceBookingDto>
@@ -28020,14 +29187,58 @@ One room can be mapped with multiple service calendars.*/
             fn try_from(
                 value: CreateScheduleDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    calendar_ids: value.calendar_ids?,
-                    location_id: value.location_id?,
-                    name: value.name?,
-                    rules: value.rules?,
-                    timezone: value.timezone?,
-                    user_id: value.user_id?,
-                })
+                match value {
+                    CreateScheduleDto {
+                        calendar_ids: Ok(calendar_ids),
+                        location_id: Ok(location_id),
+                        name: Ok(name),
+                        rules: Ok(rules),
+                        timezone: Ok(timezone),
+                        user_id: Ok(user_id),
+                    } => {
+                        Ok(Self {
+                            calendar_ids,
+                            location_id,
+                            name,
+                            rules,
+                            timezone,
+                            user_id,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.calendar_ids {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.rules {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.timezone {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.user_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CreateScheduleDto> for CreateScheduleDto {
@@ -28324,26 +29535,130 @@ One room can be mapped with multiple service calendars.*/
             fn try_from(
                 value: CreateServiceDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    cover_image: value.cover_image?,
-                    description: value.description?,
-                    event_color: value.event_color?,
-                    form_id: value.form_id?,
-                    is_private: value.is_private?,
-                    location_id: value.location_id?,
-                    name: value.name?,
-                    payment: value.payment?,
-                    post_buffer: value.post_buffer?,
-                    post_buffer_unit: value.post_buffer_unit?,
-                    pre_buffer: value.pre_buffer?,
-                    pre_buffer_unit: value.pre_buffer_unit?,
-                    service_category_id: value.service_category_id?,
-                    service_duration: value.service_duration?,
-                    service_duration_unit: value.service_duration_unit?,
-                    slug: value.slug?,
-                    staff: value.staff?,
-                    variations: value.variations?,
-                })
+                match value {
+                    CreateServiceDto {
+                        cover_image: Ok(cover_image),
+                        description: Ok(description),
+                        event_color: Ok(event_color),
+                        form_id: Ok(form_id),
+                        is_private: Ok(is_private),
+                        location_id: Ok(location_id),
+                        name: Ok(name),
+                        payment: Ok(payment),
+                        post_buffer: Ok(post_buffer),
+                        post_buffer_unit: Ok(post_buffer_unit),
+                        pre_buffer: Ok(pre_buffer),
+                        pre_buffer_unit: Ok(pre_buffer_unit),
+                        service_category_id: Ok(service_category_id),
+                        service_duration: Ok(service_duration),
+                        service_duration_unit: Ok(service_duration_unit),
+                        slug: Ok(slug),
+                        staff: Ok(staff),
+                        variations: Ok(variations),
+                    } => {
+                        Ok(Self {
+                            cover_image,
+                            description,
+                            event_color,
+                            form_id,
+                            is_private,
+                            location_id,
+                            name,
+                            payment,
+                            post_buffer,
+                            post_buffer_unit,
+                            pre_buffer,
+                            pre_buffer_unit,
+                            service_category_id,
+                            service_duration,
+                            service_duration_unit,
+                            slug,
+                            staff,
+                            variations,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.cover_image {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.description {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.event_color {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.form_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.is_private {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.payment {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.post_buffer {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.post_buffer_unit {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.pre_buffer {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.pre_buffer_unit {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.service_category_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.service_duration {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.service_duration_unit {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.slug {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.staff {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.variations {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CreateServiceDto> for CreateServiceDto {
@@ -28483,15 +29798,64 @@ One room can be mapped with multiple service calendars.*/
             fn try_from(
                 value: CreateServiceLocationDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    address: value.address?,
-                    cover_image: value.cover_image?,
-                    location_id: value.location_id?,
-                    location_type: value.location_type?,
-                    name: value.name?,
-                    phone: value.phone?,
-                    slug: value.slug?,
-                })
+                match value {
+                    CreateServiceLocationDto {
+                        address: Ok(address),
+                        cover_image: Ok(cover_image),
+                        location_id: Ok(location_id),
+                        location_type: Ok(location_type),
+                        name: Ok(name),
+                        phone: Ok(phone),
+                        slug: Ok(slug),
+                    } => {
+                        Ok(Self {
+                            address,
+                            cover_image,
+                            location_id,
+                            location_type,
+                            name,
+                            phone,
+                            slug,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.address {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.cover_image {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.phone {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.slug {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CreateServiceLocationDto>
@@ -28651,16 +30015,70 @@ One room can be mapped with multiple service calendars.*/
             fn try_from(
                 value: CreateServiceVariationDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    name: value.name?,
-                    payment: value.payment?,
-                    post_buffer: value.post_buffer?,
-                    post_buffer_unit: value.post_buffer_unit?,
-                    pre_buffer: value.pre_buffer?,
-                    pre_buffer_unit: value.pre_buffer_unit?,
-                    service_duration: value.service_duration?,
-                    service_duration_unit: value.service_duration_unit?,
-                })
+                match value {
+                    CreateServiceVariationDto {
+                        name: Ok(name),
+                        payment: Ok(payment),
+                        post_buffer: Ok(post_buffer),
+                        post_buffer_unit: Ok(post_buffer_unit),
+                        pre_buffer: Ok(pre_buffer),
+                        pre_buffer_unit: Ok(pre_buffer_unit),
+                        service_duration: Ok(service_duration),
+                        service_duration_unit: Ok(service_duration_unit),
+                    } => {
+                        Ok(Self {
+                            name,
+                            payment,
+                            post_buffer,
+                            post_buffer_unit,
+                            pre_buffer,
+                            pre_buffer_unit,
+                            service_duration,
+                            service_duration_unit,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.payment {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.post_buffer {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.post_buffer_unit {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.pre_buffer {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.pre_buffer_unit {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.service_duration {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.service_duration_unit {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CreateServiceVariationDto>
@@ -28759,13 +30177,52 @@ One room can be mapped with multiple service calendars.*/
             fn try_from(
                 value: GroupCreateDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    description: value.description?,
-                    is_active: value.is_active?,
-                    location_id: value.location_id?,
-                    name: value.name?,
-                    slug: value.slug?,
-                })
+                match value {
+                    GroupCreateDto {
+                        description: Ok(description),
+                        is_active: Ok(is_active),
+                        location_id: Ok(location_id),
+                        name: Ok(name),
+                        slug: Ok(slug),
+                    } => {
+                        Ok(Self {
+                            description,
+                            is_active,
+                            location_id,
+                            name,
+                            slug,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.description {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.is_active {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.slug {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::GroupCreateDto> for GroupCreateDto {
@@ -28806,9 +30263,24 @@ One room can be mapped with multiple service calendars.*/
             fn try_from(
                 value: GroupStatusUpdateParams,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    is_active: value.is_active?,
-                })
+                match value {
+                    GroupStatusUpdateParams { is_active: Ok(is_active) } => {
+                        Ok(Self { is_active })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.is_active {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::GroupStatusUpdateParams>
@@ -28871,11 +30343,34 @@ One room can be mapped with multiple service calendars.*/
             fn try_from(
                 value: GroupUpdateDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    description: value.description?,
-                    name: value.name?,
-                    slug: value.slug?,
-                })
+                match value {
+                    GroupUpdateDto {
+                        description: Ok(description),
+                        name: Ok(name),
+                        slug: Ok(slug),
+                    } => Ok(Self { description, name, slug }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.description {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.slug {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::GroupUpdateDto> for GroupUpdateDto {
@@ -28949,12 +30444,46 @@ One room can be mapped with multiple service calendars.*/
             fn try_from(
                 value: Hour,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    close_hour: value.close_hour?,
-                    close_minute: value.close_minute?,
-                    open_hour: value.open_hour?,
-                    open_minute: value.open_minute?,
-                })
+                match value {
+                    Hour {
+                        close_hour: Ok(close_hour),
+                        close_minute: Ok(close_minute),
+                        open_hour: Ok(open_hour),
+                        open_minute: Ok(open_minute),
+                    } => {
+                        Ok(Self {
+                            close_hour,
+                            close_minute,
+                            open_hour,
+                            open_minute,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.close_hour {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.close_minute {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.open_hour {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.open_minute {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::Hour> for Hour {
@@ -29010,10 +30539,28 @@ One room can be mapped with multiple service calendars.*/
             fn try_from(
                 value: LocationConfiguration,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    kind: value.kind?,
-                    location: value.location?,
-                })
+                match value {
+                    LocationConfiguration { kind: Ok(kind), location: Ok(location) } => {
+                        Ok(Self { kind, location })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.kind {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::LocationConfiguration>
@@ -29067,10 +30614,34 @@ One room can be mapped with multiple service calendars.*/
             fn try_from(
                 value: LookBusyConfiguration,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    enabled: value.enabled?,
-                    look_busy_percentage: value.look_busy_percentage?,
-                })
+                match value {
+                    LookBusyConfiguration {
+                        enabled: Ok(enabled),
+                        look_busy_percentage: Ok(look_busy_percentage),
+                    } => {
+                        Ok(Self {
+                            enabled,
+                            look_busy_percentage,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.enabled {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.look_busy_percentage {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::LookBusyConfiguration>
@@ -29121,10 +30692,28 @@ One room can be mapped with multiple service calendars.*/
             fn try_from(
                 value: NotesDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    body: value.body?,
-                    user_id: value.user_id?,
-                })
+                match value {
+                    NotesDto { body: Ok(body), user_id: Ok(user_id) } => {
+                        Ok(Self { body, user_id })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.body {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.user_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::NotesDto> for NotesDto {
@@ -29182,10 +30771,29 @@ One room can be mapped with multiple service calendars.*/
             fn try_from(
                 value: OpenHour,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    days_of_the_week: value.days_of_the_week?,
-                    hours: value.hours?,
-                })
+                match value {
+                    OpenHour {
+                        days_of_the_week: Ok(days_of_the_week),
+                        hours: Ok(hours),
+                    } => Ok(Self { days_of_the_week, hours }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.days_of_the_week {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.hours {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::OpenHour> for OpenHour {
@@ -29256,11 +30864,40 @@ One room can be mapped with multiple service calendars.*/
             fn try_from(
                 value: PaymentDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    amount: value.amount?,
-                    deposit: value.deposit?,
-                    deposit_type: value.deposit_type?,
-                })
+                match value {
+                    PaymentDto {
+                        amount: Ok(amount),
+                        deposit: Ok(deposit),
+                        deposit_type: Ok(deposit_type),
+                    } => {
+                        Ok(Self {
+                            amount,
+                            deposit,
+                            deposit_type,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.amount {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.deposit {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.deposit_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::PaymentDto> for PaymentDto {
@@ -29350,13 +30987,48 @@ One room can be mapped with multiple service calendars.*/
             fn try_from(
                 value: Recurring,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    booking_option: value.booking_option?,
-                    booking_overlap_default_status: value
-                        .booking_overlap_default_status?,
-                    count: value.count?,
-                    freq: value.freq?,
-                })
+                match value {
+                    Recurring {
+                        booking_option: Ok(booking_option),
+                        booking_overlap_default_status: Ok(
+                            booking_overlap_default_status,
+                        ),
+                        count: Ok(count),
+                        freq: Ok(freq),
+                    } => {
+                        Ok(Self {
+                            booking_option,
+                            booking_overlap_default_status,
+                            count,
+                            freq,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.booking_option {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.booking_overlap_default_status {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.count {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.freq {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::Recurring> for Recurring {
@@ -29414,10 +31086,28 @@ One room can be mapped with multiple service calendars.*/
             fn try_from(
                 value: ScheduleIntervalDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    from: value.from?,
-                    to: value.to?,
-                })
+                match value {
+                    ScheduleIntervalDto { from: Ok(from), to: Ok(to) } => {
+                        Ok(Self { from, to })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.from {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.to {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::ScheduleIntervalDto> for ScheduleIntervalDto {
@@ -29500,12 +31190,46 @@ One room can be mapped with multiple service calendars.*/
             fn try_from(
                 value: ScheduleRuleDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    date: value.date?,
-                    day: value.day?,
-                    intervals: value.intervals?,
-                    type_: value.type_?,
-                })
+                match value {
+                    ScheduleRuleDto {
+                        date: Ok(date),
+                        day: Ok(day),
+                        intervals: Ok(intervals),
+                        type_: Ok(type_),
+                    } => {
+                        Ok(Self {
+                            date,
+                            day,
+                            intervals,
+                            type_,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.date {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.day {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.intervals {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.type_ {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::ScheduleRuleDto> for ScheduleRuleDto {
@@ -29563,10 +31287,28 @@ One room can be mapped with multiple service calendars.*/
             fn try_from(
                 value: SchedulesDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    time_offset: value.time_offset?,
-                    unit: value.unit?,
-                })
+                match value {
+                    SchedulesDto { time_offset: Ok(time_offset), unit: Ok(unit) } => {
+                        Ok(Self { time_offset, unit })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.time_offset {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.unit {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::SchedulesDto> for SchedulesDto {
@@ -29629,11 +31371,34 @@ One room can be mapped with multiple service calendars.*/
             fn try_from(
                 value: ServiceAddOnDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    duration: value.duration?,
-                    id: value.id?,
-                    quantity: value.quantity?,
-                })
+                match value {
+                    ServiceAddOnDto {
+                        duration: Ok(duration),
+                        id: Ok(id),
+                        quantity: Ok(quantity),
+                    } => Ok(Self { duration, id, quantity }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.duration {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.quantity {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::ServiceAddOnDto> for ServiceAddOnDto {
@@ -29671,7 +31436,22 @@ One room can be mapped with multiple service calendars.*/
             fn try_from(
                 value: StaffDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self { id: value.id? })
+                match value {
+                    StaffDto { id: Ok(id) } => Ok(Self { id }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::StaffDto> for StaffDto {
@@ -29783,14 +31563,58 @@ One room can be mapped with multiple service calendars.*/
             fn try_from(
                 value: TeamMember,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    is_primary: value.is_primary?,
-                    location_configurations: value.location_configurations?,
-                    meeting_location: value.meeting_location?,
-                    meeting_location_type: value.meeting_location_type?,
-                    priority: value.priority?,
-                    user_id: value.user_id?,
-                })
+                match value {
+                    TeamMember {
+                        is_primary: Ok(is_primary),
+                        location_configurations: Ok(location_configurations),
+                        meeting_location: Ok(meeting_location),
+                        meeting_location_type: Ok(meeting_location_type),
+                        priority: Ok(priority),
+                        user_id: Ok(user_id),
+                    } => {
+                        Ok(Self {
+                            is_primary,
+                            location_configurations,
+                            meeting_location,
+                            meeting_location_type,
+                            priority,
+                            user_id,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.is_primary {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_configurations {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.meeting_location {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.meeting_location_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.priority {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.user_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::TeamMember> for TeamMember {
@@ -29867,12 +31691,39 @@ One room can be mapped with multiple service calendars.*/
             fn try_from(
                 value: UpdateAvailability,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    date: value.date?,
-                    deleted: value.deleted?,
-                    hours: value.hours?,
-                    id: value.id?,
-                })
+                match value {
+                    UpdateAvailability {
+                        date: Ok(date),
+                        deleted: Ok(deleted),
+                        hours: Ok(hours),
+                        id: Ok(id),
+                    } => Ok(Self { date, deleted, hours, id }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.date {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.deleted {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.hours {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpdateAvailability> for UpdateAvailability {
@@ -30143,24 +31994,118 @@ One room can be mapped with multiple service calendars.*/
             fn try_from(
                 value: UpdateCalendarNotificationsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    additional_email_ids: value.additional_email_ids?,
-                    additional_phone_numbers: value.additional_phone_numbers?,
-                    after_time: value.after_time?,
-                    before_time: value.before_time?,
-                    body: value.body?,
-                    channel: value.channel?,
-                    deleted: value.deleted?,
-                    from_address: value.from_address?,
-                    from_name: value.from_name?,
-                    from_number: value.from_number?,
-                    is_active: value.is_active?,
-                    notification_type: value.notification_type?,
-                    receiver_type: value.receiver_type?,
-                    selected_users: value.selected_users?,
-                    subject: value.subject?,
-                    template_id: value.template_id?,
-                })
+                match value {
+                    UpdateCalendarNotificationsDto {
+                        additional_email_ids: Ok(additional_email_ids),
+                        additional_phone_numbers: Ok(additional_phone_numbers),
+                        after_time: Ok(after_time),
+                        before_time: Ok(before_time),
+                        body: Ok(body),
+                        channel: Ok(channel),
+                        deleted: Ok(deleted),
+                        from_address: Ok(from_address),
+                        from_name: Ok(from_name),
+                        from_number: Ok(from_number),
+                        is_active: Ok(is_active),
+                        notification_type: Ok(notification_type),
+                        receiver_type: Ok(receiver_type),
+                        selected_users: Ok(selected_users),
+                        subject: Ok(subject),
+                        template_id: Ok(template_id),
+                    } => {
+                        Ok(Self {
+                            additional_email_ids,
+                            additional_phone_numbers,
+                            after_time,
+                            before_time,
+                            body,
+                            channel,
+                            deleted,
+                            from_address,
+                            from_name,
+                            from_number,
+                            is_active,
+                            notification_type,
+                            receiver_type,
+                            selected_users,
+                            subject,
+                            template_id,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.additional_email_ids {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.additional_phone_numbers {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.after_time {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.before_time {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.body {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.channel {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.deleted {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.from_address {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.from_name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.from_number {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.is_active {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.notification_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.receiver_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.selected_users {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.subject {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.template_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpdateCalendarNotificationsDto>
@@ -30319,16 +32264,70 @@ One room can be mapped with multiple service calendars.*/
             fn try_from(
                 value: UpdateCalendarResourceDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    calendar_ids: value.calendar_ids?,
-                    capacity: value.capacity?,
-                    description: value.description?,
-                    is_active: value.is_active?,
-                    location_id: value.location_id?,
-                    name: value.name?,
-                    out_of_service: value.out_of_service?,
-                    quantity: value.quantity?,
-                })
+                match value {
+                    UpdateCalendarResourceDto {
+                        calendar_ids: Ok(calendar_ids),
+                        capacity: Ok(capacity),
+                        description: Ok(description),
+                        is_active: Ok(is_active),
+                        location_id: Ok(location_id),
+                        name: Ok(name),
+                        out_of_service: Ok(out_of_service),
+                        quantity: Ok(quantity),
+                    } => {
+                        Ok(Self {
+                            calendar_ids,
+                            capacity,
+                            description,
+                            is_active,
+                            location_id,
+                            name,
+                            out_of_service,
+                            quantity,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.calendar_ids {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.capacity {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.description {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.is_active {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.out_of_service {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.quantity {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpdateCalendarResourceDto>
@@ -30391,10 +32390,29 @@ One room can be mapped with multiple service calendars.*/
             fn try_from(
                 value: UpdateEventCalendarScheduleDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    rules: value.rules?,
-                    timezone: value.timezone?,
-                })
+                match value {
+                    UpdateEventCalendarScheduleDto {
+                        rules: Ok(rules),
+                        timezone: Ok(timezone),
+                    } => Ok(Self { rules, timezone }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.rules {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.timezone {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpdateEventCalendarScheduleDto>
@@ -30463,11 +32481,34 @@ One room can be mapped with multiple service calendars.*/
             fn try_from(
                 value: UpdateScheduleDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    name: value.name?,
-                    rules: value.rules?,
-                    timezone: value.timezone?,
-                })
+                match value {
+                    UpdateScheduleDto {
+                        name: Ok(name),
+                        rules: Ok(rules),
+                        timezone: Ok(timezone),
+                    } => Ok(Self { name, rules, timezone }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.rules {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.timezone {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpdateScheduleDto> for UpdateScheduleDto {
@@ -30610,16 +32651,70 @@ One room can be mapped with multiple service calendars.*/
             fn try_from(
                 value: UpdateServiceBookingDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    end_time: value.end_time?,
-                    meeting_location: value.meeting_location?,
-                    service_location_id: value.service_location_id?,
-                    services: value.services?,
-                    start_time: value.start_time?,
-                    status: value.status?,
-                    timezone: value.timezone?,
-                    title: value.title?,
-                })
+                match value {
+                    UpdateServiceBookingDto {
+                        end_time: Ok(end_time),
+                        meeting_location: Ok(meeting_location),
+                        service_location_id: Ok(service_location_id),
+                        services: Ok(services),
+                        start_time: Ok(start_time),
+                        status: Ok(status),
+                        timezone: Ok(timezone),
+                        title: Ok(title),
+                    } => {
+                        Ok(Self {
+                            end_time,
+                            meeting_location,
+                            service_location_id,
+                            services,
+                            start_time,
+                            status,
+                            timezone,
+                            title,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.end_time {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.meeting_location {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.service_location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.services {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.start_time {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.status {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.timezone {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.title {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpdateServiceBookingDto>
@@ -30909,25 +33004,124 @@ One room can be mapped with multiple service calendars.*/
             fn try_from(
                 value: UpdateServiceDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    cover_image: value.cover_image?,
-                    description: value.description?,
-                    event_color: value.event_color?,
-                    form_id: value.form_id?,
-                    is_private: value.is_private?,
-                    name: value.name?,
-                    payment: value.payment?,
-                    post_buffer: value.post_buffer?,
-                    post_buffer_unit: value.post_buffer_unit?,
-                    pre_buffer: value.pre_buffer?,
-                    pre_buffer_unit: value.pre_buffer_unit?,
-                    service_category_id: value.service_category_id?,
-                    service_duration: value.service_duration?,
-                    service_duration_unit: value.service_duration_unit?,
-                    slug: value.slug?,
-                    staff: value.staff?,
-                    variations: value.variations?,
-                })
+                match value {
+                    UpdateServiceDto {
+                        cover_image: Ok(cover_image),
+                        description: Ok(description),
+                        event_color: Ok(event_color),
+                        form_id: Ok(form_id),
+                        is_private: Ok(is_private),
+                        name: Ok(name),
+                        payment: Ok(payment),
+                        post_buffer: Ok(post_buffer),
+                        post_buffer_unit: Ok(post_buffer_unit),
+                        pre_buffer: Ok(pre_buffer),
+                        pre_buffer_unit: Ok(pre_buffer_unit),
+                        service_category_id: Ok(service_category_id),
+                        service_duration: Ok(service_duration),
+                        service_duration_unit: Ok(service_duration_unit),
+                        slug: Ok(slug),
+                        staff: Ok(staff),
+                        variations: Ok(variations),
+                    } => {
+                        Ok(Self {
+                            cover_image,
+                            description,
+                            event_color,
+                            form_id,
+                            is_private,
+                            name,
+                            payment,
+                            post_buffer,
+                            post_buffer_unit,
+                            pre_buffer,
+                            pre_buffer_unit,
+                            service_category_id,
+                            service_duration,
+                            service_duration_unit,
+                            slug,
+                            staff,
+                            variations,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.cover_image {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.description {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.event_color {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.form_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.is_private {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.payment {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.post_buffer {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.post_buffer_unit {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.pre_buffer {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.pre_buffer_unit {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.service_category_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.service_duration {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.service_duration_unit {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.slug {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.staff {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.variations {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpdateServiceDto> for UpdateServiceDto {
@@ -31056,14 +33250,58 @@ One room can be mapped with multiple service calendars.*/
             fn try_from(
                 value: UpdateServiceLocationDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    address: value.address?,
-                    cover_image: value.cover_image?,
-                    location_type: value.location_type?,
-                    name: value.name?,
-                    phone: value.phone?,
-                    slug: value.slug?,
-                })
+                match value {
+                    UpdateServiceLocationDto {
+                        address: Ok(address),
+                        cover_image: Ok(cover_image),
+                        location_type: Ok(location_type),
+                        name: Ok(name),
+                        phone: Ok(phone),
+                        slug: Ok(slug),
+                    } => {
+                        Ok(Self {
+                            address,
+                            cover_image,
+                            location_type,
+                            name,
+                            phone,
+                            slug,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.address {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.cover_image {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.phone {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.slug {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpdateServiceLocationDto>
@@ -31238,17 +33476,76 @@ One room can be mapped with multiple service calendars.*/
             fn try_from(
                 value: UpdateServiceVariationDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    id: value.id?,
-                    name: value.name?,
-                    payment: value.payment?,
-                    post_buffer: value.post_buffer?,
-                    post_buffer_unit: value.post_buffer_unit?,
-                    pre_buffer: value.pre_buffer?,
-                    pre_buffer_unit: value.pre_buffer_unit?,
-                    service_duration: value.service_duration?,
-                    service_duration_unit: value.service_duration_unit?,
-                })
+                match value {
+                    UpdateServiceVariationDto {
+                        id: Ok(id),
+                        name: Ok(name),
+                        payment: Ok(payment),
+                        post_buffer: Ok(post_buffer),
+                        post_buffer_unit: Ok(post_buffer_unit),
+                        pre_buffer: Ok(pre_buffer),
+                        pre_buffer_unit: Ok(pre_buffer_unit),
+                        service_duration: Ok(service_duration),
+                        service_duration_unit: Ok(service_duration_unit),
+                    } => {
+                        Ok(Self {
+                            id,
+                            name,
+                            payment,
+                            post_buffer,
+                            post_buffer_unit,
+                            pre_buffer,
+                            pre_buffer_unit,
+                            service_duration,
+                            service_duration_unit,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.payment {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.post_buffer {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.post_buffer_unit {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.pre_buffer {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.pre_buffer_unit {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.service_duration {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.service_duration_unit {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpdateServiceVariationDto>
@@ -31310,10 +33607,29 @@ One room can be mapped with multiple service calendars.*/
             fn try_from(
                 value: ValidateGroupSlugPostBody,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    location_id: value.location_id?,
-                    slug: value.slug?,
-                })
+                match value {
+                    ValidateGroupSlugPostBody {
+                        location_id: Ok(location_id),
+                        slug: Ok(slug),
+                    } => Ok(Self { location_id, slug }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.slug {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::ValidateGroupSlugPostBody>

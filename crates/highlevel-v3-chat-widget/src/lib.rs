@@ -3584,22 +3584,98 @@ pub mod types {
             fn try_from(
                 value: A2pComplianceDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    a2p_opt_in_form1: value.a2p_opt_in_form1?,
-                    a2p_opt_in_form1_pre_checked: value.a2p_opt_in_form1_pre_checked?,
-                    a2p_opt_in_form1_show_checkbox: value
-                        .a2p_opt_in_form1_show_checkbox?,
-                    a2p_opt_in_form2: value.a2p_opt_in_form2?,
-                    a2p_opt_in_form2_pre_checked: value.a2p_opt_in_form2_pre_checked?,
-                    a2p_opt_in_form2_show_checkbox: value
-                        .a2p_opt_in_form2_show_checkbox?,
-                    enable_a2p_compliance: value.enable_a2p_compliance?,
-                    is_a2p_opt_in_form1: value.is_a2p_opt_in_form1?,
-                    is_a2p_opt_in_form2: value.is_a2p_opt_in_form2?,
-                    message_type: value.message_type?,
-                    privacy_policy_link: value.privacy_policy_link?,
-                    terms_of_service_link: value.terms_of_service_link?,
-                })
+                match value {
+                    A2pComplianceDto {
+                        a2p_opt_in_form1: Ok(a2p_opt_in_form1),
+                        a2p_opt_in_form1_pre_checked: Ok(a2p_opt_in_form1_pre_checked),
+                        a2p_opt_in_form1_show_checkbox: Ok(
+                            a2p_opt_in_form1_show_checkbox,
+                        ),
+                        a2p_opt_in_form2: Ok(a2p_opt_in_form2),
+                        a2p_opt_in_form2_pre_checked: Ok(a2p_opt_in_form2_pre_checked),
+                        a2p_opt_in_form2_show_checkbox: Ok(
+                            a2p_opt_in_form2_show_checkbox,
+                        ),
+                        enable_a2p_compliance: Ok(enable_a2p_compliance),
+                        is_a2p_opt_in_form1: Ok(is_a2p_opt_in_form1),
+                        is_a2p_opt_in_form2: Ok(is_a2p_opt_in_form2),
+                        message_type: Ok(message_type),
+                        privacy_policy_link: Ok(privacy_policy_link),
+                        terms_of_service_link: Ok(terms_of_service_link),
+                    } => {
+                        Ok(Self {
+                            a2p_opt_in_form1,
+                            a2p_opt_in_form1_pre_checked,
+                            a2p_opt_in_form1_show_checkbox,
+                            a2p_opt_in_form2,
+                            a2p_opt_in_form2_pre_checked,
+                            a2p_opt_in_form2_show_checkbox,
+                            enable_a2p_compliance,
+                            is_a2p_opt_in_form1,
+                            is_a2p_opt_in_form2,
+                            message_type,
+                            privacy_policy_link,
+                            terms_of_service_link,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.a2p_opt_in_form1 {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.a2p_opt_in_form1_pre_checked {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.a2p_opt_in_form1_show_checkbox {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.a2p_opt_in_form2 {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.a2p_opt_in_form2_pre_checked {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.a2p_opt_in_form2_show_checkbox {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.enable_a2p_compliance {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.is_a2p_opt_in_form1 {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.is_a2p_opt_in_form2 {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.message_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.privacy_policy_link {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.terms_of_service_link {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::A2pComplianceDto> for A2pComplianceDto {
@@ -3702,12 +3778,46 @@ pub mod types {
             fn try_from(
                 value: AcknowledgementDetailsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    icon: value.icon?,
-                    live_chat_icon: value.live_chat_icon?,
-                    live_chat_placeholder_color: value.live_chat_placeholder_color?,
-                    placeholder_color: value.placeholder_color?,
-                })
+                match value {
+                    AcknowledgementDetailsDto {
+                        icon: Ok(icon),
+                        live_chat_icon: Ok(live_chat_icon),
+                        live_chat_placeholder_color: Ok(live_chat_placeholder_color),
+                        placeholder_color: Ok(placeholder_color),
+                    } => {
+                        Ok(Self {
+                            icon,
+                            live_chat_icon,
+                            live_chat_placeholder_color,
+                            placeholder_color,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.icon {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.live_chat_icon {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.live_chat_placeholder_color {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.placeholder_color {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::AcknowledgementDetailsDto>
@@ -4013,25 +4123,124 @@ pub mod types {
             fn try_from(
                 value: AdvanceSettingsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    a_two_p_compliance: value.a_two_p_compliance?,
-                    all_in_one_chat_types: value.all_in_one_chat_types?,
-                    all_in_one_initial_msg: value.all_in_one_initial_msg?,
-                    branding_title: value.branding_title?,
-                    business_office_hours: value.business_office_hours?,
-                    contact_form_intro_message: value.contact_form_intro_message?,
-                    contact_form_options: value.contact_form_options?,
-                    contact_form_system_message: value.contact_form_system_message?,
-                    default_consent_check: value.default_consent_check?,
-                    enable_contact_form: value.enable_contact_form?,
-                    fb_page: value.fb_page?,
-                    instagram_page: value.instagram_page?,
-                    play_notification_sound: value.play_notification_sound?,
-                    prefilled_message_text: value.prefilled_message_text?,
-                    redirect: value.redirect?,
-                    voice_ai_agent: value.voice_ai_agent?,
-                    voice_ai_send_action_text: value.voice_ai_send_action_text?,
-                })
+                match value {
+                    AdvanceSettingsDto {
+                        a_two_p_compliance: Ok(a_two_p_compliance),
+                        all_in_one_chat_types: Ok(all_in_one_chat_types),
+                        all_in_one_initial_msg: Ok(all_in_one_initial_msg),
+                        branding_title: Ok(branding_title),
+                        business_office_hours: Ok(business_office_hours),
+                        contact_form_intro_message: Ok(contact_form_intro_message),
+                        contact_form_options: Ok(contact_form_options),
+                        contact_form_system_message: Ok(contact_form_system_message),
+                        default_consent_check: Ok(default_consent_check),
+                        enable_contact_form: Ok(enable_contact_form),
+                        fb_page: Ok(fb_page),
+                        instagram_page: Ok(instagram_page),
+                        play_notification_sound: Ok(play_notification_sound),
+                        prefilled_message_text: Ok(prefilled_message_text),
+                        redirect: Ok(redirect),
+                        voice_ai_agent: Ok(voice_ai_agent),
+                        voice_ai_send_action_text: Ok(voice_ai_send_action_text),
+                    } => {
+                        Ok(Self {
+                            a_two_p_compliance,
+                            all_in_one_chat_types,
+                            all_in_one_initial_msg,
+                            branding_title,
+                            business_office_hours,
+                            contact_form_intro_message,
+                            contact_form_options,
+                            contact_form_system_message,
+                            default_consent_check,
+                            enable_contact_form,
+                            fb_page,
+                            instagram_page,
+                            play_notification_sound,
+                            prefilled_message_text,
+                            redirect,
+                            voice_ai_agent,
+                            voice_ai_send_action_text,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.a_two_p_compliance {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.all_in_one_chat_types {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.all_in_one_initial_msg {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.branding_title {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.business_office_hours {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.contact_form_intro_message {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.contact_form_options {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.contact_form_system_message {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.default_consent_check {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.enable_contact_form {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.fb_page {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.instagram_page {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.play_notification_sound {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.prefilled_message_text {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.redirect {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.voice_ai_agent {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.voice_ai_send_action_text {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::AdvanceSettingsDto> for AdvanceSettingsDto {
@@ -4132,13 +4341,48 @@ pub mod types {
             fn try_from(
                 value: BusinessOfficeHoursDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    enable_business_hours: value.enable_business_hours?,
-                    open_hours: value.open_hours?,
-                    outside_office_hours_welcome_msg: value
-                        .outside_office_hours_welcome_msg?,
-                    timezone: value.timezone?,
-                })
+                match value {
+                    BusinessOfficeHoursDto {
+                        enable_business_hours: Ok(enable_business_hours),
+                        open_hours: Ok(open_hours),
+                        outside_office_hours_welcome_msg: Ok(
+                            outside_office_hours_welcome_msg,
+                        ),
+                        timezone: Ok(timezone),
+                    } => {
+                        Ok(Self {
+                            enable_business_hours,
+                            open_hours,
+                            outside_office_hours_welcome_msg,
+                            timezone,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.enable_business_hours {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.open_hours {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.outside_office_hours_welcome_msg {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.timezone {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::BusinessOfficeHoursDto>
@@ -4217,11 +4461,40 @@ pub mod types {
             fn try_from(
                 value: CloneChatWidgetDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    chat_widget_id: value.chat_widget_id?,
-                    location_id: value.location_id?,
-                    name: value.name?,
-                })
+                match value {
+                    CloneChatWidgetDto {
+                        chat_widget_id: Ok(chat_widget_id),
+                        location_id: Ok(location_id),
+                        name: Ok(name),
+                    } => {
+                        Ok(Self {
+                            chat_widget_id,
+                            location_id,
+                            name,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.chat_widget_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CloneChatWidgetDto> for CloneChatWidgetDto {
@@ -4326,14 +4599,58 @@ pub mod types {
             fn try_from(
                 value: CreateWidgetDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    chat_type: value.chat_type?,
-                    deleted: value.deleted?,
-                    location_id: value.location_id?,
-                    name: value.name?,
-                    settings: value.settings?,
-                    version: value.version?,
-                })
+                match value {
+                    CreateWidgetDto {
+                        chat_type: Ok(chat_type),
+                        deleted: Ok(deleted),
+                        location_id: Ok(location_id),
+                        name: Ok(name),
+                        settings: Ok(settings),
+                        version: Ok(version),
+                    } => {
+                        Ok(Self {
+                            chat_type,
+                            deleted,
+                            location_id,
+                            name,
+                            settings,
+                            version,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.chat_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.deleted {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.settings {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.version {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CreateWidgetDto> for CreateWidgetDto {
@@ -4396,10 +4713,34 @@ pub mod types {
             fn try_from(
                 value: FbPageDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    facebook_page_id: value.facebook_page_id?,
-                    facebook_page_name: value.facebook_page_name?,
-                })
+                match value {
+                    FbPageDto {
+                        facebook_page_id: Ok(facebook_page_id),
+                        facebook_page_name: Ok(facebook_page_name),
+                    } => {
+                        Ok(Self {
+                            facebook_page_id,
+                            facebook_page_name,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.facebook_page_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.facebook_page_name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::FbPageDto> for FbPageDto {
@@ -4490,12 +4831,46 @@ pub mod types {
             fn try_from(
                 value: InstagramPageDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    facebook_page_id: value.facebook_page_id?,
-                    facebook_page_name: value.facebook_page_name?,
-                    instagram_page_id: value.instagram_page_id?,
-                    instagram_username: value.instagram_username?,
-                })
+                match value {
+                    InstagramPageDto {
+                        facebook_page_id: Ok(facebook_page_id),
+                        facebook_page_name: Ok(facebook_page_name),
+                        instagram_page_id: Ok(instagram_page_id),
+                        instagram_username: Ok(instagram_username),
+                    } => {
+                        Ok(Self {
+                            facebook_page_id,
+                            facebook_page_name,
+                            instagram_page_id,
+                            instagram_username,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.facebook_page_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.facebook_page_name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.instagram_page_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.instagram_username {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::InstagramPageDto> for InstagramPageDto {
@@ -4572,11 +4947,40 @@ pub mod types {
             fn try_from(
                 value: RedirectDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    redirect_action: value.redirect_action?,
-                    redirect_text: value.redirect_text?,
-                    redirect_website: value.redirect_website?,
-                })
+                match value {
+                    RedirectDto {
+                        redirect_action: Ok(redirect_action),
+                        redirect_text: Ok(redirect_text),
+                        redirect_website: Ok(redirect_website),
+                    } => {
+                        Ok(Self {
+                            redirect_action,
+                            redirect_text,
+                            redirect_website,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.redirect_action {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.redirect_text {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.redirect_website {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::RedirectDto> for RedirectDto {
@@ -4660,12 +5064,46 @@ pub mod types {
             fn try_from(
                 value: UpdateWidgetDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    chat_type: value.chat_type?,
-                    name: value.name?,
-                    settings: value.settings?,
-                    version: value.version?,
-                })
+                match value {
+                    UpdateWidgetDto {
+                        chat_type: Ok(chat_type),
+                        name: Ok(name),
+                        settings: Ok(settings),
+                        version: Ok(version),
+                    } => {
+                        Ok(Self {
+                            chat_type,
+                            name,
+                            settings,
+                            version,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.chat_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.settings {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.version {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpdateWidgetDto> for UpdateWidgetDto {
@@ -4723,10 +5161,29 @@ pub mod types {
             fn try_from(
                 value: WidgetSettingsCustomizationDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    position: value.position?,
-                    sizes: value.sizes?,
-                })
+                match value {
+                    WidgetSettingsCustomizationDto {
+                        position: Ok(position),
+                        sizes: Ok(sizes),
+                    } => Ok(Self { position, sizes }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.position {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.sizes {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::WidgetSettingsCustomizationDto>
@@ -4781,10 +5238,29 @@ pub mod types {
             fn try_from(
                 value: WidgetSettingsCustomizationSizeDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    height: value.height?,
-                    width: value.width?,
-                })
+                match value {
+                    WidgetSettingsCustomizationSizeDto {
+                        height: Ok(height),
+                        width: Ok(width),
+                    } => Ok(Self { height, width }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.height {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.width {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::WidgetSettingsCustomizationSizeDto>
@@ -5526,58 +6002,306 @@ pub mod types {
             fn try_from(
                 value: WidgetSettingsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    acknowledgement_details: value.acknowledgement_details?,
-                    advance_settings: value.advance_settings?,
-                    agency_name: value.agency_name?,
-                    agency_website: value.agency_website?,
-                    allow_avatar_image: value.allow_avatar_image?,
-                    auto_country_code: value.auto_country_code?,
-                    chat_icon: value.chat_icon?,
-                    chat_type: value.chat_type?,
-                    country_code: value.country_code?,
-                    dimensions: value.dimensions?,
-                    enable_revisit_message: value.enable_revisit_message?,
-                    heading: value.heading?,
-                    is_prompt_avatar_image_optimize: value
-                        .is_prompt_avatar_image_optimize?,
-                    legal_msg: value.legal_msg?,
-                    live_chat_ack_msg: value.live_chat_ack_msg?,
-                    live_chat_ended_msg: value.live_chat_ended_msg?,
-                    live_chat_feedback_msg: value.live_chat_feedback_msg?,
-                    live_chat_feedback_note: value.live_chat_feedback_note?,
-                    live_chat_intro_msg: value.live_chat_intro_msg?,
-                    live_chat_user_inactive_msg: value.live_chat_user_inactive_msg?,
-                    live_chat_user_inactive_time: value.live_chat_user_inactive_time?,
-                    live_chat_visitor_inactive_msg: value
-                        .live_chat_visitor_inactive_msg?,
-                    live_chat_visitor_inactive_time: value
-                        .live_chat_visitor_inactive_time?,
-                    locale: value.locale?,
-                    location_country_code: value.location_country_code?,
-                    prompt_avatar: value.prompt_avatar?,
-                    prompt_avatar_alt_text: value.prompt_avatar_alt_text?,
-                    prompt_msg: value.prompt_msg?,
-                    prompt_type: value.prompt_type?,
-                    representative_assigned_message: value
-                        .representative_assigned_message?,
-                    revisit_prompt_msg: value.revisit_prompt_msg?,
-                    send_action_text: value.send_action_text?,
-                    show_agency_branding: value.show_agency_branding?,
-                    show_consent_checkbox: value.show_consent_checkbox?,
-                    show_live_chat_welcome_msg: value.show_live_chat_welcome_msg?,
-                    show_prompt: value.show_prompt?,
-                    sub_heading: value.sub_heading?,
-                    success_msg: value.success_msg?,
-                    support_contact: value.support_contact?,
-                    thank_you_msg: value.thank_you_msg?,
-                    theme: value.theme?,
-                    use_email_field: value.use_email_field?,
-                    wa_number: value.wa_number?,
-                    widget_id: value.widget_id?,
-                    widget_placement: value.widget_placement?,
-                    widget_primary_color: value.widget_primary_color?,
-                })
+                match value {
+                    WidgetSettingsDto {
+                        acknowledgement_details: Ok(acknowledgement_details),
+                        advance_settings: Ok(advance_settings),
+                        agency_name: Ok(agency_name),
+                        agency_website: Ok(agency_website),
+                        allow_avatar_image: Ok(allow_avatar_image),
+                        auto_country_code: Ok(auto_country_code),
+                        chat_icon: Ok(chat_icon),
+                        chat_type: Ok(chat_type),
+                        country_code: Ok(country_code),
+                        dimensions: Ok(dimensions),
+                        enable_revisit_message: Ok(enable_revisit_message),
+                        heading: Ok(heading),
+                        is_prompt_avatar_image_optimize: Ok(
+                            is_prompt_avatar_image_optimize,
+                        ),
+                        legal_msg: Ok(legal_msg),
+                        live_chat_ack_msg: Ok(live_chat_ack_msg),
+                        live_chat_ended_msg: Ok(live_chat_ended_msg),
+                        live_chat_feedback_msg: Ok(live_chat_feedback_msg),
+                        live_chat_feedback_note: Ok(live_chat_feedback_note),
+                        live_chat_intro_msg: Ok(live_chat_intro_msg),
+                        live_chat_user_inactive_msg: Ok(live_chat_user_inactive_msg),
+                        live_chat_user_inactive_time: Ok(live_chat_user_inactive_time),
+                        live_chat_visitor_inactive_msg: Ok(
+                            live_chat_visitor_inactive_msg,
+                        ),
+                        live_chat_visitor_inactive_time: Ok(
+                            live_chat_visitor_inactive_time,
+                        ),
+                        locale: Ok(locale),
+                        location_country_code: Ok(location_country_code),
+                        prompt_avatar: Ok(prompt_avatar),
+                        prompt_avatar_alt_text: Ok(prompt_avatar_alt_text),
+                        prompt_msg: Ok(prompt_msg),
+                        prompt_type: Ok(prompt_type),
+                        representative_assigned_message: Ok(
+                            representative_assigned_message,
+                        ),
+                        revisit_prompt_msg: Ok(revisit_prompt_msg),
+                        send_action_text: Ok(send_action_text),
+                        show_agency_branding: Ok(show_agency_branding),
+                        show_consent_checkbox: Ok(show_consent_checkbox),
+                        show_live_chat_welcome_msg: Ok(show_live_chat_welcome_msg),
+                        show_prompt: Ok(show_prompt),
+                        sub_heading: Ok(sub_heading),
+                        success_msg: Ok(success_msg),
+                        support_contact: Ok(support_contact),
+                        thank_you_msg: Ok(thank_you_msg),
+                        theme: Ok(theme),
+                        use_email_field: Ok(use_email_field),
+                        wa_number: Ok(wa_number),
+                        widget_id: Ok(widget_id),
+                        widget_placement: Ok(widget_placement),
+                        widget_primary_color: Ok(widget_primary_color),
+                    } => {
+                        Ok(Self {
+                            acknowledgement_details,
+                            advance_settings,
+                            agency_name,
+                            agency_website,
+                            allow_avatar_image,
+                            auto_country_code,
+                            chat_icon,
+                            chat_type,
+                            country_code,
+                            dimensions,
+                            enable_revisit_message,
+                            heading,
+                            is_prompt_avatar_image_optimize,
+                            legal_msg,
+                            live_chat_ack_msg,
+                            live_chat_ended_msg,
+                            live_chat_feedback_msg,
+                            live_chat_feedback_note,
+                            live_chat_intro_msg,
+                            live_chat_user_inactive_msg,
+                            live_chat_user_inactive_time,
+                            live_chat_visitor_inactive_msg,
+                            live_chat_visitor_inactive_time,
+                            locale,
+                            location_country_code,
+                            prompt_avatar,
+                            prompt_avatar_alt_text,
+                            prompt_msg,
+                            prompt_type,
+                            representative_assigned_message,
+                            revisit_prompt_msg,
+                            send_action_text,
+                            show_agency_branding,
+                            show_consent_checkbox,
+                            show_live_chat_welcome_msg,
+                            show_prompt,
+                            sub_heading,
+                            success_msg,
+                            support_contact,
+                            thank_you_msg,
+                            theme,
+                            use_email_field,
+                            wa_number,
+                            widget_id,
+                            widget_placement,
+                            widget_primary_color,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.acknowledgement_details {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.advance_settings {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.agency_name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.agency_website {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.allow_avatar_image {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.auto_country_code {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.chat_icon {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.chat_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.country_code {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.dimensions {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.enable_revisit_message {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.heading {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.is_prompt_avatar_image_optimize {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.legal_msg {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.live_chat_ack_msg {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.live_chat_ended_msg {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.live_chat_feedback_msg {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.live_chat_feedback_note {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.live_chat_intro_msg {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.live_chat_user_inactive_msg {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.live_chat_user_inactive_time {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.live_chat_visitor_inactive_msg {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.live_chat_visitor_inactive_time {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.locale {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_country_code {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.prompt_avatar {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.prompt_avatar_alt_text {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.prompt_msg {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.prompt_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.representative_assigned_message {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.revisit_prompt_msg {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.send_action_text {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.show_agency_branding {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.show_consent_checkbox {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.show_live_chat_welcome_msg {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.show_prompt {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.sub_heading {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.success_msg {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.support_contact {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.thank_you_msg {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.theme {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.use_email_field {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.wa_number {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.widget_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.widget_placement {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.widget_primary_color {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::WidgetSettingsDto> for WidgetSettingsDto {
@@ -5785,16 +6509,70 @@ pub mod types {
             fn try_from(
                 value: WidgetSettingsThemeCustomColorDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    avatar_background_color: value.avatar_background_color?,
-                    avatar_border_color: value.avatar_border_color?,
-                    background_color: value.background_color?,
-                    button_color: value.button_color?,
-                    chat_bubble_color: value.chat_bubble_color?,
-                    header_color: value.header_color?,
-                    received_message_color: value.received_message_color?,
-                    sender_message_color: value.sender_message_color?,
-                })
+                match value {
+                    WidgetSettingsThemeCustomColorDto {
+                        avatar_background_color: Ok(avatar_background_color),
+                        avatar_border_color: Ok(avatar_border_color),
+                        background_color: Ok(background_color),
+                        button_color: Ok(button_color),
+                        chat_bubble_color: Ok(chat_bubble_color),
+                        header_color: Ok(header_color),
+                        received_message_color: Ok(received_message_color),
+                        sender_message_color: Ok(sender_message_color),
+                    } => {
+                        Ok(Self {
+                            avatar_background_color,
+                            avatar_border_color,
+                            background_color,
+                            button_color,
+                            chat_bubble_color,
+                            header_color,
+                            received_message_color,
+                            sender_message_color,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.avatar_background_color {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.avatar_border_color {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.background_color {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.button_color {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.chat_bubble_color {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.header_color {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.received_message_color {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.sender_message_color {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::WidgetSettingsThemeCustomColorDto>
@@ -5857,10 +6635,28 @@ pub mod types {
             fn try_from(
                 value: WidgetSettingsThemeDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    colors: value.colors?,
-                    name: value.name?,
-                })
+                match value {
+                    WidgetSettingsThemeDto { colors: Ok(colors), name: Ok(name) } => {
+                        Ok(Self { colors, name })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.colors {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::WidgetSettingsThemeDto>

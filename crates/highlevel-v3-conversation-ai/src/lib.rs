@@ -9919,12 +9919,46 @@ pub mod types {
             fn try_from(
                 value: AdvancedFollowupDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    enabled: value.enabled?,
-                    followup_sequence: value.followup_sequence?,
-                    followup_settings: value.followup_settings?,
-                    scenario_id: value.scenario_id?,
-                })
+                match value {
+                    AdvancedFollowupDto {
+                        enabled: Ok(enabled),
+                        followup_sequence: Ok(followup_sequence),
+                        followup_settings: Ok(followup_settings),
+                        scenario_id: Ok(scenario_id),
+                    } => {
+                        Ok(Self {
+                            enabled,
+                            followup_sequence,
+                            followup_settings,
+                            scenario_id,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.enabled {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.followup_sequence {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.followup_settings {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.scenario_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::AdvancedFollowupDto> for AdvancedFollowupDto {
@@ -10134,20 +10168,94 @@ pub mod types {
             fn try_from(
                 value: AppointmentBookingDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    action_id: value.action_id?,
-                    calendar_id: value.calendar_id?,
-                    cancel_enabled: value.cancel_enabled?,
-                    only_send_link: value.only_send_link?,
-                    reschedule_enabled: value.reschedule_enabled?,
-                    sleep_after_booking: value.sleep_after_booking?,
-                    sleep_time: value.sleep_time?,
-                    sleep_time_unit: value.sleep_time_unit?,
-                    transfer_agent: value.transfer_agent?,
-                    transfer_bot: value.transfer_bot?,
-                    trigger_workflow: value.trigger_workflow?,
-                    workflow_ids: value.workflow_ids?,
-                })
+                match value {
+                    AppointmentBookingDto {
+                        action_id: Ok(action_id),
+                        calendar_id: Ok(calendar_id),
+                        cancel_enabled: Ok(cancel_enabled),
+                        only_send_link: Ok(only_send_link),
+                        reschedule_enabled: Ok(reschedule_enabled),
+                        sleep_after_booking: Ok(sleep_after_booking),
+                        sleep_time: Ok(sleep_time),
+                        sleep_time_unit: Ok(sleep_time_unit),
+                        transfer_agent: Ok(transfer_agent),
+                        transfer_bot: Ok(transfer_bot),
+                        trigger_workflow: Ok(trigger_workflow),
+                        workflow_ids: Ok(workflow_ids),
+                    } => {
+                        Ok(Self {
+                            action_id,
+                            calendar_id,
+                            cancel_enabled,
+                            only_send_link,
+                            reschedule_enabled,
+                            sleep_after_booking,
+                            sleep_time,
+                            sleep_time_unit,
+                            transfer_agent,
+                            transfer_bot,
+                            trigger_workflow,
+                            workflow_ids,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.action_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.calendar_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.cancel_enabled {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.only_send_link {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.reschedule_enabled {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.sleep_after_booking {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.sleep_time {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.sleep_time_unit {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.transfer_agent {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.transfer_bot {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.trigger_workflow {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.workflow_ids {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::AppointmentBookingDto>
@@ -10221,11 +10329,34 @@ pub mod types {
             fn try_from(
                 value: CreateActionDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    details: value.details?,
-                    name: value.name?,
-                    type_: value.type_?,
-                })
+                match value {
+                    CreateActionDto {
+                        details: Ok(details),
+                        name: Ok(name),
+                        type_: Ok(type_),
+                    } => Ok(Self { details, name, type_ }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.details {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.type_ {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CreateActionDto> for CreateActionDto {
@@ -10520,27 +10651,136 @@ pub mod types {
             fn try_from(
                 value: CreateEmployeeDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    auto_pilot_max_messages: value.auto_pilot_max_messages?,
-                    business_name: value.business_name?,
-                    channels: value.channels?,
-                    goal: value.goal?,
-                    instructions: value.instructions?,
-                    is_primary: value.is_primary?,
-                    knowledge_base_ids: value.knowledge_base_ids?,
-                    mode: value.mode?,
-                    name: value.name?,
-                    personality: value.personality?,
-                    respond_to_audio: value.respond_to_audio?,
-                    respond_to_images: value.respond_to_images?,
-                    sleep_enabled: value.sleep_enabled?,
-                    sleep_on_manual_message: value.sleep_on_manual_message?,
-                    sleep_on_workflow_message: value.sleep_on_workflow_message?,
-                    sleep_time: value.sleep_time?,
-                    sleep_time_unit: value.sleep_time_unit?,
-                    wait_time: value.wait_time?,
-                    wait_time_unit: value.wait_time_unit?,
-                })
+                match value {
+                    CreateEmployeeDto {
+                        auto_pilot_max_messages: Ok(auto_pilot_max_messages),
+                        business_name: Ok(business_name),
+                        channels: Ok(channels),
+                        goal: Ok(goal),
+                        instructions: Ok(instructions),
+                        is_primary: Ok(is_primary),
+                        knowledge_base_ids: Ok(knowledge_base_ids),
+                        mode: Ok(mode),
+                        name: Ok(name),
+                        personality: Ok(personality),
+                        respond_to_audio: Ok(respond_to_audio),
+                        respond_to_images: Ok(respond_to_images),
+                        sleep_enabled: Ok(sleep_enabled),
+                        sleep_on_manual_message: Ok(sleep_on_manual_message),
+                        sleep_on_workflow_message: Ok(sleep_on_workflow_message),
+                        sleep_time: Ok(sleep_time),
+                        sleep_time_unit: Ok(sleep_time_unit),
+                        wait_time: Ok(wait_time),
+                        wait_time_unit: Ok(wait_time_unit),
+                    } => {
+                        Ok(Self {
+                            auto_pilot_max_messages,
+                            business_name,
+                            channels,
+                            goal,
+                            instructions,
+                            is_primary,
+                            knowledge_base_ids,
+                            mode,
+                            name,
+                            personality,
+                            respond_to_audio,
+                            respond_to_images,
+                            sleep_enabled,
+                            sleep_on_manual_message,
+                            sleep_on_workflow_message,
+                            sleep_time,
+                            sleep_time_unit,
+                            wait_time,
+                            wait_time_unit,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.auto_pilot_max_messages {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.business_name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.channels {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.goal {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.instructions {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.is_primary {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.knowledge_base_ids {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.mode {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.personality {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.respond_to_audio {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.respond_to_images {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.sleep_enabled {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.sleep_on_manual_message {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.sleep_on_workflow_message {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.sleep_time {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.sleep_time_unit {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.wait_time {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.wait_time_unit {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CreateEmployeeDto> for CreateEmployeeDto {
@@ -10701,16 +10941,70 @@ pub mod types {
             fn try_from(
                 value: FollowupSequence,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    ai_enabled_message: value.ai_enabled_message?,
-                    contact_requested: value.contact_requested?,
-                    custom_message: value.custom_message?,
-                    followup_time: value.followup_time?,
-                    followup_time_unit: value.followup_time_unit?,
-                    id: value.id?,
-                    trigger_workflow: value.trigger_workflow?,
-                    workflow_id: value.workflow_id?,
-                })
+                match value {
+                    FollowupSequence {
+                        ai_enabled_message: Ok(ai_enabled_message),
+                        contact_requested: Ok(contact_requested),
+                        custom_message: Ok(custom_message),
+                        followup_time: Ok(followup_time),
+                        followup_time_unit: Ok(followup_time_unit),
+                        id: Ok(id),
+                        trigger_workflow: Ok(trigger_workflow),
+                        workflow_id: Ok(workflow_id),
+                    } => {
+                        Ok(Self {
+                            ai_enabled_message,
+                            contact_requested,
+                            custom_message,
+                            followup_time,
+                            followup_time_unit,
+                            id,
+                            trigger_workflow,
+                            workflow_id,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.ai_enabled_message {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.contact_requested {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.custom_message {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.followup_time {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.followup_time_unit {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.trigger_workflow {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.workflow_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::FollowupSequence> for FollowupSequence {
@@ -10811,12 +11105,46 @@ pub mod types {
             fn try_from(
                 value: FollowupSettings,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    dynamic_channel_switching: value.dynamic_channel_switching?,
-                    follow_up_hours: value.follow_up_hours?,
-                    timezone_to_use: value.timezone_to_use?,
-                    working_hours: value.working_hours?,
-                })
+                match value {
+                    FollowupSettings {
+                        dynamic_channel_switching: Ok(dynamic_channel_switching),
+                        follow_up_hours: Ok(follow_up_hours),
+                        timezone_to_use: Ok(timezone_to_use),
+                        working_hours: Ok(working_hours),
+                    } => {
+                        Ok(Self {
+                            dynamic_channel_switching,
+                            follow_up_hours,
+                            timezone_to_use,
+                            working_hours,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.dynamic_channel_switching {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.follow_up_hours {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.timezone_to_use {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.working_hours {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::FollowupSettings> for FollowupSettings {
@@ -11029,20 +11357,94 @@ pub mod types {
             fn try_from(
                 value: HumanHandOverDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    assign_to_user_id: value.assign_to_user_id?,
-                    create_task: value.create_task?,
-                    enabled: value.enabled?,
-                    examples: value.examples?,
-                    final_message: value.final_message?,
-                    handover_type: value.handover_type?,
-                    reactivate_enabled: value.reactivate_enabled?,
-                    skip_assign_to_user: value.skip_assign_to_user?,
-                    sleep_time: value.sleep_time?,
-                    sleep_time_unit: value.sleep_time_unit?,
-                    tags: value.tags?,
-                    trigger_condition: value.trigger_condition?,
-                })
+                match value {
+                    HumanHandOverDto {
+                        assign_to_user_id: Ok(assign_to_user_id),
+                        create_task: Ok(create_task),
+                        enabled: Ok(enabled),
+                        examples: Ok(examples),
+                        final_message: Ok(final_message),
+                        handover_type: Ok(handover_type),
+                        reactivate_enabled: Ok(reactivate_enabled),
+                        skip_assign_to_user: Ok(skip_assign_to_user),
+                        sleep_time: Ok(sleep_time),
+                        sleep_time_unit: Ok(sleep_time_unit),
+                        tags: Ok(tags),
+                        trigger_condition: Ok(trigger_condition),
+                    } => {
+                        Ok(Self {
+                            assign_to_user_id,
+                            create_task,
+                            enabled,
+                            examples,
+                            final_message,
+                            handover_type,
+                            reactivate_enabled,
+                            skip_assign_to_user,
+                            sleep_time,
+                            sleep_time_unit,
+                            tags,
+                            trigger_condition,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.assign_to_user_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.create_task {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.enabled {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.examples {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.final_message {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.handover_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.reactivate_enabled {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.skip_assign_to_user {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.sleep_time {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.sleep_time_unit {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.tags {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.trigger_condition {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::HumanHandOverDto> for HumanHandOverDto {
@@ -11122,12 +11524,46 @@ pub mod types {
             fn try_from(
                 value: Interval,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    end_hour: value.end_hour?,
-                    end_minute: value.end_minute?,
-                    start_hour: value.start_hour?,
-                    start_minute: value.start_minute?,
-                })
+                match value {
+                    Interval {
+                        end_hour: Ok(end_hour),
+                        end_minute: Ok(end_minute),
+                        start_hour: Ok(start_hour),
+                        start_minute: Ok(start_minute),
+                    } => {
+                        Ok(Self {
+                            end_hour,
+                            end_minute,
+                            start_hour,
+                            start_minute,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.end_hour {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.end_minute {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.start_hour {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.start_minute {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::Interval> for Interval {
@@ -11297,17 +11733,76 @@ pub mod types {
             fn try_from(
                 value: StopBotDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    enabled: value.enabled?,
-                    final_message: value.final_message?,
-                    reactivate_enabled: value.reactivate_enabled?,
-                    sleep_time: value.sleep_time?,
-                    sleep_time_unit: value.sleep_time_unit?,
-                    stop_bot_detection_type: value.stop_bot_detection_type?,
-                    stop_bot_examples: value.stop_bot_examples?,
-                    stop_bot_trigger_condition: value.stop_bot_trigger_condition?,
-                    tags: value.tags?,
-                })
+                match value {
+                    StopBotDto {
+                        enabled: Ok(enabled),
+                        final_message: Ok(final_message),
+                        reactivate_enabled: Ok(reactivate_enabled),
+                        sleep_time: Ok(sleep_time),
+                        sleep_time_unit: Ok(sleep_time_unit),
+                        stop_bot_detection_type: Ok(stop_bot_detection_type),
+                        stop_bot_examples: Ok(stop_bot_examples),
+                        stop_bot_trigger_condition: Ok(stop_bot_trigger_condition),
+                        tags: Ok(tags),
+                    } => {
+                        Ok(Self {
+                            enabled,
+                            final_message,
+                            reactivate_enabled,
+                            sleep_time,
+                            sleep_time_unit,
+                            stop_bot_detection_type,
+                            stop_bot_examples,
+                            stop_bot_trigger_condition,
+                            tags,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.enabled {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.final_message {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.reactivate_enabled {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.sleep_time {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.sleep_time_unit {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.stop_bot_detection_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.stop_bot_examples {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.stop_bot_trigger_condition {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.tags {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::StopBotDto> for StopBotDto {
@@ -11419,14 +11914,54 @@ pub mod types {
             fn try_from(
                 value: TransferBotDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    enabled: value.enabled?,
-                    transfer_bot_examples: value.transfer_bot_examples?,
-                    transfer_bot_trigger_condition: value
-                        .transfer_bot_trigger_condition?,
-                    transfer_bot_type: value.transfer_bot_type?,
-                    transfer_to_bot: value.transfer_to_bot?,
-                })
+                match value {
+                    TransferBotDto {
+                        enabled: Ok(enabled),
+                        transfer_bot_examples: Ok(transfer_bot_examples),
+                        transfer_bot_trigger_condition: Ok(
+                            transfer_bot_trigger_condition,
+                        ),
+                        transfer_bot_type: Ok(transfer_bot_type),
+                        transfer_to_bot: Ok(transfer_to_bot),
+                    } => {
+                        Ok(Self {
+                            enabled,
+                            transfer_bot_examples,
+                            transfer_bot_trigger_condition,
+                            transfer_bot_type,
+                            transfer_to_bot,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.enabled {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.transfer_bot_examples {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.transfer_bot_trigger_condition {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.transfer_bot_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.transfer_to_bot {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::TransferBotDto> for TransferBotDto {
@@ -11508,11 +12043,40 @@ pub mod types {
             fn try_from(
                 value: TriggerWorkflowDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    trigger_condition: value.trigger_condition?,
-                    trigger_message: value.trigger_message?,
-                    workflow_ids: value.workflow_ids?,
-                })
+                match value {
+                    TriggerWorkflowDto {
+                        trigger_condition: Ok(trigger_condition),
+                        trigger_message: Ok(trigger_message),
+                        workflow_ids: Ok(workflow_ids),
+                    } => {
+                        Ok(Self {
+                            trigger_condition,
+                            trigger_message,
+                            workflow_ids,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.trigger_condition {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.trigger_message {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.workflow_ids {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::TriggerWorkflowDto> for TriggerWorkflowDto {
@@ -11591,11 +12155,40 @@ pub mod types {
             fn try_from(
                 value: UpdateContactFieldDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    contact_field_id: value.contact_field_id?,
-                    contact_update_examples: value.contact_update_examples?,
-                    description: value.description?,
-                })
+                match value {
+                    UpdateContactFieldDto {
+                        contact_field_id: Ok(contact_field_id),
+                        contact_update_examples: Ok(contact_update_examples),
+                        description: Ok(description),
+                    } => {
+                        Ok(Self {
+                            contact_field_id,
+                            contact_update_examples,
+                            description,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.contact_field_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.contact_update_examples {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.description {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpdateContactFieldDto>
@@ -11908,27 +12501,136 @@ pub mod types {
             fn try_from(
                 value: UpdateEmployeeDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    auto_pilot_max_messages: value.auto_pilot_max_messages?,
-                    business_name: value.business_name?,
-                    channels: value.channels?,
-                    goal: value.goal?,
-                    instructions: value.instructions?,
-                    is_primary: value.is_primary?,
-                    knowledge_base_ids: value.knowledge_base_ids?,
-                    mode: value.mode?,
-                    name: value.name?,
-                    personality: value.personality?,
-                    respond_to_audio: value.respond_to_audio?,
-                    respond_to_images: value.respond_to_images?,
-                    sleep_enabled: value.sleep_enabled?,
-                    sleep_on_manual_message: value.sleep_on_manual_message?,
-                    sleep_on_workflow_message: value.sleep_on_workflow_message?,
-                    sleep_time: value.sleep_time?,
-                    sleep_time_unit: value.sleep_time_unit?,
-                    wait_time: value.wait_time?,
-                    wait_time_unit: value.wait_time_unit?,
-                })
+                match value {
+                    UpdateEmployeeDto {
+                        auto_pilot_max_messages: Ok(auto_pilot_max_messages),
+                        business_name: Ok(business_name),
+                        channels: Ok(channels),
+                        goal: Ok(goal),
+                        instructions: Ok(instructions),
+                        is_primary: Ok(is_primary),
+                        knowledge_base_ids: Ok(knowledge_base_ids),
+                        mode: Ok(mode),
+                        name: Ok(name),
+                        personality: Ok(personality),
+                        respond_to_audio: Ok(respond_to_audio),
+                        respond_to_images: Ok(respond_to_images),
+                        sleep_enabled: Ok(sleep_enabled),
+                        sleep_on_manual_message: Ok(sleep_on_manual_message),
+                        sleep_on_workflow_message: Ok(sleep_on_workflow_message),
+                        sleep_time: Ok(sleep_time),
+                        sleep_time_unit: Ok(sleep_time_unit),
+                        wait_time: Ok(wait_time),
+                        wait_time_unit: Ok(wait_time_unit),
+                    } => {
+                        Ok(Self {
+                            auto_pilot_max_messages,
+                            business_name,
+                            channels,
+                            goal,
+                            instructions,
+                            is_primary,
+                            knowledge_base_ids,
+                            mode,
+                            name,
+                            personality,
+                            respond_to_audio,
+                            respond_to_images,
+                            sleep_enabled,
+                            sleep_on_manual_message,
+                            sleep_on_workflow_message,
+                            sleep_time,
+                            sleep_time_unit,
+                            wait_time,
+                            wait_time_unit,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.auto_pilot_max_messages {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.business_name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.channels {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.goal {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.instructions {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.is_primary {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.knowledge_base_ids {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.mode {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.personality {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.respond_to_audio {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.respond_to_images {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.sleep_enabled {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.sleep_on_manual_message {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.sleep_on_workflow_message {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.sleep_time {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.sleep_time_unit {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.wait_time {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.wait_time_unit {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpdateEmployeeDto> for UpdateEmployeeDto {
@@ -12004,10 +12706,34 @@ pub mod types {
             fn try_from(
                 value: UpdateFollowupSettingsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    action_ids: value.action_ids?,
-                    followup_settings: value.followup_settings?,
-                })
+                match value {
+                    UpdateFollowupSettingsDto {
+                        action_ids: Ok(action_ids),
+                        followup_settings: Ok(followup_settings),
+                    } => {
+                        Ok(Self {
+                            action_ids,
+                            followup_settings,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.action_ids {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.followup_settings {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpdateFollowupSettingsDto>
@@ -12063,10 +12789,29 @@ pub mod types {
             fn try_from(
                 value: WorkingHours,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    day_of_the_week: value.day_of_the_week?,
-                    intervals: value.intervals?,
-                })
+                match value {
+                    WorkingHours {
+                        day_of_the_week: Ok(day_of_the_week),
+                        intervals: Ok(intervals),
+                    } => Ok(Self { day_of_the_week, intervals }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.day_of_the_week {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.intervals {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::WorkingHours> for WorkingHours {

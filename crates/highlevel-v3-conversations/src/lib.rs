@@ -10000,9 +10000,24 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
             fn try_from(
                 value: AddMessageAttachmentsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    attachments: value.attachments?,
-                })
+                match value {
+                    AddMessageAttachmentsDto { attachments: Ok(attachments) } => {
+                        Ok(Self { attachments })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.attachments {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::AddMessageAttachmentsDto>
@@ -10070,11 +10085,32 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
             fn try_from(
                 value: CallDataDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    from: value.from?,
-                    status: value.status?,
-                    to: value.to?,
-                })
+                match value {
+                    CallDataDto { from: Ok(from), status: Ok(status), to: Ok(to) } => {
+                        Ok(Self { from, status, to })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.from {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.status {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.to {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CallDataDto> for CallDataDto {
@@ -10176,13 +10212,52 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
             fn try_from(
                 value: CompleteFileUploadDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    conversation_id: value.conversation_id?,
-                    file_path: value.file_path?,
-                    filename: value.filename?,
-                    location_id: value.location_id?,
-                    upload_id: value.upload_id?,
-                })
+                match value {
+                    CompleteFileUploadDto {
+                        conversation_id: Ok(conversation_id),
+                        file_path: Ok(file_path),
+                        filename: Ok(filename),
+                        location_id: Ok(location_id),
+                        upload_id: Ok(upload_id),
+                    } => {
+                        Ok(Self {
+                            conversation_id,
+                            file_path,
+                            filename,
+                            location_id,
+                            upload_id,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.conversation_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.file_path {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.filename {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.upload_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CompleteFileUploadDto>
@@ -10243,10 +10318,29 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
             fn try_from(
                 value: CreateConversationDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    contact_id: value.contact_id?,
-                    location_id: value.location_id?,
-                })
+                match value {
+                    CreateConversationDto {
+                        contact_id: Ok(contact_id),
+                        location_id: Ok(location_id),
+                    } => Ok(Self { contact_id, location_id }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.contact_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CreateConversationDto>
@@ -10422,19 +10516,88 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
             fn try_from(
                 value: EmailEventsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    accepted: value.accepted?,
-                    clicked: value.clicked?,
-                    complained: value.complained?,
-                    delivered: value.delivered?,
-                    failed: value.failed?,
-                    opened: value.opened?,
-                    rejected: value.rejected?,
-                    replied: value.replied?,
-                    stored: value.stored?,
-                    unsubscribed: value.unsubscribed?,
-                    extra: value.extra?,
-                })
+                match value {
+                    EmailEventsDto {
+                        accepted: Ok(accepted),
+                        clicked: Ok(clicked),
+                        complained: Ok(complained),
+                        delivered: Ok(delivered),
+                        failed: Ok(failed),
+                        opened: Ok(opened),
+                        rejected: Ok(rejected),
+                        replied: Ok(replied),
+                        stored: Ok(stored),
+                        unsubscribed: Ok(unsubscribed),
+                        extra: Ok(extra),
+                    } => {
+                        Ok(Self {
+                            accepted,
+                            clicked,
+                            complained,
+                            delivered,
+                            failed,
+                            opened,
+                            rejected,
+                            replied,
+                            stored,
+                            unsubscribed,
+                            extra,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.accepted {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.clicked {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.complained {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.delivered {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.failed {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.opened {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.rejected {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.replied {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.stored {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.unsubscribed {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.extra {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::EmailEventsDto> for EmailEventsDto {
@@ -10500,11 +10663,34 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
             fn try_from(
                 value: ErrorDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    code: value.code?,
-                    message: value.message?,
-                    type_: value.type_?,
-                })
+                match value {
+                    ErrorDto {
+                        code: Ok(code),
+                        message: Ok(message),
+                        type_: Ok(type_),
+                    } => Ok(Self { code, message, type_ }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.code {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.message {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.type_ {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::ErrorDto> for ErrorDto {
@@ -10667,17 +10853,76 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
             fn try_from(
                 value: ForwardConfigDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    email_message_id: value.email_message_id?,
-                    forward_whole_thread: value.forward_whole_thread?,
-                    is_forwarded: value.is_forwarded?,
-                    message_id: value.message_id?,
-                    recipient_contact_id: value.recipient_contact_id?,
-                    recipient_conversation_id: value.recipient_conversation_id?,
-                    source_contact_id: value.source_contact_id?,
-                    source_conversation_id: value.source_conversation_id?,
-                    to_email: value.to_email?,
-                })
+                match value {
+                    ForwardConfigDto {
+                        email_message_id: Ok(email_message_id),
+                        forward_whole_thread: Ok(forward_whole_thread),
+                        is_forwarded: Ok(is_forwarded),
+                        message_id: Ok(message_id),
+                        recipient_contact_id: Ok(recipient_contact_id),
+                        recipient_conversation_id: Ok(recipient_conversation_id),
+                        source_contact_id: Ok(source_contact_id),
+                        source_conversation_id: Ok(source_conversation_id),
+                        to_email: Ok(to_email),
+                    } => {
+                        Ok(Self {
+                            email_message_id,
+                            forward_whole_thread,
+                            is_forwarded,
+                            message_id,
+                            recipient_contact_id,
+                            recipient_conversation_id,
+                            source_contact_id,
+                            source_conversation_id,
+                            to_email,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.email_message_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.forward_whole_thread {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.is_forwarded {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.message_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.recipient_contact_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.recipient_conversation_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.source_contact_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.source_conversation_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.to_email {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::ForwardConfigDto> for ForwardConfigDto {
@@ -10798,14 +11043,58 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
             fn try_from(
                 value: InitiateFileUploadDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    channel: value.channel?,
-                    content_type: value.content_type?,
-                    conversation_id: value.conversation_id?,
-                    file_size: value.file_size?,
-                    filename: value.filename?,
-                    location_id: value.location_id?,
-                })
+                match value {
+                    InitiateFileUploadDto {
+                        channel: Ok(channel),
+                        content_type: Ok(content_type),
+                        conversation_id: Ok(conversation_id),
+                        file_size: Ok(file_size),
+                        filename: Ok(filename),
+                        location_id: Ok(location_id),
+                    } => {
+                        Ok(Self {
+                            channel,
+                            content_type,
+                            conversation_id,
+                            file_size,
+                            filename,
+                            location_id,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.channel {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.content_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.conversation_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.file_size {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.filename {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::InitiateFileUploadDto>
@@ -11079,25 +11368,124 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
             fn try_from(
                 value: ProcessMessageBodyDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    alt_id: value.alt_id?,
-                    attachments: value.attachments?,
-                    call: value.call?,
-                    contact_id: value.contact_id?,
-                    conversation_id: value.conversation_id?,
-                    conversation_provider_id: value.conversation_provider_id?,
-                    date: value.date?,
-                    direction: value.direction?,
-                    email_bcc: value.email_bcc?,
-                    email_cc: value.email_cc?,
-                    email_from: value.email_from?,
-                    email_message_id: value.email_message_id?,
-                    email_to: value.email_to?,
-                    html: value.html?,
-                    message: value.message?,
-                    subject: value.subject?,
-                    type_: value.type_?,
-                })
+                match value {
+                    ProcessMessageBodyDto {
+                        alt_id: Ok(alt_id),
+                        attachments: Ok(attachments),
+                        call: Ok(call),
+                        contact_id: Ok(contact_id),
+                        conversation_id: Ok(conversation_id),
+                        conversation_provider_id: Ok(conversation_provider_id),
+                        date: Ok(date),
+                        direction: Ok(direction),
+                        email_bcc: Ok(email_bcc),
+                        email_cc: Ok(email_cc),
+                        email_from: Ok(email_from),
+                        email_message_id: Ok(email_message_id),
+                        email_to: Ok(email_to),
+                        html: Ok(html),
+                        message: Ok(message),
+                        subject: Ok(subject),
+                        type_: Ok(type_),
+                    } => {
+                        Ok(Self {
+                            alt_id,
+                            attachments,
+                            call,
+                            contact_id,
+                            conversation_id,
+                            conversation_provider_id,
+                            date,
+                            direction,
+                            email_bcc,
+                            email_cc,
+                            email_from,
+                            email_message_id,
+                            email_to,
+                            html,
+                            message,
+                            subject,
+                            type_,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.alt_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.attachments {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.call {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.contact_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.conversation_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.conversation_provider_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.date {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.direction {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.email_bcc {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.email_cc {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.email_from {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.email_message_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.email_to {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.html {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.message {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.subject {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.type_ {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::ProcessMessageBodyDto>
@@ -11247,15 +11635,64 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
             fn try_from(
                 value: ProcessOutboundMessageBodyDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    alt_id: value.alt_id?,
-                    attachments: value.attachments?,
-                    call: value.call?,
-                    conversation_id: value.conversation_id?,
-                    conversation_provider_id: value.conversation_provider_id?,
-                    date: value.date?,
-                    type_: value.type_?,
-                })
+                match value {
+                    ProcessOutboundMessageBodyDto {
+                        alt_id: Ok(alt_id),
+                        attachments: Ok(attachments),
+                        call: Ok(call),
+                        conversation_id: Ok(conversation_id),
+                        conversation_provider_id: Ok(conversation_provider_id),
+                        date: Ok(date),
+                        type_: Ok(type_),
+                    } => {
+                        Ok(Self {
+                            alt_id,
+                            attachments,
+                            call,
+                            conversation_id,
+                            conversation_provider_id,
+                            date,
+                            type_,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.alt_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.attachments {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.call {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.conversation_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.conversation_provider_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.date {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.type_ {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::ProcessOutboundMessageBodyDto>
@@ -11649,33 +12086,172 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
             fn try_from(
                 value: SendMessageBodyDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    appointment_id: value.appointment_id?,
-                    attachments: value.attachments?,
-                    contact_id: value.contact_id?,
-                    conversation_provider_id: value.conversation_provider_id?,
-                    custom_subtype_id: value.custom_subtype_id?,
-                    email_bcc: value.email_bcc?,
-                    email_cc: value.email_cc?,
-                    email_from: value.email_from?,
-                    email_reply_mode: value.email_reply_mode?,
-                    email_to: value.email_to?,
-                    forward: value.forward?,
-                    from_number: value.from_number?,
-                    html: value.html?,
-                    message: value.message?,
-                    optimization_period: value.optimization_period?,
-                    reply_message_id: value.reply_message_id?,
-                    scheduled_timestamp: value.scheduled_timestamp?,
-                    status: value.status?,
-                    sub_type: value.sub_type?,
-                    subject: value.subject?,
-                    template_id: value.template_id?,
-                    thread_id: value.thread_id?,
-                    to_number: value.to_number?,
-                    type_: value.type_?,
-                    uses_native_scheduling_ai: value.uses_native_scheduling_ai?,
-                })
+                match value {
+                    SendMessageBodyDto {
+                        appointment_id: Ok(appointment_id),
+                        attachments: Ok(attachments),
+                        contact_id: Ok(contact_id),
+                        conversation_provider_id: Ok(conversation_provider_id),
+                        custom_subtype_id: Ok(custom_subtype_id),
+                        email_bcc: Ok(email_bcc),
+                        email_cc: Ok(email_cc),
+                        email_from: Ok(email_from),
+                        email_reply_mode: Ok(email_reply_mode),
+                        email_to: Ok(email_to),
+                        forward: Ok(forward),
+                        from_number: Ok(from_number),
+                        html: Ok(html),
+                        message: Ok(message),
+                        optimization_period: Ok(optimization_period),
+                        reply_message_id: Ok(reply_message_id),
+                        scheduled_timestamp: Ok(scheduled_timestamp),
+                        status: Ok(status),
+                        sub_type: Ok(sub_type),
+                        subject: Ok(subject),
+                        template_id: Ok(template_id),
+                        thread_id: Ok(thread_id),
+                        to_number: Ok(to_number),
+                        type_: Ok(type_),
+                        uses_native_scheduling_ai: Ok(uses_native_scheduling_ai),
+                    } => {
+                        Ok(Self {
+                            appointment_id,
+                            attachments,
+                            contact_id,
+                            conversation_provider_id,
+                            custom_subtype_id,
+                            email_bcc,
+                            email_cc,
+                            email_from,
+                            email_reply_mode,
+                            email_to,
+                            forward,
+                            from_number,
+                            html,
+                            message,
+                            optimization_period,
+                            reply_message_id,
+                            scheduled_timestamp,
+                            status,
+                            sub_type,
+                            subject,
+                            template_id,
+                            thread_id,
+                            to_number,
+                            type_,
+                            uses_native_scheduling_ai,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.appointment_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.attachments {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.contact_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.conversation_provider_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.custom_subtype_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.email_bcc {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.email_cc {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.email_from {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.email_reply_mode {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.email_to {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.forward {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.from_number {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.html {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.message {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.optimization_period {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.reply_message_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.scheduled_timestamp {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.status {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.sub_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.subject {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.template_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.thread_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.to_number {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.type_ {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.uses_native_scheduling_ai {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::SendMessageBodyDto> for SendMessageBodyDto {
@@ -11769,11 +12345,40 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
             fn try_from(
                 value: SendReviewReplyDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    conversation_id: value.conversation_id?,
-                    location_id: value.location_id?,
-                    message: value.message?,
-                })
+                match value {
+                    SendReviewReplyDto {
+                        conversation_id: Ok(conversation_id),
+                        location_id: Ok(location_id),
+                        message: Ok(message),
+                    } => {
+                        Ok(Self {
+                            conversation_id,
+                            location_id,
+                            message,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.conversation_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.message {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::SendReviewReplyDto> for SendReviewReplyDto {
@@ -11862,12 +12467,46 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
             fn try_from(
                 value: UpdateConversationDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    feedback: value.feedback?,
-                    location_id: value.location_id?,
-                    starred: value.starred?,
-                    unread_count: value.unread_count?,
-                })
+                match value {
+                    UpdateConversationDto {
+                        feedback: Ok(feedback),
+                        location_id: Ok(location_id),
+                        starred: Ok(starred),
+                        unread_count: Ok(unread_count),
+                    } => {
+                        Ok(Self {
+                            feedback,
+                            location_id,
+                            starred,
+                            unread_count,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.feedback {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.starred {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.unread_count {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpdateConversationDto>
@@ -11939,11 +12578,34 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
             fn try_from(
                 value: UpdateEmailMessageStatusDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    events: value.events?,
-                    recipients: value.recipients?,
-                    status: value.status?,
-                })
+                match value {
+                    UpdateEmailMessageStatusDto {
+                        events: Ok(events),
+                        recipients: Ok(recipients),
+                        status: Ok(status),
+                    } => Ok(Self { events, recipients, status }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.events {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.recipients {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.status {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpdateEmailMessageStatusDto>
@@ -12028,12 +12690,46 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
             fn try_from(
                 value: UpdateMessageStatusDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    email_message_id: value.email_message_id?,
-                    error: value.error?,
-                    recipients: value.recipients?,
-                    status: value.status?,
-                })
+                match value {
+                    UpdateMessageStatusDto {
+                        email_message_id: Ok(email_message_id),
+                        error: Ok(error),
+                        recipients: Ok(recipients),
+                        status: Ok(status),
+                    } => {
+                        Ok(Self {
+                            email_message_id,
+                            error,
+                            recipients,
+                            status,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.email_message_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.error {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.recipients {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.status {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpdateMessageStatusDto>
@@ -12106,11 +12802,40 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
             fn try_from(
                 value: UpdateRecipientMessageStatusDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    email_id: value.email_id?,
-                    fail_reason: value.fail_reason?,
-                    status: value.status?,
-                })
+                match value {
+                    UpdateRecipientMessageStatusDto {
+                        email_id: Ok(email_id),
+                        fail_reason: Ok(fail_reason),
+                        status: Ok(status),
+                    } => {
+                        Ok(Self {
+                            email_id,
+                            fail_reason,
+                            status,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.email_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.fail_reason {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.status {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpdateRecipientMessageStatusDto>
@@ -12199,12 +12924,46 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
             fn try_from(
                 value: UserTypingBody,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    conversation_id: value.conversation_id?,
-                    is_typing: value.is_typing?,
-                    location_id: value.location_id?,
-                    visitor_id: value.visitor_id?,
-                })
+                match value {
+                    UserTypingBody {
+                        conversation_id: Ok(conversation_id),
+                        is_typing: Ok(is_typing),
+                        location_id: Ok(location_id),
+                        visitor_id: Ok(visitor_id),
+                    } => {
+                        Ok(Self {
+                            conversation_id,
+                            is_typing,
+                            location_id,
+                            visitor_id,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.conversation_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.is_typing {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.visitor_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UserTypingBody> for UserTypingBody {

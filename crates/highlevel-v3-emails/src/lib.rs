@@ -15114,16 +15114,70 @@ pub mod types {
             fn try_from(
                 value: CreateEmailCampaignPublicV2BodyDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    editor_content: value.editor_content?,
-                    editor_type: value.editor_type?,
-                    name: value.name?,
-                    parent_folder_id: value.parent_folder_id?,
-                    template_id: value.template_id?,
-                    time_zone: value.time_zone?,
-                    user_id: value.user_id?,
-                    user_name: value.user_name?,
-                })
+                match value {
+                    CreateEmailCampaignPublicV2BodyDto {
+                        editor_content: Ok(editor_content),
+                        editor_type: Ok(editor_type),
+                        name: Ok(name),
+                        parent_folder_id: Ok(parent_folder_id),
+                        template_id: Ok(template_id),
+                        time_zone: Ok(time_zone),
+                        user_id: Ok(user_id),
+                        user_name: Ok(user_name),
+                    } => {
+                        Ok(Self {
+                            editor_content,
+                            editor_type,
+                            name,
+                            parent_folder_id,
+                            template_id,
+                            time_zone,
+                            user_id,
+                            user_name,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.editor_content {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.editor_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.parent_folder_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.template_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.time_zone {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.user_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.user_name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CreateEmailCampaignPublicV2BodyDto>
@@ -15181,10 +15235,29 @@ pub mod types {
             fn try_from(
                 value: CreateTemplateFolderPublicV2BodyDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    name: value.name?,
-                    user_id: value.user_id?,
-                })
+                match value {
+                    CreateTemplateFolderPublicV2BodyDto {
+                        name: Ok(name),
+                        user_id: Ok(user_id),
+                    } => Ok(Self { name, user_id }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.user_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CreateTemplateFolderPublicV2BodyDto>
@@ -15344,17 +15417,76 @@ pub mod types {
             fn try_from(
                 value: CreateTemplatePublicV2BodyDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    editor_content: value.editor_content?,
-                    editor_type: value.editor_type?,
-                    from_email: value.from_email?,
-                    from_name: value.from_name?,
-                    name: value.name?,
-                    parent_folder_id: value.parent_folder_id?,
-                    preview_text: value.preview_text?,
-                    subject_line: value.subject_line?,
-                    user_id: value.user_id?,
-                })
+                match value {
+                    CreateTemplatePublicV2BodyDto {
+                        editor_content: Ok(editor_content),
+                        editor_type: Ok(editor_type),
+                        from_email: Ok(from_email),
+                        from_name: Ok(from_name),
+                        name: Ok(name),
+                        parent_folder_id: Ok(parent_folder_id),
+                        preview_text: Ok(preview_text),
+                        subject_line: Ok(subject_line),
+                        user_id: Ok(user_id),
+                    } => {
+                        Ok(Self {
+                            editor_content,
+                            editor_type,
+                            from_email,
+                            from_name,
+                            name,
+                            parent_folder_id,
+                            preview_text,
+                            subject_line,
+                            user_id,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.editor_content {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.editor_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.from_email {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.from_name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.parent_folder_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.preview_text {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.subject_line {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.user_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CreateTemplatePublicV2BodyDto>
@@ -15465,13 +15597,52 @@ pub mod types {
             fn try_from(
                 value: ImportTemplatePublicV2BodyDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    import_provider: value.import_provider?,
-                    import_url: value.import_url?,
-                    name: value.name?,
-                    parent_folder_id: value.parent_folder_id?,
-                    user_id: value.user_id?,
-                })
+                match value {
+                    ImportTemplatePublicV2BodyDto {
+                        import_provider: Ok(import_provider),
+                        import_url: Ok(import_url),
+                        name: Ok(name),
+                        parent_folder_id: Ok(parent_folder_id),
+                        user_id: Ok(user_id),
+                    } => {
+                        Ok(Self {
+                            import_provider,
+                            import_url,
+                            name,
+                            parent_folder_id,
+                            user_id,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.import_provider {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.import_url {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.parent_folder_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.user_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::ImportTemplatePublicV2BodyDto>
@@ -15593,14 +15764,58 @@ pub mod types {
             fn try_from(
                 value: ScheduleCampaignAbTestConfigPublicV2Dto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    test_duration: value.test_duration?,
-                    test_size: value.test_size?,
-                    test_type: value.test_type?,
-                    variation_count: value.variation_count?,
-                    variations: value.variations?,
-                    winning_criteria: value.winning_criteria?,
-                })
+                match value {
+                    ScheduleCampaignAbTestConfigPublicV2Dto {
+                        test_duration: Ok(test_duration),
+                        test_size: Ok(test_size),
+                        test_type: Ok(test_type),
+                        variation_count: Ok(variation_count),
+                        variations: Ok(variations),
+                        winning_criteria: Ok(winning_criteria),
+                    } => {
+                        Ok(Self {
+                            test_duration,
+                            test_size,
+                            test_type,
+                            variation_count,
+                            variations,
+                            winning_criteria,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.test_duration {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.test_size {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.test_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.variation_count {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.variations {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.winning_criteria {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::ScheduleCampaignAbTestConfigPublicV2Dto>
@@ -15662,10 +15877,29 @@ pub mod types {
             fn try_from(
                 value: ScheduleCampaignAbTestVariationPublicV2Dto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    document_id: value.document_id?,
-                    subject: value.subject?,
-                })
+                match value {
+                    ScheduleCampaignAbTestVariationPublicV2Dto {
+                        document_id: Ok(document_id),
+                        subject: Ok(subject),
+                    } => Ok(Self { document_id, subject }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.document_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.subject {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::ScheduleCampaignAbTestVariationPublicV2Dto>
@@ -15782,14 +16016,58 @@ pub mod types {
             fn try_from(
                 value: ScheduleCampaignBatchConfigPublicV2Dto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    batch_size: value.batch_size?,
-                    interval: value.interval?,
-                    interval_unit: value.interval_unit?,
-                    skip_days: value.skip_days?,
-                    window_end: value.window_end?,
-                    window_start: value.window_start?,
-                })
+                match value {
+                    ScheduleCampaignBatchConfigPublicV2Dto {
+                        batch_size: Ok(batch_size),
+                        interval: Ok(interval),
+                        interval_unit: Ok(interval_unit),
+                        skip_days: Ok(skip_days),
+                        window_end: Ok(window_end),
+                        window_start: Ok(window_start),
+                    } => {
+                        Ok(Self {
+                            batch_size,
+                            interval,
+                            interval_unit,
+                            skip_days,
+                            window_end,
+                            window_start,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.batch_size {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.interval {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.interval_unit {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.skip_days {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.window_end {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.window_start {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::ScheduleCampaignBatchConfigPublicV2Dto>
@@ -15906,14 +16184,58 @@ pub mod types {
             fn try_from(
                 value: ScheduleCampaignEmailMetaPublicV2Dto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    attachments: value.attachments?,
-                    from_email: value.from_email?,
-                    from_name: value.from_name?,
-                    preview_text: value.preview_text?,
-                    reply_to_address: value.reply_to_address?,
-                    subject: value.subject?,
-                })
+                match value {
+                    ScheduleCampaignEmailMetaPublicV2Dto {
+                        attachments: Ok(attachments),
+                        from_email: Ok(from_email),
+                        from_name: Ok(from_name),
+                        preview_text: Ok(preview_text),
+                        reply_to_address: Ok(reply_to_address),
+                        subject: Ok(subject),
+                    } => {
+                        Ok(Self {
+                            attachments,
+                            from_email,
+                            from_name,
+                            preview_text,
+                            reply_to_address,
+                            subject,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.attachments {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.from_email {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.from_name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.preview_text {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.reply_to_address {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.subject {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::ScheduleCampaignEmailMetaPublicV2Dto>
@@ -16096,18 +16418,82 @@ pub mod types {
             fn try_from(
                 value: ScheduleCampaignPublicV2BodyDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    ab_test_config: value.ab_test_config?,
-                    email_meta: value.email_meta?,
-                    recipients: value.recipients?,
-                    rss_config: value.rss_config?,
-                    schedule_config: value.schedule_config?,
-                    schedule_type: value.schedule_type?,
-                    send_days: value.send_days?,
-                    time_zone: value.time_zone?,
-                    user_id: value.user_id?,
-                    user_name: value.user_name?,
-                })
+                match value {
+                    ScheduleCampaignPublicV2BodyDto {
+                        ab_test_config: Ok(ab_test_config),
+                        email_meta: Ok(email_meta),
+                        recipients: Ok(recipients),
+                        rss_config: Ok(rss_config),
+                        schedule_config: Ok(schedule_config),
+                        schedule_type: Ok(schedule_type),
+                        send_days: Ok(send_days),
+                        time_zone: Ok(time_zone),
+                        user_id: Ok(user_id),
+                        user_name: Ok(user_name),
+                    } => {
+                        Ok(Self {
+                            ab_test_config,
+                            email_meta,
+                            recipients,
+                            rss_config,
+                            schedule_config,
+                            schedule_type,
+                            send_days,
+                            time_zone,
+                            user_id,
+                            user_name,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.ab_test_config {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.email_meta {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.recipients {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.rss_config {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.schedule_config {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.schedule_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.send_days {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.time_zone {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.user_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.user_name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::ScheduleCampaignPublicV2BodyDto>
@@ -16220,13 +16606,52 @@ pub mod types {
             fn try_from(
                 value: ScheduleCampaignRecipientsPublicV2Dto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    contact_ids: value.contact_ids?,
-                    freeze_list: value.freeze_list?,
-                    segment: value.segment?,
-                    tag_ids: value.tag_ids?,
-                    type_: value.type_?,
-                })
+                match value {
+                    ScheduleCampaignRecipientsPublicV2Dto {
+                        contact_ids: Ok(contact_ids),
+                        freeze_list: Ok(freeze_list),
+                        segment: Ok(segment),
+                        tag_ids: Ok(tag_ids),
+                        type_: Ok(type_),
+                    } => {
+                        Ok(Self {
+                            contact_ids,
+                            freeze_list,
+                            segment,
+                            tag_ids,
+                            type_,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.contact_ids {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.freeze_list {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.segment {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.tag_ids {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.type_ {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::ScheduleCampaignRecipientsPublicV2Dto>
@@ -16297,11 +16722,40 @@ pub mod types {
             fn try_from(
                 value: ScheduleCampaignResendPublicV2Dto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    enabled: value.enabled?,
-                    subject: value.subject?,
-                    wait_hours: value.wait_hours?,
-                })
+                match value {
+                    ScheduleCampaignResendPublicV2Dto {
+                        enabled: Ok(enabled),
+                        subject: Ok(subject),
+                        wait_hours: Ok(wait_hours),
+                    } => {
+                        Ok(Self {
+                            enabled,
+                            subject,
+                            wait_hours,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.enabled {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.subject {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.wait_hours {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::ScheduleCampaignResendPublicV2Dto>
@@ -16463,16 +16917,70 @@ pub mod types {
             fn try_from(
                 value: ScheduleCampaignRssConfigPublicV2Dto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    first_execution_date: value.first_execution_date?,
-                    name: value.name?,
-                    repeat_after: value.repeat_after?,
-                    repeat_after_time: value.repeat_after_time?,
-                    rss_feed_limit: value.rss_feed_limit?,
-                    rss_feed_url: value.rss_feed_url?,
-                    start_at_day: value.start_at_day?,
-                    start_at_month_day: value.start_at_month_day?,
-                })
+                match value {
+                    ScheduleCampaignRssConfigPublicV2Dto {
+                        first_execution_date: Ok(first_execution_date),
+                        name: Ok(name),
+                        repeat_after: Ok(repeat_after),
+                        repeat_after_time: Ok(repeat_after_time),
+                        rss_feed_limit: Ok(rss_feed_limit),
+                        rss_feed_url: Ok(rss_feed_url),
+                        start_at_day: Ok(start_at_day),
+                        start_at_month_day: Ok(start_at_month_day),
+                    } => {
+                        Ok(Self {
+                            first_execution_date,
+                            name,
+                            repeat_after,
+                            repeat_after_time,
+                            rss_feed_limit,
+                            rss_feed_url,
+                            start_at_day,
+                            start_at_month_day,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.first_execution_date {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.repeat_after {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.repeat_after_time {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.rss_feed_limit {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.rss_feed_url {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.start_at_day {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.start_at_month_day {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::ScheduleCampaignRssConfigPublicV2Dto>
@@ -16581,13 +17089,52 @@ pub mod types {
             fn try_from(
                 value: ScheduleCampaignScheduleConfigPublicV2Dto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    batch: value.batch?,
-                    email_preference_id: value.email_preference_id?,
-                    resend: value.resend?,
-                    send_at: value.send_at?,
-                    tracking: value.tracking?,
-                })
+                match value {
+                    ScheduleCampaignScheduleConfigPublicV2Dto {
+                        batch: Ok(batch),
+                        email_preference_id: Ok(email_preference_id),
+                        resend: Ok(resend),
+                        send_at: Ok(send_at),
+                        tracking: Ok(tracking),
+                    } => {
+                        Ok(Self {
+                            batch,
+                            email_preference_id,
+                            resend,
+                            send_at,
+                            tracking,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.batch {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.email_preference_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.resend {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.send_at {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.tracking {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::ScheduleCampaignScheduleConfigPublicV2Dto>
@@ -16651,10 +17198,34 @@ pub mod types {
             fn try_from(
                 value: ScheduleCampaignTrackingPublicV2Dto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    click_tracking: value.click_tracking?,
-                    utm_tracking: value.utm_tracking?,
-                })
+                match value {
+                    ScheduleCampaignTrackingPublicV2Dto {
+                        click_tracking: Ok(click_tracking),
+                        utm_tracking: Ok(utm_tracking),
+                    } => {
+                        Ok(Self {
+                            click_tracking,
+                            utm_tracking,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.click_tracking {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.utm_tracking {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::ScheduleCampaignTrackingPublicV2Dto>
@@ -16747,12 +17318,46 @@ pub mod types {
             fn try_from(
                 value: UpdateEmailCampaignPublicV2BodyDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    editor_content: value.editor_content?,
-                    editor_type: value.editor_type?,
-                    name: value.name?,
-                    user_id: value.user_id?,
-                })
+                match value {
+                    UpdateEmailCampaignPublicV2BodyDto {
+                        editor_content: Ok(editor_content),
+                        editor_type: Ok(editor_type),
+                        name: Ok(name),
+                        user_id: Ok(user_id),
+                    } => {
+                        Ok(Self {
+                            editor_content,
+                            editor_type,
+                            name,
+                            user_id,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.editor_content {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.editor_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.user_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpdateEmailCampaignPublicV2BodyDto>
@@ -16930,18 +17535,82 @@ pub mod types {
             fn try_from(
                 value: UpdateTemplatePublicV2BodyDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    archived: value.archived?,
-                    editor_content: value.editor_content?,
-                    editor_type: value.editor_type?,
-                    from_email: value.from_email?,
-                    from_name: value.from_name?,
-                    name: value.name?,
-                    parent_folder_id: value.parent_folder_id?,
-                    preview_text: value.preview_text?,
-                    subject_line: value.subject_line?,
-                    user_id: value.user_id?,
-                })
+                match value {
+                    UpdateTemplatePublicV2BodyDto {
+                        archived: Ok(archived),
+                        editor_content: Ok(editor_content),
+                        editor_type: Ok(editor_type),
+                        from_email: Ok(from_email),
+                        from_name: Ok(from_name),
+                        name: Ok(name),
+                        parent_folder_id: Ok(parent_folder_id),
+                        preview_text: Ok(preview_text),
+                        subject_line: Ok(subject_line),
+                        user_id: Ok(user_id),
+                    } => {
+                        Ok(Self {
+                            archived,
+                            editor_content,
+                            editor_type,
+                            from_email,
+                            from_name,
+                            name,
+                            parent_folder_id,
+                            preview_text,
+                            subject_line,
+                            user_id,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.archived {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.editor_content {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.editor_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.from_email {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.from_name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.parent_folder_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.preview_text {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.subject_line {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.user_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpdateTemplatePublicV2BodyDto>

@@ -1178,13 +1178,52 @@ pub mod types {
             fn try_from(
                 value: CreateRedirectParams,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    action: value.action?,
-                    domain: value.domain?,
-                    location_id: value.location_id?,
-                    path: value.path?,
-                    target: value.target?,
-                })
+                match value {
+                    CreateRedirectParams {
+                        action: Ok(action),
+                        domain: Ok(domain),
+                        location_id: Ok(location_id),
+                        path: Ok(path),
+                        target: Ok(target),
+                    } => {
+                        Ok(Self {
+                            action,
+                            domain,
+                            location_id,
+                            path,
+                            target,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.action {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.domain {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.path {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.target {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CreateRedirectParams> for CreateRedirectParams {
@@ -1254,11 +1293,40 @@ pub mod types {
             fn try_from(
                 value: UpdateRedirectParams,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    action: value.action?,
-                    location_id: value.location_id?,
-                    target: value.target?,
-                })
+                match value {
+                    UpdateRedirectParams {
+                        action: Ok(action),
+                        location_id: Ok(location_id),
+                        target: Ok(target),
+                    } => {
+                        Ok(Self {
+                            action,
+                            location_id,
+                            target,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.action {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.target {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpdateRedirectParams> for UpdateRedirectParams {

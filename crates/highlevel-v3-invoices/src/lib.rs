@@ -28759,7 +28759,22 @@ pub mod types {
             fn try_from(
                 value: AdditionalEmailsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self { email: value.email? })
+                match value {
+                    AdditionalEmailsDto { email: Ok(email) } => Ok(Self { email }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.email {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::AdditionalEmailsDto> for AdditionalEmailsDto {
@@ -28873,14 +28888,58 @@ pub mod types {
             fn try_from(
                 value: AddressDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    address_line1: value.address_line1?,
-                    address_line2: value.address_line2?,
-                    city: value.city?,
-                    country_code: value.country_code?,
-                    postal_code: value.postal_code?,
-                    state: value.state?,
-                })
+                match value {
+                    AddressDto {
+                        address_line1: Ok(address_line1),
+                        address_line2: Ok(address_line2),
+                        city: Ok(city),
+                        country_code: Ok(country_code),
+                        postal_code: Ok(postal_code),
+                        state: Ok(state),
+                    } => {
+                        Ok(Self {
+                            address_line1,
+                            address_line2,
+                            city,
+                            country_code,
+                            postal_code,
+                            state,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.address_line1 {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.address_line2 {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.city {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.country_code {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.postal_code {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.state {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::AddressDto> for AddressDto {
@@ -28931,10 +28990,28 @@ pub mod types {
             fn try_from(
                 value: AltDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    alt_id: value.alt_id?,
-                    alt_type: value.alt_type?,
-                })
+                match value {
+                    AltDto { alt_id: Ok(alt_id), alt_type: Ok(alt_type) } => {
+                        Ok(Self { alt_id, alt_type })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.alt_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.alt_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::AltDto> for AltDto {
@@ -29011,13 +29088,44 @@ pub mod types {
             fn try_from(
                 value: AttachmentsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    id: value.id?,
-                    name: value.name?,
-                    size: value.size?,
-                    type_: value.type_?,
-                    url: value.url?,
-                })
+                match value {
+                    AttachmentsDto {
+                        id: Ok(id),
+                        name: Ok(name),
+                        size: Ok(size),
+                        type_: Ok(type_),
+                        url: Ok(url),
+                    } => Ok(Self { id, name, size, type_, url }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.size {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.type_ {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.url {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::AttachmentsDto> for AttachmentsDto {
@@ -29073,10 +29181,29 @@ pub mod types {
             fn try_from(
                 value: AutoInvoicingDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    direct_payments: value.direct_payments?,
-                    enabled: value.enabled?,
-                })
+                match value {
+                    AutoInvoicingDto {
+                        direct_payments: Ok(direct_payments),
+                        enabled: Ok(enabled),
+                    } => Ok(Self { direct_payments, enabled }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.direct_payments {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.enabled {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::AutoInvoicingDto> for AutoInvoicingDto {
@@ -29272,19 +29399,88 @@ pub mod types {
             fn try_from(
                 value: AutoPaymentDetailsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    bacs_direct_debit: value.bacs_direct_debit?,
-                    becs_direct_debit: value.becs_direct_debit?,
-                    card: value.card?,
-                    card_id: value.card_id?,
-                    customer_id: value.customer_id?,
-                    enable: value.enable?,
-                    payment_method_id: value.payment_method_id?,
-                    provider: value.provider?,
-                    sepa_direct_debit: value.sepa_direct_debit?,
-                    type_: value.type_?,
-                    us_bank_account: value.us_bank_account?,
-                })
+                match value {
+                    AutoPaymentDetailsDto {
+                        bacs_direct_debit: Ok(bacs_direct_debit),
+                        becs_direct_debit: Ok(becs_direct_debit),
+                        card: Ok(card),
+                        card_id: Ok(card_id),
+                        customer_id: Ok(customer_id),
+                        enable: Ok(enable),
+                        payment_method_id: Ok(payment_method_id),
+                        provider: Ok(provider),
+                        sepa_direct_debit: Ok(sepa_direct_debit),
+                        type_: Ok(type_),
+                        us_bank_account: Ok(us_bank_account),
+                    } => {
+                        Ok(Self {
+                            bacs_direct_debit,
+                            becs_direct_debit,
+                            card,
+                            card_id,
+                            customer_id,
+                            enable,
+                            payment_method_id,
+                            provider,
+                            sepa_direct_debit,
+                            type_,
+                            us_bank_account,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.bacs_direct_debit {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.becs_direct_debit {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.card {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.card_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.customer_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.enable {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.payment_method_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.provider {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.sepa_direct_debit {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.type_ {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.us_bank_account {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::AutoPaymentDetailsDto>
@@ -29371,12 +29567,46 @@ pub mod types {
             fn try_from(
                 value: AutoPaymentScheduleDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    alt_id: value.alt_id?,
-                    alt_type: value.alt_type?,
-                    auto_payment: value.auto_payment?,
-                    id: value.id?,
-                })
+                match value {
+                    AutoPaymentScheduleDto {
+                        alt_id: Ok(alt_id),
+                        alt_type: Ok(alt_type),
+                        auto_payment: Ok(auto_payment),
+                        id: Ok(id),
+                    } => {
+                        Ok(Self {
+                            alt_id,
+                            alt_type,
+                            auto_payment,
+                            id,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.alt_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.alt_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.auto_payment {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::AutoPaymentScheduleDto>
@@ -29429,10 +29659,28 @@ pub mod types {
             fn try_from(
                 value: BacsDirectDebitDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    last4: value.last4?,
-                    sort_code: value.sort_code?,
-                })
+                match value {
+                    BacsDirectDebitDto { last4: Ok(last4), sort_code: Ok(sort_code) } => {
+                        Ok(Self { last4, sort_code })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.last4 {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.sort_code {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::BacsDirectDebitDto> for BacsDirectDebitDto {
@@ -29482,10 +29730,29 @@ pub mod types {
             fn try_from(
                 value: BecsDirectDebitDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    bsb_number: value.bsb_number?,
-                    last4: value.last4?,
-                })
+                match value {
+                    BecsDirectDebitDto {
+                        bsb_number: Ok(bsb_number),
+                        last4: Ok(last4),
+                    } => Ok(Self { bsb_number, last4 }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.bsb_number {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.last4 {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::BecsDirectDebitDto> for BecsDirectDebitDto {
@@ -29593,14 +29860,58 @@ pub mod types {
             fn try_from(
                 value: BusinessDetailsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    address: value.address?,
-                    custom_values: value.custom_values?,
-                    logo_url: value.logo_url?,
-                    name: value.name?,
-                    phone_no: value.phone_no?,
-                    website: value.website?,
-                })
+                match value {
+                    BusinessDetailsDto {
+                        address: Ok(address),
+                        custom_values: Ok(custom_values),
+                        logo_url: Ok(logo_url),
+                        name: Ok(name),
+                        phone_no: Ok(phone_no),
+                        website: Ok(website),
+                    } => {
+                        Ok(Self {
+                            address,
+                            custom_values,
+                            logo_url,
+                            name,
+                            phone_no,
+                            website,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.address {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.custom_values {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.logo_url {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.phone_no {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.website {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::BusinessDetailsDto> for BusinessDetailsDto {
@@ -29655,10 +29966,29 @@ pub mod types {
             fn try_from(
                 value: CancelInvoiceScheduleDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    alt_id: value.alt_id?,
-                    alt_type: value.alt_type?,
-                })
+                match value {
+                    CancelInvoiceScheduleDto {
+                        alt_id: Ok(alt_id),
+                        alt_type: Ok(alt_type),
+                    } => Ok(Self { alt_id, alt_type }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.alt_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.alt_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CancelInvoiceScheduleDto>
@@ -29706,10 +30036,28 @@ pub mod types {
             fn try_from(
                 value: CardDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    brand: value.brand?,
-                    last4: value.last4?,
-                })
+                match value {
+                    CardDto { brand: Ok(brand), last4: Ok(last4) } => {
+                        Ok(Self { brand, last4 })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.brand {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.last4 {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CardDto> for CardDto {
@@ -29746,7 +30094,22 @@ pub mod types {
             fn try_from(
                 value: ChequeDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self { number: value.number? })
+                match value {
+                    ChequeDto { number: Ok(number) } => Ok(Self { number }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.number {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::ChequeDto> for ChequeDto {
@@ -29874,16 +30237,70 @@ pub mod types {
             fn try_from(
                 value: ContactDetailsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    additional_emails: value.additional_emails?,
-                    address: value.address?,
-                    company_name: value.company_name?,
-                    custom_fields: value.custom_fields?,
-                    email: value.email?,
-                    id: value.id?,
-                    name: value.name?,
-                    phone_no: value.phone_no?,
-                })
+                match value {
+                    ContactDetailsDto {
+                        additional_emails: Ok(additional_emails),
+                        address: Ok(address),
+                        company_name: Ok(company_name),
+                        custom_fields: Ok(custom_fields),
+                        email: Ok(email),
+                        id: Ok(id),
+                        name: Ok(name),
+                        phone_no: Ok(phone_no),
+                    } => {
+                        Ok(Self {
+                            additional_emails,
+                            address,
+                            company_name,
+                            custom_fields,
+                            email,
+                            id,
+                            name,
+                            phone_no,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.additional_emails {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.address {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.company_name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.custom_fields {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.email {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.phone_no {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::ContactDetailsDto> for ContactDetailsDto {
@@ -30283,33 +30700,172 @@ pub mod types {
             fn try_from(
                 value: CreateEstimatesDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    alt_id: value.alt_id?,
-                    alt_type: value.alt_type?,
-                    attachments: value.attachments?,
-                    auto_invoice: value.auto_invoice?,
-                    automatic_taxes_enabled: value.automatic_taxes_enabled?,
-                    business_details: value.business_details?,
-                    contact_details: value.contact_details?,
-                    currency: value.currency?,
-                    discount: value.discount?,
-                    estimate_number: value.estimate_number?,
-                    estimate_number_prefix: value.estimate_number_prefix?,
-                    expiry_date: value.expiry_date?,
-                    frequency_settings: value.frequency_settings?,
-                    issue_date: value.issue_date?,
-                    items: value.items?,
-                    live_mode: value.live_mode?,
-                    meta: value.meta?,
-                    miscellaneous_charges: value.miscellaneous_charges?,
-                    name: value.name?,
-                    payment_schedule_config: value.payment_schedule_config?,
-                    send_estimate_details: value.send_estimate_details?,
-                    sent_to: value.sent_to?,
-                    terms_notes: value.terms_notes?,
-                    title: value.title?,
-                    user_id: value.user_id?,
-                })
+                match value {
+                    CreateEstimatesDto {
+                        alt_id: Ok(alt_id),
+                        alt_type: Ok(alt_type),
+                        attachments: Ok(attachments),
+                        auto_invoice: Ok(auto_invoice),
+                        automatic_taxes_enabled: Ok(automatic_taxes_enabled),
+                        business_details: Ok(business_details),
+                        contact_details: Ok(contact_details),
+                        currency: Ok(currency),
+                        discount: Ok(discount),
+                        estimate_number: Ok(estimate_number),
+                        estimate_number_prefix: Ok(estimate_number_prefix),
+                        expiry_date: Ok(expiry_date),
+                        frequency_settings: Ok(frequency_settings),
+                        issue_date: Ok(issue_date),
+                        items: Ok(items),
+                        live_mode: Ok(live_mode),
+                        meta: Ok(meta),
+                        miscellaneous_charges: Ok(miscellaneous_charges),
+                        name: Ok(name),
+                        payment_schedule_config: Ok(payment_schedule_config),
+                        send_estimate_details: Ok(send_estimate_details),
+                        sent_to: Ok(sent_to),
+                        terms_notes: Ok(terms_notes),
+                        title: Ok(title),
+                        user_id: Ok(user_id),
+                    } => {
+                        Ok(Self {
+                            alt_id,
+                            alt_type,
+                            attachments,
+                            auto_invoice,
+                            automatic_taxes_enabled,
+                            business_details,
+                            contact_details,
+                            currency,
+                            discount,
+                            estimate_number,
+                            estimate_number_prefix,
+                            expiry_date,
+                            frequency_settings,
+                            issue_date,
+                            items,
+                            live_mode,
+                            meta,
+                            miscellaneous_charges,
+                            name,
+                            payment_schedule_config,
+                            send_estimate_details,
+                            sent_to,
+                            terms_notes,
+                            title,
+                            user_id,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.alt_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.alt_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.attachments {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.auto_invoice {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.automatic_taxes_enabled {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.business_details {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.contact_details {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.currency {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.discount {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.estimate_number {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.estimate_number_prefix {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.expiry_date {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.frequency_settings {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.issue_date {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.items {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.live_mode {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.meta {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.miscellaneous_charges {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.payment_schedule_config {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.send_estimate_details {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.sent_to {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.terms_notes {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.title {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.user_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CreateEstimatesDto> for CreateEstimatesDto {
@@ -30693,31 +31249,160 @@ pub mod types {
             fn try_from(
                 value: CreateInvoiceDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    alt_id: value.alt_id?,
-                    alt_type: value.alt_type?,
-                    attachments: value.attachments?,
-                    automatic_taxes_enabled: value.automatic_taxes_enabled?,
-                    business_details: value.business_details?,
-                    contact_details: value.contact_details?,
-                    currency: value.currency?,
-                    discount: value.discount?,
-                    due_date: value.due_date?,
-                    invoice_number: value.invoice_number?,
-                    invoice_number_prefix: value.invoice_number_prefix?,
-                    issue_date: value.issue_date?,
-                    items: value.items?,
-                    late_fees_configuration: value.late_fees_configuration?,
-                    live_mode: value.live_mode?,
-                    miscellaneous_charges: value.miscellaneous_charges?,
-                    name: value.name?,
-                    payment_methods: value.payment_methods?,
-                    payment_schedule: value.payment_schedule?,
-                    sent_to: value.sent_to?,
-                    terms_notes: value.terms_notes?,
-                    tips_configuration: value.tips_configuration?,
-                    title: value.title?,
-                })
+                match value {
+                    CreateInvoiceDto {
+                        alt_id: Ok(alt_id),
+                        alt_type: Ok(alt_type),
+                        attachments: Ok(attachments),
+                        automatic_taxes_enabled: Ok(automatic_taxes_enabled),
+                        business_details: Ok(business_details),
+                        contact_details: Ok(contact_details),
+                        currency: Ok(currency),
+                        discount: Ok(discount),
+                        due_date: Ok(due_date),
+                        invoice_number: Ok(invoice_number),
+                        invoice_number_prefix: Ok(invoice_number_prefix),
+                        issue_date: Ok(issue_date),
+                        items: Ok(items),
+                        late_fees_configuration: Ok(late_fees_configuration),
+                        live_mode: Ok(live_mode),
+                        miscellaneous_charges: Ok(miscellaneous_charges),
+                        name: Ok(name),
+                        payment_methods: Ok(payment_methods),
+                        payment_schedule: Ok(payment_schedule),
+                        sent_to: Ok(sent_to),
+                        terms_notes: Ok(terms_notes),
+                        tips_configuration: Ok(tips_configuration),
+                        title: Ok(title),
+                    } => {
+                        Ok(Self {
+                            alt_id,
+                            alt_type,
+                            attachments,
+                            automatic_taxes_enabled,
+                            business_details,
+                            contact_details,
+                            currency,
+                            discount,
+                            due_date,
+                            invoice_number,
+                            invoice_number_prefix,
+                            issue_date,
+                            items,
+                            late_fees_configuration,
+                            live_mode,
+                            miscellaneous_charges,
+                            name,
+                            payment_methods,
+                            payment_schedule,
+                            sent_to,
+                            terms_notes,
+                            tips_configuration,
+                            title,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.alt_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.alt_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.attachments {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.automatic_taxes_enabled {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.business_details {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.contact_details {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.currency {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.discount {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.due_date {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.invoice_number {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.invoice_number_prefix {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.issue_date {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.items {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.late_fees_configuration {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.live_mode {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.miscellaneous_charges {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.payment_methods {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.payment_schedule {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.sent_to {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.terms_notes {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.tips_configuration {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.title {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CreateInvoiceDto> for CreateInvoiceDto {
@@ -30819,12 +31504,46 @@ pub mod types {
             fn try_from(
                 value: CreateInvoiceFromEstimateDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    alt_id: value.alt_id?,
-                    alt_type: value.alt_type?,
-                    mark_as_invoiced: value.mark_as_invoiced?,
-                    version: value.version?,
-                })
+                match value {
+                    CreateInvoiceFromEstimateDto {
+                        alt_id: Ok(alt_id),
+                        alt_type: Ok(alt_type),
+                        mark_as_invoiced: Ok(mark_as_invoiced),
+                        version: Ok(version),
+                    } => {
+                        Ok(Self {
+                            alt_id,
+                            alt_type,
+                            mark_as_invoiced,
+                            version,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.alt_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.alt_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.mark_as_invoiced {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.version {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CreateInvoiceFromEstimateDto>
@@ -31132,27 +31851,136 @@ pub mod types {
             fn try_from(
                 value: CreateInvoiceScheduleDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    alt_id: value.alt_id?,
-                    alt_type: value.alt_type?,
-                    attachments: value.attachments?,
-                    automatic_taxes_enabled: value.automatic_taxes_enabled?,
-                    business_details: value.business_details?,
-                    contact_details: value.contact_details?,
-                    currency: value.currency?,
-                    discount: value.discount?,
-                    invoice_number_prefix: value.invoice_number_prefix?,
-                    items: value.items?,
-                    late_fees_configuration: value.late_fees_configuration?,
-                    live_mode: value.live_mode?,
-                    miscellaneous_charges: value.miscellaneous_charges?,
-                    name: value.name?,
-                    payment_methods: value.payment_methods?,
-                    schedule: value.schedule?,
-                    terms_notes: value.terms_notes?,
-                    tips_configuration: value.tips_configuration?,
-                    title: value.title?,
-                })
+                match value {
+                    CreateInvoiceScheduleDto {
+                        alt_id: Ok(alt_id),
+                        alt_type: Ok(alt_type),
+                        attachments: Ok(attachments),
+                        automatic_taxes_enabled: Ok(automatic_taxes_enabled),
+                        business_details: Ok(business_details),
+                        contact_details: Ok(contact_details),
+                        currency: Ok(currency),
+                        discount: Ok(discount),
+                        invoice_number_prefix: Ok(invoice_number_prefix),
+                        items: Ok(items),
+                        late_fees_configuration: Ok(late_fees_configuration),
+                        live_mode: Ok(live_mode),
+                        miscellaneous_charges: Ok(miscellaneous_charges),
+                        name: Ok(name),
+                        payment_methods: Ok(payment_methods),
+                        schedule: Ok(schedule),
+                        terms_notes: Ok(terms_notes),
+                        tips_configuration: Ok(tips_configuration),
+                        title: Ok(title),
+                    } => {
+                        Ok(Self {
+                            alt_id,
+                            alt_type,
+                            attachments,
+                            automatic_taxes_enabled,
+                            business_details,
+                            contact_details,
+                            currency,
+                            discount,
+                            invoice_number_prefix,
+                            items,
+                            late_fees_configuration,
+                            live_mode,
+                            miscellaneous_charges,
+                            name,
+                            payment_methods,
+                            schedule,
+                            terms_notes,
+                            tips_configuration,
+                            title,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.alt_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.alt_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.attachments {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.automatic_taxes_enabled {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.business_details {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.contact_details {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.currency {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.discount {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.invoice_number_prefix {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.items {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.late_fees_configuration {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.live_mode {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.miscellaneous_charges {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.payment_methods {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.schedule {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.terms_notes {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.tips_configuration {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.title {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CreateInvoiceScheduleDto>
@@ -31450,25 +32278,124 @@ pub mod types {
             fn try_from(
                 value: CreateInvoiceTemplateDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    alt_id: value.alt_id?,
-                    alt_type: value.alt_type?,
-                    attachments: value.attachments?,
-                    automatic_taxes_enabled: value.automatic_taxes_enabled?,
-                    business_details: value.business_details?,
-                    currency: value.currency?,
-                    discount: value.discount?,
-                    internal: value.internal?,
-                    invoice_number_prefix: value.invoice_number_prefix?,
-                    items: value.items?,
-                    late_fees_configuration: value.late_fees_configuration?,
-                    miscellaneous_charges: value.miscellaneous_charges?,
-                    name: value.name?,
-                    payment_methods: value.payment_methods?,
-                    terms_notes: value.terms_notes?,
-                    tips_configuration: value.tips_configuration?,
-                    title: value.title?,
-                })
+                match value {
+                    CreateInvoiceTemplateDto {
+                        alt_id: Ok(alt_id),
+                        alt_type: Ok(alt_type),
+                        attachments: Ok(attachments),
+                        automatic_taxes_enabled: Ok(automatic_taxes_enabled),
+                        business_details: Ok(business_details),
+                        currency: Ok(currency),
+                        discount: Ok(discount),
+                        internal: Ok(internal),
+                        invoice_number_prefix: Ok(invoice_number_prefix),
+                        items: Ok(items),
+                        late_fees_configuration: Ok(late_fees_configuration),
+                        miscellaneous_charges: Ok(miscellaneous_charges),
+                        name: Ok(name),
+                        payment_methods: Ok(payment_methods),
+                        terms_notes: Ok(terms_notes),
+                        tips_configuration: Ok(tips_configuration),
+                        title: Ok(title),
+                    } => {
+                        Ok(Self {
+                            alt_id,
+                            alt_type,
+                            attachments,
+                            automatic_taxes_enabled,
+                            business_details,
+                            currency,
+                            discount,
+                            internal,
+                            invoice_number_prefix,
+                            items,
+                            late_fees_configuration,
+                            miscellaneous_charges,
+                            name,
+                            payment_methods,
+                            terms_notes,
+                            tips_configuration,
+                            title,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.alt_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.alt_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.attachments {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.automatic_taxes_enabled {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.business_details {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.currency {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.discount {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.internal {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.invoice_number_prefix {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.items {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.late_fees_configuration {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.miscellaneous_charges {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.payment_methods {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.terms_notes {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.tips_configuration {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.title {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CreateInvoiceTemplateDto>
@@ -31718,23 +32645,108 @@ pub mod types {
             fn try_from(
                 value: CustomRRuleOptionsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    count: value.count?,
-                    day_of_month: value.day_of_month?,
-                    day_of_week: value.day_of_week?,
-                    days_before: value.days_before?,
-                    end_date: value.end_date?,
-                    end_time: value.end_time?,
-                    end_type: value.end_type?,
-                    interval: value.interval?,
-                    interval_type: value.interval_type?,
-                    month_of_year: value.month_of_year?,
-                    num_of_week: value.num_of_week?,
-                    start_date: value.start_date?,
-                    start_time: value.start_time?,
-                    use_start_as_primary_user_accepted: value
-                        .use_start_as_primary_user_accepted?,
-                })
+                match value {
+                    CustomRRuleOptionsDto {
+                        count: Ok(count),
+                        day_of_month: Ok(day_of_month),
+                        day_of_week: Ok(day_of_week),
+                        days_before: Ok(days_before),
+                        end_date: Ok(end_date),
+                        end_time: Ok(end_time),
+                        end_type: Ok(end_type),
+                        interval: Ok(interval),
+                        interval_type: Ok(interval_type),
+                        month_of_year: Ok(month_of_year),
+                        num_of_week: Ok(num_of_week),
+                        start_date: Ok(start_date),
+                        start_time: Ok(start_time),
+                        use_start_as_primary_user_accepted: Ok(
+                            use_start_as_primary_user_accepted,
+                        ),
+                    } => {
+                        Ok(Self {
+                            count,
+                            day_of_month,
+                            day_of_week,
+                            days_before,
+                            end_date,
+                            end_time,
+                            end_type,
+                            interval,
+                            interval_type,
+                            month_of_year,
+                            num_of_week,
+                            start_date,
+                            start_time,
+                            use_start_as_primary_user_accepted,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.count {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.day_of_month {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.day_of_week {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.days_before {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.end_date {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.end_time {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.end_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.interval {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.interval_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.month_of_year {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.num_of_week {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.start_date {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.start_time {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.use_start_as_primary_user_accepted {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CustomRRuleOptionsDto>
@@ -31812,11 +32824,40 @@ pub mod types {
             fn try_from(
                 value: DiscountDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    type_: value.type_?,
-                    valid_on_product_ids: value.valid_on_product_ids?,
-                    value: value.value?,
-                })
+                match value {
+                    DiscountDto {
+                        type_: Ok(type_),
+                        valid_on_product_ids: Ok(valid_on_product_ids),
+                        value: Ok(value),
+                    } => {
+                        Ok(Self {
+                            type_,
+                            valid_on_product_ids,
+                            value,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.type_ {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.valid_on_product_ids {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.value {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::DiscountDto> for DiscountDto {
@@ -31860,9 +32901,24 @@ pub mod types {
             fn try_from(
                 value: EstimateIdParam,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    estimate_id: value.estimate_id?,
-                })
+                match value {
+                    EstimateIdParam { estimate_id: Ok(estimate_id) } => {
+                        Ok(Self { estimate_id })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.estimate_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::EstimateIdParam> for EstimateIdParam {
@@ -32063,21 +33119,100 @@ pub mod types {
             fn try_from(
                 value: EstimateLineItemDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    amount: value.amount?,
-                    attachments: value.attachments?,
-                    automatic_tax_category_id: value.automatic_tax_category_id?,
-                    currency: value.currency?,
-                    description: value.description?,
-                    is_setup_fee_item: value.is_setup_fee_item?,
-                    name: value.name?,
-                    price_id: value.price_id?,
-                    product_id: value.product_id?,
-                    qty: value.qty?,
-                    tax_inclusive: value.tax_inclusive?,
-                    taxes: value.taxes?,
-                    type_: value.type_?,
-                })
+                match value {
+                    EstimateLineItemDto {
+                        amount: Ok(amount),
+                        attachments: Ok(attachments),
+                        automatic_tax_category_id: Ok(automatic_tax_category_id),
+                        currency: Ok(currency),
+                        description: Ok(description),
+                        is_setup_fee_item: Ok(is_setup_fee_item),
+                        name: Ok(name),
+                        price_id: Ok(price_id),
+                        product_id: Ok(product_id),
+                        qty: Ok(qty),
+                        tax_inclusive: Ok(tax_inclusive),
+                        taxes: Ok(taxes),
+                        type_: Ok(type_),
+                    } => {
+                        Ok(Self {
+                            amount,
+                            attachments,
+                            automatic_tax_category_id,
+                            currency,
+                            description,
+                            is_setup_fee_item,
+                            name,
+                            price_id,
+                            product_id,
+                            qty,
+                            tax_inclusive,
+                            taxes,
+                            type_,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.amount {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.attachments {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.automatic_tax_category_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.currency {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.description {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.is_setup_fee_item {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.price_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.product_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.qty {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.tax_inclusive {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.taxes {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.type_ {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::EstimateLineItemDto> for EstimateLineItemDto {
@@ -32342,24 +33477,118 @@ pub mod types {
             fn try_from(
                 value: EstimateTemplatesDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    alt_id: value.alt_id?,
-                    alt_type: value.alt_type?,
-                    attachments: value.attachments?,
-                    automatic_taxes_enabled: value.automatic_taxes_enabled?,
-                    business_details: value.business_details?,
-                    currency: value.currency?,
-                    discount: value.discount?,
-                    estimate_number_prefix: value.estimate_number_prefix?,
-                    items: value.items?,
-                    live_mode: value.live_mode?,
-                    meta: value.meta?,
-                    miscellaneous_charges: value.miscellaneous_charges?,
-                    name: value.name?,
-                    send_estimate_details: value.send_estimate_details?,
-                    terms_notes: value.terms_notes?,
-                    title: value.title?,
-                })
+                match value {
+                    EstimateTemplatesDto {
+                        alt_id: Ok(alt_id),
+                        alt_type: Ok(alt_type),
+                        attachments: Ok(attachments),
+                        automatic_taxes_enabled: Ok(automatic_taxes_enabled),
+                        business_details: Ok(business_details),
+                        currency: Ok(currency),
+                        discount: Ok(discount),
+                        estimate_number_prefix: Ok(estimate_number_prefix),
+                        items: Ok(items),
+                        live_mode: Ok(live_mode),
+                        meta: Ok(meta),
+                        miscellaneous_charges: Ok(miscellaneous_charges),
+                        name: Ok(name),
+                        send_estimate_details: Ok(send_estimate_details),
+                        terms_notes: Ok(terms_notes),
+                        title: Ok(title),
+                    } => {
+                        Ok(Self {
+                            alt_id,
+                            alt_type,
+                            attachments,
+                            automatic_taxes_enabled,
+                            business_details,
+                            currency,
+                            discount,
+                            estimate_number_prefix,
+                            items,
+                            live_mode,
+                            meta,
+                            miscellaneous_charges,
+                            name,
+                            send_estimate_details,
+                            terms_notes,
+                            title,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.alt_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.alt_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.attachments {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.automatic_taxes_enabled {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.business_details {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.currency {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.discount {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.estimate_number_prefix {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.items {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.live_mode {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.meta {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.miscellaneous_charges {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.send_estimate_details {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.terms_notes {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.title {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::EstimateTemplatesDto> for EstimateTemplatesDto {
@@ -32424,10 +33653,29 @@ pub mod types {
             fn try_from(
                 value: FrequencySettingsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    enabled: value.enabled?,
-                    schedule: value.schedule?,
-                })
+                match value {
+                    FrequencySettingsDto {
+                        enabled: Ok(enabled),
+                        schedule: Ok(schedule),
+                    } => Ok(Self { enabled, schedule }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.enabled {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.schedule {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::FrequencySettingsDto> for FrequencySettingsDto {
@@ -32612,20 +33860,94 @@ pub mod types {
             fn try_from(
                 value: InvoiceItemDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    amount: value.amount?,
-                    automatic_tax_category_id: value.automatic_tax_category_id?,
-                    currency: value.currency?,
-                    description: value.description?,
-                    is_setup_fee_item: value.is_setup_fee_item?,
-                    name: value.name?,
-                    price_id: value.price_id?,
-                    product_id: value.product_id?,
-                    qty: value.qty?,
-                    tax_inclusive: value.tax_inclusive?,
-                    taxes: value.taxes?,
-                    type_: value.type_?,
-                })
+                match value {
+                    InvoiceItemDto {
+                        amount: Ok(amount),
+                        automatic_tax_category_id: Ok(automatic_tax_category_id),
+                        currency: Ok(currency),
+                        description: Ok(description),
+                        is_setup_fee_item: Ok(is_setup_fee_item),
+                        name: Ok(name),
+                        price_id: Ok(price_id),
+                        product_id: Ok(product_id),
+                        qty: Ok(qty),
+                        tax_inclusive: Ok(tax_inclusive),
+                        taxes: Ok(taxes),
+                        type_: Ok(type_),
+                    } => {
+                        Ok(Self {
+                            amount,
+                            automatic_tax_category_id,
+                            currency,
+                            description,
+                            is_setup_fee_item,
+                            name,
+                            price_id,
+                            product_id,
+                            qty,
+                            tax_inclusive,
+                            taxes,
+                            type_,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.amount {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.automatic_tax_category_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.currency {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.description {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.is_setup_fee_item {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.price_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.product_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.qty {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.tax_inclusive {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.taxes {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.type_ {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::InvoiceItemDto> for InvoiceItemDto {
@@ -32689,10 +34011,29 @@ pub mod types {
             fn try_from(
                 value: InvoiceSettingsSenderConfigurationDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    from_email: value.from_email?,
-                    from_name: value.from_name?,
-                })
+                match value {
+                    InvoiceSettingsSenderConfigurationDto {
+                        from_email: Ok(from_email),
+                        from_name: Ok(from_name),
+                    } => Ok(Self { from_email, from_name }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.from_email {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.from_name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::InvoiceSettingsSenderConfigurationDto>
@@ -32797,14 +34138,58 @@ pub mod types {
             fn try_from(
                 value: ItemTaxDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    calculation: value.calculation?,
-                    description: value.description?,
-                    id: value.id?,
-                    name: value.name?,
-                    rate: value.rate?,
-                    tax_id: value.tax_id?,
-                })
+                match value {
+                    ItemTaxDto {
+                        calculation: Ok(calculation),
+                        description: Ok(description),
+                        id: Ok(id),
+                        name: Ok(name),
+                        rate: Ok(rate),
+                        tax_id: Ok(tax_id),
+                    } => {
+                        Ok(Self {
+                            calculation,
+                            description,
+                            id,
+                            name,
+                            rate,
+                            tax_id,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.calculation {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.description {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.rate {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.tax_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::ItemTaxDto> for ItemTaxDto {
@@ -32915,14 +34300,58 @@ pub mod types {
             fn try_from(
                 value: LateFeesConfigurationDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    enable: value.enable?,
-                    frequency: value.frequency?,
-                    grace: value.grace?,
-                    max_late_fees: value.max_late_fees?,
-                    type_: value.type_?,
-                    value: value.value?,
-                })
+                match value {
+                    LateFeesConfigurationDto {
+                        enable: Ok(enable),
+                        frequency: Ok(frequency),
+                        grace: Ok(grace),
+                        max_late_fees: Ok(max_late_fees),
+                        type_: Ok(type_),
+                        value: Ok(value),
+                    } => {
+                        Ok(Self {
+                            enable,
+                            frequency,
+                            grace,
+                            max_late_fees,
+                            type_,
+                            value,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.enable {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.frequency {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.grace {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.max_late_fees {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.type_ {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.value {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::LateFeesConfigurationDto>
@@ -32983,10 +34412,29 @@ pub mod types {
             fn try_from(
                 value: LateFeesFrequencyDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    interval: value.interval?,
-                    interval_count: value.interval_count?,
-                })
+                match value {
+                    LateFeesFrequencyDto {
+                        interval: Ok(interval),
+                        interval_count: Ok(interval_count),
+                    } => Ok(Self { interval, interval_count }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.interval {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.interval_count {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::LateFeesFrequencyDto> for LateFeesFrequencyDto {
@@ -33041,10 +34489,29 @@ pub mod types {
             fn try_from(
                 value: LateFeesGraceDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    interval: value.interval?,
-                    interval_count: value.interval_count?,
-                })
+                match value {
+                    LateFeesGraceDto {
+                        interval: Ok(interval),
+                        interval_count: Ok(interval_count),
+                    } => Ok(Self { interval, interval_count }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.interval {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.interval_count {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::LateFeesGraceDto> for LateFeesGraceDto {
@@ -33094,10 +34561,28 @@ pub mod types {
             fn try_from(
                 value: LateFeesMaxFeesDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    type_: value.type_?,
-                    value: value.value?,
-                })
+                match value {
+                    LateFeesMaxFeesDto { type_: Ok(type_), value: Ok(value) } => {
+                        Ok(Self { type_, value })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.type_ {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.value {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::LateFeesMaxFeesDto> for LateFeesMaxFeesDto {
@@ -33138,9 +34623,24 @@ pub mod types {
             fn try_from(
                 value: PatchInvoiceStatsLastViewedDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    invoice_id: value.invoice_id?,
-                })
+                match value {
+                    PatchInvoiceStatsLastViewedDto { invoice_id: Ok(invoice_id) } => {
+                        Ok(Self { invoice_id })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.invoice_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::PatchInvoiceStatsLastViewedDto>
@@ -33180,7 +34680,22 @@ pub mod types {
             fn try_from(
                 value: PaymentMethodDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self { stripe: value.stripe? })
+                match value {
+                    PaymentMethodDto { stripe: Ok(stripe) } => Ok(Self { stripe }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.stripe {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::PaymentMethodDto> for PaymentMethodDto {
@@ -33249,11 +34764,40 @@ pub mod types {
             fn try_from(
                 value: PaymentScheduleConfigDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    date_config: value.date_config?,
-                    schedules: value.schedules?,
-                    type_: value.type_?,
-                })
+                match value {
+                    PaymentScheduleConfigDto {
+                        date_config: Ok(date_config),
+                        schedules: Ok(schedules),
+                        type_: Ok(type_),
+                    } => {
+                        Ok(Self {
+                            date_config,
+                            schedules,
+                            type_,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.date_config {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.schedules {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.type_ {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::PaymentScheduleConfigDto>
@@ -33323,10 +34867,34 @@ pub mod types {
             fn try_from(
                 value: PaymentScheduleDateConfigDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    deposit_date_type: value.deposit_date_type?,
-                    schedule_date_type: value.schedule_date_type?,
-                })
+                match value {
+                    PaymentScheduleDateConfigDto {
+                        deposit_date_type: Ok(deposit_date_type),
+                        schedule_date_type: Ok(schedule_date_type),
+                    } => {
+                        Ok(Self {
+                            deposit_date_type,
+                            schedule_date_type,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.deposit_date_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.schedule_date_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::PaymentScheduleDateConfigDto>
@@ -33380,10 +34948,28 @@ pub mod types {
             fn try_from(
                 value: PaymentScheduleDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    schedules: value.schedules?,
-                    type_: value.type_?,
-                })
+                match value {
+                    PaymentScheduleDto { schedules: Ok(schedules), type_: Ok(type_) } => {
+                        Ok(Self { schedules, type_ })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.schedules {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.type_ {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::PaymentScheduleDto> for PaymentScheduleDto {
@@ -33459,12 +35045,42 @@ pub mod types {
             fn try_from(
                 value: ProcessingFeeDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    charges: value.charges?,
-                    collected_miscellaneous_charges: value
-                        .collected_miscellaneous_charges?,
-                    paid_charges: value.paid_charges?,
-                })
+                match value {
+                    ProcessingFeeDto {
+                        charges: Ok(charges),
+                        collected_miscellaneous_charges: Ok(
+                            collected_miscellaneous_charges,
+                        ),
+                        paid_charges: Ok(paid_charges),
+                    } => {
+                        Ok(Self {
+                            charges,
+                            collected_miscellaneous_charges,
+                            paid_charges,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.charges {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.collected_miscellaneous_charges {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.paid_charges {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::ProcessingFeeDto> for ProcessingFeeDto {
@@ -33535,12 +35151,39 @@ pub mod types {
             fn try_from(
                 value: ProcessingFeePaidChargeDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    amount: value.amount?,
-                    charge: value.charge?,
-                    id: value.id?,
-                    name: value.name?,
-                })
+                match value {
+                    ProcessingFeePaidChargeDto {
+                        amount: Ok(amount),
+                        charge: Ok(charge),
+                        id: Ok(id),
+                        name: Ok(name),
+                    } => Ok(Self { amount, charge, id, name }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.amount {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.charge {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::ProcessingFeePaidChargeDto>
@@ -33696,18 +35339,82 @@ pub mod types {
             fn try_from(
                 value: RecordPaymentDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    alt_id: value.alt_id?,
-                    alt_type: value.alt_type?,
-                    amount: value.amount?,
-                    card: value.card?,
-                    cheque: value.cheque?,
-                    fulfilled_at: value.fulfilled_at?,
-                    meta: value.meta?,
-                    mode: value.mode?,
-                    notes: value.notes?,
-                    payment_schedule_ids: value.payment_schedule_ids?,
-                })
+                match value {
+                    RecordPaymentDto {
+                        alt_id: Ok(alt_id),
+                        alt_type: Ok(alt_type),
+                        amount: Ok(amount),
+                        card: Ok(card),
+                        cheque: Ok(cheque),
+                        fulfilled_at: Ok(fulfilled_at),
+                        meta: Ok(meta),
+                        mode: Ok(mode),
+                        notes: Ok(notes),
+                        payment_schedule_ids: Ok(payment_schedule_ids),
+                    } => {
+                        Ok(Self {
+                            alt_id,
+                            alt_type,
+                            amount,
+                            card,
+                            cheque,
+                            fulfilled_at,
+                            meta,
+                            mode,
+                            notes,
+                            payment_schedule_ids,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.alt_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.alt_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.amount {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.card {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.cheque {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.fulfilled_at {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.meta {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.mode {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.notes {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.payment_schedule_ids {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::RecordPaymentDto> for RecordPaymentDto {
@@ -33794,12 +35501,46 @@ pub mod types {
             fn try_from(
                 value: ScheduleInvoiceScheduleDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    alt_id: value.alt_id?,
-                    alt_type: value.alt_type?,
-                    auto_payment: value.auto_payment?,
-                    live_mode: value.live_mode?,
-                })
+                match value {
+                    ScheduleInvoiceScheduleDto {
+                        alt_id: Ok(alt_id),
+                        alt_type: Ok(alt_type),
+                        auto_payment: Ok(auto_payment),
+                        live_mode: Ok(live_mode),
+                    } => {
+                        Ok(Self {
+                            alt_id,
+                            alt_type,
+                            auto_payment,
+                            live_mode,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.alt_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.alt_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.auto_payment {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.live_mode {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::ScheduleInvoiceScheduleDto>
@@ -33857,10 +35598,29 @@ pub mod types {
             fn try_from(
                 value: ScheduleOptionsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    execute_at: value.execute_at?,
-                    rrule: value.rrule?,
-                })
+                match value {
+                    ScheduleOptionsDto {
+                        execute_at: Ok(execute_at),
+                        rrule: Ok(rrule),
+                    } => Ok(Self { execute_at, rrule }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.execute_at {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.rrule {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::ScheduleOptionsDto> for ScheduleOptionsDto {
@@ -33974,15 +35734,64 @@ pub mod types {
             fn try_from(
                 value: SendEstimateDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    action: value.action?,
-                    alt_id: value.alt_id?,
-                    alt_type: value.alt_type?,
-                    estimate_name: value.estimate_name?,
-                    live_mode: value.live_mode?,
-                    sent_from: value.sent_from?,
-                    user_id: value.user_id?,
-                })
+                match value {
+                    SendEstimateDto {
+                        action: Ok(action),
+                        alt_id: Ok(alt_id),
+                        alt_type: Ok(alt_type),
+                        estimate_name: Ok(estimate_name),
+                        live_mode: Ok(live_mode),
+                        sent_from: Ok(sent_from),
+                        user_id: Ok(user_id),
+                    } => {
+                        Ok(Self {
+                            action,
+                            alt_id,
+                            alt_type,
+                            estimate_name,
+                            live_mode,
+                            sent_from,
+                            user_id,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.action {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.alt_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.alt_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.estimate_name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.live_mode {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.sent_from {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.user_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::SendEstimateDto> for SendEstimateDto {
@@ -34103,15 +35912,64 @@ pub mod types {
             fn try_from(
                 value: SendInvoiceDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    action: value.action?,
-                    alt_id: value.alt_id?,
-                    alt_type: value.alt_type?,
-                    auto_payment: value.auto_payment?,
-                    live_mode: value.live_mode?,
-                    sent_from: value.sent_from?,
-                    user_id: value.user_id?,
-                })
+                match value {
+                    SendInvoiceDto {
+                        action: Ok(action),
+                        alt_id: Ok(alt_id),
+                        alt_type: Ok(alt_type),
+                        auto_payment: Ok(auto_payment),
+                        live_mode: Ok(live_mode),
+                        sent_from: Ok(sent_from),
+                        user_id: Ok(user_id),
+                    } => {
+                        Ok(Self {
+                            action,
+                            alt_id,
+                            alt_type,
+                            auto_payment,
+                            live_mode,
+                            sent_from,
+                            user_id,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.action {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.alt_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.alt_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.auto_payment {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.live_mode {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.sent_from {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.user_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::SendInvoiceDto> for SendInvoiceDto {
@@ -34195,12 +36053,46 @@ pub mod types {
             fn try_from(
                 value: SentToDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    email: value.email?,
-                    email_bcc: value.email_bcc?,
-                    email_cc: value.email_cc?,
-                    phone_no: value.phone_no?,
-                })
+                match value {
+                    SentToDto {
+                        email: Ok(email),
+                        email_bcc: Ok(email_bcc),
+                        email_cc: Ok(email_cc),
+                        phone_no: Ok(phone_no),
+                    } => {
+                        Ok(Self {
+                            email,
+                            email_bcc,
+                            email_cc,
+                            phone_no,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.email {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.email_bcc {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.email_cc {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.phone_no {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::SentToDto> for SentToDto {
@@ -34268,11 +36160,40 @@ pub mod types {
             fn try_from(
                 value: SepaDirectDebitDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    bank_code: value.bank_code?,
-                    branch_code: value.branch_code?,
-                    last4: value.last4?,
-                })
+                match value {
+                    SepaDirectDebitDto {
+                        bank_code: Ok(bank_code),
+                        branch_code: Ok(branch_code),
+                        last4: Ok(last4),
+                    } => {
+                        Ok(Self {
+                            bank_code,
+                            branch_code,
+                            last4,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.bank_code {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.branch_code {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.last4 {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::SepaDirectDebitDto> for SepaDirectDebitDto {
@@ -34316,9 +36237,24 @@ pub mod types {
             fn try_from(
                 value: StripePaymentMethodDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    enable_bank_debit_only: value.enable_bank_debit_only?,
-                })
+                match value {
+                    StripePaymentMethodDto {
+                        enable_bank_debit_only: Ok(enable_bank_debit_only),
+                    } => Ok(Self { enable_bank_debit_only }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.enable_bank_debit_only {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::StripePaymentMethodDto>
@@ -34734,35 +36670,184 @@ pub mod types {
             fn try_from(
                 value: Text2PayDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    action: value.action?,
-                    alt_id: value.alt_id?,
-                    alt_type: value.alt_type?,
-                    attachments: value.attachments?,
-                    automatic_taxes_enabled: value.automatic_taxes_enabled?,
-                    business_details: value.business_details?,
-                    contact_details: value.contact_details?,
-                    currency: value.currency?,
-                    discount: value.discount?,
-                    due_date: value.due_date?,
-                    id: value.id?,
-                    include_terms_note: value.include_terms_note?,
-                    invoice_number: value.invoice_number?,
-                    invoice_number_prefix: value.invoice_number_prefix?,
-                    issue_date: value.issue_date?,
-                    items: value.items?,
-                    late_fees_configuration: value.late_fees_configuration?,
-                    live_mode: value.live_mode?,
-                    miscellaneous_charges: value.miscellaneous_charges?,
-                    name: value.name?,
-                    payment_methods: value.payment_methods?,
-                    payment_schedule: value.payment_schedule?,
-                    sent_to: value.sent_to?,
-                    terms_notes: value.terms_notes?,
-                    tips_configuration: value.tips_configuration?,
-                    title: value.title?,
-                    user_id: value.user_id?,
-                })
+                match value {
+                    Text2PayDto {
+                        action: Ok(action),
+                        alt_id: Ok(alt_id),
+                        alt_type: Ok(alt_type),
+                        attachments: Ok(attachments),
+                        automatic_taxes_enabled: Ok(automatic_taxes_enabled),
+                        business_details: Ok(business_details),
+                        contact_details: Ok(contact_details),
+                        currency: Ok(currency),
+                        discount: Ok(discount),
+                        due_date: Ok(due_date),
+                        id: Ok(id),
+                        include_terms_note: Ok(include_terms_note),
+                        invoice_number: Ok(invoice_number),
+                        invoice_number_prefix: Ok(invoice_number_prefix),
+                        issue_date: Ok(issue_date),
+                        items: Ok(items),
+                        late_fees_configuration: Ok(late_fees_configuration),
+                        live_mode: Ok(live_mode),
+                        miscellaneous_charges: Ok(miscellaneous_charges),
+                        name: Ok(name),
+                        payment_methods: Ok(payment_methods),
+                        payment_schedule: Ok(payment_schedule),
+                        sent_to: Ok(sent_to),
+                        terms_notes: Ok(terms_notes),
+                        tips_configuration: Ok(tips_configuration),
+                        title: Ok(title),
+                        user_id: Ok(user_id),
+                    } => {
+                        Ok(Self {
+                            action,
+                            alt_id,
+                            alt_type,
+                            attachments,
+                            automatic_taxes_enabled,
+                            business_details,
+                            contact_details,
+                            currency,
+                            discount,
+                            due_date,
+                            id,
+                            include_terms_note,
+                            invoice_number,
+                            invoice_number_prefix,
+                            issue_date,
+                            items,
+                            late_fees_configuration,
+                            live_mode,
+                            miscellaneous_charges,
+                            name,
+                            payment_methods,
+                            payment_schedule,
+                            sent_to,
+                            terms_notes,
+                            tips_configuration,
+                            title,
+                            user_id,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.action {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.alt_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.alt_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.attachments {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.automatic_taxes_enabled {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.business_details {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.contact_details {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.currency {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.discount {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.due_date {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.include_terms_note {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.invoice_number {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.invoice_number_prefix {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.issue_date {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.items {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.late_fees_configuration {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.live_mode {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.miscellaneous_charges {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.payment_methods {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.payment_schedule {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.sent_to {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.terms_notes {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.tips_configuration {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.title {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.user_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::Text2PayDto> for Text2PayDto {
@@ -34846,10 +36931,34 @@ pub mod types {
             fn try_from(
                 value: TipsConfigurationDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    tips_enabled: value.tips_enabled?,
-                    tips_percentage: value.tips_percentage?,
-                })
+                match value {
+                    TipsConfigurationDto {
+                        tips_enabled: Ok(tips_enabled),
+                        tips_percentage: Ok(tips_percentage),
+                    } => {
+                        Ok(Self {
+                            tips_enabled,
+                            tips_percentage,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.tips_enabled {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.tips_percentage {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::TipsConfigurationDto> for TipsConfigurationDto {
@@ -35261,34 +37370,178 @@ pub mod types {
             fn try_from(
                 value: UpdateEstimateDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    alt_id: value.alt_id?,
-                    alt_type: value.alt_type?,
-                    attachments: value.attachments?,
-                    auto_invoice: value.auto_invoice?,
-                    automatic_taxes_enabled: value.automatic_taxes_enabled?,
-                    business_details: value.business_details?,
-                    contact_details: value.contact_details?,
-                    currency: value.currency?,
-                    discount: value.discount?,
-                    estimate_number: value.estimate_number?,
-                    estimate_number_prefix: value.estimate_number_prefix?,
-                    estimate_status: value.estimate_status?,
-                    expiry_date: value.expiry_date?,
-                    frequency_settings: value.frequency_settings?,
-                    issue_date: value.issue_date?,
-                    items: value.items?,
-                    live_mode: value.live_mode?,
-                    meta: value.meta?,
-                    miscellaneous_charges: value.miscellaneous_charges?,
-                    name: value.name?,
-                    payment_schedule_config: value.payment_schedule_config?,
-                    send_estimate_details: value.send_estimate_details?,
-                    sent_to: value.sent_to?,
-                    terms_notes: value.terms_notes?,
-                    title: value.title?,
-                    user_id: value.user_id?,
-                })
+                match value {
+                    UpdateEstimateDto {
+                        alt_id: Ok(alt_id),
+                        alt_type: Ok(alt_type),
+                        attachments: Ok(attachments),
+                        auto_invoice: Ok(auto_invoice),
+                        automatic_taxes_enabled: Ok(automatic_taxes_enabled),
+                        business_details: Ok(business_details),
+                        contact_details: Ok(contact_details),
+                        currency: Ok(currency),
+                        discount: Ok(discount),
+                        estimate_number: Ok(estimate_number),
+                        estimate_number_prefix: Ok(estimate_number_prefix),
+                        estimate_status: Ok(estimate_status),
+                        expiry_date: Ok(expiry_date),
+                        frequency_settings: Ok(frequency_settings),
+                        issue_date: Ok(issue_date),
+                        items: Ok(items),
+                        live_mode: Ok(live_mode),
+                        meta: Ok(meta),
+                        miscellaneous_charges: Ok(miscellaneous_charges),
+                        name: Ok(name),
+                        payment_schedule_config: Ok(payment_schedule_config),
+                        send_estimate_details: Ok(send_estimate_details),
+                        sent_to: Ok(sent_to),
+                        terms_notes: Ok(terms_notes),
+                        title: Ok(title),
+                        user_id: Ok(user_id),
+                    } => {
+                        Ok(Self {
+                            alt_id,
+                            alt_type,
+                            attachments,
+                            auto_invoice,
+                            automatic_taxes_enabled,
+                            business_details,
+                            contact_details,
+                            currency,
+                            discount,
+                            estimate_number,
+                            estimate_number_prefix,
+                            estimate_status,
+                            expiry_date,
+                            frequency_settings,
+                            issue_date,
+                            items,
+                            live_mode,
+                            meta,
+                            miscellaneous_charges,
+                            name,
+                            payment_schedule_config,
+                            send_estimate_details,
+                            sent_to,
+                            terms_notes,
+                            title,
+                            user_id,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.alt_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.alt_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.attachments {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.auto_invoice {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.automatic_taxes_enabled {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.business_details {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.contact_details {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.currency {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.discount {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.estimate_number {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.estimate_number_prefix {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.estimate_status {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.expiry_date {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.frequency_settings {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.issue_date {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.items {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.live_mode {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.meta {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.miscellaneous_charges {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.payment_schedule_config {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.send_estimate_details {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.sent_to {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.terms_notes {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.title {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.user_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpdateEstimateDto> for UpdateEstimateDto {
@@ -35703,32 +37956,166 @@ pub mod types {
             fn try_from(
                 value: UpdateInvoiceDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    alt_id: value.alt_id?,
-                    alt_type: value.alt_type?,
-                    attachments: value.attachments?,
-                    automatic_taxes_enabled: value.automatic_taxes_enabled?,
-                    business_details: value.business_details?,
-                    contact_details: value.contact_details?,
-                    contact_id: value.contact_id?,
-                    currency: value.currency?,
-                    description: value.description?,
-                    discount: value.discount?,
-                    due_date: value.due_date?,
-                    invoice_items: value.invoice_items?,
-                    invoice_number: value.invoice_number?,
-                    invoice_number_prefix: value.invoice_number_prefix?,
-                    issue_date: value.issue_date?,
-                    live_mode: value.live_mode?,
-                    miscellaneous_charges: value.miscellaneous_charges?,
-                    name: value.name?,
-                    payment_methods: value.payment_methods?,
-                    payment_schedule: value.payment_schedule?,
-                    terms_notes: value.terms_notes?,
-                    tips_configuration: value.tips_configuration?,
-                    title: value.title?,
-                    xero_details: value.xero_details?,
-                })
+                match value {
+                    UpdateInvoiceDto {
+                        alt_id: Ok(alt_id),
+                        alt_type: Ok(alt_type),
+                        attachments: Ok(attachments),
+                        automatic_taxes_enabled: Ok(automatic_taxes_enabled),
+                        business_details: Ok(business_details),
+                        contact_details: Ok(contact_details),
+                        contact_id: Ok(contact_id),
+                        currency: Ok(currency),
+                        description: Ok(description),
+                        discount: Ok(discount),
+                        due_date: Ok(due_date),
+                        invoice_items: Ok(invoice_items),
+                        invoice_number: Ok(invoice_number),
+                        invoice_number_prefix: Ok(invoice_number_prefix),
+                        issue_date: Ok(issue_date),
+                        live_mode: Ok(live_mode),
+                        miscellaneous_charges: Ok(miscellaneous_charges),
+                        name: Ok(name),
+                        payment_methods: Ok(payment_methods),
+                        payment_schedule: Ok(payment_schedule),
+                        terms_notes: Ok(terms_notes),
+                        tips_configuration: Ok(tips_configuration),
+                        title: Ok(title),
+                        xero_details: Ok(xero_details),
+                    } => {
+                        Ok(Self {
+                            alt_id,
+                            alt_type,
+                            attachments,
+                            automatic_taxes_enabled,
+                            business_details,
+                            contact_details,
+                            contact_id,
+                            currency,
+                            description,
+                            discount,
+                            due_date,
+                            invoice_items,
+                            invoice_number,
+                            invoice_number_prefix,
+                            issue_date,
+                            live_mode,
+                            miscellaneous_charges,
+                            name,
+                            payment_methods,
+                            payment_schedule,
+                            terms_notes,
+                            tips_configuration,
+                            title,
+                            xero_details,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.alt_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.alt_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.attachments {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.automatic_taxes_enabled {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.business_details {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.contact_details {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.contact_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.currency {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.description {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.discount {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.due_date {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.invoice_items {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.invoice_number {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.invoice_number_prefix {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.issue_date {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.live_mode {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.miscellaneous_charges {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.payment_methods {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.payment_schedule {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.terms_notes {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.tips_configuration {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.title {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.xero_details {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpdateInvoiceDto> for UpdateInvoiceDto {
@@ -35821,11 +38208,40 @@ pub mod types {
             fn try_from(
                 value: UpdateInvoiceLateFeesConfigurationDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    alt_id: value.alt_id?,
-                    alt_type: value.alt_type?,
-                    late_fees_configuration: value.late_fees_configuration?,
-                })
+                match value {
+                    UpdateInvoiceLateFeesConfigurationDto {
+                        alt_id: Ok(alt_id),
+                        alt_type: Ok(alt_type),
+                        late_fees_configuration: Ok(late_fees_configuration),
+                    } => {
+                        Ok(Self {
+                            alt_id,
+                            alt_type,
+                            late_fees_configuration,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.alt_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.alt_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.late_fees_configuration {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpdateInvoiceLateFeesConfigurationDto>
@@ -36046,22 +38462,106 @@ pub mod types {
             fn try_from(
                 value: UpdateInvoiceScheduleDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    alt_id: value.alt_id?,
-                    alt_type: value.alt_type?,
-                    attachments: value.attachments?,
-                    business_details: value.business_details?,
-                    contact_details: value.contact_details?,
-                    currency: value.currency?,
-                    discount: value.discount?,
-                    items: value.items?,
-                    live_mode: value.live_mode?,
-                    miscellaneous_charges: value.miscellaneous_charges?,
-                    name: value.name?,
-                    schedule: value.schedule?,
-                    terms_notes: value.terms_notes?,
-                    title: value.title?,
-                })
+                match value {
+                    UpdateInvoiceScheduleDto {
+                        alt_id: Ok(alt_id),
+                        alt_type: Ok(alt_type),
+                        attachments: Ok(attachments),
+                        business_details: Ok(business_details),
+                        contact_details: Ok(contact_details),
+                        currency: Ok(currency),
+                        discount: Ok(discount),
+                        items: Ok(items),
+                        live_mode: Ok(live_mode),
+                        miscellaneous_charges: Ok(miscellaneous_charges),
+                        name: Ok(name),
+                        schedule: Ok(schedule),
+                        terms_notes: Ok(terms_notes),
+                        title: Ok(title),
+                    } => {
+                        Ok(Self {
+                            alt_id,
+                            alt_type,
+                            attachments,
+                            business_details,
+                            contact_details,
+                            currency,
+                            discount,
+                            items,
+                            live_mode,
+                            miscellaneous_charges,
+                            name,
+                            schedule,
+                            terms_notes,
+                            title,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.alt_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.alt_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.attachments {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.business_details {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.contact_details {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.currency {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.discount {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.items {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.live_mode {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.miscellaneous_charges {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.schedule {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.terms_notes {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.title {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpdateInvoiceScheduleDto>
@@ -36252,19 +38752,88 @@ pub mod types {
             fn try_from(
                 value: UpdateInvoiceTemplateDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    alt_id: value.alt_id?,
-                    alt_type: value.alt_type?,
-                    business_details: value.business_details?,
-                    currency: value.currency?,
-                    discount: value.discount?,
-                    internal: value.internal?,
-                    items: value.items?,
-                    miscellaneous_charges: value.miscellaneous_charges?,
-                    name: value.name?,
-                    terms_notes: value.terms_notes?,
-                    title: value.title?,
-                })
+                match value {
+                    UpdateInvoiceTemplateDto {
+                        alt_id: Ok(alt_id),
+                        alt_type: Ok(alt_type),
+                        business_details: Ok(business_details),
+                        currency: Ok(currency),
+                        discount: Ok(discount),
+                        internal: Ok(internal),
+                        items: Ok(items),
+                        miscellaneous_charges: Ok(miscellaneous_charges),
+                        name: Ok(name),
+                        terms_notes: Ok(terms_notes),
+                        title: Ok(title),
+                    } => {
+                        Ok(Self {
+                            alt_id,
+                            alt_type,
+                            business_details,
+                            currency,
+                            discount,
+                            internal,
+                            items,
+                            miscellaneous_charges,
+                            name,
+                            terms_notes,
+                            title,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.alt_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.alt_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.business_details {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.currency {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.discount {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.internal {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.items {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.miscellaneous_charges {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.terms_notes {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.title {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpdateInvoiceTemplateDto>
@@ -36345,11 +38914,40 @@ pub mod types {
             fn try_from(
                 value: UpdatePaymentMethodsConfigurationDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    alt_id: value.alt_id?,
-                    alt_type: value.alt_type?,
-                    payment_methods: value.payment_methods?,
-                })
+                match value {
+                    UpdatePaymentMethodsConfigurationDto {
+                        alt_id: Ok(alt_id),
+                        alt_type: Ok(alt_type),
+                        payment_methods: Ok(payment_methods),
+                    } => {
+                        Ok(Self {
+                            alt_id,
+                            alt_type,
+                            payment_methods,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.alt_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.alt_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.payment_methods {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpdatePaymentMethodsConfigurationDto>
@@ -36401,10 +38999,28 @@ pub mod types {
             fn try_from(
                 value: UsBankAccountDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    bank_name: value.bank_name?,
-                    last4: value.last4?,
-                })
+                match value {
+                    UsBankAccountDto { bank_name: Ok(bank_name), last4: Ok(last4) } => {
+                        Ok(Self { bank_name, last4 })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.bank_name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.last4 {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UsBankAccountDto> for UsBankAccountDto {
@@ -36454,10 +39070,28 @@ pub mod types {
             fn try_from(
                 value: VoidInvoiceDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    alt_id: value.alt_id?,
-                    alt_type: value.alt_type?,
-                })
+                match value {
+                    VoidInvoiceDto { alt_id: Ok(alt_id), alt_type: Ok(alt_type) } => {
+                        Ok(Self { alt_id, alt_type })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.alt_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.alt_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::VoidInvoiceDto> for VoidInvoiceDto {

@@ -4577,12 +4577,46 @@ pub mod types {
             fn try_from(
                 value: AddFaqDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    answer: value.answer?,
-                    knowledge_base_id: value.knowledge_base_id?,
-                    location_id: value.location_id?,
-                    question: value.question?,
-                })
+                match value {
+                    AddFaqDto {
+                        answer: Ok(answer),
+                        knowledge_base_id: Ok(knowledge_base_id),
+                        location_id: Ok(location_id),
+                        question: Ok(question),
+                    } => {
+                        Ok(Self {
+                            answer,
+                            knowledge_base_id,
+                            location_id,
+                            question,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.answer {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.knowledge_base_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.question {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::AddFaqDto> for AddFaqDto {
@@ -4654,11 +4688,40 @@ pub mod types {
             fn try_from(
                 value: CreateKnowledgeBaseDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    description: value.description?,
-                    location_id: value.location_id?,
-                    name: value.name?,
-                })
+                match value {
+                    CreateKnowledgeBaseDto {
+                        description: Ok(description),
+                        location_id: Ok(location_id),
+                        name: Ok(name),
+                    } => {
+                        Ok(Self {
+                            description,
+                            location_id,
+                            name,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.description {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CreateKnowledgeBaseDto>
@@ -4735,11 +4798,40 @@ pub mod types {
             fn try_from(
                 value: DeleteWebsiteUrlRequestDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    knowledge_base_id: value.knowledge_base_id?,
-                    location_id: value.location_id?,
-                    url_ids: value.url_ids?,
-                })
+                match value {
+                    DeleteWebsiteUrlRequestDto {
+                        knowledge_base_id: Ok(knowledge_base_id),
+                        location_id: Ok(location_id),
+                        url_ids: Ok(url_ids),
+                    } => {
+                        Ok(Self {
+                            knowledge_base_id,
+                            location_id,
+                            url_ids,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.knowledge_base_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.url_ids {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::DeleteWebsiteUrlRequestDto>
@@ -4826,12 +4918,46 @@ pub mod types {
             fn try_from(
                 value: DiscoverWebsiteRequestDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    knowledge_base_id: value.knowledge_base_id?,
-                    location_id: value.location_id?,
-                    option: value.option?,
-                    url: value.url?,
-                })
+                match value {
+                    DiscoverWebsiteRequestDto {
+                        knowledge_base_id: Ok(knowledge_base_id),
+                        location_id: Ok(location_id),
+                        option: Ok(option),
+                        url: Ok(url),
+                    } => {
+                        Ok(Self {
+                            knowledge_base_id,
+                            location_id,
+                            option,
+                            url,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.knowledge_base_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.option {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.url {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::DiscoverWebsiteRequestDto>
@@ -4925,12 +5051,46 @@ pub mod types {
             fn try_from(
                 value: TrainDiscoveredUrlsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    knowledge_base_id: value.knowledge_base_id?,
-                    location_id: value.location_id?,
-                    operation_id: value.operation_id?,
-                    url_ids: value.url_ids?,
-                })
+                match value {
+                    TrainDiscoveredUrlsDto {
+                        knowledge_base_id: Ok(knowledge_base_id),
+                        location_id: Ok(location_id),
+                        operation_id: Ok(operation_id),
+                        url_ids: Ok(url_ids),
+                    } => {
+                        Ok(Self {
+                            knowledge_base_id,
+                            location_id,
+                            operation_id,
+                            url_ids,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.knowledge_base_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.operation_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.url_ids {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::TrainDiscoveredUrlsDto>
@@ -4983,10 +5143,28 @@ pub mod types {
             fn try_from(
                 value: UpdateFaqBodyDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    answer: value.answer?,
-                    question: value.question?,
-                })
+                match value {
+                    UpdateFaqBodyDto { answer: Ok(answer), question: Ok(question) } => {
+                        Ok(Self { answer, question })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.answer {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.question {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpdateFaqBodyDto> for UpdateFaqBodyDto {
@@ -5043,10 +5221,29 @@ pub mod types {
             fn try_from(
                 value: UpdateKnowledgeBaseDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    description: value.description?,
-                    name: value.name?,
-                })
+                match value {
+                    UpdateKnowledgeBaseDto {
+                        description: Ok(description),
+                        name: Ok(name),
+                    } => Ok(Self { description, name }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.description {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpdateKnowledgeBaseDto>

@@ -12499,17 +12499,76 @@ pub mod types {
             fn try_from(
                 value: CreateCustomFieldsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    accepted_format: value.accepted_format?,
-                    data_type: value.data_type?,
-                    is_multiple_file: value.is_multiple_file?,
-                    max_number_of_files: value.max_number_of_files?,
-                    model: value.model?,
-                    name: value.name?,
-                    placeholder: value.placeholder?,
-                    position: value.position?,
-                    text_box_list_options: value.text_box_list_options?,
-                })
+                match value {
+                    CreateCustomFieldsDto {
+                        accepted_format: Ok(accepted_format),
+                        data_type: Ok(data_type),
+                        is_multiple_file: Ok(is_multiple_file),
+                        max_number_of_files: Ok(max_number_of_files),
+                        model: Ok(model),
+                        name: Ok(name),
+                        placeholder: Ok(placeholder),
+                        position: Ok(position),
+                        text_box_list_options: Ok(text_box_list_options),
+                    } => {
+                        Ok(Self {
+                            accepted_format,
+                            data_type,
+                            is_multiple_file,
+                            max_number_of_files,
+                            model,
+                            name,
+                            placeholder,
+                            position,
+                            text_box_list_options,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.accepted_format {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.data_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.is_multiple_file {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.max_number_of_files {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.model {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.placeholder {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.position {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.text_box_list_options {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CreateCustomFieldsDto>
@@ -12575,10 +12634,29 @@ pub mod types {
             fn try_from(
                 value: CreateCustomFieldsDtoTextBoxListOptionsItem,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    subtype_0: value.subtype_0?,
-                    subtype_1: value.subtype_1?,
-                })
+                match value {
+                    CreateCustomFieldsDtoTextBoxListOptionsItem {
+                        subtype_0: Ok(subtype_0),
+                        subtype_1: Ok(subtype_1),
+                    } => Ok(Self { subtype_0, subtype_1 }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.subtype_0 {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.subtype_1 {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CreateCustomFieldsDtoTextBoxListOptionsItem>
@@ -12824,24 +12902,118 @@ pub mod types {
             fn try_from(
                 value: CreateLocationDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    address: value.address?,
-                    city: value.city?,
-                    company_id: value.company_id?,
-                    country: value.country?,
-                    mailgun: value.mailgun?,
-                    name: value.name?,
-                    phone: value.phone?,
-                    postal_code: value.postal_code?,
-                    prospect_info: value.prospect_info?,
-                    settings: value.settings?,
-                    snapshot_id: value.snapshot_id?,
-                    social: value.social?,
-                    state: value.state?,
-                    timezone: value.timezone?,
-                    twilio: value.twilio?,
-                    website: value.website?,
-                })
+                match value {
+                    CreateLocationDto {
+                        address: Ok(address),
+                        city: Ok(city),
+                        company_id: Ok(company_id),
+                        country: Ok(country),
+                        mailgun: Ok(mailgun),
+                        name: Ok(name),
+                        phone: Ok(phone),
+                        postal_code: Ok(postal_code),
+                        prospect_info: Ok(prospect_info),
+                        settings: Ok(settings),
+                        snapshot_id: Ok(snapshot_id),
+                        social: Ok(social),
+                        state: Ok(state),
+                        timezone: Ok(timezone),
+                        twilio: Ok(twilio),
+                        website: Ok(website),
+                    } => {
+                        Ok(Self {
+                            address,
+                            city,
+                            company_id,
+                            country,
+                            mailgun,
+                            name,
+                            phone,
+                            postal_code,
+                            prospect_info,
+                            settings,
+                            snapshot_id,
+                            social,
+                            state,
+                            timezone,
+                            twilio,
+                            website,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.address {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.city {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.company_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.country {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.mailgun {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.phone {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.postal_code {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.prospect_info {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.settings {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.snapshot_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.social {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.state {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.timezone {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.twilio {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.website {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CreateLocationDto> for CreateLocationDto {
@@ -13031,18 +13203,82 @@ pub mod types {
             fn try_from(
                 value: CustomRRulesOptions,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    count: value.count?,
-                    create_task_if_over_due: value.create_task_if_over_due?,
-                    day_of_month: value.day_of_month?,
-                    day_of_week: value.day_of_week?,
-                    due_after_seconds: value.due_after_seconds?,
-                    end_date: value.end_date?,
-                    interval: value.interval?,
-                    interval_type: value.interval_type?,
-                    month_of_year: value.month_of_year?,
-                    start_date: value.start_date?,
-                })
+                match value {
+                    CustomRRulesOptions {
+                        count: Ok(count),
+                        create_task_if_over_due: Ok(create_task_if_over_due),
+                        day_of_month: Ok(day_of_month),
+                        day_of_week: Ok(day_of_week),
+                        due_after_seconds: Ok(due_after_seconds),
+                        end_date: Ok(end_date),
+                        interval: Ok(interval),
+                        interval_type: Ok(interval_type),
+                        month_of_year: Ok(month_of_year),
+                        start_date: Ok(start_date),
+                    } => {
+                        Ok(Self {
+                            count,
+                            create_task_if_over_due,
+                            day_of_month,
+                            day_of_week,
+                            due_after_seconds,
+                            end_date,
+                            interval,
+                            interval_type,
+                            month_of_year,
+                            start_date,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.count {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.create_task_if_over_due {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.day_of_month {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.day_of_week {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.due_after_seconds {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.end_date {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.interval {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.interval_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.month_of_year {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.start_date {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CustomRRulesOptions> for CustomRRulesOptions {
@@ -13097,10 +13333,28 @@ pub mod types {
             fn try_from(
                 value: CustomValuesDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    name: value.name?,
-                    value: value.value?,
-                })
+                match value {
+                    CustomValuesDto { name: Ok(name), value: Ok(value) } => {
+                        Ok(Self { name, value })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.value {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CustomValuesDto> for CustomValuesDto {
@@ -13147,10 +13401,28 @@ pub mod types {
             fn try_from(
                 value: MailgunSchema,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    api_key: value.api_key?,
-                    domain: value.domain?,
-                })
+                match value {
+                    MailgunSchema { api_key: Ok(api_key), domain: Ok(domain) } => {
+                        Ok(Self { api_key, domain })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.api_key {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.domain {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::MailgunSchema> for MailgunSchema {
@@ -13213,11 +13485,40 @@ pub mod types {
             fn try_from(
                 value: ProspectInfoDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    email: value.email?,
-                    first_name: value.first_name?,
-                    last_name: value.last_name?,
-                })
+                match value {
+                    ProspectInfoDto {
+                        email: Ok(email),
+                        first_name: Ok(first_name),
+                        last_name: Ok(last_name),
+                    } => {
+                        Ok(Self {
+                            email,
+                            first_name,
+                            last_name,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.email {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.first_name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.last_name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::ProspectInfoDto> for ProspectInfoDto {
@@ -13335,14 +13636,58 @@ pub mod types {
             fn try_from(
                 value: RecurringTaskCreateDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    contact_ids: value.contact_ids?,
-                    description: value.description?,
-                    ignore_task_creation: value.ignore_task_creation?,
-                    owners: value.owners?,
-                    rrule_options: value.rrule_options?,
-                    title: value.title?,
-                })
+                match value {
+                    RecurringTaskCreateDto {
+                        contact_ids: Ok(contact_ids),
+                        description: Ok(description),
+                        ignore_task_creation: Ok(ignore_task_creation),
+                        owners: Ok(owners),
+                        rrule_options: Ok(rrule_options),
+                        title: Ok(title),
+                    } => {
+                        Ok(Self {
+                            contact_ids,
+                            description,
+                            ignore_task_creation,
+                            owners,
+                            rrule_options,
+                            title,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.contact_ids {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.description {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.ignore_task_creation {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.owners {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.rrule_options {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.title {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::RecurringTaskCreateDto>
@@ -13467,14 +13812,58 @@ pub mod types {
             fn try_from(
                 value: RecurringTaskUpdateDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    contact_ids: value.contact_ids?,
-                    description: value.description?,
-                    ignore_task_creation: value.ignore_task_creation?,
-                    owners: value.owners?,
-                    rrule_options: value.rrule_options?,
-                    title: value.title?,
-                })
+                match value {
+                    RecurringTaskUpdateDto {
+                        contact_ids: Ok(contact_ids),
+                        description: Ok(description),
+                        ignore_task_creation: Ok(ignore_task_creation),
+                        owners: Ok(owners),
+                        rrule_options: Ok(rrule_options),
+                        title: Ok(title),
+                    } => {
+                        Ok(Self {
+                            contact_ids,
+                            description,
+                            ignore_task_creation,
+                            owners,
+                            rrule_options,
+                            title,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.contact_ids {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.description {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.ignore_task_creation {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.owners {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.rrule_options {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.title {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::RecurringTaskUpdateDto>
@@ -13570,12 +13959,46 @@ pub mod types {
             fn try_from(
                 value: SettingsSchema,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    allow_duplicate_contact: value.allow_duplicate_contact?,
-                    allow_duplicate_opportunity: value.allow_duplicate_opportunity?,
-                    allow_facebook_name_merge: value.allow_facebook_name_merge?,
-                    disable_contact_timezone: value.disable_contact_timezone?,
-                })
+                match value {
+                    SettingsSchema {
+                        allow_duplicate_contact: Ok(allow_duplicate_contact),
+                        allow_duplicate_opportunity: Ok(allow_duplicate_opportunity),
+                        allow_facebook_name_merge: Ok(allow_facebook_name_merge),
+                        disable_contact_timezone: Ok(disable_contact_timezone),
+                    } => {
+                        Ok(Self {
+                            allow_duplicate_contact,
+                            allow_duplicate_opportunity,
+                            allow_facebook_name_merge,
+                            disable_contact_timezone,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.allow_duplicate_contact {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.allow_duplicate_opportunity {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.allow_facebook_name_merge {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.disable_contact_timezone {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::SettingsSchema> for SettingsSchema {
@@ -13624,10 +14047,28 @@ pub mod types {
             fn try_from(
                 value: SnapshotPutSchema,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    id: value.id?,
-                    override_: value.override_?,
-                })
+                match value {
+                    SnapshotPutSchema { id: Ok(id), override_: Ok(override_) } => {
+                        Ok(Self { id, override_ })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.override_ {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::SnapshotPutSchema> for SnapshotPutSchema {
@@ -13806,19 +14247,88 @@ pub mod types {
             fn try_from(
                 value: SocialSchema,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    blog_rss: value.blog_rss?,
-                    facebook_url: value.facebook_url?,
-                    foursquare: value.foursquare?,
-                    google_places_id: value.google_places_id?,
-                    google_plus: value.google_plus?,
-                    instagram: value.instagram?,
-                    linked_in: value.linked_in?,
-                    pinterest: value.pinterest?,
-                    twitter: value.twitter?,
-                    yelp: value.yelp?,
-                    youtube: value.youtube?,
-                })
+                match value {
+                    SocialSchema {
+                        blog_rss: Ok(blog_rss),
+                        facebook_url: Ok(facebook_url),
+                        foursquare: Ok(foursquare),
+                        google_places_id: Ok(google_places_id),
+                        google_plus: Ok(google_plus),
+                        instagram: Ok(instagram),
+                        linked_in: Ok(linked_in),
+                        pinterest: Ok(pinterest),
+                        twitter: Ok(twitter),
+                        yelp: Ok(yelp),
+                        youtube: Ok(youtube),
+                    } => {
+                        Ok(Self {
+                            blog_rss,
+                            facebook_url,
+                            foursquare,
+                            google_places_id,
+                            google_plus,
+                            instagram,
+                            linked_in,
+                            pinterest,
+                            twitter,
+                            yelp,
+                            youtube,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.blog_rss {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.facebook_url {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.foursquare {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.google_places_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.google_plus {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.instagram {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.linked_in {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.pinterest {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.twitter {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.yelp {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.youtube {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::SocialSchema> for SocialSchema {
@@ -13864,7 +14374,22 @@ pub mod types {
             fn try_from(
                 value: TagBody,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self { name: value.name? })
+                match value {
+                    TagBody { name: Ok(name) } => Ok(Self { name }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::TagBody> for TagBody {
@@ -13980,15 +14505,64 @@ pub mod types {
             fn try_from(
                 value: TaskSearchParamsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    assigned_to: value.assigned_to?,
-                    business_id: value.business_id?,
-                    completed: value.completed?,
-                    contact_id: value.contact_id?,
-                    limit: value.limit?,
-                    query: value.query?,
-                    skip: value.skip?,
-                })
+                match value {
+                    TaskSearchParamsDto {
+                        assigned_to: Ok(assigned_to),
+                        business_id: Ok(business_id),
+                        completed: Ok(completed),
+                        contact_id: Ok(contact_id),
+                        limit: Ok(limit),
+                        query: Ok(query),
+                        skip: Ok(skip),
+                    } => {
+                        Ok(Self {
+                            assigned_to,
+                            business_id,
+                            completed,
+                            contact_id,
+                            limit,
+                            query,
+                            skip,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.assigned_to {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.business_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.completed {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.contact_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.limit {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.query {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.skip {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::TaskSearchParamsDto> for TaskSearchParamsDto {
@@ -14050,10 +14624,29 @@ pub mod types {
             fn try_from(
                 value: TextBoxListOptionsSchema,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    label: value.label?,
-                    prefill_value: value.prefill_value?,
-                })
+                match value {
+                    TextBoxListOptionsSchema {
+                        label: Ok(label),
+                        prefill_value: Ok(prefill_value),
+                    } => Ok(Self { label, prefill_value }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.label {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.prefill_value {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::TextBoxListOptionsSchema>
@@ -14104,10 +14697,28 @@ pub mod types {
             fn try_from(
                 value: TwilioSchema,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    auth_token: value.auth_token?,
-                    sid: value.sid?,
-                })
+                match value {
+                    TwilioSchema { auth_token: Ok(auth_token), sid: Ok(sid) } => {
+                        Ok(Self { auth_token, sid })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.auth_token {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.sid {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::TwilioSchema> for TwilioSchema {
@@ -14252,16 +14863,70 @@ pub mod types {
             fn try_from(
                 value: UpdateCustomFieldsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    accepted_format: value.accepted_format?,
-                    is_multiple_file: value.is_multiple_file?,
-                    max_number_of_files: value.max_number_of_files?,
-                    model: value.model?,
-                    name: value.name?,
-                    placeholder: value.placeholder?,
-                    position: value.position?,
-                    text_box_list_options: value.text_box_list_options?,
-                })
+                match value {
+                    UpdateCustomFieldsDto {
+                        accepted_format: Ok(accepted_format),
+                        is_multiple_file: Ok(is_multiple_file),
+                        max_number_of_files: Ok(max_number_of_files),
+                        model: Ok(model),
+                        name: Ok(name),
+                        placeholder: Ok(placeholder),
+                        position: Ok(position),
+                        text_box_list_options: Ok(text_box_list_options),
+                    } => {
+                        Ok(Self {
+                            accepted_format,
+                            is_multiple_file,
+                            max_number_of_files,
+                            model,
+                            name,
+                            placeholder,
+                            position,
+                            text_box_list_options,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.accepted_format {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.is_multiple_file {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.max_number_of_files {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.model {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.placeholder {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.position {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.text_box_list_options {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpdateCustomFieldsDto>
@@ -14326,10 +14991,29 @@ pub mod types {
             fn try_from(
                 value: UpdateCustomFieldsDtoTextBoxListOptionsItem,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    subtype_0: value.subtype_0?,
-                    subtype_1: value.subtype_1?,
-                })
+                match value {
+                    UpdateCustomFieldsDtoTextBoxListOptionsItem {
+                        subtype_0: Ok(subtype_0),
+                        subtype_1: Ok(subtype_1),
+                    } => Ok(Self { subtype_0, subtype_1 }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.subtype_0 {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.subtype_1 {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpdateCustomFieldsDtoTextBoxListOptionsItem>
@@ -14577,24 +15261,118 @@ pub mod types {
             fn try_from(
                 value: UpdateLocationDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    address: value.address?,
-                    city: value.city?,
-                    company_id: value.company_id?,
-                    country: value.country?,
-                    mailgun: value.mailgun?,
-                    name: value.name?,
-                    phone: value.phone?,
-                    postal_code: value.postal_code?,
-                    prospect_info: value.prospect_info?,
-                    settings: value.settings?,
-                    snapshot: value.snapshot?,
-                    social: value.social?,
-                    state: value.state?,
-                    timezone: value.timezone?,
-                    twilio: value.twilio?,
-                    website: value.website?,
-                })
+                match value {
+                    UpdateLocationDto {
+                        address: Ok(address),
+                        city: Ok(city),
+                        company_id: Ok(company_id),
+                        country: Ok(country),
+                        mailgun: Ok(mailgun),
+                        name: Ok(name),
+                        phone: Ok(phone),
+                        postal_code: Ok(postal_code),
+                        prospect_info: Ok(prospect_info),
+                        settings: Ok(settings),
+                        snapshot: Ok(snapshot),
+                        social: Ok(social),
+                        state: Ok(state),
+                        timezone: Ok(timezone),
+                        twilio: Ok(twilio),
+                        website: Ok(website),
+                    } => {
+                        Ok(Self {
+                            address,
+                            city,
+                            company_id,
+                            country,
+                            mailgun,
+                            name,
+                            phone,
+                            postal_code,
+                            prospect_info,
+                            settings,
+                            snapshot,
+                            social,
+                            state,
+                            timezone,
+                            twilio,
+                            website,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.address {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.city {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.company_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.country {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.mailgun {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.phone {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.postal_code {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.prospect_info {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.settings {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.snapshot {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.social {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.state {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.timezone {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.twilio {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.website {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpdateLocationDto> for UpdateLocationDto {
@@ -14654,9 +15432,24 @@ pub mod types {
             fn try_from(
                 value: UpdatePermissionsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    permissions: value.permissions?,
-                })
+                match value {
+                    UpdatePermissionsDto { permissions: Ok(permissions) } => {
+                        Ok(Self { permissions })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.permissions {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpdatePermissionsDto> for UpdatePermissionsDto {

@@ -1836,12 +1836,46 @@ pub mod types {
             fn try_from(
                 value: CreateFolderParams,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    alt_id: value.alt_id?,
-                    alt_type: value.alt_type?,
-                    name: value.name?,
-                    parent_id: value.parent_id?,
-                })
+                match value {
+                    CreateFolderParams {
+                        alt_id: Ok(alt_id),
+                        alt_type: Ok(alt_type),
+                        name: Ok(name),
+                        parent_id: Ok(parent_id),
+                    } => {
+                        Ok(Self {
+                            alt_id,
+                            alt_type,
+                            name,
+                            parent_id,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.alt_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.alt_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.parent_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CreateFolderParams> for CreateFolderParams {
@@ -1881,7 +1915,22 @@ pub mod types {
             fn try_from(
                 value: DeleteMediaObjectItem,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self { id: value.id? })
+                match value {
+                    DeleteMediaObjectItem { id: Ok(id) } => Ok(Self { id }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::DeleteMediaObjectItem>
@@ -1963,12 +2012,46 @@ pub mod types {
             fn try_from(
                 value: DeleteMediaObjectsBodyParams,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    alt_id: value.alt_id?,
-                    alt_type: value.alt_type?,
-                    files_to_be_deleted: value.files_to_be_deleted?,
-                    status: value.status?,
-                })
+                match value {
+                    DeleteMediaObjectsBodyParams {
+                        alt_id: Ok(alt_id),
+                        alt_type: Ok(alt_type),
+                        files_to_be_deleted: Ok(files_to_be_deleted),
+                        status: Ok(status),
+                    } => {
+                        Ok(Self {
+                            alt_id,
+                            alt_type,
+                            files_to_be_deleted,
+                            status,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.alt_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.alt_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.files_to_be_deleted {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.status {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::DeleteMediaObjectsBodyParams>
@@ -2021,10 +2104,28 @@ pub mod types {
             fn try_from(
                 value: UpdateMediaObject,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    id: value.id?,
-                    name: value.name?,
-                })
+                match value {
+                    UpdateMediaObject { id: Ok(id), name: Ok(name) } => {
+                        Ok(Self { id, name })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpdateMediaObject> for UpdateMediaObject {
@@ -2092,11 +2193,40 @@ pub mod types {
             fn try_from(
                 value: UpdateMediaObjects,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    alt_id: value.alt_id?,
-                    alt_type: value.alt_type?,
-                    files_to_be_updated: value.files_to_be_updated?,
-                })
+                match value {
+                    UpdateMediaObjects {
+                        alt_id: Ok(alt_id),
+                        alt_type: Ok(alt_type),
+                        files_to_be_updated: Ok(files_to_be_updated),
+                    } => {
+                        Ok(Self {
+                            alt_id,
+                            alt_type,
+                            files_to_be_updated,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.alt_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.alt_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.files_to_be_updated {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpdateMediaObjects> for UpdateMediaObjects {
@@ -2157,11 +2287,34 @@ pub mod types {
             fn try_from(
                 value: UpdateObject,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    alt_id: value.alt_id?,
-                    alt_type: value.alt_type?,
-                    name: value.name?,
-                })
+                match value {
+                    UpdateObject {
+                        alt_id: Ok(alt_id),
+                        alt_type: Ok(alt_type),
+                        name: Ok(name),
+                    } => Ok(Self { alt_id, alt_type, name }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.alt_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.alt_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpdateObject> for UpdateObject {

@@ -2003,15 +2003,64 @@ pub mod types {
             fn try_from(
                 value: GetAccessTokenBodyDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    client_id: value.client_id?,
-                    client_secret: value.client_secret?,
-                    code: value.code?,
-                    grant_type: value.grant_type?,
-                    redirect_uri: value.redirect_uri?,
-                    refresh_token: value.refresh_token?,
-                    user_type: value.user_type?,
-                })
+                match value {
+                    GetAccessTokenBodyDto {
+                        client_id: Ok(client_id),
+                        client_secret: Ok(client_secret),
+                        code: Ok(code),
+                        grant_type: Ok(grant_type),
+                        redirect_uri: Ok(redirect_uri),
+                        refresh_token: Ok(refresh_token),
+                        user_type: Ok(user_type),
+                    } => {
+                        Ok(Self {
+                            client_id,
+                            client_secret,
+                            code,
+                            grant_type,
+                            redirect_uri,
+                            refresh_token,
+                            user_type,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.client_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.client_secret {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.code {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.grant_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.redirect_uri {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.refresh_token {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.user_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::GetAccessTokenBodyDto>
@@ -2074,10 +2123,29 @@ pub mod types {
             fn try_from(
                 value: GetLocationAccessCodeBodyDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    company_id: value.company_id?,
-                    location_id: value.location_id?,
-                })
+                match value {
+                    GetLocationAccessCodeBodyDto {
+                        company_id: Ok(company_id),
+                        location_id: Ok(location_id),
+                    } => Ok(Self { company_id, location_id }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.company_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::GetLocationAccessCodeBodyDto>

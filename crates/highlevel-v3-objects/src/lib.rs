@@ -2598,14 +2598,54 @@ pub mod types {
             fn try_from(
                 value: CreateCustomObjectSchemaDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    description: value.description?,
-                    key: value.key?,
-                    labels: value.labels?,
-                    location_id: value.location_id?,
-                    primary_display_property_details: value
-                        .primary_display_property_details?,
-                })
+                match value {
+                    CreateCustomObjectSchemaDto {
+                        description: Ok(description),
+                        key: Ok(key),
+                        labels: Ok(labels),
+                        location_id: Ok(location_id),
+                        primary_display_property_details: Ok(
+                            primary_display_property_details,
+                        ),
+                    } => {
+                        Ok(Self {
+                            description,
+                            key,
+                            labels,
+                            location_id,
+                            primary_display_property_details,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.description {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.key {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.labels {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.primary_display_property_details {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CreateCustomObjectSchemaDto>
@@ -2672,11 +2712,34 @@ pub mod types {
             fn try_from(
                 value: CustomObjectDisplayPropertyDetails,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    data_type: value.data_type?,
-                    key: value.key?,
-                    name: value.name?,
-                })
+                match value {
+                    CustomObjectDisplayPropertyDetails {
+                        data_type: Ok(data_type),
+                        key: Ok(key),
+                        name: Ok(name),
+                    } => Ok(Self { data_type, key, name }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.data_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.key {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CustomObjectDisplayPropertyDetails>
@@ -2729,10 +2792,29 @@ pub mod types {
             fn try_from(
                 value: CustomObjectLabelDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    plural: value.plural?,
-                    singular: value.singular?,
-                })
+                match value {
+                    CustomObjectLabelDto {
+                        plural: Ok(plural),
+                        singular: Ok(singular),
+                    } => Ok(Self { plural, singular }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.plural {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.singular {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CustomObjectLabelDto> for CustomObjectLabelDto {
@@ -2786,10 +2868,29 @@ pub mod types {
             fn try_from(
                 value: CustomObjectLabelUpdateDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    plural: value.plural?,
-                    singular: value.singular?,
-                })
+                match value {
+                    CustomObjectLabelUpdateDto {
+                        plural: Ok(plural),
+                        singular: Ok(singular),
+                    } => Ok(Self { plural, singular }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.plural {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.singular {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CustomObjectLabelUpdateDto>
@@ -2879,13 +2980,52 @@ pub mod types {
             fn try_from(
                 value: SearchRecordsBody,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    location_id: value.location_id?,
-                    page: value.page?,
-                    page_limit: value.page_limit?,
-                    query: value.query?,
-                    search_after: value.search_after?,
-                })
+                match value {
+                    SearchRecordsBody {
+                        location_id: Ok(location_id),
+                        page: Ok(page),
+                        page_limit: Ok(page_limit),
+                        query: Ok(query),
+                        search_after: Ok(search_after),
+                    } => {
+                        Ok(Self {
+                            location_id,
+                            page,
+                            page_limit,
+                            query,
+                            search_after,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.page {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.page_limit {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.query {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.search_after {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::SearchRecordsBody> for SearchRecordsBody {
@@ -2981,12 +3121,46 @@ pub mod types {
             fn try_from(
                 value: UpdateCustomObjectSchemaDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    description: value.description?,
-                    labels: value.labels?,
-                    location_id: value.location_id?,
-                    searchable_properties: value.searchable_properties?,
-                })
+                match value {
+                    UpdateCustomObjectSchemaDto {
+                        description: Ok(description),
+                        labels: Ok(labels),
+                        location_id: Ok(location_id),
+                        searchable_properties: Ok(searchable_properties),
+                    } => {
+                        Ok(Self {
+                            description,
+                            labels,
+                            location_id,
+                            searchable_properties,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.description {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.labels {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.searchable_properties {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpdateCustomObjectSchemaDto>

@@ -4351,12 +4351,46 @@ pub mod types {
             fn try_from(
                 value: AdditionalDetailsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    calendar_events: value.calendar_events?,
-                    notes: value.notes?,
-                    tasks: value.tasks?,
-                    un_read_conversations: value.un_read_conversations?,
-                })
+                match value {
+                    AdditionalDetailsDto {
+                        calendar_events: Ok(calendar_events),
+                        notes: Ok(notes),
+                        tasks: Ok(tasks),
+                        un_read_conversations: Ok(un_read_conversations),
+                    } => {
+                        Ok(Self {
+                            calendar_events,
+                            notes,
+                            tasks,
+                            un_read_conversations,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.calendar_events {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.notes {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.tasks {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.un_read_conversations {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::AdditionalDetailsDto> for AdditionalDetailsDto {
@@ -4551,19 +4585,88 @@ pub mod types {
             fn try_from(
                 value: CreateDtoV3,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    assigned_to: value.assigned_to?,
-                    contact_id: value.contact_id?,
-                    custom_fields: value.custom_fields?,
-                    forecast_expected_close_date: value.forecast_expected_close_date?,
-                    forecast_probability: value.forecast_probability?,
-                    location_id: value.location_id?,
-                    monetary_value: value.monetary_value?,
-                    name: value.name?,
-                    pipeline_id: value.pipeline_id?,
-                    pipeline_stage_id: value.pipeline_stage_id?,
-                    status: value.status?,
-                })
+                match value {
+                    CreateDtoV3 {
+                        assigned_to: Ok(assigned_to),
+                        contact_id: Ok(contact_id),
+                        custom_fields: Ok(custom_fields),
+                        forecast_expected_close_date: Ok(forecast_expected_close_date),
+                        forecast_probability: Ok(forecast_probability),
+                        location_id: Ok(location_id),
+                        monetary_value: Ok(monetary_value),
+                        name: Ok(name),
+                        pipeline_id: Ok(pipeline_id),
+                        pipeline_stage_id: Ok(pipeline_stage_id),
+                        status: Ok(status),
+                    } => {
+                        Ok(Self {
+                            assigned_to,
+                            contact_id,
+                            custom_fields,
+                            forecast_expected_close_date,
+                            forecast_probability,
+                            location_id,
+                            monetary_value,
+                            name,
+                            pipeline_id,
+                            pipeline_stage_id,
+                            status,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.assigned_to {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.contact_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.custom_fields {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.forecast_expected_close_date {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.forecast_probability {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.monetary_value {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.pipeline_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.pipeline_stage_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.status {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CreateDtoV3> for CreateDtoV3 {
@@ -4645,11 +4748,40 @@ pub mod types {
             fn try_from(
                 value: CreateDtoV3CustomFieldsItem,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    subtype_0: value.subtype_0?,
-                    subtype_1: value.subtype_1?,
-                    subtype_2: value.subtype_2?,
-                })
+                match value {
+                    CreateDtoV3CustomFieldsItem {
+                        subtype_0: Ok(subtype_0),
+                        subtype_1: Ok(subtype_1),
+                        subtype_2: Ok(subtype_2),
+                    } => {
+                        Ok(Self {
+                            subtype_0,
+                            subtype_1,
+                            subtype_2,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.subtype_0 {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.subtype_1 {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.subtype_2 {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CreateDtoV3CustomFieldsItem>
@@ -4718,11 +4850,34 @@ pub mod types {
             fn try_from(
                 value: CustomFieldsInputArraySchemaV3,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    field_value: value.field_value?,
-                    id: value.id?,
-                    key: value.key?,
-                })
+                match value {
+                    CustomFieldsInputArraySchemaV3 {
+                        field_value: Ok(field_value),
+                        id: Ok(id),
+                        key: Ok(key),
+                    } => Ok(Self { field_value, id, key }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.field_value {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.key {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CustomFieldsInputArraySchemaV3>
@@ -4793,11 +4948,34 @@ pub mod types {
             fn try_from(
                 value: CustomFieldsInputObjectSchemaV3,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    field_value: value.field_value?,
-                    id: value.id?,
-                    key: value.key?,
-                })
+                match value {
+                    CustomFieldsInputObjectSchemaV3 {
+                        field_value: Ok(field_value),
+                        id: Ok(id),
+                        key: Ok(key),
+                    } => Ok(Self { field_value, id, key }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.field_value {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.key {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CustomFieldsInputObjectSchemaV3>
@@ -4869,11 +5047,34 @@ pub mod types {
             fn try_from(
                 value: CustomFieldsInputStringSchemaV3,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    field_value: value.field_value?,
-                    id: value.id?,
-                    key: value.key?,
-                })
+                match value {
+                    CustomFieldsInputStringSchemaV3 {
+                        field_value: Ok(field_value),
+                        id: Ok(id),
+                        key: Ok(key),
+                    } => Ok(Self { field_value, id, key }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.field_value {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.key {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CustomFieldsInputStringSchemaV3>
@@ -4915,9 +5116,22 @@ pub mod types {
             fn try_from(
                 value: FollowersDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    followers: value.followers?,
-                })
+                match value {
+                    FollowersDto { followers: Ok(followers) } => Ok(Self { followers }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.followers {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::FollowersDto> for FollowersDto {
@@ -5024,14 +5238,58 @@ pub mod types {
             fn try_from(
                 value: OpportunitySearchBodyDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    additional_details: value.additional_details?,
-                    limit: value.limit?,
-                    location_id: value.location_id?,
-                    page: value.page?,
-                    query: value.query?,
-                    search_after: value.search_after?,
-                })
+                match value {
+                    OpportunitySearchBodyDto {
+                        additional_details: Ok(additional_details),
+                        limit: Ok(limit),
+                        location_id: Ok(location_id),
+                        page: Ok(page),
+                        query: Ok(query),
+                        search_after: Ok(search_after),
+                    } => {
+                        Ok(Self {
+                            additional_details,
+                            limit,
+                            location_id,
+                            page,
+                            query,
+                            search_after,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.additional_details {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.limit {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.page {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.query {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.search_after {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::OpportunitySearchBodyDto>
@@ -5206,17 +5464,76 @@ pub mod types {
             fn try_from(
                 value: UpdateOpportunityDtoV3,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    assigned_to: value.assigned_to?,
-                    custom_fields: value.custom_fields?,
-                    forecast_expected_close_date: value.forecast_expected_close_date?,
-                    forecast_probability: value.forecast_probability?,
-                    monetary_value: value.monetary_value?,
-                    name: value.name?,
-                    pipeline_id: value.pipeline_id?,
-                    pipeline_stage_id: value.pipeline_stage_id?,
-                    status: value.status?,
-                })
+                match value {
+                    UpdateOpportunityDtoV3 {
+                        assigned_to: Ok(assigned_to),
+                        custom_fields: Ok(custom_fields),
+                        forecast_expected_close_date: Ok(forecast_expected_close_date),
+                        forecast_probability: Ok(forecast_probability),
+                        monetary_value: Ok(monetary_value),
+                        name: Ok(name),
+                        pipeline_id: Ok(pipeline_id),
+                        pipeline_stage_id: Ok(pipeline_stage_id),
+                        status: Ok(status),
+                    } => {
+                        Ok(Self {
+                            assigned_to,
+                            custom_fields,
+                            forecast_expected_close_date,
+                            forecast_probability,
+                            monetary_value,
+                            name,
+                            pipeline_id,
+                            pipeline_stage_id,
+                            status,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.assigned_to {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.custom_fields {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.forecast_expected_close_date {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.forecast_probability {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.monetary_value {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.pipeline_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.pipeline_stage_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.status {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpdateOpportunityDtoV3>
@@ -5297,11 +5614,40 @@ pub mod types {
             fn try_from(
                 value: UpdateOpportunityDtoV3CustomFieldsItem,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    subtype_0: value.subtype_0?,
-                    subtype_1: value.subtype_1?,
-                    subtype_2: value.subtype_2?,
-                })
+                match value {
+                    UpdateOpportunityDtoV3CustomFieldsItem {
+                        subtype_0: Ok(subtype_0),
+                        subtype_1: Ok(subtype_1),
+                        subtype_2: Ok(subtype_2),
+                    } => {
+                        Ok(Self {
+                            subtype_0,
+                            subtype_1,
+                            subtype_2,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.subtype_0 {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.subtype_1 {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.subtype_2 {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpdateOpportunityDtoV3CustomFieldsItem>
@@ -5359,10 +5705,29 @@ pub mod types {
             fn try_from(
                 value: UpdateStatusDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    lost_reason_id: value.lost_reason_id?,
-                    status: value.status?,
-                })
+                match value {
+                    UpdateStatusDto {
+                        lost_reason_id: Ok(lost_reason_id),
+                        status: Ok(status),
+                    } => Ok(Self { lost_reason_id, status }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.lost_reason_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.status {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpdateStatusDto> for UpdateStatusDto {
@@ -5609,22 +5974,106 @@ pub mod types {
             fn try_from(
                 value: UpsertOpportunityDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    assigned_to: value.assigned_to?,
-                    followers: value.followers?,
-                    followers_action_type: value.followers_action_type?,
-                    forecast_expected_close_date: value.forecast_expected_close_date?,
-                    forecast_probability: value.forecast_probability?,
-                    id: value.id?,
-                    is_remove_all_followers: value.is_remove_all_followers?,
-                    location_id: value.location_id?,
-                    lost_reason_id: value.lost_reason_id?,
-                    monetary_value: value.monetary_value?,
-                    name: value.name?,
-                    pipeline_id: value.pipeline_id?,
-                    pipeline_stage_id: value.pipeline_stage_id?,
-                    status: value.status?,
-                })
+                match value {
+                    UpsertOpportunityDto {
+                        assigned_to: Ok(assigned_to),
+                        followers: Ok(followers),
+                        followers_action_type: Ok(followers_action_type),
+                        forecast_expected_close_date: Ok(forecast_expected_close_date),
+                        forecast_probability: Ok(forecast_probability),
+                        id: Ok(id),
+                        is_remove_all_followers: Ok(is_remove_all_followers),
+                        location_id: Ok(location_id),
+                        lost_reason_id: Ok(lost_reason_id),
+                        monetary_value: Ok(monetary_value),
+                        name: Ok(name),
+                        pipeline_id: Ok(pipeline_id),
+                        pipeline_stage_id: Ok(pipeline_stage_id),
+                        status: Ok(status),
+                    } => {
+                        Ok(Self {
+                            assigned_to,
+                            followers,
+                            followers_action_type,
+                            forecast_expected_close_date,
+                            forecast_probability,
+                            id,
+                            is_remove_all_followers,
+                            location_id,
+                            lost_reason_id,
+                            monetary_value,
+                            name,
+                            pipeline_id,
+                            pipeline_stage_id,
+                            status,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.assigned_to {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.followers {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.followers_action_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.forecast_expected_close_date {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.forecast_probability {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.is_remove_all_followers {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.lost_reason_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.monetary_value {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.pipeline_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.pipeline_stage_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.status {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpsertOpportunityDto> for UpsertOpportunityDto {

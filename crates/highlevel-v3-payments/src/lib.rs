@@ -12584,11 +12584,40 @@ pub mod types {
             fn try_from(
                 value: ApplyToFuturePaymentsConfig,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    duration: value.duration?,
-                    duration_type: value.duration_type?,
-                    type_: value.type_?,
-                })
+                match value {
+                    ApplyToFuturePaymentsConfig {
+                        duration: Ok(duration),
+                        duration_type: Ok(duration_type),
+                        type_: Ok(type_),
+                    } => {
+                        Ok(Self {
+                            duration,
+                            duration_type,
+                            type_,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.duration {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.duration_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.type_ {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::ApplyToFuturePaymentsConfig>
@@ -12637,10 +12666,28 @@ pub mod types {
             fn try_from(
                 value: CardDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    last4: value.last4?,
-                    type_: value.type_?,
-                })
+                match value {
+                    CardDto { last4: Ok(last4), type_: Ok(type_) } => {
+                        Ok(Self { last4, type_ })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.last4 {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.type_ {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CardDto> for CardDto {
@@ -12677,7 +12724,22 @@ pub mod types {
             fn try_from(
                 value: ChequeDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self { number: value.number? })
+                match value {
+                    ChequeDto { number: Ok(number) } => Ok(Self { number }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.number {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::ChequeDto> for ChequeDto {
@@ -12728,10 +12790,29 @@ pub mod types {
             fn try_from(
                 value: ConnectCustomProvidersConfigDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    live: value.live?,
-                    test: value.test?,
-                })
+                match value {
+                    ConnectCustomProvidersConfigDto {
+                        live: Ok(live),
+                        test: Ok(test),
+                    } => Ok(Self { live, test }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.live {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.test {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::ConnectCustomProvidersConfigDto>
@@ -12968,24 +13049,114 @@ pub mod types {
             fn try_from(
                 value: CreateCouponParams,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    alt_id: value.alt_id?,
-                    alt_type: value.alt_type?,
-                    apply_to_future_payments: value.apply_to_future_payments?,
-                    apply_to_future_payments_config: value
-                        .apply_to_future_payments_config?,
-                    code: value.code?,
-                    discount_type: value.discount_type?,
-                    discount_value: value.discount_value?,
-                    end_date: value.end_date?,
-                    limit_per_customer: value.limit_per_customer?,
-                    name: value.name?,
-                    price_ids: value.price_ids?,
-                    product_ids: value.product_ids?,
-                    start_date: value.start_date?,
-                    usage_limit: value.usage_limit?,
-                    variant_ids: value.variant_ids?,
-                })
+                match value {
+                    CreateCouponParams {
+                        alt_id: Ok(alt_id),
+                        alt_type: Ok(alt_type),
+                        apply_to_future_payments: Ok(apply_to_future_payments),
+                        apply_to_future_payments_config: Ok(
+                            apply_to_future_payments_config,
+                        ),
+                        code: Ok(code),
+                        discount_type: Ok(discount_type),
+                        discount_value: Ok(discount_value),
+                        end_date: Ok(end_date),
+                        limit_per_customer: Ok(limit_per_customer),
+                        name: Ok(name),
+                        price_ids: Ok(price_ids),
+                        product_ids: Ok(product_ids),
+                        start_date: Ok(start_date),
+                        usage_limit: Ok(usage_limit),
+                        variant_ids: Ok(variant_ids),
+                    } => {
+                        Ok(Self {
+                            alt_id,
+                            alt_type,
+                            apply_to_future_payments,
+                            apply_to_future_payments_config,
+                            code,
+                            discount_type,
+                            discount_value,
+                            end_date,
+                            limit_per_customer,
+                            name,
+                            price_ids,
+                            product_ids,
+                            start_date,
+                            usage_limit,
+                            variant_ids,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.alt_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.alt_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.apply_to_future_payments {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.apply_to_future_payments_config {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.code {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.discount_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.discount_value {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.end_date {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.limit_per_customer {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.price_ids {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.product_ids {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.start_date {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.usage_limit {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.variant_ids {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CreateCouponParams> for CreateCouponParams {
@@ -13115,14 +13286,60 @@ pub mod types {
             fn try_from(
                 value: CreateCustomProvidersDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    description: value.description?,
-                    image_url: value.image_url?,
-                    name: value.name?,
-                    payments_url: value.payments_url?,
-                    query_url: value.query_url?,
-                    supports_subscription_schedule: value.supports_subscription_schedule?,
-                })
+                match value {
+                    CreateCustomProvidersDto {
+                        description: Ok(description),
+                        image_url: Ok(image_url),
+                        name: Ok(name),
+                        payments_url: Ok(payments_url),
+                        query_url: Ok(query_url),
+                        supports_subscription_schedule: Ok(
+                            supports_subscription_schedule,
+                        ),
+                    } => {
+                        Ok(Self {
+                            description,
+                            image_url,
+                            name,
+                            payments_url,
+                            query_url,
+                            supports_subscription_schedule,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.description {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.image_url {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.payments_url {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.query_url {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.supports_subscription_schedule {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CreateCustomProvidersDto>
@@ -13221,13 +13438,52 @@ pub mod types {
             fn try_from(
                 value: CreateFulfillmentDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    alt_id: value.alt_id?,
-                    alt_type: value.alt_type?,
-                    items: value.items?,
-                    notify_customer: value.notify_customer?,
-                    trackings: value.trackings?,
-                })
+                match value {
+                    CreateFulfillmentDto {
+                        alt_id: Ok(alt_id),
+                        alt_type: Ok(alt_type),
+                        items: Ok(items),
+                        notify_customer: Ok(notify_customer),
+                        trackings: Ok(trackings),
+                    } => {
+                        Ok(Self {
+                            alt_id,
+                            alt_type,
+                            items,
+                            notify_customer,
+                            trackings,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.alt_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.alt_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.items {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.notify_customer {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.trackings {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CreateFulfillmentDto> for CreateFulfillmentDto {
@@ -13353,15 +13609,64 @@ pub mod types {
             fn try_from(
                 value: CreateWhiteLabelIntegrationProviderDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    alt_id: value.alt_id?,
-                    alt_type: value.alt_type?,
-                    description: value.description?,
-                    image_url: value.image_url?,
-                    provider: value.provider?,
-                    title: value.title?,
-                    unique_name: value.unique_name?,
-                })
+                match value {
+                    CreateWhiteLabelIntegrationProviderDto {
+                        alt_id: Ok(alt_id),
+                        alt_type: Ok(alt_type),
+                        description: Ok(description),
+                        image_url: Ok(image_url),
+                        provider: Ok(provider),
+                        title: Ok(title),
+                        unique_name: Ok(unique_name),
+                    } => {
+                        Ok(Self {
+                            alt_id,
+                            alt_type,
+                            description,
+                            image_url,
+                            provider,
+                            title,
+                            unique_name,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.alt_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.alt_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.description {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.image_url {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.provider {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.title {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.unique_name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CreateWhiteLabelIntegrationProviderDto>
@@ -13422,10 +13727,29 @@ pub mod types {
             fn try_from(
                 value: CustomProviderKeys,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    api_key: value.api_key?,
-                    publishable_key: value.publishable_key?,
-                })
+                match value {
+                    CustomProviderKeys {
+                        api_key: Ok(api_key),
+                        publishable_key: Ok(publishable_key),
+                    } => Ok(Self { api_key, publishable_key }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.api_key {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.publishable_key {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CustomProviderKeys> for CustomProviderKeys {
@@ -13485,11 +13809,34 @@ pub mod types {
             fn try_from(
                 value: DeleteCouponParams,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    alt_id: value.alt_id?,
-                    alt_type: value.alt_type?,
-                    id: value.id?,
-                })
+                match value {
+                    DeleteCouponParams {
+                        alt_id: Ok(alt_id),
+                        alt_type: Ok(alt_type),
+                        id: Ok(id),
+                    } => Ok(Self { alt_id, alt_type, id }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.alt_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.alt_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::DeleteCouponParams> for DeleteCouponParams {
@@ -13528,9 +13875,24 @@ pub mod types {
             fn try_from(
                 value: DeleteCustomProvidersConfigDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    live_mode: value.live_mode?,
-                })
+                match value {
+                    DeleteCustomProvidersConfigDto { live_mode: Ok(live_mode) } => {
+                        Ok(Self { live_mode })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.live_mode {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::DeleteCustomProvidersConfigDto>
@@ -13580,10 +13942,28 @@ pub mod types {
             fn try_from(
                 value: FulfillmentItems,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    price_id: value.price_id?,
-                    qty: value.qty?,
-                })
+                match value {
+                    FulfillmentItems { price_id: Ok(price_id), qty: Ok(qty) } => {
+                        Ok(Self { price_id, qty })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.price_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.qty {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::FulfillmentItems> for FulfillmentItems {
@@ -13659,11 +14039,40 @@ pub mod types {
             fn try_from(
                 value: FulfillmentTracking,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    shipping_carrier: value.shipping_carrier?,
-                    tracking_number: value.tracking_number?,
-                    tracking_url: value.tracking_url?,
-                })
+                match value {
+                    FulfillmentTracking {
+                        shipping_carrier: Ok(shipping_carrier),
+                        tracking_number: Ok(tracking_number),
+                        tracking_url: Ok(tracking_url),
+                    } => {
+                        Ok(Self {
+                            shipping_carrier,
+                            tracking_number,
+                            tracking_url,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.shipping_carrier {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.tracking_number {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.tracking_url {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::FulfillmentTracking> for FulfillmentTracking {
@@ -13811,17 +14220,76 @@ pub mod types {
             fn try_from(
                 value: PostRecordOrderPaymentBody,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    alt_id: value.alt_id?,
-                    alt_type: value.alt_type?,
-                    amount: value.amount?,
-                    card: value.card?,
-                    cheque: value.cheque?,
-                    is_partial_payment: value.is_partial_payment?,
-                    meta: value.meta?,
-                    mode: value.mode?,
-                    notes: value.notes?,
-                })
+                match value {
+                    PostRecordOrderPaymentBody {
+                        alt_id: Ok(alt_id),
+                        alt_type: Ok(alt_type),
+                        amount: Ok(amount),
+                        card: Ok(card),
+                        cheque: Ok(cheque),
+                        is_partial_payment: Ok(is_partial_payment),
+                        meta: Ok(meta),
+                        mode: Ok(mode),
+                        notes: Ok(notes),
+                    } => {
+                        Ok(Self {
+                            alt_id,
+                            alt_type,
+                            amount,
+                            card,
+                            cheque,
+                            is_partial_payment,
+                            meta,
+                            mode,
+                            notes,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.alt_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.alt_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.amount {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.card {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.cheque {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.is_partial_payment {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.meta {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.mode {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.notes {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::PostRecordOrderPaymentBody>
@@ -14075,25 +14543,120 @@ pub mod types {
             fn try_from(
                 value: UpdateCouponParams,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    alt_id: value.alt_id?,
-                    alt_type: value.alt_type?,
-                    apply_to_future_payments: value.apply_to_future_payments?,
-                    apply_to_future_payments_config: value
-                        .apply_to_future_payments_config?,
-                    code: value.code?,
-                    discount_type: value.discount_type?,
-                    discount_value: value.discount_value?,
-                    end_date: value.end_date?,
-                    id: value.id?,
-                    limit_per_customer: value.limit_per_customer?,
-                    name: value.name?,
-                    price_ids: value.price_ids?,
-                    product_ids: value.product_ids?,
-                    start_date: value.start_date?,
-                    usage_limit: value.usage_limit?,
-                    variant_ids: value.variant_ids?,
-                })
+                match value {
+                    UpdateCouponParams {
+                        alt_id: Ok(alt_id),
+                        alt_type: Ok(alt_type),
+                        apply_to_future_payments: Ok(apply_to_future_payments),
+                        apply_to_future_payments_config: Ok(
+                            apply_to_future_payments_config,
+                        ),
+                        code: Ok(code),
+                        discount_type: Ok(discount_type),
+                        discount_value: Ok(discount_value),
+                        end_date: Ok(end_date),
+                        id: Ok(id),
+                        limit_per_customer: Ok(limit_per_customer),
+                        name: Ok(name),
+                        price_ids: Ok(price_ids),
+                        product_ids: Ok(product_ids),
+                        start_date: Ok(start_date),
+                        usage_limit: Ok(usage_limit),
+                        variant_ids: Ok(variant_ids),
+                    } => {
+                        Ok(Self {
+                            alt_id,
+                            alt_type,
+                            apply_to_future_payments,
+                            apply_to_future_payments_config,
+                            code,
+                            discount_type,
+                            discount_value,
+                            end_date,
+                            id,
+                            limit_per_customer,
+                            name,
+                            price_ids,
+                            product_ids,
+                            start_date,
+                            usage_limit,
+                            variant_ids,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.alt_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.alt_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.apply_to_future_payments {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.apply_to_future_payments_config {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.code {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.discount_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.discount_value {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.end_date {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.limit_per_customer {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.price_ids {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.product_ids {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.start_date {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.usage_limit {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.variant_ids {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpdateCouponParams> for UpdateCouponParams {
@@ -14185,12 +14748,42 @@ pub mod types {
             fn try_from(
                 value: UpdateCustomProviderCapabilitiesDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    company_id: value.company_id?,
-                    location_id: value.location_id?,
-                    supports_subscription_schedules: value
-                        .supports_subscription_schedules?,
-                })
+                match value {
+                    UpdateCustomProviderCapabilitiesDto {
+                        company_id: Ok(company_id),
+                        location_id: Ok(location_id),
+                        supports_subscription_schedules: Ok(
+                            supports_subscription_schedules,
+                        ),
+                    } => {
+                        Ok(Self {
+                            company_id,
+                            location_id,
+                            supports_subscription_schedules,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.company_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.supports_subscription_schedules {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpdateCustomProviderCapabilitiesDto>

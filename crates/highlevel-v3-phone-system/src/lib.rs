@@ -1613,20 +1613,94 @@ pub mod types {
             fn try_from(
                 value: PurchasePhoneNumberBodyDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    address_sid: value.address_sid?,
-                    bundle_sid: value.bundle_sid?,
-                    country_code: value.country_code?,
-                    fingerprint_id: value.fingerprint_id?,
-                    locality: value.locality?,
-                    number_type: value.number_type?,
-                    payment_intent_id: value.payment_intent_id?,
-                    payment_method_id: value.payment_method_id?,
-                    phone_number: value.phone_number?,
-                    region: value.region?,
-                    skip_location_kyc: value.skip_location_kyc?,
-                    stripe_account_id: value.stripe_account_id?,
-                })
+                match value {
+                    PurchasePhoneNumberBodyDto {
+                        address_sid: Ok(address_sid),
+                        bundle_sid: Ok(bundle_sid),
+                        country_code: Ok(country_code),
+                        fingerprint_id: Ok(fingerprint_id),
+                        locality: Ok(locality),
+                        number_type: Ok(number_type),
+                        payment_intent_id: Ok(payment_intent_id),
+                        payment_method_id: Ok(payment_method_id),
+                        phone_number: Ok(phone_number),
+                        region: Ok(region),
+                        skip_location_kyc: Ok(skip_location_kyc),
+                        stripe_account_id: Ok(stripe_account_id),
+                    } => {
+                        Ok(Self {
+                            address_sid,
+                            bundle_sid,
+                            country_code,
+                            fingerprint_id,
+                            locality,
+                            number_type,
+                            payment_intent_id,
+                            payment_method_id,
+                            phone_number,
+                            region,
+                            skip_location_kyc,
+                            stripe_account_id,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.address_sid {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.bundle_sid {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.country_code {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.fingerprint_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.locality {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.number_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.payment_intent_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.payment_method_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.phone_number {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.region {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.skip_location_kyc {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.stripe_account_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::PurchasePhoneNumberBodyDto>

@@ -12820,22 +12820,106 @@ pub mod types {
             fn try_from(
                 value: BulkEditPriceDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    allow_out_of_stock_purchases: value.allow_out_of_stock_purchases?,
-                    amount: value.amount?,
-                    available_quantity: value.available_quantity?,
-                    compare_at_price: value.compare_at_price?,
-                    currency: value.currency?,
-                    id: value.id?,
-                    name: value.name?,
-                    recurring: value.recurring?,
-                    setup_fee: value.setup_fee?,
-                    shipping_options: value.shipping_options?,
-                    sku: value.sku?,
-                    total_cycles: value.total_cycles?,
-                    track_inventory: value.track_inventory?,
-                    trial_period: value.trial_period?,
-                })
+                match value {
+                    BulkEditPriceDto {
+                        allow_out_of_stock_purchases: Ok(allow_out_of_stock_purchases),
+                        amount: Ok(amount),
+                        available_quantity: Ok(available_quantity),
+                        compare_at_price: Ok(compare_at_price),
+                        currency: Ok(currency),
+                        id: Ok(id),
+                        name: Ok(name),
+                        recurring: Ok(recurring),
+                        setup_fee: Ok(setup_fee),
+                        shipping_options: Ok(shipping_options),
+                        sku: Ok(sku),
+                        total_cycles: Ok(total_cycles),
+                        track_inventory: Ok(track_inventory),
+                        trial_period: Ok(trial_period),
+                    } => {
+                        Ok(Self {
+                            allow_out_of_stock_purchases,
+                            amount,
+                            available_quantity,
+                            compare_at_price,
+                            currency,
+                            id,
+                            name,
+                            recurring,
+                            setup_fee,
+                            shipping_options,
+                            sku,
+                            total_cycles,
+                            track_inventory,
+                            trial_period,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.allow_out_of_stock_purchases {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.amount {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.available_quantity {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.compare_at_price {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.currency {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.recurring {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.setup_fee {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.shipping_options {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.sku {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.total_cycles {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.track_inventory {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.trial_period {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::BulkEditPriceDto> for BulkEditPriceDto {
@@ -13114,24 +13198,118 @@ pub mod types {
             fn try_from(
                 value: BulkEditProductDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    automatic_tax_category_id: value.automatic_tax_category_id?,
-                    available_in_store: value.available_in_store?,
-                    collection_ids: value.collection_ids?,
-                    description: value.description?,
-                    id: value.id?,
-                    image: value.image?,
-                    is_label_enabled: value.is_label_enabled?,
-                    is_taxes_enabled: value.is_taxes_enabled?,
-                    label: value.label?,
-                    medias: value.medias?,
-                    name: value.name?,
-                    prices: value.prices?,
-                    seo: value.seo?,
-                    slug: value.slug?,
-                    tax_inclusive: value.tax_inclusive?,
-                    taxes: value.taxes?,
-                })
+                match value {
+                    BulkEditProductDto {
+                        automatic_tax_category_id: Ok(automatic_tax_category_id),
+                        available_in_store: Ok(available_in_store),
+                        collection_ids: Ok(collection_ids),
+                        description: Ok(description),
+                        id: Ok(id),
+                        image: Ok(image),
+                        is_label_enabled: Ok(is_label_enabled),
+                        is_taxes_enabled: Ok(is_taxes_enabled),
+                        label: Ok(label),
+                        medias: Ok(medias),
+                        name: Ok(name),
+                        prices: Ok(prices),
+                        seo: Ok(seo),
+                        slug: Ok(slug),
+                        tax_inclusive: Ok(tax_inclusive),
+                        taxes: Ok(taxes),
+                    } => {
+                        Ok(Self {
+                            automatic_tax_category_id,
+                            available_in_store,
+                            collection_ids,
+                            description,
+                            id,
+                            image,
+                            is_label_enabled,
+                            is_taxes_enabled,
+                            label,
+                            medias,
+                            name,
+                            prices,
+                            seo,
+                            slug,
+                            tax_inclusive,
+                            taxes,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.automatic_tax_category_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.available_in_store {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.collection_ids {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.description {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.image {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.is_label_enabled {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.is_taxes_enabled {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.label {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.medias {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.prices {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.seo {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.slug {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.tax_inclusive {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.taxes {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::BulkEditProductDto> for BulkEditProductDto {
@@ -13208,11 +13386,34 @@ pub mod types {
             fn try_from(
                 value: BulkEditRequestDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    alt_id: value.alt_id?,
-                    alt_type: value.alt_type?,
-                    products: value.products?,
-                })
+                match value {
+                    BulkEditRequestDto {
+                        alt_id: Ok(alt_id),
+                        alt_type: Ok(alt_type),
+                        products: Ok(products),
+                    } => Ok(Self { alt_id, alt_type, products }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.alt_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.alt_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.products {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::BulkEditRequestDto> for BulkEditRequestDto {
@@ -13385,18 +13586,82 @@ pub mod types {
             fn try_from(
                 value: BulkUpdateDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    alt_id: value.alt_id?,
-                    alt_type: value.alt_type?,
-                    availability: value.availability?,
-                    collection_ids: value.collection_ids?,
-                    compare_at_price: value.compare_at_price?,
-                    currency: value.currency?,
-                    filters: value.filters?,
-                    price: value.price?,
-                    product_ids: value.product_ids?,
-                    type_: value.type_?,
-                })
+                match value {
+                    BulkUpdateDto {
+                        alt_id: Ok(alt_id),
+                        alt_type: Ok(alt_type),
+                        availability: Ok(availability),
+                        collection_ids: Ok(collection_ids),
+                        compare_at_price: Ok(compare_at_price),
+                        currency: Ok(currency),
+                        filters: Ok(filters),
+                        price: Ok(price),
+                        product_ids: Ok(product_ids),
+                        type_: Ok(type_),
+                    } => {
+                        Ok(Self {
+                            alt_id,
+                            alt_type,
+                            availability,
+                            collection_ids,
+                            compare_at_price,
+                            currency,
+                            filters,
+                            price,
+                            product_ids,
+                            type_,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.alt_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.alt_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.availability {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.collection_ids {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.compare_at_price {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.currency {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.filters {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.price {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.product_ids {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.type_ {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::BulkUpdateDto> for BulkUpdateDto {
@@ -13492,12 +13757,46 @@ pub mod types {
             fn try_from(
                 value: BulkUpdateFilters,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    available_in_store: value.available_in_store?,
-                    collection_ids: value.collection_ids?,
-                    product_type: value.product_type?,
-                    search: value.search?,
-                })
+                match value {
+                    BulkUpdateFilters {
+                        available_in_store: Ok(available_in_store),
+                        collection_ids: Ok(collection_ids),
+                        product_type: Ok(product_type),
+                        search: Ok(search),
+                    } => {
+                        Ok(Self {
+                            available_in_store,
+                            collection_ids,
+                            product_type,
+                            search,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.available_in_store {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.collection_ids {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.product_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.search {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::BulkUpdateFilters> for BulkUpdateFilters {
@@ -13555,10 +13854,29 @@ pub mod types {
             fn try_from(
                 value: CollectionSeoDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    description: value.description?,
-                    title: value.title?,
-                })
+                match value {
+                    CollectionSeoDto {
+                        description: Ok(description),
+                        title: Ok(title),
+                    } => Ok(Self { description, title }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.description {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.title {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CollectionSeoDto> for CollectionSeoDto {
@@ -13906,30 +14224,154 @@ pub mod types {
             fn try_from(
                 value: CreatePriceDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    allow_out_of_stock_purchases: value.allow_out_of_stock_purchases?,
-                    amount: value.amount?,
-                    available_quantity: value.available_quantity?,
-                    compare_at_price: value.compare_at_price?,
-                    currency: value.currency?,
-                    description: value.description?,
-                    digital_delivery: value.digital_delivery?,
-                    is_digital_product: value.is_digital_product?,
-                    location_id: value.location_id?,
-                    membership_offers: value.membership_offers?,
-                    meta: value.meta?,
-                    name: value.name?,
-                    recurring: value.recurring?,
-                    setup_fee: value.setup_fee?,
-                    shipping_options: value.shipping_options?,
-                    sku: value.sku?,
-                    total_cycles: value.total_cycles?,
-                    track_inventory: value.track_inventory?,
-                    trial_period: value.trial_period?,
-                    type_: value.type_?,
-                    user_id: value.user_id?,
-                    variant_option_ids: value.variant_option_ids?,
-                })
+                match value {
+                    CreatePriceDto {
+                        allow_out_of_stock_purchases: Ok(allow_out_of_stock_purchases),
+                        amount: Ok(amount),
+                        available_quantity: Ok(available_quantity),
+                        compare_at_price: Ok(compare_at_price),
+                        currency: Ok(currency),
+                        description: Ok(description),
+                        digital_delivery: Ok(digital_delivery),
+                        is_digital_product: Ok(is_digital_product),
+                        location_id: Ok(location_id),
+                        membership_offers: Ok(membership_offers),
+                        meta: Ok(meta),
+                        name: Ok(name),
+                        recurring: Ok(recurring),
+                        setup_fee: Ok(setup_fee),
+                        shipping_options: Ok(shipping_options),
+                        sku: Ok(sku),
+                        total_cycles: Ok(total_cycles),
+                        track_inventory: Ok(track_inventory),
+                        trial_period: Ok(trial_period),
+                        type_: Ok(type_),
+                        user_id: Ok(user_id),
+                        variant_option_ids: Ok(variant_option_ids),
+                    } => {
+                        Ok(Self {
+                            allow_out_of_stock_purchases,
+                            amount,
+                            available_quantity,
+                            compare_at_price,
+                            currency,
+                            description,
+                            digital_delivery,
+                            is_digital_product,
+                            location_id,
+                            membership_offers,
+                            meta,
+                            name,
+                            recurring,
+                            setup_fee,
+                            shipping_options,
+                            sku,
+                            total_cycles,
+                            track_inventory,
+                            trial_period,
+                            type_,
+                            user_id,
+                            variant_option_ids,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.allow_out_of_stock_purchases {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.amount {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.available_quantity {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.compare_at_price {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.currency {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.description {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.digital_delivery {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.is_digital_product {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.membership_offers {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.meta {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.recurring {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.setup_fee {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.shipping_options {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.sku {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.total_cycles {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.track_inventory {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.trial_period {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.type_ {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.user_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.variant_option_ids {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CreatePriceDto> for CreatePriceDto {
@@ -14064,15 +14506,64 @@ pub mod types {
             fn try_from(
                 value: CreateProductCollectionsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    alt_id: value.alt_id?,
-                    alt_type: value.alt_type?,
-                    collection_id: value.collection_id?,
-                    image: value.image?,
-                    name: value.name?,
-                    seo: value.seo?,
-                    slug: value.slug?,
-                })
+                match value {
+                    CreateProductCollectionsDto {
+                        alt_id: Ok(alt_id),
+                        alt_type: Ok(alt_type),
+                        collection_id: Ok(collection_id),
+                        image: Ok(image),
+                        name: Ok(name),
+                        seo: Ok(seo),
+                        slug: Ok(slug),
+                    } => {
+                        Ok(Self {
+                            alt_id,
+                            alt_type,
+                            collection_id,
+                            image,
+                            name,
+                            seo,
+                            slug,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.alt_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.alt_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.collection_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.image {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.seo {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.slug {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CreateProductCollectionsDto>
@@ -14359,26 +14850,130 @@ pub mod types {
             fn try_from(
                 value: CreateProductDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    automatic_tax_category_id: value.automatic_tax_category_id?,
-                    available_in_store: value.available_in_store?,
-                    collection_ids: value.collection_ids?,
-                    description: value.description?,
-                    image: value.image?,
-                    is_label_enabled: value.is_label_enabled?,
-                    is_taxes_enabled: value.is_taxes_enabled?,
-                    label: value.label?,
-                    location_id: value.location_id?,
-                    medias: value.medias?,
-                    name: value.name?,
-                    product_type: value.product_type?,
-                    seo: value.seo?,
-                    slug: value.slug?,
-                    statement_descriptor: value.statement_descriptor?,
-                    tax_inclusive: value.tax_inclusive?,
-                    taxes: value.taxes?,
-                    variants: value.variants?,
-                })
+                match value {
+                    CreateProductDto {
+                        automatic_tax_category_id: Ok(automatic_tax_category_id),
+                        available_in_store: Ok(available_in_store),
+                        collection_ids: Ok(collection_ids),
+                        description: Ok(description),
+                        image: Ok(image),
+                        is_label_enabled: Ok(is_label_enabled),
+                        is_taxes_enabled: Ok(is_taxes_enabled),
+                        label: Ok(label),
+                        location_id: Ok(location_id),
+                        medias: Ok(medias),
+                        name: Ok(name),
+                        product_type: Ok(product_type),
+                        seo: Ok(seo),
+                        slug: Ok(slug),
+                        statement_descriptor: Ok(statement_descriptor),
+                        tax_inclusive: Ok(tax_inclusive),
+                        taxes: Ok(taxes),
+                        variants: Ok(variants),
+                    } => {
+                        Ok(Self {
+                            automatic_tax_category_id,
+                            available_in_store,
+                            collection_ids,
+                            description,
+                            image,
+                            is_label_enabled,
+                            is_taxes_enabled,
+                            label,
+                            location_id,
+                            medias,
+                            name,
+                            product_type,
+                            seo,
+                            slug,
+                            statement_descriptor,
+                            tax_inclusive,
+                            taxes,
+                            variants,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.automatic_tax_category_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.available_in_store {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.collection_ids {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.description {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.image {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.is_label_enabled {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.is_taxes_enabled {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.label {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.medias {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.product_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.seo {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.slug {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.statement_descriptor {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.tax_inclusive {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.taxes {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.variants {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CreateProductDto> for CreateProductDto {
@@ -14451,11 +15046,34 @@ pub mod types {
             fn try_from(
                 value: MembershipOfferDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    id: value.id?,
-                    label: value.label?,
-                    value: value.value?,
-                })
+                match value {
+                    MembershipOfferDto {
+                        id: Ok(id),
+                        label: Ok(label),
+                        value: Ok(value),
+                    } => Ok(Self { id, label, value }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.label {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.value {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::MembershipOfferDto> for MembershipOfferDto {
@@ -14526,12 +15144,46 @@ pub mod types {
             fn try_from(
                 value: PriceDimensionsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    height: value.height?,
-                    length: value.length?,
-                    unit: value.unit?,
-                    width: value.width?,
-                })
+                match value {
+                    PriceDimensionsDto {
+                        height: Ok(height),
+                        length: Ok(length),
+                        unit: Ok(unit),
+                        width: Ok(width),
+                    } => {
+                        Ok(Self {
+                            height,
+                            length,
+                            unit,
+                            width,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.height {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.length {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.unit {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.width {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::PriceDimensionsDto> for PriceDimensionsDto {
@@ -14622,12 +15274,46 @@ pub mod types {
             fn try_from(
                 value: PriceMetaDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    internal_source: value.internal_source?,
-                    source: value.source?,
-                    source_id: value.source_id?,
-                    stripe_price_id: value.stripe_price_id?,
-                })
+                match value {
+                    PriceMetaDto {
+                        internal_source: Ok(internal_source),
+                        source: Ok(source),
+                        source_id: Ok(source_id),
+                        stripe_price_id: Ok(stripe_price_id),
+                    } => {
+                        Ok(Self {
+                            internal_source,
+                            source,
+                            source_id,
+                            stripe_price_id,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.internal_source {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.source {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.source_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.stripe_price_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::PriceMetaDto> for PriceMetaDto {
@@ -14695,11 +15381,40 @@ pub mod types {
             fn try_from(
                 value: PriceUpdateField,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    round_to_whole: value.round_to_whole?,
-                    type_: value.type_?,
-                    value: value.value?,
-                })
+                match value {
+                    PriceUpdateField {
+                        round_to_whole: Ok(round_to_whole),
+                        type_: Ok(type_),
+                        value: Ok(value),
+                    } => {
+                        Ok(Self {
+                            round_to_whole,
+                            type_,
+                            value,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.round_to_whole {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.type_ {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.value {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::PriceUpdateField> for PriceUpdateField {
@@ -14763,11 +15478,40 @@ pub mod types {
             fn try_from(
                 value: ProductLabelDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    end_date: value.end_date?,
-                    start_date: value.start_date?,
-                    title: value.title?,
-                })
+                match value {
+                    ProductLabelDto {
+                        end_date: Ok(end_date),
+                        start_date: Ok(start_date),
+                        title: Ok(title),
+                    } => {
+                        Ok(Self {
+                            end_date,
+                            start_date,
+                            title,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.end_date {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.start_date {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.title {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::ProductLabelDto> for ProductLabelDto {
@@ -14872,14 +15616,58 @@ pub mod types {
             fn try_from(
                 value: ProductMediaDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    id: value.id?,
-                    is_featured: value.is_featured?,
-                    price_ids: value.price_ids?,
-                    title: value.title?,
-                    type_: value.type_?,
-                    url: value.url?,
-                })
+                match value {
+                    ProductMediaDto {
+                        id: Ok(id),
+                        is_featured: Ok(is_featured),
+                        price_ids: Ok(price_ids),
+                        title: Ok(title),
+                        type_: Ok(type_),
+                        url: Ok(url),
+                    } => {
+                        Ok(Self {
+                            id,
+                            is_featured,
+                            price_ids,
+                            title,
+                            type_,
+                            url,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.is_featured {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.price_ids {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.title {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.type_ {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.url {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::ProductMediaDto> for ProductMediaDto {
@@ -14946,11 +15734,34 @@ pub mod types {
             fn try_from(
                 value: ProductReviewDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    comment: value.comment?,
-                    headline: value.headline?,
-                    user: value.user?,
-                })
+                match value {
+                    ProductReviewDto {
+                        comment: Ok(comment),
+                        headline: Ok(headline),
+                        user: Ok(user),
+                    } => Ok(Self { comment, headline, user }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.comment {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.headline {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.user {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::ProductReviewDto> for ProductReviewDto {
@@ -15007,10 +15818,28 @@ pub mod types {
             fn try_from(
                 value: ProductSeoDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    description: value.description?,
-                    title: value.title?,
-                })
+                match value {
+                    ProductSeoDto { description: Ok(description), title: Ok(title) } => {
+                        Ok(Self { description, title })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.description {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.title {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::ProductSeoDto> for ProductSeoDto {
@@ -15072,11 +15901,34 @@ pub mod types {
             fn try_from(
                 value: ProductVariantDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    id: value.id?,
-                    name: value.name?,
-                    options: value.options?,
-                })
+                match value {
+                    ProductVariantDto {
+                        id: Ok(id),
+                        name: Ok(name),
+                        options: Ok(options),
+                    } => Ok(Self { id, name, options }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.options {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::ProductVariantDto> for ProductVariantDto {
@@ -15125,10 +15977,28 @@ pub mod types {
             fn try_from(
                 value: ProductVariantOptionDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    id: value.id?,
-                    name: value.name?,
-                })
+                match value {
+                    ProductVariantOptionDto { id: Ok(id), name: Ok(name) } => {
+                        Ok(Self { id, name })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::ProductVariantOptionDto>
@@ -15184,10 +16054,29 @@ pub mod types {
             fn try_from(
                 value: RecurringDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    interval: value.interval?,
-                    interval_count: value.interval_count?,
-                })
+                match value {
+                    RecurringDto {
+                        interval: Ok(interval),
+                        interval_count: Ok(interval_count),
+                    } => Ok(Self { interval, interval_count }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.interval {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.interval_count {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::RecurringDto> for RecurringDto {
@@ -15244,10 +16133,29 @@ pub mod types {
             fn try_from(
                 value: ShippingOptionsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    dimensions: value.dimensions?,
-                    weight: value.weight?,
-                })
+                match value {
+                    ShippingOptionsDto {
+                        dimensions: Ok(dimensions),
+                        weight: Ok(weight),
+                    } => Ok(Self { dimensions, weight }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.dimensions {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.weight {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::ShippingOptionsDto> for ShippingOptionsDto {
@@ -15313,11 +16221,34 @@ pub mod types {
             fn try_from(
                 value: UpdateDisplayPriorityBodyDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    alt_id: value.alt_id?,
-                    alt_type: value.alt_type?,
-                    products: value.products?,
-                })
+                match value {
+                    UpdateDisplayPriorityBodyDto {
+                        alt_id: Ok(alt_id),
+                        alt_type: Ok(alt_type),
+                        products: Ok(products),
+                    } => Ok(Self { alt_id, alt_type, products }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.alt_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.alt_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.products {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpdateDisplayPriorityBodyDto>
@@ -15384,11 +16315,34 @@ pub mod types {
             fn try_from(
                 value: UpdateInventoryDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    alt_id: value.alt_id?,
-                    alt_type: value.alt_type?,
-                    items: value.items?,
-                })
+                match value {
+                    UpdateInventoryDto {
+                        alt_id: Ok(alt_id),
+                        alt_type: Ok(alt_type),
+                        items: Ok(items),
+                    } => Ok(Self { alt_id, alt_type, items }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.alt_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.alt_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.items {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpdateInventoryDto> for UpdateInventoryDto {
@@ -15462,11 +16416,40 @@ pub mod types {
             fn try_from(
                 value: UpdateInventoryItemDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    allow_out_of_stock_purchases: value.allow_out_of_stock_purchases?,
-                    available_quantity: value.available_quantity?,
-                    price_id: value.price_id?,
-                })
+                match value {
+                    UpdateInventoryItemDto {
+                        allow_out_of_stock_purchases: Ok(allow_out_of_stock_purchases),
+                        available_quantity: Ok(available_quantity),
+                        price_id: Ok(price_id),
+                    } => {
+                        Ok(Self {
+                            allow_out_of_stock_purchases,
+                            available_quantity,
+                            price_id,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.allow_out_of_stock_purchases {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.available_quantity {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.price_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpdateInventoryItemDto>
@@ -15816,30 +16799,154 @@ pub mod types {
             fn try_from(
                 value: UpdatePriceDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    allow_out_of_stock_purchases: value.allow_out_of_stock_purchases?,
-                    amount: value.amount?,
-                    available_quantity: value.available_quantity?,
-                    compare_at_price: value.compare_at_price?,
-                    currency: value.currency?,
-                    description: value.description?,
-                    digital_delivery: value.digital_delivery?,
-                    is_digital_product: value.is_digital_product?,
-                    location_id: value.location_id?,
-                    membership_offers: value.membership_offers?,
-                    meta: value.meta?,
-                    name: value.name?,
-                    recurring: value.recurring?,
-                    setup_fee: value.setup_fee?,
-                    shipping_options: value.shipping_options?,
-                    sku: value.sku?,
-                    total_cycles: value.total_cycles?,
-                    track_inventory: value.track_inventory?,
-                    trial_period: value.trial_period?,
-                    type_: value.type_?,
-                    user_id: value.user_id?,
-                    variant_option_ids: value.variant_option_ids?,
-                })
+                match value {
+                    UpdatePriceDto {
+                        allow_out_of_stock_purchases: Ok(allow_out_of_stock_purchases),
+                        amount: Ok(amount),
+                        available_quantity: Ok(available_quantity),
+                        compare_at_price: Ok(compare_at_price),
+                        currency: Ok(currency),
+                        description: Ok(description),
+                        digital_delivery: Ok(digital_delivery),
+                        is_digital_product: Ok(is_digital_product),
+                        location_id: Ok(location_id),
+                        membership_offers: Ok(membership_offers),
+                        meta: Ok(meta),
+                        name: Ok(name),
+                        recurring: Ok(recurring),
+                        setup_fee: Ok(setup_fee),
+                        shipping_options: Ok(shipping_options),
+                        sku: Ok(sku),
+                        total_cycles: Ok(total_cycles),
+                        track_inventory: Ok(track_inventory),
+                        trial_period: Ok(trial_period),
+                        type_: Ok(type_),
+                        user_id: Ok(user_id),
+                        variant_option_ids: Ok(variant_option_ids),
+                    } => {
+                        Ok(Self {
+                            allow_out_of_stock_purchases,
+                            amount,
+                            available_quantity,
+                            compare_at_price,
+                            currency,
+                            description,
+                            digital_delivery,
+                            is_digital_product,
+                            location_id,
+                            membership_offers,
+                            meta,
+                            name,
+                            recurring,
+                            setup_fee,
+                            shipping_options,
+                            sku,
+                            total_cycles,
+                            track_inventory,
+                            trial_period,
+                            type_,
+                            user_id,
+                            variant_option_ids,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.allow_out_of_stock_purchases {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.amount {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.available_quantity {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.compare_at_price {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.currency {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.description {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.digital_delivery {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.is_digital_product {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.membership_offers {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.meta {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.recurring {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.setup_fee {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.shipping_options {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.sku {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.total_cycles {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.track_inventory {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.trial_period {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.type_ {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.user_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.variant_option_ids {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpdatePriceDto> for UpdatePriceDto {
@@ -15964,14 +17071,58 @@ pub mod types {
             fn try_from(
                 value: UpdateProductCollectionsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    alt_id: value.alt_id?,
-                    alt_type: value.alt_type?,
-                    image: value.image?,
-                    name: value.name?,
-                    seo: value.seo?,
-                    slug: value.slug?,
-                })
+                match value {
+                    UpdateProductCollectionsDto {
+                        alt_id: Ok(alt_id),
+                        alt_type: Ok(alt_type),
+                        image: Ok(image),
+                        name: Ok(name),
+                        seo: Ok(seo),
+                        slug: Ok(slug),
+                    } => {
+                        Ok(Self {
+                            alt_id,
+                            alt_type,
+                            image,
+                            name,
+                            seo,
+                            slug,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.alt_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.alt_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.image {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.seo {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.slug {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpdateProductCollectionsDto>
@@ -16270,27 +17421,136 @@ pub mod types {
             fn try_from(
                 value: UpdateProductDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    automatic_tax_category_id: value.automatic_tax_category_id?,
-                    available_in_store: value.available_in_store?,
-                    collection_ids: value.collection_ids?,
-                    description: value.description?,
-                    image: value.image?,
-                    is_label_enabled: value.is_label_enabled?,
-                    is_taxes_enabled: value.is_taxes_enabled?,
-                    label: value.label?,
-                    location_id: value.location_id?,
-                    medias: value.medias?,
-                    name: value.name?,
-                    prices: value.prices?,
-                    product_type: value.product_type?,
-                    seo: value.seo?,
-                    slug: value.slug?,
-                    statement_descriptor: value.statement_descriptor?,
-                    tax_inclusive: value.tax_inclusive?,
-                    taxes: value.taxes?,
-                    variants: value.variants?,
-                })
+                match value {
+                    UpdateProductDto {
+                        automatic_tax_category_id: Ok(automatic_tax_category_id),
+                        available_in_store: Ok(available_in_store),
+                        collection_ids: Ok(collection_ids),
+                        description: Ok(description),
+                        image: Ok(image),
+                        is_label_enabled: Ok(is_label_enabled),
+                        is_taxes_enabled: Ok(is_taxes_enabled),
+                        label: Ok(label),
+                        location_id: Ok(location_id),
+                        medias: Ok(medias),
+                        name: Ok(name),
+                        prices: Ok(prices),
+                        product_type: Ok(product_type),
+                        seo: Ok(seo),
+                        slug: Ok(slug),
+                        statement_descriptor: Ok(statement_descriptor),
+                        tax_inclusive: Ok(tax_inclusive),
+                        taxes: Ok(taxes),
+                        variants: Ok(variants),
+                    } => {
+                        Ok(Self {
+                            automatic_tax_category_id,
+                            available_in_store,
+                            collection_ids,
+                            description,
+                            image,
+                            is_label_enabled,
+                            is_taxes_enabled,
+                            label,
+                            location_id,
+                            medias,
+                            name,
+                            prices,
+                            product_type,
+                            seo,
+                            slug,
+                            statement_descriptor,
+                            tax_inclusive,
+                            taxes,
+                            variants,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.automatic_tax_category_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.available_in_store {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.collection_ids {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.description {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.image {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.is_label_enabled {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.is_taxes_enabled {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.label {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.medias {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.prices {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.product_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.seo {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.slug {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.statement_descriptor {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.tax_inclusive {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.taxes {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.variants {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpdateProductDto> for UpdateProductDto {
@@ -16433,16 +17693,70 @@ pub mod types {
             fn try_from(
                 value: UpdateProductReviewDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    alt_id: value.alt_id?,
-                    alt_type: value.alt_type?,
-                    detail: value.detail?,
-                    headline: value.headline?,
-                    product_id: value.product_id?,
-                    rating: value.rating?,
-                    reply: value.reply?,
-                    status: value.status?,
-                })
+                match value {
+                    UpdateProductReviewDto {
+                        alt_id: Ok(alt_id),
+                        alt_type: Ok(alt_type),
+                        detail: Ok(detail),
+                        headline: Ok(headline),
+                        product_id: Ok(product_id),
+                        rating: Ok(rating),
+                        reply: Ok(reply),
+                        status: Ok(status),
+                    } => {
+                        Ok(Self {
+                            alt_id,
+                            alt_type,
+                            detail,
+                            headline,
+                            product_id,
+                            rating,
+                            reply,
+                            status,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.alt_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.alt_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.detail {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.headline {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.product_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.rating {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.reply {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.status {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpdateProductReviewDto>
@@ -16516,11 +17830,40 @@ pub mod types {
             fn try_from(
                 value: UpdateProductReviewObjectDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    product_id: value.product_id?,
-                    review_id: value.review_id?,
-                    store_id: value.store_id?,
-                })
+                match value {
+                    UpdateProductReviewObjectDto {
+                        product_id: Ok(product_id),
+                        review_id: Ok(review_id),
+                        store_id: Ok(store_id),
+                    } => {
+                        Ok(Self {
+                            product_id,
+                            review_id,
+                            store_id,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.product_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.review_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.store_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpdateProductReviewObjectDto>
@@ -16598,12 +17941,46 @@ pub mod types {
             fn try_from(
                 value: UpdateProductReviewsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    alt_id: value.alt_id?,
-                    alt_type: value.alt_type?,
-                    reviews: value.reviews?,
-                    status: value.status?,
-                })
+                match value {
+                    UpdateProductReviewsDto {
+                        alt_id: Ok(alt_id),
+                        alt_type: Ok(alt_type),
+                        reviews: Ok(reviews),
+                        status: Ok(status),
+                    } => {
+                        Ok(Self {
+                            alt_id,
+                            alt_type,
+                            reviews,
+                            status,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.alt_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.alt_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.reviews {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.status {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpdateProductReviewsDto>
@@ -16686,12 +18063,46 @@ pub mod types {
             fn try_from(
                 value: UpdateProductStoreDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    action: value.action?,
-                    alt_id: value.alt_id?,
-                    alt_type: value.alt_type?,
-                    product_ids: value.product_ids?,
-                })
+                match value {
+                    UpdateProductStoreDto {
+                        action: Ok(action),
+                        alt_id: Ok(alt_id),
+                        alt_type: Ok(alt_type),
+                        product_ids: Ok(product_ids),
+                    } => {
+                        Ok(Self {
+                            action,
+                            alt_id,
+                            alt_type,
+                            product_ids,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.action {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.alt_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.alt_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.product_ids {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpdateProductStoreDto>
@@ -16773,12 +18184,46 @@ pub mod types {
             fn try_from(
                 value: UserDetailsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    email: value.email?,
-                    is_customer: value.is_customer?,
-                    name: value.name?,
-                    phone: value.phone?,
-                })
+                match value {
+                    UserDetailsDto {
+                        email: Ok(email),
+                        is_customer: Ok(is_customer),
+                        name: Ok(name),
+                        phone: Ok(phone),
+                    } => {
+                        Ok(Self {
+                            email,
+                            is_customer,
+                            name,
+                            phone,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.email {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.is_customer {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.phone {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UserDetailsDto> for UserDetailsDto {
@@ -16830,10 +18275,28 @@ pub mod types {
             fn try_from(
                 value: WeightOptionsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    unit: value.unit?,
-                    value: value.value?,
-                })
+                match value {
+                    WeightOptionsDto { unit: Ok(unit), value: Ok(value) } => {
+                        Ok(Self { unit, value })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.unit {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.value {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::WeightOptionsDto> for WeightOptionsDto {

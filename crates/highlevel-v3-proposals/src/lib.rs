@@ -3749,14 +3749,58 @@ pub mod types {
             fn try_from(
                 value: CcRecipientItem,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    contact_name: value.contact_name?,
-                    email: value.email?,
-                    first_name: value.first_name?,
-                    id: value.id?,
-                    image_url: value.image_url?,
-                    last_name: value.last_name?,
-                })
+                match value {
+                    CcRecipientItem {
+                        contact_name: Ok(contact_name),
+                        email: Ok(email),
+                        first_name: Ok(first_name),
+                        id: Ok(id),
+                        image_url: Ok(image_url),
+                        last_name: Ok(last_name),
+                    } => {
+                        Ok(Self {
+                            contact_name,
+                            email,
+                            first_name,
+                            id,
+                            image_url,
+                            last_name,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.contact_name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.email {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.first_name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.image_url {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.last_name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CcRecipientItem> for CcRecipientItem {
@@ -3814,10 +3858,29 @@ pub mod types {
             fn try_from(
                 value: NotificationSendSettingDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    subject: value.subject?,
-                    template_id: value.template_id?,
-                })
+                match value {
+                    NotificationSendSettingDto {
+                        subject: Ok(subject),
+                        template_id: Ok(template_id),
+                    } => Ok(Self { subject, template_id }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.subject {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.template_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::NotificationSendSettingDto>
@@ -3872,10 +3935,29 @@ pub mod types {
             fn try_from(
                 value: NotificationSenderSettingDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    from_email: value.from_email?,
-                    from_name: value.from_name?,
-                })
+                match value {
+                    NotificationSenderSettingDto {
+                        from_email: Ok(from_email),
+                        from_name: Ok(from_name),
+                    } => Ok(Self { from_email, from_name }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.from_email {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.from_name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::NotificationSenderSettingDto>
@@ -3930,10 +4012,29 @@ pub mod types {
             fn try_from(
                 value: NotificationSettingsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    receive: value.receive?,
-                    sender: value.sender?,
-                })
+                match value {
+                    NotificationSettingsDto {
+                        receive: Ok(receive),
+                        sender: Ok(sender),
+                    } => Ok(Self { receive, sender }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.receive {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.sender {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::NotificationSettingsDto>
@@ -4068,15 +4169,64 @@ pub mod types {
             fn try_from(
                 value: SendDocumentDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    cc_recipients: value.cc_recipients?,
-                    document_id: value.document_id?,
-                    document_name: value.document_name?,
-                    location_id: value.location_id?,
-                    medium: value.medium?,
-                    notification_settings: value.notification_settings?,
-                    sent_by: value.sent_by?,
-                })
+                match value {
+                    SendDocumentDto {
+                        cc_recipients: Ok(cc_recipients),
+                        document_id: Ok(document_id),
+                        document_name: Ok(document_name),
+                        location_id: Ok(location_id),
+                        medium: Ok(medium),
+                        notification_settings: Ok(notification_settings),
+                        sent_by: Ok(sent_by),
+                    } => {
+                        Ok(Self {
+                            cc_recipients,
+                            document_id,
+                            document_name,
+                            location_id,
+                            medium,
+                            notification_settings,
+                            sent_by,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.cc_recipients {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.document_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.document_name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.medium {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.notification_settings {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.sent_by {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::SendDocumentDto> for SendDocumentDto {
@@ -4196,14 +4346,58 @@ pub mod types {
             fn try_from(
                 value: SendDocumentFromPublicApiBodyDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    contact_id: value.contact_id?,
-                    location_id: value.location_id?,
-                    opportunity_id: value.opportunity_id?,
-                    send_document: value.send_document?,
-                    template_id: value.template_id?,
-                    user_id: value.user_id?,
-                })
+                match value {
+                    SendDocumentFromPublicApiBodyDto {
+                        contact_id: Ok(contact_id),
+                        location_id: Ok(location_id),
+                        opportunity_id: Ok(opportunity_id),
+                        send_document: Ok(send_document),
+                        template_id: Ok(template_id),
+                        user_id: Ok(user_id),
+                    } => {
+                        Ok(Self {
+                            contact_id,
+                            location_id,
+                            opportunity_id,
+                            send_document,
+                            template_id,
+                            user_id,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.contact_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.opportunity_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.send_document {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.template_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.user_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::SendDocumentFromPublicApiBodyDto>

@@ -3867,10 +3867,34 @@ pub mod types {
             fn try_from(
                 value: AllowAttachRebillingDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    attached_rebilling_config: value.attached_rebilling_config?,
-                    company_id: value.company_id?,
-                })
+                match value {
+                    AllowAttachRebillingDto {
+                        attached_rebilling_config: Ok(attached_rebilling_config),
+                        company_id: Ok(company_id),
+                    } => {
+                        Ok(Self {
+                            attached_rebilling_config,
+                            company_id,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.attached_rebilling_config {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.company_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::AllowAttachRebillingDto>
@@ -3932,11 +3956,34 @@ pub mod types {
             fn try_from(
                 value: AttachedRebillingProductConfigDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    enabled: value.enabled?,
-                    markup: value.markup?,
-                    price: value.price?,
-                })
+                match value {
+                    AttachedRebillingProductConfigDto {
+                        enabled: Ok(enabled),
+                        markup: Ok(markup),
+                        price: Ok(price),
+                    } => Ok(Self { enabled, markup, price }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.enabled {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.markup {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.price {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::AttachedRebillingProductConfigDto>
@@ -3981,9 +4028,24 @@ pub mod types {
             fn try_from(
                 value: BulkDisableSaasDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    location_ids: value.location_ids?,
-                })
+                match value {
+                    BulkDisableSaasDto { location_ids: Ok(location_ids) } => {
+                        Ok(Self { location_ids })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.location_ids {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::BulkDisableSaasDto> for BulkDisableSaasDto {
@@ -4071,12 +4133,46 @@ pub mod types {
             fn try_from(
                 value: BulkEnableSaasActionPayloadDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    price_id: value.price_id?,
-                    provider_location_id: value.provider_location_id?,
-                    saas_plan_id: value.saas_plan_id?,
-                    stripe_account_id: value.stripe_account_id?,
-                })
+                match value {
+                    BulkEnableSaasActionPayloadDto {
+                        price_id: Ok(price_id),
+                        provider_location_id: Ok(provider_location_id),
+                        saas_plan_id: Ok(saas_plan_id),
+                        stripe_account_id: Ok(stripe_account_id),
+                    } => {
+                        Ok(Self {
+                            price_id,
+                            provider_location_id,
+                            saas_plan_id,
+                            stripe_account_id,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.price_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.provider_location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.saas_plan_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.stripe_account_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::BulkEnableSaasActionPayloadDto>
@@ -4151,11 +4247,40 @@ pub mod types {
             fn try_from(
                 value: BulkEnableSaasRequestDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    action_payload: value.action_payload?,
-                    is_saa_sv2: value.is_saa_sv2?,
-                    location_ids: value.location_ids?,
-                })
+                match value {
+                    BulkEnableSaasRequestDto {
+                        action_payload: Ok(action_payload),
+                        is_saa_sv2: Ok(is_saa_sv2),
+                        location_ids: Ok(location_ids),
+                    } => {
+                        Ok(Self {
+                            action_payload,
+                            is_saa_sv2,
+                            location_ids,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.action_payload {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.is_saa_sv2 {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_ids {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::BulkEnableSaasRequestDto>
@@ -4201,9 +4326,28 @@ pub mod types {
             fn try_from(
                 value: ComplimentaryCreditDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    complimentary_credits_amount: value.complimentary_credits_amount?,
-                })
+                match value {
+                    ComplimentaryCreditDto {
+                        complimentary_credits_amount: Ok(complimentary_credits_amount),
+                    } => {
+                        Ok(Self {
+                            complimentary_credits_amount,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.complimentary_credits_amount {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::ComplimentaryCreditDto>
@@ -4385,19 +4529,88 @@ pub mod types {
             fn try_from(
                 value: EnableSaasDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    company_id: value.company_id?,
-                    contact_id: value.contact_id?,
-                    description: value.description?,
-                    email: value.email?,
-                    is_saa_sv2: value.is_saa_sv2?,
-                    name: value.name?,
-                    price_id: value.price_id?,
-                    provider_location_id: value.provider_location_id?,
-                    saas_plan_id: value.saas_plan_id?,
-                    stripe_account_id: value.stripe_account_id?,
-                    stripe_customer_id: value.stripe_customer_id?,
-                })
+                match value {
+                    EnableSaasDto {
+                        company_id: Ok(company_id),
+                        contact_id: Ok(contact_id),
+                        description: Ok(description),
+                        email: Ok(email),
+                        is_saa_sv2: Ok(is_saa_sv2),
+                        name: Ok(name),
+                        price_id: Ok(price_id),
+                        provider_location_id: Ok(provider_location_id),
+                        saas_plan_id: Ok(saas_plan_id),
+                        stripe_account_id: Ok(stripe_account_id),
+                        stripe_customer_id: Ok(stripe_customer_id),
+                    } => {
+                        Ok(Self {
+                            company_id,
+                            contact_id,
+                            description,
+                            email,
+                            is_saa_sv2,
+                            name,
+                            price_id,
+                            provider_location_id,
+                            saas_plan_id,
+                            stripe_account_id,
+                            stripe_customer_id,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.company_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.contact_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.description {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.email {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.is_saa_sv2 {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.price_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.provider_location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.saas_plan_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.stripe_account_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.stripe_customer_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::EnableSaasDto> for EnableSaasDto {
@@ -4456,10 +4669,29 @@ pub mod types {
             fn try_from(
                 value: PauseLocationDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    company_id: value.company_id?,
-                    paused: value.paused?,
-                })
+                match value {
+                    PauseLocationDto {
+                        company_id: Ok(company_id),
+                        paused: Ok(paused),
+                    } => Ok(Self { company_id, paused }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.company_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.paused {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::PauseLocationDto> for PauseLocationDto {
@@ -4528,11 +4760,40 @@ pub mod types {
             fn try_from(
                 value: UpdateRebillingDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    config: value.config?,
-                    location_ids: value.location_ids?,
-                    product: value.product?,
-                })
+                match value {
+                    UpdateRebillingDto {
+                        config: Ok(config),
+                        location_ids: Ok(location_ids),
+                        product: Ok(product),
+                    } => {
+                        Ok(Self {
+                            config,
+                            location_ids,
+                            product,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.config {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_ids {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.product {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpdateRebillingDto> for UpdateRebillingDto {
@@ -4600,11 +4861,34 @@ pub mod types {
             fn try_from(
                 value: UpdateRebillingDtoConfig,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    enabled: value.enabled?,
-                    markup: value.markup?,
-                    opt_in: value.opt_in?,
-                })
+                match value {
+                    UpdateRebillingDtoConfig {
+                        enabled: Ok(enabled),
+                        markup: Ok(markup),
+                        opt_in: Ok(opt_in),
+                    } => Ok(Self { enabled, markup, opt_in }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.enabled {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.markup {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.opt_in {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpdateRebillingDtoConfig>
@@ -4681,11 +4965,40 @@ pub mod types {
             fn try_from(
                 value: UpdateSubscriptionDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    company_id: value.company_id?,
-                    customer_id: value.customer_id?,
-                    subscription_id: value.subscription_id?,
-                })
+                match value {
+                    UpdateSubscriptionDto {
+                        company_id: Ok(company_id),
+                        customer_id: Ok(customer_id),
+                        subscription_id: Ok(subscription_id),
+                    } => {
+                        Ok(Self {
+                            company_id,
+                            customer_id,
+                            subscription_id,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.company_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.customer_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.subscription_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpdateSubscriptionDto>

@@ -40716,12 +40716,46 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             fn try_from(
                 value: AttachFbAccountDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    avatar: value.avatar?,
-                    name: value.name?,
-                    origin_id: value.origin_id?,
-                    type_: value.type_?,
-                })
+                match value {
+                    AttachFbAccountDto {
+                        avatar: Ok(avatar),
+                        name: Ok(name),
+                        origin_id: Ok(origin_id),
+                        type_: Ok(type_),
+                    } => {
+                        Ok(Self {
+                            avatar,
+                            name,
+                            origin_id,
+                            type_,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.avatar {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.origin_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.type_ {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::AttachFbAccountDto> for AttachFbAccountDto {
@@ -40821,13 +40855,52 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             fn try_from(
                 value: AttachGmbLocationAccountDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    account_name: value.account_name?,
-                    name: value.name?,
-                    type_: value.type_?,
-                    verification_state: value.verification_state?,
-                    vetted_state: value.vetted_state?,
-                })
+                match value {
+                    AttachGmbLocationAccountDto {
+                        account_name: Ok(account_name),
+                        name: Ok(name),
+                        type_: Ok(type_),
+                        verification_state: Ok(verification_state),
+                        vetted_state: Ok(vetted_state),
+                    } => {
+                        Ok(Self {
+                            account_name,
+                            name,
+                            type_,
+                            verification_state,
+                            vetted_state,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.account_name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.type_ {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.verification_state {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.vetted_state {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::AttachGmbLocationAccountDto>
@@ -40885,10 +40958,29 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             fn try_from(
                 value: AttachGmbLocationDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    account: value.account?,
-                    location: value.location?,
-                })
+                match value {
+                    AttachGmbLocationDto {
+                        account: Ok(account),
+                        location: Ok(location),
+                    } => Ok(Self { account, location }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.account {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::AttachGmbLocationDto> for AttachGmbLocationDto {
@@ -41030,16 +41122,70 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             fn try_from(
                 value: AttachGmbLocationLocationDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    is_connected: value.is_connected?,
-                    is_verified: value.is_verified?,
-                    max_location: value.max_location?,
-                    metadata: value.metadata?,
-                    name: value.name?,
-                    store_code: value.store_code?,
-                    storefront_address: value.storefront_address?,
-                    title: value.title?,
-                })
+                match value {
+                    AttachGmbLocationLocationDto {
+                        is_connected: Ok(is_connected),
+                        is_verified: Ok(is_verified),
+                        max_location: Ok(max_location),
+                        metadata: Ok(metadata),
+                        name: Ok(name),
+                        store_code: Ok(store_code),
+                        storefront_address: Ok(storefront_address),
+                        title: Ok(title),
+                    } => {
+                        Ok(Self {
+                            is_connected,
+                            is_verified,
+                            max_location,
+                            metadata,
+                            name,
+                            store_code,
+                            storefront_address,
+                            title,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.is_connected {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.is_verified {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.max_location {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.metadata {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.store_code {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.storefront_address {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.title {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::AttachGmbLocationLocationDto>
@@ -41122,12 +41268,46 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             fn try_from(
                 value: AttachIgAccountDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    avatar: value.avatar?,
-                    name: value.name?,
-                    origin_id: value.origin_id?,
-                    page_id: value.page_id?,
-                })
+                match value {
+                    AttachIgAccountDto {
+                        avatar: Ok(avatar),
+                        name: Ok(name),
+                        origin_id: Ok(origin_id),
+                        page_id: Ok(page_id),
+                    } => {
+                        Ok(Self {
+                            avatar,
+                            name,
+                            origin_id,
+                            page_id,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.avatar {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.origin_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.page_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::AttachIgAccountDto> for AttachIgAccountDto {
@@ -41213,13 +41393,52 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             fn try_from(
                 value: AttachLinkedinAccountDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    avatar: value.avatar?,
-                    name: value.name?,
-                    origin_id: value.origin_id?,
-                    type_: value.type_?,
-                    urn: value.urn?,
-                })
+                match value {
+                    AttachLinkedinAccountDto {
+                        avatar: Ok(avatar),
+                        name: Ok(name),
+                        origin_id: Ok(origin_id),
+                        type_: Ok(type_),
+                        urn: Ok(urn),
+                    } => {
+                        Ok(Self {
+                            avatar,
+                            name,
+                            origin_id,
+                            type_,
+                            urn,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.avatar {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.origin_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.type_ {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.urn {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::AttachLinkedinAccountDto>
@@ -41376,17 +41595,76 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             fn try_from(
                 value: AttachPinterestAccountDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    avatar: value.avatar?,
-                    company_id: value.company_id?,
-                    name: value.name?,
-                    origin_account_type: value.origin_account_type?,
-                    origin_id: value.origin_id?,
-                    type_: value.type_?,
-                    username: value.username?,
-                    verified: value.verified?,
-                    website_url: value.website_url?,
-                })
+                match value {
+                    AttachPinterestAccountDto {
+                        avatar: Ok(avatar),
+                        company_id: Ok(company_id),
+                        name: Ok(name),
+                        origin_account_type: Ok(origin_account_type),
+                        origin_id: Ok(origin_id),
+                        type_: Ok(type_),
+                        username: Ok(username),
+                        verified: Ok(verified),
+                        website_url: Ok(website_url),
+                    } => {
+                        Ok(Self {
+                            avatar,
+                            company_id,
+                            name,
+                            origin_account_type,
+                            origin_id,
+                            type_,
+                            username,
+                            verified,
+                            website_url,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.avatar {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.company_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.origin_account_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.origin_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.type_ {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.username {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.verified {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.website_url {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::AttachPinterestAccountDto>
@@ -41468,12 +41746,46 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             fn try_from(
                 value: AttachThreadsAccountDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    avatar: value.avatar?,
-                    name: value.name?,
-                    origin_id: value.origin_id?,
-                    type_: value.type_?,
-                })
+                match value {
+                    AttachThreadsAccountDto {
+                        avatar: Ok(avatar),
+                        name: Ok(name),
+                        origin_id: Ok(origin_id),
+                        type_: Ok(type_),
+                    } => {
+                        Ok(Self {
+                            avatar,
+                            name,
+                            origin_id,
+                            type_,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.avatar {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.origin_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.type_ {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::AttachThreadsAccountDto>
@@ -41576,14 +41888,58 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             fn try_from(
                 value: AttachTiktokAccountDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    avatar: value.avatar?,
-                    name: value.name?,
-                    origin_id: value.origin_id?,
-                    type_: value.type_?,
-                    username: value.username?,
-                    verified: value.verified?,
-                })
+                match value {
+                    AttachTiktokAccountDto {
+                        avatar: Ok(avatar),
+                        name: Ok(name),
+                        origin_id: Ok(origin_id),
+                        type_: Ok(type_),
+                        username: Ok(username),
+                        verified: Ok(verified),
+                    } => {
+                        Ok(Self {
+                            avatar,
+                            name,
+                            origin_id,
+                            type_,
+                            username,
+                            verified,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.avatar {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.origin_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.type_ {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.username {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.verified {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::AttachTiktokAccountDto>
@@ -41688,14 +42044,58 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             fn try_from(
                 value: AttachYoutubeAccountResponseDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    avatar: value.avatar?,
-                    name: value.name?,
-                    origin_id: value.origin_id?,
-                    type_: value.type_?,
-                    username: value.username?,
-                    verified: value.verified?,
-                })
+                match value {
+                    AttachYoutubeAccountResponseDto {
+                        avatar: Ok(avatar),
+                        name: Ok(name),
+                        origin_id: Ok(origin_id),
+                        type_: Ok(type_),
+                        username: Ok(username),
+                        verified: Ok(verified),
+                    } => {
+                        Ok(Self {
+                            avatar,
+                            name,
+                            origin_id,
+                            type_,
+                            username,
+                            verified,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.avatar {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.origin_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.type_ {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.username {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.verified {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::AttachYoutubeAccountResponseDto>
@@ -41750,10 +42150,28 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             fn try_from(
                 value: AttachmentDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    type_: value.type_?,
-                    url: value.url?,
-                })
+                match value {
+                    AttachmentDto { type_: Ok(type_), url: Ok(url) } => {
+                        Ok(Self { type_, url })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.type_ {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.url {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::AttachmentDto> for AttachmentDto {
@@ -41854,13 +42272,52 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             fn try_from(
                 value: CalendarListDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    account_ids: value.account_ids?,
-                    category_ids: value.category_ids?,
-                    end_date: value.end_date?,
-                    location_id: value.location_id?,
-                    start_date: value.start_date?,
-                })
+                match value {
+                    CalendarListDto {
+                        account_ids: Ok(account_ids),
+                        category_ids: Ok(category_ids),
+                        end_date: Ok(end_date),
+                        location_id: Ok(location_id),
+                        start_date: Ok(start_date),
+                    } => {
+                        Ok(Self {
+                            account_ids,
+                            category_ids,
+                            end_date,
+                            location_id,
+                            start_date,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.account_ids {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.category_ids {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.end_date {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.start_date {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CalendarListDto> for CalendarListDto {
@@ -41929,11 +42386,40 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             fn try_from(
                 value: CloneQueueItemDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    location_id: value.location_id?,
-                    order: value.order?,
-                    session_id: value.session_id?,
-                })
+                match value {
+                    CloneQueueItemDto {
+                        location_id: Ok(location_id),
+                        order: Ok(order),
+                        session_id: Ok(session_id),
+                    } => {
+                        Ok(Self {
+                            location_id,
+                            order,
+                            session_id,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.order {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.session_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CloneQueueItemDto> for CloneQueueItemDto {
@@ -42045,14 +42531,58 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             fn try_from(
                 value: CommentsCreateBodyDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    attachments: value.attachments?,
-                    content: value.content?,
-                    is_parent_thread: value.is_parent_thread?,
-                    mentions: value.mentions?,
-                    notify_all_group_members: value.notify_all_group_members?,
-                    parent_id: value.parent_id?,
-                })
+                match value {
+                    CommentsCreateBodyDto {
+                        attachments: Ok(attachments),
+                        content: Ok(content),
+                        is_parent_thread: Ok(is_parent_thread),
+                        mentions: Ok(mentions),
+                        notify_all_group_members: Ok(notify_all_group_members),
+                        parent_id: Ok(parent_id),
+                    } => {
+                        Ok(Self {
+                            attachments,
+                            content,
+                            is_parent_thread,
+                            mentions,
+                            notify_all_group_members,
+                            parent_id,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.attachments {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.content {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.is_parent_thread {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.mentions {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.notify_all_group_members {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.parent_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CommentsCreateBodyDto>
@@ -42183,16 +42713,70 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             fn try_from(
                 value: CommentsGetListBodyDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    from_date: value.from_date?,
-                    limit: value.limit?,
-                    origin_ids: value.origin_ids?,
-                    parent_id: value.parent_id?,
-                    search: value.search?,
-                    skip: value.skip?,
-                    sort_by: value.sort_by?,
-                    to_date: value.to_date?,
-                })
+                match value {
+                    CommentsGetListBodyDto {
+                        from_date: Ok(from_date),
+                        limit: Ok(limit),
+                        origin_ids: Ok(origin_ids),
+                        parent_id: Ok(parent_id),
+                        search: Ok(search),
+                        skip: Ok(skip),
+                        sort_by: Ok(sort_by),
+                        to_date: Ok(to_date),
+                    } => {
+                        Ok(Self {
+                            from_date,
+                            limit,
+                            origin_ids,
+                            parent_id,
+                            search,
+                            skip,
+                            sort_by,
+                            to_date,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.from_date {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.limit {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.origin_ids {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.parent_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.search {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.skip {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.sort_by {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.to_date {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CommentsGetListBodyDto>
@@ -42314,14 +42898,58 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             fn try_from(
                 value: CreateCategoryQueueDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    category_id: value.category_id?,
-                    enable_future_posts: value.enable_future_posts?,
-                    location_id: value.location_id?,
-                    prioritize_new_content: value.prioritize_new_content?,
-                    time_slots: value.time_slots?,
-                    user_id: value.user_id?,
-                })
+                match value {
+                    CreateCategoryQueueDto {
+                        category_id: Ok(category_id),
+                        enable_future_posts: Ok(enable_future_posts),
+                        location_id: Ok(location_id),
+                        prioritize_new_content: Ok(prioritize_new_content),
+                        time_slots: Ok(time_slots),
+                        user_id: Ok(user_id),
+                    } => {
+                        Ok(Self {
+                            category_id,
+                            enable_future_posts,
+                            location_id,
+                            prioritize_new_content,
+                            time_slots,
+                            user_id,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.category_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.enable_future_posts {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.prioritize_new_content {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.time_slots {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.user_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CreateCategoryQueueDto>
@@ -42713,31 +43341,160 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             fn try_from(
                 value: CreatePostDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    account_ids: value.account_ids?,
-                    apply_watermark: value.apply_watermark?,
-                    category_id: value.category_id?,
-                    created_by: value.created_by?,
-                    facebook_post_details: value.facebook_post_details?,
-                    follow_up_comment: value.follow_up_comment?,
-                    gmb_post_details: value.gmb_post_details?,
-                    instagram_post_details: value.instagram_post_details?,
-                    linkedin_post_details: value.linkedin_post_details?,
-                    media: value.media?,
-                    og_tags_details: value.og_tags_details?,
-                    pinterest_post_details: value.pinterest_post_details?,
-                    post_approval_details: value.post_approval_details?,
-                    schedule_date: value.schedule_date?,
-                    schedule_time_updated: value.schedule_time_updated?,
-                    selected_best_time: value.selected_best_time?,
-                    status: value.status?,
-                    summary: value.summary?,
-                    tags: value.tags?,
-                    tiktok_post_details: value.tiktok_post_details?,
-                    type_: value.type_?,
-                    user_id: value.user_id?,
-                    youtube_post_details: value.youtube_post_details?,
-                })
+                match value {
+                    CreatePostDto {
+                        account_ids: Ok(account_ids),
+                        apply_watermark: Ok(apply_watermark),
+                        category_id: Ok(category_id),
+                        created_by: Ok(created_by),
+                        facebook_post_details: Ok(facebook_post_details),
+                        follow_up_comment: Ok(follow_up_comment),
+                        gmb_post_details: Ok(gmb_post_details),
+                        instagram_post_details: Ok(instagram_post_details),
+                        linkedin_post_details: Ok(linkedin_post_details),
+                        media: Ok(media),
+                        og_tags_details: Ok(og_tags_details),
+                        pinterest_post_details: Ok(pinterest_post_details),
+                        post_approval_details: Ok(post_approval_details),
+                        schedule_date: Ok(schedule_date),
+                        schedule_time_updated: Ok(schedule_time_updated),
+                        selected_best_time: Ok(selected_best_time),
+                        status: Ok(status),
+                        summary: Ok(summary),
+                        tags: Ok(tags),
+                        tiktok_post_details: Ok(tiktok_post_details),
+                        type_: Ok(type_),
+                        user_id: Ok(user_id),
+                        youtube_post_details: Ok(youtube_post_details),
+                    } => {
+                        Ok(Self {
+                            account_ids,
+                            apply_watermark,
+                            category_id,
+                            created_by,
+                            facebook_post_details,
+                            follow_up_comment,
+                            gmb_post_details,
+                            instagram_post_details,
+                            linkedin_post_details,
+                            media,
+                            og_tags_details,
+                            pinterest_post_details,
+                            post_approval_details,
+                            schedule_date,
+                            schedule_time_updated,
+                            selected_best_time,
+                            status,
+                            summary,
+                            tags,
+                            tiktok_post_details,
+                            type_,
+                            user_id,
+                            youtube_post_details,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.account_ids {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.apply_watermark {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.category_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.created_by {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.facebook_post_details {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.follow_up_comment {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.gmb_post_details {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.instagram_post_details {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.linkedin_post_details {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.media {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.og_tags_details {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.pinterest_post_details {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.post_approval_details {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.schedule_date {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.schedule_time_updated {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.selected_best_time {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.status {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.summary {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.tags {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.tiktok_post_details {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.type_ {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.user_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.youtube_post_details {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CreatePostDto> for CreatePostDto {
@@ -42892,15 +43649,64 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             fn try_from(
                 value: CreateQueueItemDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    direct_to_queue: value.direct_to_queue?,
-                    location_id: value.location_id?,
-                    modified_post_payload: value.modified_post_payload?,
-                    order: value.order?,
-                    primary_image: value.primary_image?,
-                    session_id: value.session_id?,
-                    variations: value.variations?,
-                })
+                match value {
+                    CreateQueueItemDto {
+                        direct_to_queue: Ok(direct_to_queue),
+                        location_id: Ok(location_id),
+                        modified_post_payload: Ok(modified_post_payload),
+                        order: Ok(order),
+                        primary_image: Ok(primary_image),
+                        session_id: Ok(session_id),
+                        variations: Ok(variations),
+                    } => {
+                        Ok(Self {
+                            direct_to_queue,
+                            location_id,
+                            modified_post_payload,
+                            order,
+                            primary_image,
+                            session_id,
+                            variations,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.direct_to_queue {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.modified_post_payload {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.order {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.primary_image {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.session_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.variations {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CreateQueueItemDto> for CreateQueueItemDto {
@@ -42942,7 +43748,22 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             fn try_from(
                 value: CsvDefaultDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self { user_id: value.user_id? })
+                match value {
+                    CsvDefaultDto { user_id: Ok(user_id) } => Ok(Self { user_id }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.user_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CsvDefaultDto> for CsvDefaultDto {
@@ -42996,11 +43817,32 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             fn try_from(
                 value: DateSchema,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    day: value.day?,
-                    month: value.month?,
-                    year: value.year?,
-                })
+                match value {
+                    DateSchema { day: Ok(day), month: Ok(month), year: Ok(year) } => {
+                        Ok(Self { day, month, year })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.day {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.month {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.year {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::DateSchema> for DateSchema {
@@ -43041,7 +43883,22 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             fn try_from(
                 value: DeletePostsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self { post_ids: value.post_ids? })
+                match value {
+                    DeletePostsDto { post_ids: Ok(post_ids) } => Ok(Self { post_ids }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.post_ids {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::DeletePostsDto> for DeletePostsDto {
@@ -43110,11 +43967,40 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             fn try_from(
                 value: DiscardEditSessionDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    keep_in_draft: value.keep_in_draft?,
-                    location_id: value.location_id?,
-                    session_id: value.session_id?,
-                })
+                match value {
+                    DiscardEditSessionDto {
+                        keep_in_draft: Ok(keep_in_draft),
+                        location_id: Ok(location_id),
+                        session_id: Ok(session_id),
+                    } => {
+                        Ok(Self {
+                            keep_in_draft,
+                            location_id,
+                            session_id,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.keep_in_draft {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.session_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::DiscardEditSessionDto>
@@ -43215,13 +44101,52 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             fn try_from(
                 value: EditSessionCalendarDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    account_ids: value.account_ids?,
-                    end_date: value.end_date?,
-                    location_id: value.location_id?,
-                    session_id: value.session_id?,
-                    start_date: value.start_date?,
-                })
+                match value {
+                    EditSessionCalendarDto {
+                        account_ids: Ok(account_ids),
+                        end_date: Ok(end_date),
+                        location_id: Ok(location_id),
+                        session_id: Ok(session_id),
+                        start_date: Ok(start_date),
+                    } => {
+                        Ok(Self {
+                            account_ids,
+                            end_date,
+                            location_id,
+                            session_id,
+                            start_date,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.account_ids {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.end_date {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.session_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.start_date {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::EditSessionCalendarDto>
@@ -43278,10 +44203,28 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             fn try_from(
                 value: EndDateSchema,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    end_date: value.end_date?,
-                    end_time: value.end_time?,
-                })
+                match value {
+                    EndDateSchema { end_date: Ok(end_date), end_time: Ok(end_time) } => {
+                        Ok(Self { end_date, end_time })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.end_date {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.end_time {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::EndDateSchema> for EndDateSchema {
@@ -43337,10 +44280,34 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             fn try_from(
                 value: FacebookPostSchema,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    text_format_preset_id: value.text_format_preset_id?,
-                    type_: value.type_?,
-                })
+                match value {
+                    FacebookPostSchema {
+                        text_format_preset_id: Ok(text_format_preset_id),
+                        type_: Ok(type_),
+                    } => {
+                        Ok(Self {
+                            text_format_preset_id,
+                            type_,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.text_format_preset_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.type_ {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::FacebookPostSchema> for FacebookPostSchema {
@@ -43410,11 +44377,34 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             fn try_from(
                 value: FetchCategoryQueuesDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    limit: value.limit?,
-                    location_id: value.location_id?,
-                    skip: value.skip?,
-                })
+                match value {
+                    FetchCategoryQueuesDto {
+                        limit: Ok(limit),
+                        location_id: Ok(location_id),
+                        skip: Ok(skip),
+                    } => Ok(Self { limit, location_id, skip }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.limit {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.skip {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::FetchCategoryQueuesDto>
@@ -43527,14 +44517,58 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             fn try_from(
                 value: FetchQueueItemsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    error_filter: value.error_filter?,
-                    item_id: value.item_id?,
-                    limit: value.limit?,
-                    location_id: value.location_id?,
-                    session_id: value.session_id?,
-                    skip: value.skip?,
-                })
+                match value {
+                    FetchQueueItemsDto {
+                        error_filter: Ok(error_filter),
+                        item_id: Ok(item_id),
+                        limit: Ok(limit),
+                        location_id: Ok(location_id),
+                        session_id: Ok(session_id),
+                        skip: Ok(skip),
+                    } => {
+                        Ok(Self {
+                            error_filter,
+                            item_id,
+                            limit,
+                            location_id,
+                            session_id,
+                            skip,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.error_filter {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.item_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.limit {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.session_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.skip {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::FetchQueueItemsDto> for FetchQueueItemsDto {
@@ -43614,12 +44648,46 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             fn try_from(
                 value: FetchSlotsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    limit: value.limit?,
-                    location_id: value.location_id?,
-                    session_id: value.session_id?,
-                    skip: value.skip?,
-                })
+                match value {
+                    FetchSlotsDto {
+                        limit: Ok(limit),
+                        location_id: Ok(location_id),
+                        session_id: Ok(session_id),
+                        skip: Ok(skip),
+                    } => {
+                        Ok(Self {
+                            limit,
+                            location_id,
+                            session_id,
+                            skip,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.limit {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.session_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.skip {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::FetchSlotsDto> for FetchSlotsDto {
@@ -43712,12 +44780,46 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             fn try_from(
                 value: GetStatisticsBody,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    current_range: value.current_range?,
-                    platforms: value.platforms?,
-                    prev_range: value.prev_range?,
-                    profile_ids: value.profile_ids?,
-                })
+                match value {
+                    GetStatisticsBody {
+                        current_range: Ok(current_range),
+                        platforms: Ok(platforms),
+                        prev_range: Ok(prev_range),
+                        profile_ids: Ok(profile_ids),
+                    } => {
+                        Ok(Self {
+                            current_range,
+                            platforms,
+                            prev_range,
+                            profile_ids,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.current_range {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.platforms {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.prev_range {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.profile_ids {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::GetStatisticsBody> for GetStatisticsBody {
@@ -43773,10 +44875,29 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             fn try_from(
                 value: GetStatisticsBodyCurrentRange,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    end_date: value.end_date?,
-                    start_date: value.start_date?,
-                })
+                match value {
+                    GetStatisticsBodyCurrentRange {
+                        end_date: Ok(end_date),
+                        start_date: Ok(start_date),
+                    } => Ok(Self { end_date, start_date }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.end_date {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.start_date {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::GetStatisticsBodyCurrentRange>
@@ -43831,10 +44952,29 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             fn try_from(
                 value: GetStatisticsBodyPrevRange,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    end_date: value.end_date?,
-                    start_date: value.start_date?,
-                })
+                match value {
+                    GetStatisticsBodyPrevRange {
+                        end_date: Ok(end_date),
+                        start_date: Ok(start_date),
+                    } => Ok(Self { end_date, start_date }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.end_date {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.start_date {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::GetStatisticsBodyPrevRange>
@@ -44016,18 +45156,82 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             fn try_from(
                 value: GmbPostSchema,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    action_type: value.action_type?,
-                    coupon_code: value.coupon_code?,
-                    end_date: value.end_date?,
-                    gmb_event_type: value.gmb_event_type?,
-                    offer_title: value.offer_title?,
-                    redeem_online_url: value.redeem_online_url?,
-                    start_date: value.start_date?,
-                    terms_conditions: value.terms_conditions?,
-                    title: value.title?,
-                    url: value.url?,
-                })
+                match value {
+                    GmbPostSchema {
+                        action_type: Ok(action_type),
+                        coupon_code: Ok(coupon_code),
+                        end_date: Ok(end_date),
+                        gmb_event_type: Ok(gmb_event_type),
+                        offer_title: Ok(offer_title),
+                        redeem_online_url: Ok(redeem_online_url),
+                        start_date: Ok(start_date),
+                        terms_conditions: Ok(terms_conditions),
+                        title: Ok(title),
+                        url: Ok(url),
+                    } => {
+                        Ok(Self {
+                            action_type,
+                            coupon_code,
+                            end_date,
+                            gmb_event_type,
+                            offer_title,
+                            redeem_online_url,
+                            start_date,
+                            terms_conditions,
+                            title,
+                            url,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.action_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.coupon_code {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.end_date {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.gmb_event_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.offer_title {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.redeem_online_url {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.start_date {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.terms_conditions {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.title {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.url {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::GmbPostSchema> for GmbPostSchema {
@@ -44142,13 +45346,52 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             fn try_from(
                 value: InstagramPostSchema,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    collaborators: value.collaborators?,
-                    publish_via_push_notification: value.publish_via_push_notification?,
-                    publisher_note: value.publisher_note?,
-                    show_on_feed: value.show_on_feed?,
-                    type_: value.type_?,
-                })
+                match value {
+                    InstagramPostSchema {
+                        collaborators: Ok(collaborators),
+                        publish_via_push_notification: Ok(publish_via_push_notification),
+                        publisher_note: Ok(publisher_note),
+                        show_on_feed: Ok(show_on_feed),
+                        type_: Ok(type_),
+                    } => {
+                        Ok(Self {
+                            collaborators,
+                            publish_via_push_notification,
+                            publisher_note,
+                            show_on_feed,
+                            type_,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.collaborators {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.publish_via_push_notification {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.publisher_note {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.show_on_feed {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.type_ {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::InstagramPostSchema> for InstagramPostSchema {
@@ -44221,11 +45464,40 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             fn try_from(
                 value: LinkedinPollDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    options: value.options?,
-                    question: value.question?,
-                    settings: value.settings?,
-                })
+                match value {
+                    LinkedinPollDto {
+                        options: Ok(options),
+                        question: Ok(question),
+                        settings: Ok(settings),
+                    } => {
+                        Ok(Self {
+                            options,
+                            question,
+                            settings,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.options {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.question {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.settings {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::LinkedinPollDto> for LinkedinPollDto {
@@ -44267,7 +45539,22 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             fn try_from(
                 value: LinkedinPollOptionDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self { text: value.text? })
+                match value {
+                    LinkedinPollOptionDto { text: Ok(text) } => Ok(Self { text }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.text {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::LinkedinPollOptionDto>
@@ -44306,7 +45593,24 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             fn try_from(
                 value: LinkedinPollSettingsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self { duration: value.duration? })
+                match value {
+                    LinkedinPollSettingsDto { duration: Ok(duration) } => {
+                        Ok(Self { duration })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.duration {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::LinkedinPollSettingsDto>
@@ -44374,11 +45678,40 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             fn try_from(
                 value: LinkedinPostSchema,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    pdf_title: value.pdf_title?,
-                    poll: value.poll?,
-                    post_as_pdf: value.post_as_pdf?,
-                })
+                match value {
+                    LinkedinPostSchema {
+                        pdf_title: Ok(pdf_title),
+                        poll: Ok(poll),
+                        post_as_pdf: Ok(post_as_pdf),
+                    } => {
+                        Ok(Self {
+                            pdf_title,
+                            poll,
+                            post_as_pdf,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.pdf_title {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.poll {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.post_as_pdf {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::LinkedinPostSchema> for LinkedinPostSchema {
@@ -44459,13 +45792,52 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             fn try_from(
                 value: MentionsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    id: value.id?,
-                    length: value.length?,
-                    name: value.name?,
-                    offset: value.offset?,
-                    slug: value.slug?,
-                })
+                match value {
+                    MentionsDto {
+                        id: Ok(id),
+                        length: Ok(length),
+                        name: Ok(name),
+                        offset: Ok(offset),
+                        slug: Ok(slug),
+                    } => {
+                        Ok(Self {
+                            id,
+                            length,
+                            name,
+                            offset,
+                            slug,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.length {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.offset {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.slug {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::MentionsDto> for MentionsDto {
@@ -44534,11 +45906,40 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             fn try_from(
                 value: OgTagsInputDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    meta_image: value.meta_image?,
-                    meta_link: value.meta_link?,
-                    og_title: value.og_title?,
-                })
+                match value {
+                    OgTagsInputDto {
+                        meta_image: Ok(meta_image),
+                        meta_link: Ok(meta_link),
+                        og_title: Ok(og_title),
+                    } => {
+                        Ok(Self {
+                            meta_image,
+                            meta_link,
+                            og_title,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.meta_image {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.meta_link {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.og_title {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::OgTagsInputDto> for OgTagsInputDto {
@@ -44621,12 +46022,46 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             fn try_from(
                 value: OgTagsSchema,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    meta_image: value.meta_image?,
-                    meta_link: value.meta_link?,
-                    og_description: value.og_description?,
-                    og_title: value.og_title?,
-                })
+                match value {
+                    OgTagsSchema {
+                        meta_image: Ok(meta_image),
+                        meta_link: Ok(meta_link),
+                        og_description: Ok(og_description),
+                        og_title: Ok(og_title),
+                    } => {
+                        Ok(Self {
+                            meta_image,
+                            meta_link,
+                            og_description,
+                            og_title,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.meta_image {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.meta_link {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.og_description {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.og_title {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::OgTagsSchema> for OgTagsSchema {
@@ -44682,10 +46117,29 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             fn try_from(
                 value: PinterestBoardSelection,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    account_id: value.account_id?,
-                    boards: value.boards?,
-                })
+                match value {
+                    PinterestBoardSelection {
+                        account_id: Ok(account_id),
+                        boards: Ok(boards),
+                    } => Ok(Self { account_id, boards }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.account_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.boards {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::PinterestBoardSelection>
@@ -44795,13 +46249,52 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             fn try_from(
                 value: PinterestPostSchema,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    board_ids: value.board_ids?,
-                    link: value.link?,
-                    pinterest_boards: value.pinterest_boards?,
-                    shortened_links: value.shortened_links?,
-                    title: value.title?,
-                })
+                match value {
+                    PinterestPostSchema {
+                        board_ids: Ok(board_ids),
+                        link: Ok(link),
+                        pinterest_boards: Ok(pinterest_boards),
+                        shortened_links: Ok(shortened_links),
+                        title: Ok(title),
+                    } => {
+                        Ok(Self {
+                            board_ids,
+                            link,
+                            pinterest_boards,
+                            shortened_links,
+                            title,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.board_ids {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.link {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.pinterest_boards {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.shortened_links {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.title {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::PinterestPostSchema> for PinterestPostSchema {
@@ -44894,12 +46387,46 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             fn try_from(
                 value: PostApprovalSchema,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    approval_status: value.approval_status?,
-                    approver: value.approver?,
-                    approver_note: value.approver_note?,
-                    requester_note: value.requester_note?,
-                })
+                match value {
+                    PostApprovalSchema {
+                        approval_status: Ok(approval_status),
+                        approver: Ok(approver),
+                        approver_note: Ok(approver_note),
+                        requester_note: Ok(requester_note),
+                    } => {
+                        Ok(Self {
+                            approval_status,
+                            approver,
+                            approver_note,
+                            requester_note,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.approval_status {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.approver {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.approver_note {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.requester_note {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::PostApprovalSchema> for PostApprovalSchema {
@@ -45085,19 +46612,88 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             fn try_from(
                 value: PostMediaSchema,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    alt_text: value.alt_text?,
-                    caption: value.caption?,
-                    id: value.id?,
-                    is_modified: value.is_modified?,
-                    optimized_type: value.optimized_type?,
-                    optimized_url: value.optimized_url?,
-                    original_url: value.original_url?,
-                    thumbnail: value.thumbnail?,
-                    type_: value.type_?,
-                    url: value.url?,
-                    watermarked_url: value.watermarked_url?,
-                })
+                match value {
+                    PostMediaSchema {
+                        alt_text: Ok(alt_text),
+                        caption: Ok(caption),
+                        id: Ok(id),
+                        is_modified: Ok(is_modified),
+                        optimized_type: Ok(optimized_type),
+                        optimized_url: Ok(optimized_url),
+                        original_url: Ok(original_url),
+                        thumbnail: Ok(thumbnail),
+                        type_: Ok(type_),
+                        url: Ok(url),
+                        watermarked_url: Ok(watermarked_url),
+                    } => {
+                        Ok(Self {
+                            alt_text,
+                            caption,
+                            id,
+                            is_modified,
+                            optimized_type,
+                            optimized_url,
+                            original_url,
+                            thumbnail,
+                            type_,
+                            url,
+                            watermarked_url,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.alt_text {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.caption {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.is_modified {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.optimized_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.optimized_url {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.original_url {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.thumbnail {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.type_ {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.url {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.watermarked_url {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::PostMediaSchema> for PostMediaSchema {
@@ -45511,32 +47107,166 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             fn try_from(
                 value: QueueModifiedPostDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    account_ids: value.account_ids?,
-                    apply_watermark: value.apply_watermark?,
-                    category_id: value.category_id?,
-                    created_by: value.created_by?,
-                    facebook_post_details: value.facebook_post_details?,
-                    follow_up_comment: value.follow_up_comment?,
-                    gmb_post_details: value.gmb_post_details?,
-                    instagram_post_details: value.instagram_post_details?,
-                    linkedin_post_details: value.linkedin_post_details?,
-                    location_id: value.location_id?,
-                    media: value.media?,
-                    og_tags_details: value.og_tags_details?,
-                    pinterest_post_details: value.pinterest_post_details?,
-                    post_approval_details: value.post_approval_details?,
-                    schedule_date: value.schedule_date?,
-                    schedule_time_updated: value.schedule_time_updated?,
-                    selected_best_time: value.selected_best_time?,
-                    status: value.status?,
-                    summary: value.summary?,
-                    tags: value.tags?,
-                    tiktok_post_details: value.tiktok_post_details?,
-                    type_: value.type_?,
-                    user_id: value.user_id?,
-                    youtube_post_details: value.youtube_post_details?,
-                })
+                match value {
+                    QueueModifiedPostDto {
+                        account_ids: Ok(account_ids),
+                        apply_watermark: Ok(apply_watermark),
+                        category_id: Ok(category_id),
+                        created_by: Ok(created_by),
+                        facebook_post_details: Ok(facebook_post_details),
+                        follow_up_comment: Ok(follow_up_comment),
+                        gmb_post_details: Ok(gmb_post_details),
+                        instagram_post_details: Ok(instagram_post_details),
+                        linkedin_post_details: Ok(linkedin_post_details),
+                        location_id: Ok(location_id),
+                        media: Ok(media),
+                        og_tags_details: Ok(og_tags_details),
+                        pinterest_post_details: Ok(pinterest_post_details),
+                        post_approval_details: Ok(post_approval_details),
+                        schedule_date: Ok(schedule_date),
+                        schedule_time_updated: Ok(schedule_time_updated),
+                        selected_best_time: Ok(selected_best_time),
+                        status: Ok(status),
+                        summary: Ok(summary),
+                        tags: Ok(tags),
+                        tiktok_post_details: Ok(tiktok_post_details),
+                        type_: Ok(type_),
+                        user_id: Ok(user_id),
+                        youtube_post_details: Ok(youtube_post_details),
+                    } => {
+                        Ok(Self {
+                            account_ids,
+                            apply_watermark,
+                            category_id,
+                            created_by,
+                            facebook_post_details,
+                            follow_up_comment,
+                            gmb_post_details,
+                            instagram_post_details,
+                            linkedin_post_details,
+                            location_id,
+                            media,
+                            og_tags_details,
+                            pinterest_post_details,
+                            post_approval_details,
+                            schedule_date,
+                            schedule_time_updated,
+                            selected_best_time,
+                            status,
+                            summary,
+                            tags,
+                            tiktok_post_details,
+                            type_,
+                            user_id,
+                            youtube_post_details,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.account_ids {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.apply_watermark {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.category_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.created_by {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.facebook_post_details {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.follow_up_comment {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.gmb_post_details {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.instagram_post_details {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.linkedin_post_details {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.media {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.og_tags_details {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.pinterest_post_details {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.post_approval_details {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.schedule_date {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.schedule_time_updated {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.selected_best_time {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.status {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.summary {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.tags {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.tiktok_post_details {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.type_ {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.user_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.youtube_post_details {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::QueueModifiedPostDto> for QueueModifiedPostDto {
@@ -45614,10 +47344,29 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             fn try_from(
                 value: ResetQueueItemDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    location_id: value.location_id?,
-                    session_id: value.session_id?,
-                })
+                match value {
+                    ResetQueueItemDto {
+                        location_id: Ok(location_id),
+                        session_id: Ok(session_id),
+                    } => Ok(Self { location_id, session_id }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.session_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::ResetQueueItemDto> for ResetQueueItemDto {
@@ -45686,11 +47435,40 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             fn try_from(
                 value: SaveEditSessionDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    keep_in_draft: value.keep_in_draft?,
-                    location_id: value.location_id?,
-                    session_id: value.session_id?,
-                })
+                match value {
+                    SaveEditSessionDto {
+                        keep_in_draft: Ok(keep_in_draft),
+                        location_id: Ok(location_id),
+                        session_id: Ok(session_id),
+                    } => {
+                        Ok(Self {
+                            keep_in_draft,
+                            location_id,
+                            session_id,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.keep_in_draft {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.session_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::SaveEditSessionDto> for SaveEditSessionDto {
@@ -45815,16 +47593,70 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             fn try_from(
                 value: SearchPostDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    accounts: value.accounts?,
-                    from_date: value.from_date?,
-                    include_users: value.include_users?,
-                    limit: value.limit?,
-                    post_type: value.post_type?,
-                    skip: value.skip?,
-                    to_date: value.to_date?,
-                    type_: value.type_?,
-                })
+                match value {
+                    SearchPostDto {
+                        accounts: Ok(accounts),
+                        from_date: Ok(from_date),
+                        include_users: Ok(include_users),
+                        limit: Ok(limit),
+                        post_type: Ok(post_type),
+                        skip: Ok(skip),
+                        to_date: Ok(to_date),
+                        type_: Ok(type_),
+                    } => {
+                        Ok(Self {
+                            accounts,
+                            from_date,
+                            include_users,
+                            limit,
+                            post_type,
+                            skip,
+                            to_date,
+                            type_,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.accounts {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.from_date {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.include_users {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.limit {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.post_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.skip {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.to_date {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.type_ {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::SearchPostDto> for SearchPostDto {
@@ -45950,15 +47782,64 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             fn try_from(
                 value: SetAccountsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    account_ids: value.account_ids?,
-                    approver: value.approver?,
-                    csv_file_type: value.csv_file_type?,
-                    file_name: value.file_name?,
-                    file_path: value.file_path?,
-                    rows_count: value.rows_count?,
-                    user_id: value.user_id?,
-                })
+                match value {
+                    SetAccountsDto {
+                        account_ids: Ok(account_ids),
+                        approver: Ok(approver),
+                        csv_file_type: Ok(csv_file_type),
+                        file_name: Ok(file_name),
+                        file_path: Ok(file_path),
+                        rows_count: Ok(rows_count),
+                        user_id: Ok(user_id),
+                    } => {
+                        Ok(Self {
+                            account_ids,
+                            approver,
+                            csv_file_type,
+                            file_name,
+                            file_path,
+                            rows_count,
+                            user_id,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.account_ids {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.approver {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.csv_file_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.file_name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.file_path {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.rows_count {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.user_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::SetAccountsDto> for SetAccountsDto {
@@ -46016,10 +47897,29 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             fn try_from(
                 value: StartDateSchema,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    start_date: value.start_date?,
-                    start_time: value.start_time?,
-                })
+                match value {
+                    StartDateSchema {
+                        start_date: Ok(start_date),
+                        start_time: Ok(start_time),
+                    } => Ok(Self { start_date, start_time }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.start_date {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.start_time {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::StartDateSchema> for StartDateSchema {
@@ -46063,9 +47963,24 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             fn try_from(
                 value: StartEditSessionDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    location_id: value.location_id?,
-                })
+                match value {
+                    StartEditSessionDto { location_id: Ok(location_id) } => {
+                        Ok(Self { location_id })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::StartEditSessionDto> for StartEditSessionDto {
@@ -46205,15 +48120,64 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             fn try_from(
                 value: TiktokPostSchema,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    enable_comment: value.enable_comment?,
-                    enable_duet: value.enable_duet?,
-                    enable_stitch: value.enable_stitch?,
-                    privacy_level: value.privacy_level?,
-                    promote_other_brand: value.promote_other_brand?,
-                    promote_your_brand: value.promote_your_brand?,
-                    video_disclosure: value.video_disclosure?,
-                })
+                match value {
+                    TiktokPostSchema {
+                        enable_comment: Ok(enable_comment),
+                        enable_duet: Ok(enable_duet),
+                        enable_stitch: Ok(enable_stitch),
+                        privacy_level: Ok(privacy_level),
+                        promote_other_brand: Ok(promote_other_brand),
+                        promote_your_brand: Ok(promote_your_brand),
+                        video_disclosure: Ok(video_disclosure),
+                    } => {
+                        Ok(Self {
+                            enable_comment,
+                            enable_duet,
+                            enable_stitch,
+                            privacy_level,
+                            promote_other_brand,
+                            promote_your_brand,
+                            video_disclosure,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.enable_comment {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.enable_duet {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.enable_stitch {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.privacy_level {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.promote_other_brand {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.promote_your_brand {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.video_disclosure {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::TiktokPostSchema> for TiktokPostSchema {
@@ -46275,11 +48239,34 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             fn try_from(
                 value: TimeSchema,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    hours: value.hours?,
-                    minutes: value.minutes?,
-                    seconds: value.seconds?,
-                })
+                match value {
+                    TimeSchema {
+                        hours: Ok(hours),
+                        minutes: Ok(minutes),
+                        seconds: Ok(seconds),
+                    } => Ok(Self { hours, minutes, seconds }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.hours {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.minutes {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.seconds {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::TimeSchema> for TimeSchema {
@@ -46330,10 +48317,28 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             fn try_from(
                 value: TimeSlotDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    day_of_week: value.day_of_week?,
-                    time: value.time?,
-                })
+                match value {
+                    TimeSlotDto { day_of_week: Ok(day_of_week), time: Ok(time) } => {
+                        Ok(Self { day_of_week, time })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.day_of_week {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.time {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::TimeSlotDto> for TimeSlotDto {
@@ -46467,15 +48472,64 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             fn try_from(
                 value: UpdateCategoryQueueDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    enable_future_posts: value.enable_future_posts?,
-                    location_id: value.location_id?,
-                    prioritize_new_content: value.prioritize_new_content?,
-                    skip_date_time: value.skip_date_time?,
-                    skip_legacy_watermark: value.skip_legacy_watermark?,
-                    status: value.status?,
-                    time_slots: value.time_slots?,
-                })
+                match value {
+                    UpdateCategoryQueueDto {
+                        enable_future_posts: Ok(enable_future_posts),
+                        location_id: Ok(location_id),
+                        prioritize_new_content: Ok(prioritize_new_content),
+                        skip_date_time: Ok(skip_date_time),
+                        skip_legacy_watermark: Ok(skip_legacy_watermark),
+                        status: Ok(status),
+                        time_slots: Ok(time_slots),
+                    } => {
+                        Ok(Self {
+                            enable_future_posts,
+                            location_id,
+                            prioritize_new_content,
+                            skip_date_time,
+                            skip_legacy_watermark,
+                            status,
+                            time_slots,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.enable_future_posts {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.prioritize_new_content {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.skip_date_time {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.skip_legacy_watermark {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.status {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.time_slots {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpdateCategoryQueueDto>
@@ -46599,14 +48653,58 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             fn try_from(
                 value: UpdateQueueItemDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    location_id: value.location_id?,
-                    modified_post_payload: value.modified_post_payload?,
-                    new_order: value.new_order?,
-                    primary_image: value.primary_image?,
-                    session_id: value.session_id?,
-                    variations: value.variations?,
-                })
+                match value {
+                    UpdateQueueItemDto {
+                        location_id: Ok(location_id),
+                        modified_post_payload: Ok(modified_post_payload),
+                        new_order: Ok(new_order),
+                        primary_image: Ok(primary_image),
+                        session_id: Ok(session_id),
+                        variations: Ok(variations),
+                    } => {
+                        Ok(Self {
+                            location_id,
+                            modified_post_payload,
+                            new_order,
+                            primary_image,
+                            session_id,
+                            variations,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.modified_post_payload {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.new_order {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.primary_image {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.session_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.variations {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpdateQueueItemDto> for UpdateQueueItemDto {
@@ -46650,7 +48748,22 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             fn try_from(
                 value: UpdateTagDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self { tag_ids: value.tag_ids? })
+                match value {
+                    UpdateTagDto { tag_ids: Ok(tag_ids) } => Ok(Self { tag_ids }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.tag_ids {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpdateTagDto> for UpdateTagDto {
@@ -46719,11 +48832,34 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             fn try_from(
                 value: VariationInputDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    content: value.content?,
-                    mentions: value.mentions?,
-                    og_tags: value.og_tags?,
-                })
+                match value {
+                    VariationInputDto {
+                        content: Ok(content),
+                        mentions: Ok(mentions),
+                        og_tags: Ok(og_tags),
+                    } => Ok(Self { content, mentions, og_tags }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.content {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.mentions {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.og_tags {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::VariationInputDto> for VariationInputDto {
@@ -46795,11 +48931,40 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             fn try_from(
                 value: YoutubePostSchema,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    privacy_level: value.privacy_level?,
-                    title: value.title?,
-                    type_: value.type_?,
-                })
+                match value {
+                    YoutubePostSchema {
+                        privacy_level: Ok(privacy_level),
+                        title: Ok(title),
+                        type_: Ok(type_),
+                    } => {
+                        Ok(Self {
+                            privacy_level,
+                            title,
+                            type_,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.privacy_level {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.title {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.type_ {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::YoutubePostSchema> for YoutubePostSchema {

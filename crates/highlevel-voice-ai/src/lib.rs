@@ -10944,29 +10944,140 @@ pub mod types {
             fn try_from(
                 value: AgentCreationRequestDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    agent_name: value.agent_name?,
-                    agent_prompt: value.agent_prompt?,
-                    agent_working_hours: value.agent_working_hours?,
-                    business_name: value.business_name?,
-                    call_end_workflow_ids: value.call_end_workflow_ids?,
-                    inbound_number: value.inbound_number?,
-                    is_agent_as_backup_disabled: value.is_agent_as_backup_disabled?,
-                    language: value.language?,
-                    location_id: value.location_id?,
-                    max_call_duration: value.max_call_duration?,
-                    number_pool_id: value.number_pool_id?,
-                    patience_level: value.patience_level?,
-                    reminder_after_idle_time_seconds: value
-                        .reminder_after_idle_time_seconds?,
-                    send_post_call_notification_to: value
-                        .send_post_call_notification_to?,
-                    send_user_idle_reminders: value.send_user_idle_reminders?,
-                    timezone: value.timezone?,
-                    translation: value.translation?,
-                    voice_id: value.voice_id?,
-                    welcome_message: value.welcome_message?,
-                })
+                match value {
+                    AgentCreationRequestDto {
+                        agent_name: Ok(agent_name),
+                        agent_prompt: Ok(agent_prompt),
+                        agent_working_hours: Ok(agent_working_hours),
+                        business_name: Ok(business_name),
+                        call_end_workflow_ids: Ok(call_end_workflow_ids),
+                        inbound_number: Ok(inbound_number),
+                        is_agent_as_backup_disabled: Ok(is_agent_as_backup_disabled),
+                        language: Ok(language),
+                        location_id: Ok(location_id),
+                        max_call_duration: Ok(max_call_duration),
+                        number_pool_id: Ok(number_pool_id),
+                        patience_level: Ok(patience_level),
+                        reminder_after_idle_time_seconds: Ok(
+                            reminder_after_idle_time_seconds,
+                        ),
+                        send_post_call_notification_to: Ok(
+                            send_post_call_notification_to,
+                        ),
+                        send_user_idle_reminders: Ok(send_user_idle_reminders),
+                        timezone: Ok(timezone),
+                        translation: Ok(translation),
+                        voice_id: Ok(voice_id),
+                        welcome_message: Ok(welcome_message),
+                    } => {
+                        Ok(Self {
+                            agent_name,
+                            agent_prompt,
+                            agent_working_hours,
+                            business_name,
+                            call_end_workflow_ids,
+                            inbound_number,
+                            is_agent_as_backup_disabled,
+                            language,
+                            location_id,
+                            max_call_duration,
+                            number_pool_id,
+                            patience_level,
+                            reminder_after_idle_time_seconds,
+                            send_post_call_notification_to,
+                            send_user_idle_reminders,
+                            timezone,
+                            translation,
+                            voice_id,
+                            welcome_message,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.agent_name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.agent_prompt {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.agent_working_hours {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.business_name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.call_end_workflow_ids {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.inbound_number {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.is_agent_as_backup_disabled {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.language {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.max_call_duration {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.number_pool_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.patience_level {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.reminder_after_idle_time_seconds {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.send_post_call_notification_to {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.send_user_idle_reminders {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.timezone {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.translation {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.voice_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.welcome_message {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::AgentCreationRequestDto>
@@ -11047,10 +11158,29 @@ pub mod types {
             fn try_from(
                 value: AgentWorkingHoursDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    day_of_the_week: value.day_of_the_week?,
-                    intervals: value.intervals?,
-                })
+                match value {
+                    AgentWorkingHoursDto {
+                        day_of_the_week: Ok(day_of_the_week),
+                        intervals: Ok(intervals),
+                    } => Ok(Self { day_of_the_week, intervals }),
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.day_of_the_week {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.intervals {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::AgentWorkingHoursDto> for AgentWorkingHoursDto {
@@ -11137,12 +11267,46 @@ pub mod types {
             fn try_from(
                 value: AppointmentBookingActionParameters,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    calendar_id: value.calendar_id?,
-                    days_of_offering_dates: value.days_of_offering_dates?,
-                    hours_between_slots: value.hours_between_slots?,
-                    slots_per_day: value.slots_per_day?,
-                })
+                match value {
+                    AppointmentBookingActionParameters {
+                        calendar_id: Ok(calendar_id),
+                        days_of_offering_dates: Ok(days_of_offering_dates),
+                        hours_between_slots: Ok(hours_between_slots),
+                        slots_per_day: Ok(slots_per_day),
+                    } => {
+                        Ok(Self {
+                            calendar_id,
+                            days_of_offering_dates,
+                            hours_between_slots,
+                            slots_per_day,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.calendar_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.days_of_offering_dates {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.hours_between_slots {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.slots_per_day {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::AppointmentBookingActionParameters>
@@ -11263,13 +11427,52 @@ pub mod types {
             fn try_from(
                 value: CallTransferActionParameters,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    hear_whisper_message: value.hear_whisper_message?,
-                    transfer_to_type: value.transfer_to_type?,
-                    transfer_to_value: value.transfer_to_value?,
-                    trigger_message: value.trigger_message?,
-                    trigger_prompt: value.trigger_prompt?,
-                })
+                match value {
+                    CallTransferActionParameters {
+                        hear_whisper_message: Ok(hear_whisper_message),
+                        transfer_to_type: Ok(transfer_to_type),
+                        transfer_to_value: Ok(transfer_to_value),
+                        trigger_message: Ok(trigger_message),
+                        trigger_prompt: Ok(trigger_prompt),
+                    } => {
+                        Ok(Self {
+                            hear_whisper_message,
+                            transfer_to_type,
+                            transfer_to_value,
+                            trigger_message,
+                            trigger_prompt,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.hear_whisper_message {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.transfer_to_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.transfer_to_value {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.trigger_message {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.trigger_prompt {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CallTransferActionParameters>
@@ -11374,13 +11577,52 @@ pub mod types {
             fn try_from(
                 value: CreateSingleActionDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    action_parameters: value.action_parameters?,
-                    action_type: value.action_type?,
-                    agent_id: value.agent_id?,
-                    location_id: value.location_id?,
-                    name: value.name?,
-                })
+                match value {
+                    CreateSingleActionDto {
+                        action_parameters: Ok(action_parameters),
+                        action_type: Ok(action_type),
+                        agent_id: Ok(agent_id),
+                        location_id: Ok(location_id),
+                        name: Ok(name),
+                    } => {
+                        Ok(Self {
+                            action_parameters,
+                            action_type,
+                            agent_id,
+                            location_id,
+                            name,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.action_parameters {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.action_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.agent_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CreateSingleActionDto>
@@ -11497,14 +11739,58 @@ pub mod types {
             fn try_from(
                 value: CustomActionApiDetailsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    authentication_required: value.authentication_required?,
-                    authentication_value: value.authentication_value?,
-                    headers: value.headers?,
-                    method: value.method?,
-                    parameters: value.parameters?,
-                    url: value.url?,
-                })
+                match value {
+                    CustomActionApiDetailsDto {
+                        authentication_required: Ok(authentication_required),
+                        authentication_value: Ok(authentication_value),
+                        headers: Ok(headers),
+                        method: Ok(method),
+                        parameters: Ok(parameters),
+                        url: Ok(url),
+                    } => {
+                        Ok(Self {
+                            authentication_required,
+                            authentication_value,
+                            headers,
+                            method,
+                            parameters,
+                            url,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.authentication_required {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.authentication_value {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.headers {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.method {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.parameters {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.url {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CustomActionApiDetailsDto>
@@ -11557,10 +11843,28 @@ pub mod types {
             fn try_from(
                 value: CustomActionHeaderDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    key: value.key?,
-                    value: value.value?,
-                })
+                match value {
+                    CustomActionHeaderDto { key: Ok(key), value: Ok(value) } => {
+                        Ok(Self { key, value })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.key {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.value {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CustomActionHeaderDto>
@@ -11641,12 +11945,46 @@ pub mod types {
             fn try_from(
                 value: CustomActionParameterDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    description: value.description?,
-                    example: value.example?,
-                    name: value.name?,
-                    type_: value.type_?,
-                })
+                match value {
+                    CustomActionParameterDto {
+                        description: Ok(description),
+                        example: Ok(example),
+                        name: Ok(name),
+                        type_: Ok(type_),
+                    } => {
+                        Ok(Self {
+                            description,
+                            example,
+                            name,
+                            type_,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.description {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.example {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.type_ {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CustomActionParameterDto>
@@ -11745,12 +12083,46 @@ pub mod types {
             fn try_from(
                 value: CustomActionParameters,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    api_details: value.api_details?,
-                    selected_paths: value.selected_paths?,
-                    trigger_message: value.trigger_message?,
-                    trigger_prompt: value.trigger_prompt?,
-                })
+                match value {
+                    CustomActionParameters {
+                        api_details: Ok(api_details),
+                        selected_paths: Ok(selected_paths),
+                        trigger_message: Ok(trigger_message),
+                        trigger_prompt: Ok(trigger_prompt),
+                    } => {
+                        Ok(Self {
+                            api_details,
+                            selected_paths,
+                            trigger_message,
+                            trigger_prompt,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.api_details {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.selected_paths {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.trigger_message {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.trigger_prompt {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::CustomActionParameters>
@@ -11841,12 +12213,46 @@ pub mod types {
             fn try_from(
                 value: DataExtractionActionParameters,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    contact_field_id: value.contact_field_id?,
-                    description: value.description?,
-                    examples: value.examples?,
-                    overwrite_existing_value: value.overwrite_existing_value?,
-                })
+                match value {
+                    DataExtractionActionParameters {
+                        contact_field_id: Ok(contact_field_id),
+                        description: Ok(description),
+                        examples: Ok(examples),
+                        overwrite_existing_value: Ok(overwrite_existing_value),
+                    } => {
+                        Ok(Self {
+                            contact_field_id,
+                            description,
+                            examples,
+                            overwrite_existing_value,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.contact_field_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.description {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.examples {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.overwrite_existing_value {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::DataExtractionActionParameters>
@@ -11937,12 +12343,46 @@ pub mod types {
             fn try_from(
                 value: InCallDataExtractionActionParameters,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    contact_field_id: value.contact_field_id?,
-                    description: value.description?,
-                    examples: value.examples?,
-                    overwrite_existing_value: value.overwrite_existing_value?,
-                })
+                match value {
+                    InCallDataExtractionActionParameters {
+                        contact_field_id: Ok(contact_field_id),
+                        description: Ok(description),
+                        examples: Ok(examples),
+                        overwrite_existing_value: Ok(overwrite_existing_value),
+                    } => {
+                        Ok(Self {
+                            contact_field_id,
+                            description,
+                            examples,
+                            overwrite_existing_value,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.contact_field_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.description {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.examples {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.overwrite_existing_value {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::InCallDataExtractionActionParameters>
@@ -12015,12 +12455,46 @@ pub mod types {
             fn try_from(
                 value: IntervalDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    end_hour: value.end_hour?,
-                    end_minute: value.end_minute?,
-                    start_hour: value.start_hour?,
-                    start_minute: value.start_minute?,
-                })
+                match value {
+                    IntervalDto {
+                        end_hour: Ok(end_hour),
+                        end_minute: Ok(end_minute),
+                        start_hour: Ok(start_hour),
+                        start_minute: Ok(start_minute),
+                    } => {
+                        Ok(Self {
+                            end_hour,
+                            end_minute,
+                            start_hour,
+                            start_minute,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.end_hour {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.end_minute {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.start_hour {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.start_minute {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::IntervalDto> for IntervalDto {
@@ -12086,10 +12560,34 @@ pub mod types {
             fn try_from(
                 value: KnowledgeBaseParameters,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    knowledge_base_id: value.knowledge_base_id?,
-                    trigger_prompt: value.trigger_prompt?,
-                })
+                match value {
+                    KnowledgeBaseParameters {
+                        knowledge_base_id: Ok(knowledge_base_id),
+                        trigger_prompt: Ok(trigger_prompt),
+                    } => {
+                        Ok(Self {
+                            knowledge_base_id,
+                            trigger_prompt,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.knowledge_base_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.trigger_prompt {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::KnowledgeBaseParameters>
@@ -12405,28 +12903,134 @@ pub mod types {
             fn try_from(
                 value: PatchAgentDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    agent_name: value.agent_name?,
-                    agent_prompt: value.agent_prompt?,
-                    agent_working_hours: value.agent_working_hours?,
-                    business_name: value.business_name?,
-                    call_end_workflow_ids: value.call_end_workflow_ids?,
-                    inbound_number: value.inbound_number?,
-                    is_agent_as_backup_disabled: value.is_agent_as_backup_disabled?,
-                    language: value.language?,
-                    max_call_duration: value.max_call_duration?,
-                    number_pool_id: value.number_pool_id?,
-                    patience_level: value.patience_level?,
-                    reminder_after_idle_time_seconds: value
-                        .reminder_after_idle_time_seconds?,
-                    send_post_call_notification_to: value
-                        .send_post_call_notification_to?,
-                    send_user_idle_reminders: value.send_user_idle_reminders?,
-                    timezone: value.timezone?,
-                    translation: value.translation?,
-                    voice_id: value.voice_id?,
-                    welcome_message: value.welcome_message?,
-                })
+                match value {
+                    PatchAgentDto {
+                        agent_name: Ok(agent_name),
+                        agent_prompt: Ok(agent_prompt),
+                        agent_working_hours: Ok(agent_working_hours),
+                        business_name: Ok(business_name),
+                        call_end_workflow_ids: Ok(call_end_workflow_ids),
+                        inbound_number: Ok(inbound_number),
+                        is_agent_as_backup_disabled: Ok(is_agent_as_backup_disabled),
+                        language: Ok(language),
+                        max_call_duration: Ok(max_call_duration),
+                        number_pool_id: Ok(number_pool_id),
+                        patience_level: Ok(patience_level),
+                        reminder_after_idle_time_seconds: Ok(
+                            reminder_after_idle_time_seconds,
+                        ),
+                        send_post_call_notification_to: Ok(
+                            send_post_call_notification_to,
+                        ),
+                        send_user_idle_reminders: Ok(send_user_idle_reminders),
+                        timezone: Ok(timezone),
+                        translation: Ok(translation),
+                        voice_id: Ok(voice_id),
+                        welcome_message: Ok(welcome_message),
+                    } => {
+                        Ok(Self {
+                            agent_name,
+                            agent_prompt,
+                            agent_working_hours,
+                            business_name,
+                            call_end_workflow_ids,
+                            inbound_number,
+                            is_agent_as_backup_disabled,
+                            language,
+                            max_call_duration,
+                            number_pool_id,
+                            patience_level,
+                            reminder_after_idle_time_seconds,
+                            send_post_call_notification_to,
+                            send_user_idle_reminders,
+                            timezone,
+                            translation,
+                            voice_id,
+                            welcome_message,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.agent_name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.agent_prompt {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.agent_working_hours {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.business_name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.call_end_workflow_ids {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.inbound_number {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.is_agent_as_backup_disabled {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.language {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.max_call_duration {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.number_pool_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.patience_level {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.reminder_after_idle_time_seconds {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.send_post_call_notification_to {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.send_user_idle_reminders {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.timezone {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.translation {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.voice_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.welcome_message {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::PatchAgentDto> for PatchAgentDto {
@@ -12545,13 +13149,52 @@ pub mod types {
             fn try_from(
                 value: SendPostCallNotificationDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    admins: value.admins?,
-                    all_users: value.all_users?,
-                    contact_assigned_user: value.contact_assigned_user?,
-                    custom_emails: value.custom_emails?,
-                    specific_users: value.specific_users?,
-                })
+                match value {
+                    SendPostCallNotificationDto {
+                        admins: Ok(admins),
+                        all_users: Ok(all_users),
+                        contact_assigned_user: Ok(contact_assigned_user),
+                        custom_emails: Ok(custom_emails),
+                        specific_users: Ok(specific_users),
+                    } => {
+                        Ok(Self {
+                            admins,
+                            all_users,
+                            contact_assigned_user,
+                            custom_emails,
+                            specific_users,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.admins {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.all_users {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.contact_assigned_user {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.custom_emails {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.specific_users {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::SendPostCallNotificationDto>
@@ -12634,11 +13277,40 @@ pub mod types {
             fn try_from(
                 value: SmsParameters,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    message_body: value.message_body?,
-                    trigger_message: value.trigger_message?,
-                    trigger_prompt: value.trigger_prompt?,
-                })
+                match value {
+                    SmsParameters {
+                        message_body: Ok(message_body),
+                        trigger_message: Ok(trigger_message),
+                        trigger_prompt: Ok(trigger_prompt),
+                    } => {
+                        Ok(Self {
+                            message_body,
+                            trigger_message,
+                            trigger_prompt,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.message_body {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.trigger_message {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.trigger_prompt {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::SmsParameters> for SmsParameters {
@@ -12689,10 +13361,28 @@ pub mod types {
             fn try_from(
                 value: TranslationDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    enabled: value.enabled?,
-                    language: value.language?,
-                })
+                match value {
+                    TranslationDto { enabled: Ok(enabled), language: Ok(language) } => {
+                        Ok(Self { enabled, language })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.enabled {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.language {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::TranslationDto> for TranslationDto {
@@ -12793,13 +13483,52 @@ pub mod types {
             fn try_from(
                 value: UpdateSingleActionDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    action_parameters: value.action_parameters?,
-                    action_type: value.action_type?,
-                    agent_id: value.agent_id?,
-                    location_id: value.location_id?,
-                    name: value.name?,
-                })
+                match value {
+                    UpdateSingleActionDto {
+                        action_parameters: Ok(action_parameters),
+                        action_type: Ok(action_type),
+                        agent_id: Ok(agent_id),
+                        location_id: Ok(location_id),
+                        name: Ok(name),
+                    } => {
+                        Ok(Self {
+                            action_parameters,
+                            action_type,
+                            agent_id,
+                            location_id,
+                            name,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.action_parameters {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.action_type {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.agent_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.location_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.name {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::UpdateSingleActionDto>
@@ -12883,11 +13612,40 @@ pub mod types {
             fn try_from(
                 value: WorkflowTriggerParameters,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    trigger_message: value.trigger_message?,
-                    trigger_prompt: value.trigger_prompt?,
-                    workflow_id: value.workflow_id?,
-                })
+                match value {
+                    WorkflowTriggerParameters {
+                        trigger_message: Ok(trigger_message),
+                        trigger_prompt: Ok(trigger_prompt),
+                        workflow_id: Ok(workflow_id),
+                    } => {
+                        Ok(Self {
+                            trigger_message,
+                            trigger_prompt,
+                            workflow_id,
+                        })
+                    }
+                    value => {
+                        Err(
+                            highlevel_runtime::builder::first_error(
+                                    &[
+                                        match &value.trigger_message {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.trigger_prompt {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                        match &value.workflow_id {
+                                            Ok(_) => None,
+                                            Err(error) => Some(error),
+                                        },
+                                    ],
+                                )
+                                .into(),
+                        )
+                    }
+                }
             }
         }
         impl ::std::convert::From<super::WorkflowTriggerParameters>

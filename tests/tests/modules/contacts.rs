@@ -264,3 +264,71 @@ async fn search_returns_the_json_body_the_spec_does_not_declare() {
     assert_eq!(sent["pageLimit"], 20);
     assert_eq!(found["total"], 1);
 }
+
+#[tokio::test]
+async fn a_body_builder_with_unset_fields_names_the_first_and_sends_nothing() {
+    use highlevel::contacts::types::{ContactsBusinessUpdate, ContactsBusinessUpdateIdsItem};
+
+    let h = Harness::start().await;
+    Mock::given(method("POST"))
+        .and(path("/contacts/bulk/business"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "success": true })))
+        .mount(&h.server)
+        .await;
+
+    // `ids` is set; `businessId` and `locationId` (declared before and after it) are not.
+    let id: ContactsBusinessUpdateIdsItem = "c1".parse().expect("a short id");
+    let incomplete = ContactsBusinessUpdate::builder().ids(vec![id]);
+    let error =
+        h.hl.contacts()
+            .add_remove_contact_from_business()
+            .body(incomplete.clone())
+            .send()
+            .await
+            .expect_err("a required field is unset");
+    match &error {
+        highlevel::Error::InvalidRequest {
+            operation_id,
+            message,
+        } => {
+            assert_eq!(*operation_id, "add_remove_contact_from_business");
+            assert!(
+                message.contains("no value supplied for business_id"),
+                "{message}"
+            );
+            assert!(
+                !message.contains("location_id"),
+                "only the first: {message}"
+            );
+        }
+        other => panic!("expected InvalidRequest, got {other:?}"),
+    }
+    assert!(
+        h.server
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .is_empty(),
+        "nothing is sent"
+    );
+
+    let body = incomplete
+        .business_id(Some("b1".to_owned()))
+        .location_id("loc-1");
+    let built = ContactsBusinessUpdate::try_from(body.clone()).expect("every field set");
+    assert_eq!(built.location_id, "loc-1");
+    assert_eq!(built.ids.len(), 1);
+    assert_eq!(built.ids[0].as_str(), "c1");
+    h.hl.contacts()
+        .add_remove_contact_from_business()
+        .body(body)
+        .send()
+        .await
+        .expect("sent");
+    let request = h.only_request("2021-07-28").await;
+    let sent: serde_json::Value = serde_json::from_slice(&request.body).expect("json body");
+    assert_eq!(
+        sent,
+        json!({ "businessId": "b1", "ids": ["c1"], "locationId": "loc-1" })
+    );
+}

@@ -61,6 +61,8 @@ pub fn apply(
     super::type_builders::drop_response_only(&mut file);
     super::type_builders::setters_call_the_runtime(&mut file)
         .map_err(|why| format!("module `{}`: {why}", module.name))?;
+    super::type_builders::conversions_check_fields_once(&mut file)
+        .map_err(|why| format!("module `{}`: {why}", module.name))?;
 
     let mut sends = SdkSends {
         known: operations.iter().map(|o| o.id.clone()).collect(),
