@@ -15,6 +15,10 @@
 //!   `/proc` every 100 ms: what the machine must hold at once (several rustc run in parallel);
 //! - GNU time's "Maximum resident set size": the largest single process, nearly always the
 //!   rustc of the biggest crate. Exact, but blind to processes running side by side.
+//!
+//! Beside wall time it reports CPU time (user + system over the whole build, from GNU time): on a
+//! shared virtual machine wall time moves by a fifth between rounds when the host is busy, and
+//! time taken by other guests is not in the CPU figure.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
@@ -132,6 +136,10 @@ pub struct Sample {
     pub tree_peak_kib: u64,
     /// GNU time's maximum resident set size (largest single process), KiB.
     pub largest_process_kib: u64,
+    /// User plus system CPU time over cargo and every process it waited for (GNU time's).
+    /// Time another guest of the host takes (steal) is not in it, so it moves less than wall
+    /// time between rounds on a shared machine.
+    pub cpu: Duration,
 }
 
 /// The median of each figure on its own over the rounds.
@@ -155,6 +163,12 @@ pub fn median_sample(samples: &[Sample]) -> Option<Sample> {
                 .map(|s| s.largest_process_kib as f64)
                 .collect::<Vec<_>>(),
         )? as u64,
+        cpu: Duration::from_secs_f64(median(
+            &samples
+                .iter()
+                .map(|s| s.cpu.as_secs_f64())
+                .collect::<Vec<_>>(),
+        )?),
     })
 }
 
@@ -231,8 +245,9 @@ pub fn run(root: &Path, args: &[&str]) -> Result<()> {
             }
             let sample = scratch.timed_build()?;
             eprintln!(
-                "    {label}: {}, peak {} summed, {} largest process",
+                "    {label}: {}, CPU {}, peak {} summed, {} largest process",
                 format_wall(sample.wall),
+                format_wall(sample.cpu),
                 format_memory(sample.tree_peak_kib),
                 format_memory(sample.largest_process_kib)
             );
@@ -364,10 +379,12 @@ impl Scratch {
         let report = std::fs::read_to_string(&report)?;
         let largest_process_kib = parse_time_max_rss_kib(&report)
             .ok_or("GNU time printed no \"Maximum resident set size\"")?;
+        let cpu = parse_time_cpu(&report).ok_or("GNU time printed no user and system time")?;
         Ok(Sample {
             wall,
             tree_peak_kib,
             largest_process_kib,
+            cpu,
         })
     }
 }
@@ -478,6 +495,20 @@ pub fn parse_time_max_rss_kib(report: &str) -> Option<u64> {
                 .strip_prefix("Maximum resident set size (kbytes):")
         })
         .and_then(|kib| kib.trim().parse().ok())
+}
+
+/// "User time (seconds): U" plus "System time (seconds): S" from `time -v`.
+pub fn parse_time_cpu(report: &str) -> Option<Duration> {
+    let seconds = |label: &str| {
+        report
+            .lines()
+            .find_map(|line| line.trim().strip_prefix(label))
+            .and_then(|value| value.trim().parse::<f64>().ok())
+            .filter(|value| value.is_finite() && *value >= 0.0)
+    };
+    let user = seconds("User time (seconds):")?;
+    let system = seconds("System time (seconds):")?;
+    Some(Duration::from_secs_f64(user + system))
 }
 
 // ---- operation counts
@@ -718,6 +749,28 @@ pub fn format_table(rows: &[Row], peer_name: &str, peer_version: &str, rounds: u
             largest(row.peer.as_ref())
         );
     }
+    let _ = writeln!(
+        out,
+        "CPU time (user + system, over cargo and every compiler; steadier than wall time on a \
+         shared machine), this SDK / {peer_name}:"
+    );
+    for row in rows {
+        let cpu = |figures: Option<&Figures>| figures.and_then(|f| f.sample).map(|s| s.cpu);
+        let (ours, theirs) = (cpu(Some(&row.ours)), cpu(row.peer.as_ref()));
+        let ratio = match (ours, theirs) {
+            (Some(ours), Some(theirs)) if !theirs.is_zero() => {
+                format!(" ({:.2}×)", ours.as_secs_f64() / theirs.as_secs_f64())
+            }
+            _ => String::new(),
+        };
+        let _ = writeln!(
+            out,
+            "- `{}`: {} / {}{ratio}",
+            row.ours_features,
+            ours.map_or_else(dash, format_wall),
+            theirs.map_or_else(dash, format_wall),
+        );
+    }
     out
 }
 
@@ -747,6 +800,8 @@ mod tests {
             wall: Duration::from_secs_f64(seconds),
             tree_peak_kib: tree,
             largest_process_kib: largest,
+            // Twice the wall time: a build that kept both cores busy.
+            cpu: Duration::from_secs_f64(seconds * 2.0),
         }
     }
 
@@ -780,6 +835,24 @@ mod tests {
                       \tExit status: 0\n";
         assert_eq!(parse_time_max_rss_kib(report), Some(431_256));
         assert_eq!(parse_time_max_rss_kib("Exit status: 0\n"), None);
+    }
+
+    #[test]
+    fn reads_user_plus_system_time_from_gnu_time() {
+        let report = "\tCommand being timed: \"cargo build --frozen\"\n\
+                      \tUser time (seconds): 71.20\n\
+                      \tSystem time (seconds): 8.05\n\
+                      \tPercent of CPU this job got: 181%\n";
+        assert_eq!(parse_time_cpu(report), Some(Duration::from_secs_f64(79.25)));
+        assert_eq!(parse_time_cpu("\tUser time (seconds): 71.20\n"), None);
+        assert_eq!(
+            parse_time_cpu("User time (seconds): -1\nSystem time (seconds): 2\n"),
+            None
+        );
+        assert_eq!(
+            parse_time_cpu("User time (seconds): lots\nSystem time (seconds): 2\n"),
+            None
+        );
     }
 
     #[test]
@@ -946,6 +1019,11 @@ mod tests {
         );
         assert!(table.contains("median of 3 rounds"));
         assert!(table.contains("- `contacts`: 0.50 GiB / 0.39 GiB"));
+        assert!(
+            table.contains("- `contacts`: 1 m 20.0 s / 1 m 40.0 s (0.80×)"),
+            "{table}"
+        );
+        assert!(table.contains("- `full`: 3 m 45.6 s / —\n"), "{table}");
         assert!(!format_table(&rows, "ghl-sdk", "0.5.2", 1).contains("median"));
     }
 }

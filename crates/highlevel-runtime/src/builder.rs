@@ -28,7 +28,7 @@ where
 /// A builder's `TryFrom` takes its fields in one pattern when all of them are set and calls
 /// this otherwise, instead of returning early at each field: an early return drops every field
 /// still held, so a builder of `n` fields compiled `n²` drops (`CreateContactDto`'s 23 fields:
-/// 3,376 LLVM lines, 2 after).
+/// 3,376 LLVM lines before, 1,296 after).
 #[must_use]
 pub fn first_error(fields: &[Option<&String>]) -> String {
     fields.iter().flatten().next().map_or_else(
