@@ -16,9 +16,12 @@
 //! - GNU time's "Maximum resident set size": the largest single process, nearly always the
 //!   rustc of the biggest crate. Exact, but blind to processes running side by side.
 //!
-//! Beside wall time it reports CPU time (user + system over the whole build, from GNU time): on a
-//! shared virtual machine wall time moves by a fifth between rounds when the host is busy, and
-//! time taken by other guests is not in the CPU figure.
+//! Beside wall time it reports CPU time (user + system over the whole build, from GNU time): the
+//! work done, apart from how well the build kept the cores busy. On this project's shared 2-core
+//! machine it moves between rounds as much as wall time does (a busy host slows every
+//! instruction, not only the wait for a core), so rounds, not this figure, even out the noise.
+//! With several rounds it also prints each round's ratio: the two builds of a round ran one
+//! after the other, so their ratio is spared slow spells that outlast a pair.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
@@ -137,8 +140,6 @@ pub struct Sample {
     /// GNU time's maximum resident set size (largest single process), KiB.
     pub largest_process_kib: u64,
     /// User plus system CPU time over cargo and every process it waited for (GNU time's).
-    /// Time another guest of the host takes (steal) is not in it, so it moves less than wall
-    /// time between rounds on a shared machine.
     pub cpu: Duration,
 }
 
@@ -263,11 +264,19 @@ pub fn run(root: &Path, args: &[&str]) -> Result<()> {
             sample: samples.get(subject).and_then(|s| median_sample(s)),
             operations: operations.get(subject).copied().flatten(),
         };
+        let round_ratios = match (
+            samples.get(&ours),
+            peer.as_ref().and_then(|p| samples.get(p)),
+        ) {
+            (Some(ours), Some(theirs)) => wall_ratios(ours, theirs),
+            _ => Vec::new(),
+        };
         rows.push(Row {
             ours_features: set.ours.join(","),
             peer_features: set.peer.as_ref().map(|f| f.join(",")),
             ours: figures(&ours),
             peer: peer.as_ref().map(figures),
+            round_ratios,
         });
     }
     print!(
@@ -662,6 +671,19 @@ pub struct Row {
     pub peer_features: Option<String>,
     pub ours: Figures,
     pub peer: Option<Figures>,
+    /// This SDK's wall time over the peer's, round by round: each pair was built one after
+    /// the other, so a slow spell of the machine weighs on both sides of a ratio.
+    pub round_ratios: Vec<f64>,
+}
+
+/// Round by round, this SDK's wall time over the peer's (rounds missing on either side and a
+/// zero peer time are left out).
+pub fn wall_ratios(ours: &[Sample], theirs: &[Sample]) -> Vec<f64> {
+    ours.iter()
+        .zip(theirs)
+        .filter(|(_, theirs)| !theirs.wall.is_zero())
+        .map(|(ours, theirs)| ours.wall.as_secs_f64() / theirs.wall.as_secs_f64())
+        .collect()
 }
 
 pub fn format_table(rows: &[Row], peer_name: &str, peer_version: &str, rounds: usize) -> String {
@@ -751,8 +773,8 @@ pub fn format_table(rows: &[Row], peer_name: &str, peer_version: &str, rounds: u
     }
     let _ = writeln!(
         out,
-        "CPU time (user + system, over cargo and every compiler; steadier than wall time on a \
-         shared machine), this SDK / {peer_name}:"
+        "CPU time (user + system, over cargo and every compiler: the work done, whatever \
+         the parallelism), this SDK / {peer_name}:"
     );
     for row in rows {
         let cpu = |figures: Option<&Figures>| figures.and_then(|f| f.sample).map(|s| s.cpu);
@@ -770,6 +792,27 @@ pub fn format_table(rows: &[Row], peer_name: &str, peer_version: &str, rounds: u
             ours.map_or_else(dash, format_wall),
             theirs.map_or_else(dash, format_wall),
         );
+    }
+    if rows.iter().any(|row| row.round_ratios.len() > 1) {
+        let _ = writeln!(
+            out,
+            "Wall time ratio round by round (this SDK / {peer_name}, each pair built one after \
+             the other):"
+        );
+        for row in rows.iter().filter(|row| row.round_ratios.len() > 1) {
+            let each: Vec<String> = row
+                .round_ratios
+                .iter()
+                .map(|ratio| format!("{ratio:.2}"))
+                .collect();
+            let middle = median(&row.round_ratios).map_or_else(dash, |m| format!("{m:.2}"));
+            let _ = writeln!(
+                out,
+                "- `{}`: {} (median {middle})",
+                row.ours_features,
+                each.join(", ")
+            );
+        }
     }
     out
 }
@@ -803,6 +846,15 @@ mod tests {
             // Twice the wall time: a build that kept both cores busy.
             cpu: Duration::from_secs_f64(seconds * 2.0),
         }
+    }
+
+    #[test]
+    fn ratios_pair_the_rounds_in_order() {
+        let ours = [sample(40.0, 1, 1), sample(60.0, 1, 1), sample(45.0, 1, 1)];
+        let theirs = [sample(50.0, 1, 1), sample(50.0, 1, 1)];
+        assert_eq!(wall_ratios(&ours, &theirs), [0.8, 1.2]);
+        assert_eq!(wall_ratios(&ours, &[sample(0.0, 1, 1)]), Vec::<f64>::new());
+        assert_eq!(wall_ratios(&[], &theirs), Vec::<f64>::new());
     }
 
     #[test]
@@ -994,6 +1046,7 @@ mod tests {
                     sample: Some(sample(50.0, 2 * 1024 * 1024, 400 * 1024)),
                     operations: Some(63),
                 }),
+                round_ratios: vec![0.9, 0.7, 0.8],
             },
             Row {
                 ours_features: "full".into(),
@@ -1003,6 +1056,7 @@ mod tests {
                     operations: None,
                 },
                 peer: None,
+                round_ratios: Vec::new(),
             },
         ];
         let table = format_table(&rows, "ghl-sdk", "0.5.2", 3);
@@ -1024,6 +1078,16 @@ mod tests {
             "{table}"
         );
         assert!(table.contains("- `full`: 3 m 45.6 s / —\n"), "{table}");
-        assert!(!format_table(&rows, "ghl-sdk", "0.5.2", 1).contains("median"));
+        assert!(
+            table.contains("- `contacts`: 0.90, 0.70, 0.80 (median 0.80)\n"),
+            "{table}"
+        );
+        assert!(!table.contains("- `full`: (median"), "{table}");
+        // One round: one ratio per row at most, and no median anywhere.
+        let one_round = rows.map(|row| Row {
+            round_ratios: row.round_ratios.into_iter().take(1).collect(),
+            ..row
+        });
+        assert!(!format_table(&one_round, "ghl-sdk", "0.5.2", 1).contains("median"));
     }
 }
