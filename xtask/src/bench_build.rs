@@ -517,7 +517,7 @@ pub fn parse_time_cpu(report: &str) -> Option<Duration> {
     };
     let user = seconds("User time (seconds):")?;
     let system = seconds("System time (seconds):")?;
-    Some(Duration::from_secs_f64(user + system))
+    Duration::try_from_secs_f64(user + system).ok()
 }
 
 // ---- operation counts
@@ -904,6 +904,11 @@ mod tests {
         assert_eq!(
             parse_time_cpu("User time (seconds): lots\nSystem time (seconds): 2\n"),
             None
+        );
+        assert_eq!(
+            parse_time_cpu("User time (seconds): 1e300\nSystem time (seconds): 1e300\n"),
+            None,
+            "too long for a Duration: no figure, and no panic"
         );
     }
 
