@@ -64,9 +64,7 @@ pub fn drop_response_only(file: &mut syn::File) -> usize {
 /// A setter of any other shape than typify's, named, so that a typify change fails generation
 /// instead of slipping through unrewritten.
 pub fn setters_call_the_runtime(file: &mut syn::File) -> Result<usize, String> {
-    let Some(builders) = module_items_mut(&mut file.items, "types")
-        .and_then(|types| module_items_mut(types, "builder"))
-    else {
+    let Some(builders) = type_builder_items(file) else {
         return Ok(0);
     };
     let mut rewritten = 0;
@@ -130,9 +128,7 @@ fn rewrite_setter(setter: &mut syn::ImplItemFn) -> Option<()> {
 ///
 /// A conversion of any other shape than typify's, named, as for setters.
 pub fn conversions_check_fields_once(file: &mut syn::File) -> Result<usize, String> {
-    let Some(builders) = module_items_mut(&mut file.items, "types")
-        .and_then(|types| module_items_mut(types, "builder"))
-    else {
+    let Some(builders) = type_builder_items(file) else {
         return Ok(0);
     };
     let mut rewritten = 0;
@@ -195,7 +191,7 @@ fn typify_conversion_fields(block: &syn::Block) -> Option<Vec<syn::Ident>> {
     let syn::Expr::Path(callee) = &*ok.func else {
         return None;
     };
-    let [syn::Expr::Struct(built)] = &ok.args.iter().collect::<Vec<_>>()[..] else {
+    let (1, Some(syn::Expr::Struct(built))) = (ok.args.len(), ok.args.first()) else {
         return None;
     };
     if !callee.path.is_ident("Ok") || !built.path.is_ident("Self") || built.rest.is_some() {
@@ -321,6 +317,11 @@ fn type_name(ty: &syn::Type) -> Option<String> {
         syn::Type::Path(p) => p.path.segments.last().map(|s| s.ident.to_string()),
         _ => None,
     }
+}
+
+/// The items of `types::builder`, where typify puts the type builders.
+fn type_builder_items(file: &mut syn::File) -> Option<&mut Vec<syn::Item>> {
+    module_items_mut(&mut file.items, "types").and_then(|types| module_items_mut(types, "builder"))
 }
 
 fn module_items_mut<'a>(items: &'a mut [syn::Item], name: &str) -> Option<&'a mut Vec<syn::Item>> {
