@@ -31948,7 +31948,7 @@ pub mod builder {
         where
             Self: 'f,
         {
-            Box::pin(async move { self.send().await.map(ResponseValue::into_inner) })
+            highlevel_runtime::pagination::page_request(self.send())
         }
         fn items(page: &Self::Page) -> &[Self::Item] {
             page.data.as_deref().unwrap_or(&[])
@@ -32032,7 +32032,7 @@ pub mod builder {
         where
             Self: 'f,
         {
-            Box::pin(async move { self.send().await.map(ResponseValue::into_inner) })
+            highlevel_runtime::pagination::page_request(self.send())
         }
         fn items(page: &Self::Page) -> &[Self::Item] {
             page.data.as_deref().unwrap_or(&[])

@@ -8039,7 +8039,7 @@ pub mod builder {
         where
             Self: 'f,
         {
-            Box::pin(async move { self.send().await.map(ResponseValue::into_inner) })
+            highlevel_runtime::pagination::page_request(self.send())
         }
         fn items(page: &Self::Page) -> &[Self::Item] {
             page.lost_reasons.as_deref().unwrap_or(&[])
@@ -8134,7 +8134,7 @@ pub mod builder {
         where
             Self: 'f,
         {
-            Box::pin(async move { self.send().await.map(ResponseValue::into_inner) })
+            highlevel_runtime::pagination::page_request(self.send())
         }
         fn items(page: &Self::Page) -> &[Self::Item] {
             page.opportunities.as_deref().unwrap_or(&[])

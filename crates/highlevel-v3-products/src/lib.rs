@@ -22336,7 +22336,7 @@ pub mod builder {
         where
             Self: 'f,
         {
-            Box::pin(async move { self.send().await.map(ResponseValue::into_inner) })
+            highlevel_runtime::pagination::page_request(self.send())
         }
         fn items(page: &Self::Page) -> &[Self::Item] {
             page.prices.as_deref().unwrap_or(&[])
@@ -22420,7 +22420,7 @@ pub mod builder {
         where
             Self: 'f,
         {
-            Box::pin(async move { self.send().await.map(ResponseValue::into_inner) })
+            highlevel_runtime::pagination::page_request(self.send())
         }
         fn items(page: &Self::Page) -> &[Self::Item] {
             page.inventory.as_deref().unwrap_or(&[])
@@ -22499,7 +22499,7 @@ pub mod builder {
         where
             Self: 'f,
         {
-            Box::pin(async move { self.send().await.map(ResponseValue::into_inner) })
+            highlevel_runtime::pagination::page_request(self.send())
         }
         fn items(page: &Self::Page) -> &[Self::Item] {
             page.data.as_deref().unwrap_or(&[])
@@ -22583,7 +22583,7 @@ pub mod builder {
         where
             Self: 'f,
         {
-            Box::pin(async move { self.send().await.map(ResponseValue::into_inner) })
+            highlevel_runtime::pagination::page_request(self.send())
         }
         fn items(page: &Self::Page) -> &[Self::Item] {
             page.data.as_deref().unwrap_or(&[])
@@ -22666,7 +22666,7 @@ pub mod builder {
         where
             Self: 'f,
         {
-            Box::pin(async move { self.send().await.map(ResponseValue::into_inner) })
+            highlevel_runtime::pagination::page_request(self.send())
         }
         fn items(page: &Self::Page) -> &[Self::Item] {
             page.products.as_deref().unwrap_or(&[])

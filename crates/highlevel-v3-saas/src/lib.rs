@@ -8046,7 +8046,7 @@ pub mod builder {
         where
             Self: 'f,
         {
-            Box::pin(async move { self.send().await.map(ResponseValue::into_inner) })
+            highlevel_runtime::pagination::page_request(self.send())
         }
         fn items(page: &Self::Page) -> &[Self::Item] {
             page.locations.as_deref().unwrap_or(&[])

@@ -15268,7 +15268,7 @@ pub mod builder {
         where
             Self: 'f,
         {
-            Box::pin(async move { self.send().await.map(ResponseValue::into_inner) })
+            highlevel_runtime::pagination::page_request(self.send())
         }
         fn items(page: &Self::Page) -> &[Self::Item] {
             page.agents.as_deref().unwrap_or(&[])
@@ -15351,7 +15351,7 @@ pub mod builder {
         where
             Self: 'f,
         {
-            Box::pin(async move { self.send().await.map(ResponseValue::into_inner) })
+            highlevel_runtime::pagination::page_request(self.send())
         }
         fn items(page: &Self::Page) -> &[Self::Item] {
             page.call_logs.as_deref().unwrap_or(&[])

@@ -128,7 +128,7 @@ pub fn add_helpers(module: &Module, file: &mut syn::File, rows: &[Row]) -> Resul
                 where
                     Self: 'f,
                 {
-                    Box::pin(async move { self.send().await.map(ResponseValue::into_inner) })
+                    highlevel_runtime::pagination::page_request(self.send())
                 }
 
                 fn items(page: &Self::Page) -> &[Self::Item] {

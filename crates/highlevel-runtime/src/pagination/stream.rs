@@ -17,6 +17,14 @@ use crate::Error;
 /// One page request in flight.
 pub type PageFuture<'a, P> = Pin<Box<dyn Future<Output = Result<P, Error>> + Send + 'a>>;
 
+/// A list operation's `send()` future as a [`PageFuture`]: the page without its response
+/// metadata.
+pub fn page_request<'a, P>(
+    sent: impl Future<Output = Result<progenitor_client::ResponseValue<P>, Error>> + Send + 'a,
+) -> PageFuture<'a, P> {
+    Box::pin(async move { sent.await.map(progenitor_client::ResponseValue::into_inner) })
+}
+
 /// The most page requests [`Pages::prefetch`] keeps ahead of the one being waited for.
 pub const MAX_PREFETCH: usize = 8;
 
